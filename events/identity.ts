@@ -1,0 +1,29 @@
+/**
+ * Stable identity. event_id = first 32 hex chars (128 bits) of
+ *   sha256( "v1" \x1f billing_source \x1f source_object_type \x1f source_record_id \x1f source_version )
+ * where each part is trimmed text and a missing version is the empty string. The unit-separator byte cannot
+ * occur in the parts, so different tuples never hash the same text. Re-reading the same source record yields
+ * the same id; a new version or change marker yields a new one.
+ */
+import { createHash } from 'node:crypto';
+
+const SEP = '\x1f';
+
+export interface IdentityParts {
+  billingSource: string;
+  sourceObjectType: string;
+  sourceRecordId: string;
+  /** The source's version / change marker (updated_at, resource_version, status...), if any. */
+  sourceVersion?: string | null;
+}
+
+export function eventId(parts: IdentityParts): string {
+  const text = ['v1', parts.billingSource, parts.sourceObjectType, parts.sourceRecordId, parts.sourceVersion ?? '']
+    .map((p) => {
+      const s = String(p).trim();
+      if (s.includes(SEP)) throw new Error(`identity part contains a unit separator: ${JSON.stringify(s)}`);
+      return s;
+    })
+    .join(SEP);
+  return createHash('sha256').update(text).digest('hex').slice(0, 32);
+}

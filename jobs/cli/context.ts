@@ -1,0 +1,59 @@
+/**
+ * What every command gets: the global options (--config, --warehouse, --landing, --json), a lazily loaded
+ * frozen Config, output helpers that honour --json, and the exit-code convention.
+ *
+ * Exit codes: 0 ok; 1 a check found a problem (incomplete day, billing violation, failed windows);
+ * 2 usage or configuration error; 3 the run itself failed (I/O, corrupt table, unexpected error).
+ */
+import type { Command } from 'commander';
+import { loadConfig, type Config } from '../../config/index.js';
+
+export const EXIT = { OK: 0, PROBLEM: 1, USAGE: 2, FAILED: 3 } as const;
+
+/** Throw to end a command with a specific exit code and message. */
+export class CliExit extends Error {
+  constructor(readonly code: number, message: string) {
+    super(message);
+    this.name = 'CliExit';
+  }
+}
+
+export interface GlobalOptions {
+  config?: string;
+  warehouse?: string;
+  landing?: string;
+  json?: boolean;
+}
+
+export interface CliContext {
+  /** The validated, frozen configuration (loaded on first use; errors exit 2). */
+  config(): Config;
+  readonly json: boolean;
+  /** Prints `data` as one JSON document with --json, else the human text. */
+  emit(data: unknown, human: () => string): void;
+  /** Progress and notes for people: stderr, suppressed with --json. */
+  info(line: string): void;
+}
+
+export function makeContext(program: Command): CliContext {
+  let cached: Config | undefined;
+  const opts = () => program.opts<GlobalOptions>();
+  return {
+    config() {
+      if (!cached) cached = loadConfig({ configFile: opts().config, warehouse: opts().warehouse, landing: opts().landing });
+      return cached;
+    },
+    get json() {
+      return Boolean(opts().json);
+    },
+    emit(data, human) {
+      if (opts().json) process.stdout.write(JSON.stringify(data, (_k, v) => (typeof v === 'bigint' ? v.toString() : v)) + '\n');
+      else process.stdout.write(human().replace(/\n?$/, '\n'));
+    },
+    info(line) {
+      if (!opts().json) process.stderr.write(line.replace(/\n?$/, '\n'));
+    },
+  };
+}
+
+export type Register = (program: Command, ctx: CliContext) => void;
