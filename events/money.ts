@@ -47,8 +47,9 @@ export function normaliseCurrency(raw: unknown, location?: SourceLocation): stri
   return code;
 }
 
+/** Minor-unit exponent of a currency code (any case: Stripe writes `jpy`). */
 export function currencyExponent(currency: string): number {
-  return EXPONENT_EXCEPTIONS[currency] ?? 2;
+  return EXPONENT_EXCEPTIONS[currency.trim().toUpperCase()] ?? 2;
 }
 
 /** What a source may hand us as an amount. Deliberately no `number`. */
@@ -64,6 +65,11 @@ function rawText(raw: unknown): string | undefined {
   return undefined;
 }
 
+/** Keeps error messages readable when a source sends a 400-digit amount. */
+function shorten(text: string): string {
+  return text.length > 60 ? `${text.slice(0, 28)}…${text.slice(-28)} (${text.length} characters)` : text;
+}
+
 /** An exact amount in a currency. Immutable. */
 export class Money {
   private constructor(readonly amount: Decimal, readonly currency: string) {
@@ -76,7 +82,12 @@ export class Money {
     if (text === undefined || text === '' || !DECIMAL_RE.test(text)) {
       throw new RecordError('BAD_AMOUNT', `amount ${JSON.stringify(typeof raw === 'bigint' ? raw.toString() : raw)} is not a decimal number`, raw, location);
     }
-    return Money.checked(new Decimal(text), currency, raw, location);
+    const amount = new Decimal(text);
+    // decimal.js flushes exponents below its minimum (1e-9000000000000000) to zero: refuse instead of losing it
+    if (amount.isZero() && /[1-9]/.test(text.replace(/[eE].*$/, ''))) {
+      throw new RecordError('AMOUNT_OUT_OF_RANGE', `amount ${shorten(text)} is too small to store in DECIMAL(${AMOUNT_PRECISION},${AMOUNT_SCALE}); refusing to round it to zero`, raw, location);
+    }
+    return Money.checked(amount, currency, raw, location);
   }
 
   /** Integer minor units (Stripe/Chargebee cents) scaled by the currency's exponent (JPY 0, KWD 3). */
@@ -103,7 +114,7 @@ export class Money {
     if (amount.decimalPlaces() > AMOUNT_SCALE || amount.abs().times(new Decimal(10).pow(AMOUNT_SCALE)).greaterThan(new Decimal(MAX_UNSCALED.toString()))) {
       throw new RecordError(
         'AMOUNT_OUT_OF_RANGE',
-        `amount ${amount.toFixed()} does not fit DECIMAL(${AMOUNT_PRECISION},${AMOUNT_SCALE}) exactly; refusing to round`,
+        `amount ${shorten(rawText(raw) ?? amount.toFixed())} does not fit DECIMAL(${AMOUNT_PRECISION},${AMOUNT_SCALE}) exactly; refusing to round`,
         typeof raw === 'bigint' ? raw.toString() : raw,
         location,
       );

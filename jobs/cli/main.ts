@@ -6,8 +6,14 @@ import { ConfigError, FatalError, RetriableError } from '../../events/errors.js'
 import { CliExit, EXIT, makeContext, type Register } from './context.js';
 import { register as configCmd } from './config-cmd.js';
 import { register as timestampsCmd } from './timestamps.js';
+import { register as tableCmds } from './table.js';
+import { register as billCmd } from './bill.js';
+import { register as jobsCmds } from './jobs-commands.js';
+import { register as generateCmd } from './generate.js';
+import { register as profileCmd } from './profile.js';
+import { register as sourceCheckCmd } from './source-check.js';
 
-const COMMANDS: Register[] = [timestampsCmd, configCmd];
+const COMMANDS: Register[] = [tableCmds, jobsCmds, timestampsCmd, configCmd, billCmd, generateCmd, profileCmd, sourceCheckCmd];
 
 export function buildProgram(): Command {
   const program = new Command();

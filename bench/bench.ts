@@ -1,0 +1,134 @@
+/**
+ * `npm run bench`: generates (once, cached) a landing zone with the project's generator, then measures, as the
+ * median of --runs runs each in its own child process: the end-to-end ingest (the real backfill) into a fresh
+ * warehouse, compaction of those days, the completeness check, and the DuckDB reference over the same files.
+ * Prints a table and `ingest/duckdb ratio: X`; writes every figure to <out>/results.json. See docs/bench.md.
+ */
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Command } from 'commander';
+import { runPhase } from './child.js';
+import { ensureLanding } from './landing.js';
+import type { PhaseArgs, PhaseName } from './phases.js';
+import { checkTargets, formatTable, formatTargets, ingestRatio, summarise, type PhaseRun } from './stats.js';
+
+interface Flags {
+  events: string;
+  days: string;
+  runs: string;
+  referenceRuns?: string;
+  out: string;
+  seed: string;
+  from: string;
+  parallel: string;
+  profile?: boolean;
+  keep?: boolean;
+}
+
+function positive(flag: string, v: string): number {
+  const n = Number(v);
+  if (!/^\d+$/.test(v) || n < 1) throw new Error(`${flag} "${v}" must be a whole number ≥ 1`);
+  return n;
+}
+
+export function machine() {
+  const cpus = os.cpus();
+  return { cpuModel: cpus[0]?.model ?? 'unknown', cpus: cpus.length, totalMemBytes: os.totalmem(), node: process.version, platform: `${os.platform()} ${os.release()}`, loadAvgAtStart: os.loadavg() };
+}
+
+async function main(argv: string[]): Promise<void> {
+  const program = new Command()
+    .name('bench')
+    .description('billing-mart benchmark: ingest, compaction, completeness and the DuckDB reference')
+    .option('--events <n>', 'events to generate over all days and sources', '2000000')
+    .option('--days <n>', 'UTC days in the range', '7')
+    .option('--runs <n>', 'runs of each phase (the median is reported)', '3')
+    .option('--reference-runs <n>', 'runs of the DuckDB reference (default: --runs)')
+    .option('--out <dir>', 'output directory (landing cache, warehouses, results.json)', 'bench-output')
+    .option('--seed <s>', 'generator seed', 'bench')
+    .option('--from <day>', 'first UTC day', '2024-01-01')
+    .option('--parallel <n>', 'backfill --parallel for the ingest', '2')
+    .option('--profile', 'run the ingest with node --cpu-prof (profiles in <out>/profiles)')
+    .option('--keep', 'keep the last run\'s warehouse and reference output')
+    .parse(argv);
+  const f = program.opts<Flags>();
+  const events = positive('--events', f.events);
+  const days = positive('--days', f.days);
+  const runs = positive('--runs', f.runs);
+  const referenceRuns = f.referenceRuns ? positive('--reference-runs', f.referenceRuns) : runs;
+  const parallel = positive('--parallel', f.parallel);
+  const out = path.resolve(f.out);
+  const log = (s: string) => process.stderr.write(`bench: ${s}\n`);
+  mkdirSync(out, { recursive: true });
+
+  const landing = await ensureLanding(out, { events, days, seed: f.seed, from: f.from }, log);
+  const base: PhaseArgs = { landing: landing.dir, warehouse: '', from: landing.from, to: landing.to, parallel };
+  const results: Record<PhaseName, PhaseRun[]> = { ingest: [], compact: [], completeness: [], reference: [] };
+  const profileDir = path.join(out, 'profiles');
+  const work = path.join(out, 'work');
+  for (let i = 0; i < Math.max(runs, referenceRuns); i++) {
+    if (i < referenceRuns) {
+      const outDir = path.join(work, 'reference');
+      log(`run ${i + 1}: DuckDB reference`);
+      results.reference.push(await runPhase('reference', { ...base, outDir, threads: os.cpus().length, memoryLimit: '1GB' }));
+      if (!f.keep || i < referenceRuns - 1) rmSync(outDir, { recursive: true, force: true });
+    }
+    if (i < runs) {
+      const warehouse = path.join(work, `warehouse-${i + 1}`);
+      rmSync(warehouse, { recursive: true, force: true });
+      const args = { ...base, warehouse };
+      log(`run ${i + 1}: ingest`);
+      results.ingest.push(await runPhase('ingest', args, { nodeFlags: f.profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [] }));
+      log(`run ${i + 1}: compaction`);
+      results.compact.push(await runPhase('compact', args));
+      log(`run ${i + 1}: completeness`);
+      results.completeness.push(await runPhase('completeness', args));
+      if (!f.keep || i < runs - 1) rmSync(warehouse, { recursive: true, force: true });
+    }
+  }
+
+  const ingest = summarise(results.ingest);
+  const compact = summarise(results.compact);
+  const completeness = summarise(results.completeness);
+  const reference = summarise(results.reference);
+  const ratio = ingestRatio(ingest, reference);
+  const eventsPerDay = ingest.rows / days;
+  const targets = checkTargets({ ingest, compact, reference, ratio, eventsPerDay });
+  const table = formatTable([
+    { phase: 'ingest (backfill)', s: ingest, unit: 'events' },
+    { phase: 'compaction', s: compact, unit: 'rows' },
+    { phase: 'completeness check', s: completeness, unit: '' },
+    { phase: 'DuckDB reference', s: reference, unit: 'rows' },
+  ]);
+  const m = machine();
+  process.stdout.write(
+    [
+      `billing-mart bench: ${landing.summary.events} events (${landing.summary.records} landing records, ${landing.summary.files} files) over ${days} day(s) from ${landing.from}`,
+      `machine: ${m.cpus} × ${m.cpuModel}, ${(m.totalMemBytes / 2 ** 30).toFixed(1)} GiB, node ${m.node}, load average at start ${m.loadAvgAtStart.map((x) => x.toFixed(2)).join(' ')}`,
+      '',
+      table,
+      '',
+      `ingest/duckdb ratio: ${ratio.toFixed(3)}`,
+      formatTargets(targets),
+      '',
+    ].join('\n'),
+  );
+  const doc = {
+    at: new Date().toISOString(),
+    machine: m,
+    params: { events, days, runs, referenceRuns, parallel, seed: f.seed, from: landing.from, to: landing.to },
+    landing: { dir: landing.dir, summary: landing.summary, generatedSeconds: landing.generatedSeconds },
+    summary: { ingest, compact, completeness, reference },
+    ratio,
+    targets,
+    runs: results,
+  };
+  writeFileSync(path.join(out, 'results.json'), JSON.stringify(doc, null, 1) + '\n');
+  log(`figures written to ${path.join(out, 'results.json')}`);
+}
+
+main(process.argv).catch((e: unknown) => {
+  process.stderr.write(`bench: ${(e as Error)?.message ?? String(e)}\n`);
+  process.exitCode = 3;
+});

@@ -1,0 +1,91 @@
+/** Pure figures of the benchmark: medians, rates, the ratio, target checks and the printed table. */
+
+export interface PhaseRun {
+  seconds: number;
+  rows: number;
+  maxRssBytes: number;
+  detail: Record<string, unknown>;
+}
+
+export interface PhaseSummary {
+  runs: number;
+  medianSeconds: number;
+  /** Rows per second at the median time. */
+  rowsPerSecond: number;
+  rows: number;
+  /** Highest peak RSS over the runs, and the median one. */
+  peakRssBytes: number;
+  medianRssBytes: number;
+}
+
+export const TARGETS = { ingestVsReference: 0.4, peakRssBytes: 512 * 1024 * 1024, compactRowsPerSecond: 1_000_000 } as const;
+
+export function median(xs: readonly number[]): number {
+  if (xs.length === 0) throw new Error('median of no values');
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+export function summarise(runs: readonly PhaseRun[]): PhaseSummary {
+  if (runs.length === 0) throw new Error('no runs to summarise');
+  const medianSeconds = median(runs.map((r) => r.seconds));
+  const rows = median(runs.map((r) => r.rows));
+  return {
+    runs: runs.length,
+    medianSeconds,
+    rows,
+    rowsPerSecond: medianSeconds > 0 ? rows / medianSeconds : 0,
+    peakRssBytes: Math.max(...runs.map((r) => r.maxRssBytes)),
+    medianRssBytes: median(runs.map((r) => r.maxRssBytes)),
+  };
+}
+
+/**
+ * Ingest throughput relative to the reference over the same landing files and days: reference time / ingest
+ * time (the row counts differ — one event per record for DuckDB, deduplicated events for us — the input is the same).
+ */
+export function ingestRatio(ingest: PhaseSummary, reference: PhaseSummary): number {
+  return ingest.medianSeconds > 0 ? reference.medianSeconds / ingest.medianSeconds : 0;
+}
+
+export interface TargetCheck {
+  name: string;
+  target: string;
+  actual: string;
+  met: boolean;
+}
+
+const mb = (b: number) => `${(b / 1024 / 1024).toFixed(0)} MB`;
+
+export function checkTargets(s: { ingest: PhaseSummary; compact: PhaseSummary; reference: PhaseSummary; ratio: number; eventsPerDay: number }): TargetCheck[] {
+  return [
+    { name: 'ingest vs DuckDB', target: `≥ ${TARGETS.ingestVsReference}`, actual: s.ratio.toFixed(3), met: s.ratio >= TARGETS.ingestVsReference },
+    { name: `ingest peak RSS (${Math.round(s.eventsPerDay)} events/day)`, target: `≤ ${mb(TARGETS.peakRssBytes)}`, actual: mb(s.ingest.peakRssBytes), met: s.ingest.peakRssBytes <= TARGETS.peakRssBytes },
+    { name: 'compaction peak RSS', target: `≤ ${mb(TARGETS.peakRssBytes)}`, actual: mb(s.compact.peakRssBytes), met: s.compact.peakRssBytes <= TARGETS.peakRssBytes },
+    { name: 'compaction throughput', target: `≥ ${TARGETS.compactRowsPerSecond} rows/s`, actual: `${Math.round(s.compact.rowsPerSecond)} rows/s`, met: s.compact.rowsPerSecond >= TARGETS.compactRowsPerSecond },
+  ];
+}
+
+function pad(cells: string[][]): string {
+  const widths = cells[0]!.map((_, i) => Math.max(...cells.map((r) => r[i]!.length)));
+  return cells.map((r) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ')).join('\n');
+}
+
+export function formatTable(rows: { phase: string; s: PhaseSummary; unit: string }[]): string {
+  const head = ['phase', 'runs', 'median s', 'rows', 'rate', 'peak RSS', 'median RSS'];
+  const body = rows.map(({ phase, s, unit }) => [
+    phase,
+    String(s.runs),
+    s.medianSeconds.toFixed(2),
+    String(Math.round(s.rows)),
+    unit ? `${Math.round(s.rowsPerSecond).toLocaleString('en-US')} ${unit}/s` : '-',
+    mb(s.peakRssBytes),
+    mb(s.medianRssBytes),
+  ]);
+  return pad([head, ...body]);
+}
+
+export function formatTargets(checks: readonly TargetCheck[]): string {
+  return checks.map((c) => `${c.met ? 'MET    ' : 'NOT MET'}  ${c.name}: ${c.actual} (target ${c.target})`).join('\n');
+}

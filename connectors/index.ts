@@ -1,0 +1,135 @@
+/**
+ * Billing-source connectors: the API jobs use (docs/CONTRACTS.md, docs/connectors.md).
+ *
+ *   const src = openSource(config, 'zuora');
+ *   const batch = await src.read(window, { lookbackHours, nowMs, committed, runId });
+ *   await table.commitIngest({ ..., inputs: batch.inputs, events: batch.events, quarantine: batch.quarantine });
+ *   await src.controlTotals('2024-01-03');
+ */
+import { readFile } from 'node:fs/promises';
+import { RetriableError } from '../events/errors.js';
+import type { BillingEvent, QuarantineEntry } from '../events/model.js';
+import { parseSourceConfig, type SourceConfig } from '../config/sources.js';
+import type { Window } from '../partitions/index.js';
+import { readControlTotals } from './control.js';
+import { planPickup, sha256, type PickupPlan, type PickupSettings, type PlannedFile } from './landing/pickup.js';
+import { readRecords } from './landing/readers.js';
+import { compileMapper, toQuarantine, type Mapper } from './mapping/map.js';
+import type { ControlTotals, InputFile, MapContext, MapResult, RawRecord } from './types.js';
+
+export type { ControlTotals, InputFile, MapContext, MapResult, RawRecord, RecordLocation } from './types.js';
+export type { PickupPlan, PickupSettings } from './landing/pickup.js';
+export { compileMapper, toQuarantine, type Mapper } from './mapping/map.js';
+export { parseFileName, readRecords } from './landing/readers.js';
+export { planPickup } from './landing/pickup.js';
+export { readControlTotals, controlPath } from './control.js';
+export { loadSourceFile } from './load.js';
+export { NO_CURRENCY } from './mapping/values.js';
+
+export interface ReadOptions {
+  lookbackHours: number;
+  nowMs: number;
+  /** `${path}@${sha256}` of inputs the warehouse already committed (FactTable.committedInputs). */
+  committed?: ReadonlySet<string>;
+  runId: string;
+}
+
+export interface MapStats {
+  records: number;
+  events: number;
+  quarantined: number;
+}
+
+export interface SourceBatch {
+  inputs: InputFile[];
+  skipped: InputFile[];
+  pending: { path: string; reason: string }[];
+  unrecognised: { path: string; reason: string }[];
+  /** Streamed; each file is read when iteration reaches it. */
+  events: AsyncIterable<BillingEvent>;
+  /** Filled while `events` is iterated; complete after it ends. */
+  quarantine: QuarantineEntry[];
+  /** Filled while `events` is iterated: records read = records that produced events + quarantined. */
+  stats: MapStats;
+}
+
+export interface LandingSource {
+  readonly name: string;
+  readonly config: SourceConfig;
+  /** Which files a read would take (no records are read). */
+  plan(window: Window, o: Omit<ReadOptions, 'runId'>): Promise<PickupPlan>;
+  /** Raw records of the window's ready, uncommitted files. */
+  records(window: Window, o: Omit<ReadOptions, 'runId'>): AsyncIterable<RawRecord>;
+  /** One record → events or a RecordError. */
+  map(record: RawRecord, ctx: MapContext): MapResult;
+  /** Plan + read + map, as the warehouse's commitIngest wants it. */
+  read(window: Window, o: ReadOptions): Promise<SourceBatch>;
+  controlTotals(day: string): Promise<ControlTotals | null>;
+}
+
+export interface ConnectorConfig {
+  landing: string;
+  pickup: PickupSettings;
+  /** Validated source definitions (Config.sources), or raw ones (validated here). */
+  sources: readonly unknown[];
+}
+
+const toInput = (f: PlannedFile): InputFile => ({ path: f.path, sha256: f.sha256, bytes: f.bytes });
+
+/** Reads the records of planned files, checking each file still has the content that was planned. */
+export async function* recordsOf(files: readonly PlannedFile[]): AsyncGenerator<RawRecord> {
+  for (const f of files) {
+    const buf = await readFile(f.abs);
+    if (sha256(buf) !== f.sha256) {
+      throw new RetriableError(`landing file ${f.path} changed while this run was reading it (re-delivery in progress?); the run will be retried`);
+    }
+    yield* readRecords(buf, f.name, f.spec, f.path);
+  }
+}
+
+/** Maps a record stream: events stream out, quarantine entries and counts fill in as it is iterated. */
+export function mapRecords(records: AsyncIterable<RawRecord>, map: Mapper, billingSource: string, ingestRunId: string): { events: AsyncIterable<BillingEvent>; quarantine: QuarantineEntry[]; stats: MapStats } {
+  const quarantine: QuarantineEntry[] = [];
+  const stats: MapStats = { records: 0, events: 0, quarantined: 0 };
+  async function* events(): AsyncGenerator<BillingEvent> {
+    for await (const r of records) {
+      stats.records++;
+      const res = map(r, { ingestRunId });
+      if (Array.isArray(res)) {
+        stats.events += res.length;
+        yield* res;
+      } else {
+        stats.quarantined++;
+        quarantine.push(toQuarantine(res, r, billingSource, ingestRunId));
+      }
+    }
+  }
+  return { events: events(), quarantine, stats };
+}
+
+export function openSource(config: ConnectorConfig, sourceName: string): LandingSource {
+  const raw = config.sources.find((s) => (s as { name?: unknown })?.name === sourceName);
+  if (!raw) {
+    const names = config.sources.map((s) => (s as { name?: unknown })?.name).join(', ');
+    throw new Error(`unknown source "${sourceName}": configured sources are ${names || '(none)'}`);
+  }
+  const source = parseSourceConfig(raw, `source "${sourceName}"`);
+  const mapper = compileMapper(source);
+  const plan = (w: Window, o: Omit<ReadOptions, 'runId'>) =>
+    planPickup(config.landing, source, w, { lookbackHours: o.lookbackHours, nowMs: o.nowMs, pickup: config.pickup, ...(o.committed ? { committed: o.committed } : {}) });
+  return {
+    name: source.name,
+    config: source,
+    plan,
+    async *records(w, o) {
+      yield* recordsOf((await plan(w, o)).inputs);
+    },
+    map: mapper,
+    async read(w, o) {
+      const p = await plan(w, o);
+      const m = mapRecords(recordsOf(p.inputs), mapper, source.name, o.runId);
+      return { inputs: p.inputs.map(toInput), skipped: p.skipped.map(toInput), pending: p.pending, unrecognised: p.unrecognised, ...m };
+    },
+    controlTotals: (day) => readControlTotals(config.landing, source.name, day),
+  };
+}

@@ -1,0 +1,120 @@
+/**
+ * Landing-zone pick-up: which files of a source to read for a window (plus lookback), whether each is ready
+ * (marker or quiet period, time injected), and what each contains (sha256) so committed files are skipped.
+ */
+import { createHash } from 'node:crypto';
+import { readdir, readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
+import type { ObjectSpec, SourceConfig } from '../../config/sources.js';
+import type { Window } from '../../partitions/index.js';
+import type { InputFile } from '../types.js';
+import { parseFileName, type FileName } from './readers.js';
+
+export interface PickupSettings {
+  /** 'marker': `<file>.done` or the folder's `_SUCCESS`; 'quiet': unchanged for quietSeconds; or either. */
+  mode: 'marker' | 'quiet' | 'marker-or-quiet';
+  quietSeconds: number;
+}
+
+export interface PlannedFile extends InputFile {
+  abs: string;
+  spec: ObjectSpec;
+  name: FileName;
+}
+
+export interface PickupPlan {
+  /** Ready files not yet committed: these are read. */
+  inputs: PlannedFile[];
+  /** Ready files already committed with the same content (path@sha256). */
+  skipped: PlannedFile[];
+  /** Files not ready yet (no marker / still changing): left for a later run. */
+  pending: { path: string; reason: string }[];
+  /** Files that match no object of the source (or a format it does not accept): reported, not read. */
+  unrecognised: { path: string; reason: string }[];
+  /** Landing folders (relative) that were looked at. */
+  folders: string[];
+}
+
+const HOUR_MS = 3_600_000;
+const DAY_RE = /^\d{4}-\d{2}-\d{2}$/;
+const HOUR_RE = /^\d{2}$/;
+
+export function sha256(buf: Buffer): string {
+  return createHash('sha256').update(buf).digest('hex');
+}
+
+async function listDir(dir: string): Promise<string[]> {
+  try {
+    return (await readdir(dir)).sort();
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw e;
+  }
+}
+
+/** The landing folders `<day>/<HH>` whose start lies in [window.start − lookback, window.end). */
+export async function windowFolders(sourceRoot: string, window: Window, lookbackHours: number): Promise<{ rel: string; startMs: number }[]> {
+  const from = window.startMs - lookbackHours * HOUR_MS;
+  const out: { rel: string; startMs: number }[] = [];
+  for (const day of await listDir(sourceRoot)) {
+    if (!DAY_RE.test(day)) continue;
+    const dayMs = Date.parse(`${day}T00:00:00Z`);
+    if (Number.isNaN(dayMs) || dayMs + 24 * HOUR_MS <= from || dayMs >= window.endMs) continue;
+    for (const hh of await listDir(path.join(sourceRoot, day))) {
+      if (!HOUR_RE.test(hh) || Number(hh) > 23) continue;
+      const startMs = dayMs + Number(hh) * HOUR_MS;
+      if (startMs >= from && startMs < window.endMs) out.push({ rel: `${day}/${hh}`, startMs });
+    }
+  }
+  return out.sort((a, b) => a.startMs - b.startMs);
+}
+
+export function objectForFile(source: SourceConfig, fileName: string): { spec: ObjectSpec; name: FileName } | { reason: string } {
+  const name = parseFileName(fileName);
+  if (!name) return { reason: 'not a data file name <object>[-<suffix>].<csv|jsonl|json>[.gz]' };
+  const spec = source.objects.find((o) => (o.file ?? o.object) === name.prefix);
+  if (!spec) return { reason: `no object "${name.prefix}" in source "${source.name}" (objects: ${source.objects.map((o) => o.file ?? o.object).join(', ')})` };
+  if (!spec.formats.includes(name.format)) return { reason: `object "${spec.object}" does not accept ${name.format} (formats: ${spec.formats.join(', ')})` };
+  return { spec, name };
+}
+
+export async function planPickup(
+  landing: string,
+  source: SourceConfig,
+  window: Window,
+  o: { lookbackHours: number; nowMs: number; pickup: PickupSettings; committed?: ReadonlySet<string> },
+): Promise<PickupPlan> {
+  const sourceRoot = path.join(landing, source.name);
+  const plan: PickupPlan = { inputs: [], skipped: [], pending: [], unrecognised: [], folders: [] };
+  for (const folder of await windowFolders(sourceRoot, window, o.lookbackHours)) {
+    const dir = path.join(sourceRoot, folder.rel);
+    plan.folders.push(`${source.name}/${folder.rel}`);
+    const names = await listDir(dir);
+    const present = new Set(names);
+    const folderDone = present.has('_SUCCESS');
+    for (const n of names) {
+      if (n === '_SUCCESS' || n.endsWith('.done') || n.startsWith('.')) continue;
+      const rel = `${source.name}/${folder.rel}/${n}`;
+      const abs = path.join(dir, n);
+      const st = await stat(abs);
+      if (!st.isFile()) continue;
+      const which = objectForFile(source, n);
+      if ('reason' in which) {
+        plan.unrecognised.push({ path: rel, reason: which.reason });
+        continue;
+      }
+      const marker = folderDone || present.has(`${n}.done`);
+      const quiet = st.mtimeMs <= o.nowMs - o.pickup.quietSeconds * 1000;
+      const ready = o.pickup.mode === 'marker' ? marker : o.pickup.mode === 'quiet' ? quiet : marker || quiet;
+      if (!ready) {
+        const why = o.pickup.mode === 'marker' ? 'no .done/_SUCCESS marker yet' : o.pickup.mode === 'quiet' ? `modified less than ${o.pickup.quietSeconds}s ago` : `no marker and modified less than ${o.pickup.quietSeconds}s ago`;
+        plan.pending.push({ path: rel, reason: why });
+        continue;
+      }
+      const buf = await readFile(abs);
+      const f: PlannedFile = { path: rel, sha256: sha256(buf), bytes: buf.length, abs, spec: which.spec, name: which.name };
+      (o.committed?.has(`${f.path}@${f.sha256}`) ? plan.skipped : plan.inputs).push(f);
+    }
+  }
+  return plan;
+}

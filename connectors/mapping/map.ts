@@ -1,0 +1,196 @@
+/**
+ * The mapping engine: one raw record + its object mapping → canonical events, or one RecordError.
+ * A record yields either all of its events or none (the first problem quarantines the whole record).
+ */
+import { parse as parseLossless, stringify as stringifyLossless } from 'lossless-json';
+import { RecordError, type SourceLocation } from '../../events/errors.js';
+import { eventId } from '../../events/identity.js';
+import { makeEvent, quarantineFromError, type BillingEvent, type QuarantineEntry } from '../../events/model.js';
+import type { Money } from '../../events/money.js';
+import { Money as MoneyClass } from '../../events/money.js';
+import type { EventRule, ObjectSpec, SourceConfig } from '../../config/sources.js';
+import { firstPresent, getPath, textOf, asList } from '../paths.js';
+import type { MapContext, MapResult, RawRecord } from '../types.js';
+import { conditionFields, whenMatches } from './conditions.js';
+import { NO_CURRENCY, readCurrency, readIntegerSeqn, readMoney, readTimestamp } from './values.js';
+
+export type Mapper = (record: RawRecord, ctx: MapContext) => MapResult;
+
+function locOf(r: RawRecord, field?: string): SourceLocation {
+  const l: SourceLocation = { file: r.location.file };
+  if (r.location.line !== undefined) l.line = r.location.line;
+  else if (r.location.position !== undefined) l.position = r.location.position;
+  if (field !== undefined) l.field = field;
+  return l;
+}
+
+function positionOf(r: RawRecord): number {
+  return r.location.line ?? r.location.position ?? 0;
+}
+
+/** Decodes JSON-in-a-string fields (top-level or dotted paths) into a shallow copy of the record. */
+function decodeJsonFields(data: Record<string, unknown>, fields: string[], r: RawRecord): Record<string, unknown> {
+  if (fields.length === 0) return data;
+  const out: Record<string, unknown> = { ...data };
+  for (const f of fields) {
+    const v = getPath(out, f);
+    if (typeof v !== 'string' || v.trim() === '') continue;
+    let decoded: unknown;
+    try {
+      decoded = parseLossless(v);
+    } catch (e) {
+      throw new RecordError('MALFORMED_RECORD', `field holds invalid JSON text: ${(e as Error).message}`, v, locOf(r, f), { cause: e });
+    }
+    setPath(out, f, decoded);
+  }
+  return out;
+}
+
+function setPath(obj: Record<string, unknown>, path: string, value: unknown): void {
+  if (Object.prototype.hasOwnProperty.call(obj, path) || !path.includes('.')) {
+    obj[path] = value;
+    return;
+  }
+  const [head, ...rest] = path.split('.');
+  const child = obj[head!];
+  if (child && typeof child === 'object' && !Array.isArray(child)) {
+    const copy = { ...(child as Record<string, unknown>) };
+    obj[head!] = copy;
+    setPath(copy, rest.join('.'), value);
+  }
+}
+
+const checkRegex = new Map<string, RegExp>();
+function re(src: string): RegExp {
+  let r = checkRegex.get(src);
+  if (!r) checkRegex.set(src, (r = new RegExp(src)));
+  return r;
+}
+
+function runChecks(data: unknown, spec: ObjectSpec, r: RawRecord): void {
+  for (const c of spec.checks) {
+    const v = getPath(data, c.field);
+    const text = textOf(v);
+    const fail = (why: string) => new RecordError(c.reason, c.message ? `${c.message} (${why})` : why, text ?? v ?? null, locOf(r, c.field));
+    if (text === null) {
+      if (c.required) throw fail(`required field "${c.field}" is empty`);
+      continue;
+    }
+    if (c.pattern && !re(c.pattern).test(text)) throw fail(`"${c.field}" = ${JSON.stringify(text)} does not match /${c.pattern}/`);
+    if (c.notPattern && re(c.notPattern).test(text)) throw fail(`"${c.field}" = ${JSON.stringify(text)} must not match /${c.notPattern}/`);
+  }
+}
+
+interface Compiled {
+  spec: ObjectSpec;
+  zone: string;
+}
+
+export function compileMapper(source: SourceConfig): Mapper {
+  const objects = new Map<string, Compiled>(source.objects.map((o) => [o.object, { spec: o, zone: o.timezone ?? source.timezone }]));
+  return (record, ctx) => {
+    if (record.parseError) return record.parseError;
+    const c = objects.get(record.object);
+    if (!c) return new RecordError('MALFORMED_RECORD', `source "${source.name}" has no mapping for object "${record.object}"`, record.object, locOf(record));
+    try {
+      return mapOne(source.name, c, record, ctx);
+    } catch (e) {
+      if (e instanceof RecordError) return e.location ? e : e.at(locOf(record));
+      throw e;
+    }
+  };
+}
+
+function mapOne(sourceName: string, c: Compiled, r: RawRecord, ctx: MapContext): BillingEvent[] {
+  const { spec, zone } = c;
+  const data = decodeJsonFields(r.data, spec.jsonFields, r);
+  runChecks(data, spec, r);
+  const idHit = firstPresent(data, spec.id);
+  const recordId = idHit ? textOf(idHit.value) : null;
+  if (recordId === null) throw new RecordError('MISSING_ID', `record has no id (looked at ${asList(spec.id).join(', ')})`, null, locOf(r, asList(spec.id)[0]));
+  const versionHit = spec.version !== undefined ? firstPresent(data, spec.version) : null;
+  const version = versionHit ? textOf(versionHit.value) : null;
+  const seqn = readSeqn(data, spec, zone, r);
+
+  const rules = spec.events.filter((rule) => whenMatches(data, rule.when) && !(rule.unless !== undefined && whenMatches(data, rule.unless)));
+  if (rules.length === 0) {
+    const fields = conditionFields(spec.events.flatMap((e) => [e.when, e.unless]));
+    const seen = Object.fromEntries(fields.map((f) => [f, textOf(getPath(data, f))]));
+    throw new RecordError('UNKNOWN_EVENT_TYPE', `no event rule of object "${spec.object}" matches this record (${JSON.stringify(seen)})`, JSON.stringify(seen), locOf(r, fields.join(',') || undefined));
+  }
+  const keys = {
+    accountId: keyOf(data, spec.keys.account),
+    subscriptionId: keyOf(data, spec.keys.subscription),
+    invoiceId: keyOf(data, spec.keys.invoice),
+    productId: keyOf(data, spec.keys.product),
+  };
+  return rules.map((rule) => {
+    const tsHit = firstPresent(data, rule.ts);
+    if (!tsHit) throw new RecordError('MISSING_FIELD', `event time is empty (looked at ${asList(rule.ts).join(', ')})`, null, locOf(r, asList(rule.ts)[0]));
+    const ts = readTimestamp(tsHit.value, spec.timestamps[tsHit.path] ?? 'auto', zone, locOf(r, tsHit.path));
+    const amount = readAmount(data, spec, rule, r);
+    const identityId = rule.identity?.id !== undefined ? textOf(firstPresent(data, rule.identity.id)?.value) : recordId;
+    if (identityId === null) throw new RecordError('MISSING_ID', `identity id is empty (looked at ${asList(rule.identity!.id!).join(', ')})`, null, locOf(r, asList(rule.identity!.id!)[0]));
+    const discriminator = rule.name ?? rule.eventType;
+    const id = eventId({
+      billingSource: sourceName,
+      sourceObjectType: rule.identity?.object ?? spec.object,
+      sourceRecordId: identityId,
+      sourceVersion: rule.perVersion ? `${discriminator}@${version ?? ''}` : discriminator,
+    });
+    return makeEvent(
+      {
+        eventId: id,
+        seqn,
+        billingSource: sourceName,
+        eventType: rule.eventType,
+        sourceObjectType: spec.object,
+        sourceRecordId: recordId,
+        sourceVersion: version,
+        ts,
+        sourceTsRaw: textOf(tsHit.value) ?? '',
+        sourceTimezone: zone,
+        amount,
+        ...keys,
+        lineage: { sourceFile: r.location.file, sourcePosition: positionOf(r), ingestRunId: ctx.ingestRunId },
+      },
+      locOf(r),
+    );
+  });
+}
+
+function keyOf(data: unknown, paths: string | string[] | undefined): string | null {
+  if (paths === undefined) return null;
+  const hit = firstPresent(data, paths);
+  return hit ? textOf(hit.value) : null;
+}
+
+function readSeqn(data: unknown, spec: ObjectSpec, zone: string, r: RawRecord): bigint {
+  if (spec.seqn === 'position') return BigInt(positionOf(r));
+  const hit = firstPresent(data, spec.seqn.column);
+  const field = hit?.path ?? asList(spec.seqn.column)[0]!;
+  if (!hit) throw new RecordError('MISSING_FIELD', `seqn field ${asList(spec.seqn.column).join(' / ')} is empty`, null, locOf(r, field));
+  if (spec.seqn.kind === 'integer') return readIntegerSeqn(hit.value, locOf(r, field));
+  return readTimestamp(hit.value, spec.timestamps[field] ?? 'auto', zone, locOf(r, field)).utcMicros;
+}
+
+function readAmount(data: unknown, spec: ObjectSpec, rule: EventRule, r: RawRecord): Money {
+  if (rule.amount === undefined) {
+    const cur = spec.currency !== undefined ? readCurrency(data, spec.currency, locOf(r)) : null;
+    return MoneyClass.zero(cur ?? NO_CURRENCY);
+  }
+  const m = spec.money[rule.amount]!;
+  const cspec = m.currency ?? spec.currency!;
+  const currency = readCurrency(data, cspec, locOf(r));
+  if (currency === null) {
+    const cols = typeof cspec === 'string' ? [] : asList(cspec.column);
+    throw new RecordError('UNKNOWN_CURRENCY', `no currency for amount "${rule.amount}" (column ${cols.join(' / ')} is empty and no default is configured)`, null, locOf(r, cols[0]));
+  }
+  const money = readMoney(data, rule.amount, m, currency, locOf(r));
+  return rule.sign === -1 ? money.negated() : money;
+}
+
+/** The quarantine entry for a record that could not be mapped. */
+export function toQuarantine(err: RecordError, r: RawRecord, billingSource: string, ingestRunId: string): QuarantineEntry {
+  return quarantineFromError(err, { billingSource, sourceFile: r.location.file, sourcePosition: positionOf(r), rawRecord: r.rawText ?? String(stringifyLossless(r.data)), ingestRunId });
+}

@@ -1,0 +1,53 @@
+/**
+ * The connector seam: raw records with their source location, mapped one by one into canonical events or a
+ * RecordError (→ quarantine). Kept small on purpose: adding a source is writing a mapping, not a framework.
+ */
+import type { RecordError } from '../events/errors.js';
+import type { BillingEvent } from '../events/model.js';
+
+export interface RecordLocation {
+  /** Path relative to the landing zone (posix separators). */
+  file: string;
+  /** 1-based line in a CSV / JSON-lines file (the CSV header is line 1). */
+  line?: number;
+  /** 0-based record position inside a JSON page document. */
+  position?: number;
+}
+
+export interface RawRecord {
+  /** The source object (mapping) this record belongs to. */
+  object: string;
+  /** Parsed fields: CSV cells as strings; JSON values parsed losslessly (numbers are LosslessNumber). */
+  data: Record<string, unknown>;
+  location: RecordLocation;
+  /**
+   * The record as the source wrote it (JSON line text, unparseable CSV text), kept for quarantine and replay;
+   * when absent, `data` as JSON is used (built only if the record is quarantined).
+   */
+  rawText?: string;
+  /**
+   * Set when the record could not even be parsed (bad JSON, wrong CSV column count): the mapper turns it
+   * straight into a quarantine entry.
+   */
+  parseError?: RecordError;
+}
+
+export interface MapContext {
+  ingestRunId: string;
+}
+
+export type MapResult = BillingEvent[] | RecordError;
+
+/** A file the pick-up found (path relative to the landing zone). */
+export interface InputFile {
+  path: string;
+  sha256: string;
+  bytes: number;
+}
+
+export interface ControlTotals {
+  source: string;
+  date: string;
+  generated_at?: string;
+  totals: { event_type: string; currency: string; rows: number; amount_sum: string }[];
+}

@@ -1,0 +1,71 @@
+/**
+ * Wires the real parts into JobDeps from the configuration: the warehouse (FactTable), the connectors, the
+ * OLTP snapshot, the run store and locks under config.state, and a logger (config.log.format) writing to stderr.
+ */
+import path from 'node:path';
+import type { Config } from '../config/index.js';
+import { openSource } from '../connectors/index.js';
+import { FactTable } from '../warehouse/index.js';
+import { oltpPort, warehousePort } from './adapters.js';
+import { systemClock, type Clock } from './clock.js';
+import { dimsLoader, type JobDeps } from './deps.js';
+import { LockManager } from './lock.js';
+import { createLogger, type Logger } from './log.js';
+import type { SourcePort } from './ports.js';
+import { RunStore } from './runstore.js';
+
+export interface App {
+  deps: JobDeps;
+  table: FactTable;
+  config: Config;
+}
+
+export interface AppOptions {
+  clock?: Clock;
+  /** Where log lines go (default stderr). */
+  logSink?: (line: string) => void;
+  log?: Logger;
+}
+
+export function sourceNames(config: Config): string[] {
+  return config.sources.map((s) => s.name);
+}
+
+export async function openApp(config: Config, o: AppOptions = {}): Promise<App> {
+  const clock = o.clock ?? systemClock;
+  const log = o.log ?? createLogger({ format: config.log.format, clock, sink: o.logSink ?? ((l) => process.stderr.write(l + '\n')) });
+  const table = await FactTable.open(config.warehouse, {
+    targetFileBytes: config.compaction.targetFileBytes,
+    autoCompactFileCount: config.compaction.autoCompactFileCount,
+    now: () => clock.now(),
+  });
+  const warehouse = warehousePort(table);
+  const ports = new Map<string, SourcePort>();
+  const connectorConfig = { landing: config.landing, pickup: config.pickup, sources: config.sources };
+  const deps: JobDeps = {
+    clock,
+    log,
+    runs: new RunStore({ dir: path.join(config.state, 'runs'), clock }),
+    locks: new LockManager({ dir: path.join(config.state, 'locks'), clock }),
+    warehouse,
+    sourceNames: sourceNames(config),
+    source(name) {
+      let p = ports.get(name);
+      if (!p) {
+        const s = openSource(connectorConfig, name);
+        p = { name: s.name, read: (w, ro) => s.read(w, ro), controlTotals: (day) => s.controlTotals(day) };
+        ports.set(name, p);
+      }
+      return p;
+    },
+    oltp: oltpPort(config.oltp, config.landing),
+    dims: dimsLoader(warehouse),
+    settings: {
+      lookbackHours: config.lookbackHours,
+      retry: { maxAttempts: config.schedule.maxAttempts, baseMs: config.schedule.backoffBaseSeconds * 1000, maxMs: config.schedule.backoffMaxSeconds * 1000 },
+      graceHours: config.completeness.graceHours,
+      stateDir: config.state,
+    },
+  };
+  return { deps, table, config };
+}

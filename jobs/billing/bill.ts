@@ -1,0 +1,139 @@
+/**
+ * The bill job: `billing-mart bill --cycle <monthly|weekly> [--per account|subscription] [--through D] [--from D]`.
+ * Reads the committed record sets and the fact table, plans with planBilling() (pure), and writes one immutable
+ * record set. Re-running with nothing new to close writes nothing (idempotent).
+ */
+import { ConfigError, FatalError } from '../../events/errors.js';
+import { addDays, assertDay, dayOf, dayStartMs } from '../../partitions/index.js';
+import { planBilling, type BillPlan, type FactEventRow } from './assign.js';
+import { CYCLES, PARTIES, changeTimeline, describePolicy, type CycleKind, type PartyKind, type PolicySegment } from './cycles.js';
+import { big, createBillingViews, createFactView, listFactFiles, rows, text, withDuck } from './duck.js';
+import { uniqueSuffix } from './fs.js';
+import { listRuns, writeRun, type RunManifest } from './store.js';
+
+export interface BillOptions {
+  warehouse: string;
+  cycle: string;
+  per?: string;
+  /** Last day (inclusive, UTC) whose cycles may close; default yesterday. Must be before today. */
+  through?: string;
+  /** Day a change of billing logic takes effect (default: the day after the last billed cycle). */
+  from?: string;
+  /** Current time, ms since epoch (injected). */
+  now: number;
+  runId?: string;
+}
+
+export interface BillResult {
+  written: boolean;
+  /** Directory of the record set written, when one was. */
+  dir?: string;
+  manifest: RunManifest | undefined;
+  notes: string[];
+  timeline: PolicySegment[];
+  billedThrough: string | null;
+}
+
+function parseChoice<T extends string>(value: string | undefined, allowed: readonly T[], flag: string, dflt?: T): T {
+  if (value === undefined && dflt) return dflt;
+  if (value !== undefined && (allowed as readonly string[]).includes(value)) return value as T;
+  throw new ConfigError(`${flag} must be one of ${allowed.join(', ')} (got ${JSON.stringify(value)})`);
+}
+
+function parseDay(value: string, flag: string): string {
+  try {
+    return assertDay(value);
+  } catch (e) {
+    throw new ConfigError(`${flag}: ${(e as Error).message}`, [], { cause: e });
+  }
+}
+
+export function toFactRow(r: Record<string, unknown>): FactEventRow {
+  const eventId = text(r.event_id as never);
+  const currency = text(r.currency as never);
+  const amount = text(r.amount as never);
+  const file = text(r.filename as never) ?? '(unknown file)';
+  if (!eventId || !currency || amount === null || r.ts === null) {
+    throw new FatalError(`fact table row in ${file} (event_id ${JSON.stringify(eventId)}) has no event_id, event_ts, currency or amount; repair the fact table before billing`);
+  }
+  return {
+    eventId,
+    tsMicros: big(r.ts as never),
+    billingSource: text(r.billing_source as never) ?? '',
+    accountId: text(r.account_id as never),
+    subscriptionId: text(r.subscription_id as never),
+    currency,
+    amount,
+    mrrDelta: text(r.mrr_delta as never),
+    file,
+  };
+}
+
+export async function runBilling(o: BillOptions): Promise<BillResult> {
+  const cycle = parseChoice<CycleKind>(o.cycle, CYCLES, '--cycle');
+  const per = parseChoice<PartyKind>(o.per, PARTIES, '--per', 'account');
+  const today = dayOf(o.now);
+  const through = o.through === undefined ? addDays(today, -1) : parseDay(o.through, '--through');
+  if (through >= today) throw new ConfigError(`--through ${through} is not over yet (today is ${today} UTC); cycles can only close on past days — use --through ${addDays(today, -1)} or earlier`);
+  const from = o.from === undefined ? undefined : parseDay(o.from, '--from');
+  const endExclusive = addDays(through, 1);
+  const runId = o.runId ?? `bill-${new Date(o.now).toISOString().replace(/[-:.]/g, '')}-${uniqueSuffix()}`;
+
+  const runs = await listRuns(o.warehouse);
+  const last = runs[runs.length - 1]?.manifest;
+  const watermark = last?.watermarkAfter ?? undefined;
+  const snap = await listFactFiles(o.warehouse);
+
+  return withDuck(async (c) => {
+    await createFactView(c, o.warehouse, snap);
+    await createBillingViews(c, runs.map((r) => r.dir));
+    let firstDay: string | undefined;
+    if (!last && from === undefined) {
+      const [m] = await rows(c, `SELECT min(epoch_us(event_ts)) AS ts FROM fact`);
+      if (m && m.ts !== null && m.ts !== undefined) firstDay = dayOf(Number(big(m.ts) / 1000n));
+    }
+    const change = changeTimeline(last?.timeline ?? [], watermark, { cycle, per }, from, firstDay);
+    const notes = change.note ? [change.note] : [];
+    if (change.timeline.length === 0) return { written: false, manifest: undefined, notes, timeline: [], billedThrough: null };
+
+    const endMicros = BigInt(dayStartMs(endExclusive)) * 1000n;
+    const found = await rows(
+      c,
+      `SELECT f.event_id, epoch_us(f.event_ts) AS ts, f.billing_source, f.account_id, f.subscription_id, f.currency,
+              CAST(f.amount AS VARCHAR) AS amount, CAST(f.mrr_delta AS VARCHAR) AS mrr_delta, f.filename
+       FROM fact f
+       WHERE epoch_us(f.event_ts) < ${endMicros}
+         AND NOT EXISTS (SELECT 1 FROM assignments a WHERE a.event_id = f.event_id)
+       QUALIFY row_number() OVER (PARTITION BY f.event_id ORDER BY f.filename) = 1`,
+    );
+    const plan: BillPlan = planBilling({ runId, timeline: change.timeline, watermark, endExclusive, events: found.map(toFactRow) });
+    if (plan.latePending > 0) notes.push(`${plan.latePending} late event(s) wait for the next cycle to close`);
+    if (plan.beforeStart > 0) notes.push(`${plan.beforeStart} event(s) are dated before billing starts (${change.timeline[0]!.from}) and are not billed`);
+    if (plan.periods.length === 0 && !change.changed) {
+      notes.push(`no ${describePolicy({ cycle, per })} cycle ends by ${through} beyond what is billed (billed through ${watermark ? addDays(watermark, -1) : 'nothing yet'}); nothing written`);
+      return { written: false, manifest: undefined, notes, timeline: change.timeline, billedThrough: watermark ?? null };
+    }
+    const manifest: RunManifest = {
+      format: 'billing-mart/billing-run/v1',
+      seq: (last?.seq ?? 0) + 1,
+      runId,
+      createdAt: new Date(o.now).toISOString(),
+      through,
+      timeline: change.timeline,
+      watermarkBefore: watermark ?? null,
+      watermarkAfter: plan.watermarkAfter ?? null,
+      periods: plan.periods.map((p) => ({ start: p.start, end: p.end, cycle: p.cycle, per: p.per })),
+      counts: {
+        records: plan.records.length,
+        assignments: plan.assignments.length,
+        onTime: plan.onTime,
+        late: plan.late,
+        latePending: plan.latePending,
+        beforeStart: plan.beforeStart,
+      },
+      factFiles: snap.files,
+    };
+    const dir = await writeRun(o.warehouse, manifest, plan.records, plan.assignments);
+    return { written: true, dir, manifest, notes, timeline: change.timeline, billedThrough: manifest.watermarkAfter };
+  });
+}

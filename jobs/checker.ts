@@ -1,0 +1,146 @@
+/**
+ * The completeness checker: evaluates each (billing source, UTC day), self-heals before declaring INCOMPLETE
+ * (re-ingests the day's windows and the next day's, with lookback — idempotent — then checks again), writes the
+ * day's `_SUCCESS` with the verified totals when every source is COMPLETE, withdraws it when the day no longer
+ * verifies, and appends every result to a history file (`<state>/completeness/history.jsonl`).
+ */
+import path from 'node:path';
+import { addDays, windowsOfDay } from '../partitions/index.js';
+import { isoUtc } from './clock.js';
+import { compareDay, samePayload, successPayload, type SourceDayResult } from './completeness.js';
+import type { JobDeps } from './deps.js';
+import { appendLine, readJsonLines } from './fsutil.js';
+import { runIngest } from './ingest.js';
+
+export type SuccessAction = 'written' | 'kept' | 'withdrawn' | 'none';
+
+export interface CheckedSourceDay extends SourceDayResult {
+  /** Status before self-heal, when a heal was attempted. */
+  beforeHeal?: string;
+  healRuns?: string[];
+}
+
+export interface DayOutcome {
+  day: string;
+  complete: boolean;
+  success: SuccessAction;
+  results: CheckedSourceDay[];
+}
+
+export interface CheckOutcome {
+  checkId: string;
+  checkedAt: string;
+  ok: boolean;
+  days: DayOutcome[];
+}
+
+export interface HistoryLine extends CheckedSourceDay {
+  checkId: string;
+  checkedAt: string;
+  success: SuccessAction;
+}
+
+export function historyPath(stateDir: string): string {
+  return path.join(stateDir, 'completeness', 'history.jsonl');
+}
+
+async function evaluate(deps: JobDeps, source: string, day: string): Promise<SourceDayResult> {
+  const [manifest, control, loaded] = await Promise.all([deps.warehouse.manifest(day), deps.source(source).controlTotals(day), deps.warehouse.loadedWindows(source)]);
+  return compareDay({ source, day, manifest: manifest?.totals ?? [], control, loadedWindows: loaded, nowMs: deps.clock.now(), graceHours: deps.settings.graceHours });
+}
+
+/** One run over the day and the next day's closed windows, with lookback: one commit, idempotent. */
+async function heal(deps: JobDeps, source: string, day: string, signal?: AbortSignal): Promise<string[]> {
+  const now = deps.clock.now();
+  const covers = [...windowsOfDay(day), ...windowsOfDay(addDays(day, 1))].filter((w) => w.endMs <= now);
+  if (!covers.length) return [];
+  const r = await runIngest(deps, { source, window: { startMs: covers[0]!.startMs, endMs: covers.at(-1)!.endMs }, covers, trigger: 'heal', signal });
+  return [r.runId];
+}
+
+export async function checkCompleteness(deps: JobDeps, o: { days: string[]; heal?: boolean; trigger: string; signal?: AbortSignal }): Promise<CheckOutcome> {
+  const checkedAt = isoUtc(deps.clock.now());
+  let run = await deps.runs.start({ job: 'completeness', window: o.days.length === 1 ? o.days[0]! : `${o.days[0]}/${o.days.at(-1)}`, trigger: o.trigger });
+  const log = deps.log.child({ runId: run.runId, job: 'completeness' });
+  const out: CheckOutcome = { checkId: run.runId, checkedAt, ok: true, days: [] };
+  try {
+    for (const day of o.days) {
+      const dayOut = await deps.locks.withLock(`completeness:${day}`, () => checkDay(deps, day, o, log), `completeness check ${run.runId}`);
+      out.days.push(dayOut);
+      if (!dayOut.complete) out.ok = false;
+      for (const r of dayOut.results) await appendLine(historyPath(deps.settings.stateDir), JSON.stringify({ checkId: run.runId, checkedAt, success: dayOut.success, ...r } satisfies HistoryLine));
+      log.info('completeness.day', { day, complete: dayOut.complete, success: dayOut.success, statuses: Object.fromEntries(dayOut.results.map((r) => [r.source, r.status])) });
+    }
+    const notComplete = out.days.filter((d) => !d.complete).length;
+    run = await deps.runs.finish(run, 'succeeded', { note: `${out.days.length - notComplete}/${out.days.length} day(s) complete` });
+  } catch (e) {
+    run = await deps.runs.finish(run, 'failed', { error: (e as Error)?.message ?? String(e) });
+    log.error('run.failed', { error: run.error });
+    throw e;
+  }
+  return out;
+}
+
+async function checkDay(deps: JobDeps, day: string, o: { heal?: boolean; signal?: AbortSignal }, log: JobDeps['log']): Promise<DayOutcome> {
+  const results: CheckedSourceDay[] = [];
+  for (const source of deps.sourceNames) {
+    let r: CheckedSourceDay = await evaluate(deps, source, day);
+    if (r.status === 'INCOMPLETE' && o.heal !== false) {
+      log.warn('completeness.heal', { source, day, detail: r.detail });
+      const healRuns = await heal(deps, source, day, o.signal);
+      const again = await evaluate(deps, source, day);
+      r = { ...again, beforeHeal: r.status, healRuns };
+    }
+    results.push(r);
+  }
+  const complete = results.length > 0 && results.every((r) => r.status === 'COMPLETE');
+  const existing = await deps.warehouse.readSuccess(day);
+  let success: SuccessAction = 'none';
+  if (complete) {
+    const payload = successPayload(day, results, isoUtc(deps.clock.now()));
+    if (existing !== null && samePayload(existing, payload)) success = 'kept';
+    else {
+      await deps.warehouse.writeSuccess(day, payload);
+      success = 'written';
+    }
+  } else if (existing !== null) {
+    await deps.warehouse.clearSuccess(day);
+    success = 'withdrawn';
+    log.warn('completeness.success_withdrawn', { day, reason: results.filter((r) => r.status !== 'COMPLETE').map((r) => `${r.source}: ${r.status}`).join(', ') });
+  }
+  return { day, complete, success, results };
+}
+
+/** Every stored result, oldest first. */
+export function readHistory(stateDir: string): Promise<HistoryLine[]> {
+  return readJsonLines<HistoryLine>(historyPath(stateDir));
+}
+
+/** The latest stored result per (source, day). */
+export async function latestResults(stateDir: string): Promise<Map<string, HistoryLine>> {
+  const m = new Map<string, HistoryLine>();
+  for (const h of await readHistory(stateDir)) m.set(`${h.source}|${h.day}`, h);
+  return m;
+}
+
+const STATUS_MARK: Record<string, string> = { COMPLETE: 'OK', INCOMPLETE: 'INCOMPLETE', MISSING_CONTROL: 'NO CONTROL', LATE: 'LATE' };
+
+export function formatOutcome(out: CheckOutcome): string {
+  const lines: string[] = [];
+  for (const d of out.days) {
+    lines.push(`${d.day}  ${d.complete ? 'COMPLETE' : 'NOT COMPLETE'}${d.success === 'written' ? '  (_SUCCESS written)' : d.success === 'kept' ? '  (_SUCCESS in place)' : d.success === 'withdrawn' ? '  (_SUCCESS withdrawn)' : ''}`);
+    for (const r of d.results) {
+      const healed = r.beforeHeal ? `  [was ${r.beforeHeal}; self-heal re-ingested the day (run ${r.healRuns?.join(', ') || 'none'})]` : '';
+      lines.push(`  ${r.source.padEnd(12)} ${(STATUS_MARK[r.status] ?? r.status).padEnd(11)} ${r.detail}${healed}`);
+      for (const x of r.diffs.slice(0, 12)) {
+        lines.push(`      ${x.event_type} ${x.currency}: expected ${x.expectedRows} rows / ${x.expectedAmount}, table has ${x.actualRows} / ${x.actualAmount} → missing ${x.missingRows} rows / ${x.missingAmount}`);
+      }
+      if (r.missingWindows.length) lines.push(`      windows not loaded: ${r.missingWindows.join(', ')}`);
+    }
+  }
+  if (!out.ok) {
+    lines.push('', 'Some days are not complete. LATE resolves by itself within the grace period; MISSING_CONTROL waits for the source\'s control file;',
+      'INCOMPLETE survived a self-heal: check the landing zone for missing files (billing-mart status), then `billing-mart backfill --from D --to D --force`.');
+  }
+  return lines.join('\n');
+}

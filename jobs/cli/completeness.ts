@@ -1,0 +1,27 @@
+import { checkCompleteness, formatOutcome } from '../checker.js';
+import { checkCommand } from './check.js';
+import { CliExit, EXIT, type Register } from './context.js';
+import { appFor, daysFrom, gracefulShutdown, yesterday } from './jobs-common.js';
+
+/** `billing-mart check completeness [--date D | --from D --to D] [--json] [--no-heal]`. */
+export const register: Register = (program, ctx) => {
+  checkCommand(program)
+    .command('completeness')
+    .description('compare each day × source with the control totals and loaded windows; self-heal, then report; _SUCCESS for complete days (exit 1 if any day is not complete)')
+    .option('--date <day>', 'one UTC day (default: yesterday)')
+    .option('--from <day>', 'first day of a range')
+    .option('--to <day>', 'last day of a range (inclusive)')
+    .option('--no-heal', 'report without re-ingesting incomplete days first')
+    .action(async (o: { date?: string; from?: string; to?: string; heal: boolean }) => {
+      const app = await appFor(ctx, { minLevel: 'warn' });
+      const days = daysFrom(o, () => [yesterday(app.deps.clock)]);
+      const stop = gracefulShutdown(() => undefined);
+      try {
+        const out = await checkCompleteness(app.deps, { days, heal: o.heal, trigger: 'manual', signal: stop.signal });
+        ctx.emit(out, () => formatOutcome(out));
+        if (!out.ok) throw new CliExit(EXIT.PROBLEM, '');
+      } finally {
+        stop.dispose();
+      }
+    });
+};

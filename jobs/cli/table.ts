@@ -1,0 +1,121 @@
+/**
+ * Warehouse commands: `compact`, `export` (time travel), `table info`, `table history`.
+ */
+import { assertDay, dayRange } from '../../partitions/index.js';
+import { FactTable } from '../../warehouse/index.js';
+import { CliExit, EXIT, type CliContext, type Register } from './context.js';
+
+async function openTable(ctx: CliContext): Promise<FactTable> {
+  const c = ctx.config();
+  return FactTable.open(c.warehouse, { targetFileBytes: c.compaction.targetFileBytes, autoCompactFileCount: c.compaction.autoCompactFileCount });
+}
+
+function day(v: string, flag: string): string {
+  try {
+    return assertDay(v);
+  } catch (e) {
+    throw new CliExit(EXIT.USAGE, `${flag} ${(e as Error).message}`);
+  }
+}
+
+/** Days selected by --date D or --from D --to D; undefined = every day of the table. */
+export function selectedDays(o: { date?: string; from?: string; to?: string }): string[] | undefined {
+  if (o.date && (o.from || o.to)) throw new CliExit(EXIT.USAGE, 'use either --date D or --from D --to D, not both');
+  if (o.date) return [day(o.date, '--date')];
+  if (o.from || o.to) {
+    if (!o.from || !o.to) throw new CliExit(EXIT.USAGE, '--from and --to go together (e.g. --from 2024-01-01 --to 2024-01-31)');
+    try {
+      return dayRange(day(o.from, '--from'), day(o.to, '--to'));
+    } catch (e) {
+      if (e instanceof CliExit) throw e;
+      throw new CliExit(EXIT.USAGE, (e as Error).message);
+    }
+  }
+  return undefined;
+}
+
+/** Parses --as-of: an ISO 8601 instant with Z or an offset, or a bare day (its UTC end: 23:59:59.999). */
+export function parseAsOf(v: string): number {
+  if (/^\d{4}-\d{2}-\d{2}$/.test(v)) return Date.parse(`${day(v, '--as-of')}T23:59:59.999Z`);
+  const ms = Date.parse(v);
+  if (Number.isNaN(ms) || !/(Z|[+-]\d{2}:?\d{2})$/i.test(v)) {
+    throw new CliExit(EXIT.USAGE, `--as-of "${v}" is not an ISO 8601 instant with a zone, e.g. 2024-01-05T09:00:00Z (or a day: 2024-01-05 = end of that UTC day)`);
+  }
+  return ms;
+}
+
+const mib = (b: number) => `${(b / 1048576).toFixed(1)} MiB`;
+
+export const register: Register = (program, ctx) => {
+  program
+    .command('compact')
+    .description('rewrite day partitions into sorted target-size files (one commit; rows and totals verified; no-op when compact)')
+    .option('--date <day>', 'one UTC day, YYYY-MM-DD')
+    .option('--from <day>', 'first day of a range')
+    .option('--to <day>', 'last day of a range')
+    .action(async (o: { date?: string; from?: string; to?: string }) => {
+      const days = selectedDays(o);
+      const table = await openTable(ctx);
+      const res = await table.compact(days);
+      ctx.emit(res, () =>
+        [
+          ...res.compacted.map((c) => `${c.day}: ${c.filesBefore} → ${c.filesAfter} files, ${c.rows} rows, ${mib(c.bytesBefore)} → ${mib(c.bytesAfter)}`),
+          res.compacted.length ? `committed version ${res.version}` : 'nothing to compact',
+          res.unchanged.length ? `${res.unchanged.length} day(s) already compact` : '',
+        ]
+          .filter(Boolean)
+          .join('\n'),
+      );
+    });
+
+  program
+    .command('export')
+    .description('export the fact table for a day range exactly as it was at a moment (time travel); same table state → byte-identical CSV')
+    .requiredOption('--from <day>', 'first UTC day')
+    .requiredOption('--to <day>', 'last UTC day')
+    .option('--as-of <timestamp>', 'table as committed at this instant (ISO 8601 with zone, or a day = its UTC end); default now')
+    .requiredOption('--format <format>', 'csv or parquet')
+    .requiredOption('--out <path>', 'output file')
+    .action(async (o: { from: string; to: string; asOf?: string; format: string; out: string }) => {
+      if (o.format !== 'csv' && o.format !== 'parquet') throw new CliExit(EXIT.USAGE, `--format "${o.format}" is not supported: use csv or parquet`);
+      const from = day(o.from, '--from');
+      const to = day(o.to, '--to');
+      if (to < from) throw new CliExit(EXIT.USAGE, `--from ${from} is after --to ${to}`);
+      const asOfMs = o.asOf === undefined ? undefined : parseAsOf(o.asOf);
+      const table = await openTable(ctx);
+      const res = await table.export({ from, to, asOfMs, format: o.format, out: o.out });
+      ctx.emit(res, () => `${res.rows} rows (${from}..${to}, table version ${res.version}${res.committedAt ? ` committed ${res.committedAt}` : ', empty table'}) → ${res.out}\nsha256 ${res.sha256}`);
+    });
+
+  const t = program.command('table').description('inspect the warehouse tables');
+  t.command('info')
+    .description('partitions, files, rows and sizes of each table at the current version')
+    .option('--all', 'list every partition (default: tables and fact days needing compaction)')
+    .action(async (o: { all?: boolean }) => {
+      const info = await (await openTable(ctx)).info();
+      ctx.emit(info, () => {
+        const lines = [`${info.root}: version ${info.version}${info.committedAt ? `, committed ${info.committedAt}` : ' (empty)'}`];
+        for (const tb of info.tables) lines.push(`  ${tb.table}: ${tb.partitions} partitions, ${tb.files} files, ${tb.rows} rows, ${mib(tb.bytes)}`);
+        const shown = o.all ? info.partitions : info.partitions.filter((p) => p.compactable);
+        if (shown.length) lines.push(o.all ? 'partitions:' : 'days needing compaction:');
+        for (const p of shown) lines.push(`  ${p.table}/${p.partition}: ${p.files} files, ${p.rows} rows, ${mib(p.bytes)}${p.success ? ', _SUCCESS' : ''}${p.compactable ? ', compactable' : ''}`);
+        return lines.join('\n');
+      });
+    });
+  t.command('history')
+    .description('the commit log: every ingest, compaction, dimension snapshot and _SUCCESS marker, oldest first')
+    .option('--last <n>', 'only the last n commits')
+    .action(async (o: { last?: string }) => {
+      const n = o.last === undefined ? undefined : Number(o.last);
+      if (n !== undefined && (!Number.isInteger(n) || n < 1)) throw new CliExit(EXIT.USAGE, `--last "${o.last}" must be a positive integer`);
+      const all = await (await openTable(ctx)).history();
+      const items = n === undefined ? all : all.slice(-n);
+      ctx.emit(items, () =>
+        items.length === 0
+          ? 'no commits yet'
+          : items
+              .map((h) => `v${h.version} ${h.committedAt} ${h.operation}${h.source ? ` ${h.source}` : ''}${h.runId ? ` run ${h.runId}` : ''}: +${h.added} -${h.removed} files, ${h.partitions.length} partitions ${JSON.stringify(h.summary)}`)
+              .join('\n'),
+      );
+    });
+};

@@ -1,0 +1,171 @@
+/**
+ * `billing-mart demo`: two weeks of sample data for four billing systems + OLTP, backfilled, compacted, checked
+ * (one source's last day arrives late: staged under _late/, delivered after the first check, then healed),
+ * a status grid, an HTML report and a DuckDB query of totals per source. Everything under one named directory.
+ */
+import { existsSync, readdirSync, renameSync, statSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { DuckDBDecimalValue, DuckDBInstance } from '@duckdb/node-api';
+import { generate } from '../connectors/generator/index.js';
+import { unscaledToText } from '../events/money.js';
+import { addDays, dayOf } from '../partitions/index.js';
+import { formatPlan, formatSummary, planBackfill, runBackfill, type BackfillSummary } from './backfill.js';
+import { checkCompleteness, formatOutcome, type CheckOutcome } from './checker.js';
+import type { JobDeps } from './deps.js';
+import { runOltp } from './ingest.js';
+import type { ProgressReporter } from './progress.js';
+import { renderReport } from './report.js';
+import { collectStatus, formatStatusGrid } from './status.js';
+
+export const DEMO_MARKER = '.billing-mart-demo';
+
+export interface DemoLayout {
+  dir: string;
+  landing: string;
+  warehouse: string;
+  report: string;
+}
+
+export function demoLayout(dir: string): DemoLayout {
+  const d = path.resolve(dir);
+  return { dir: d, landing: path.join(d, 'landing'), warehouse: path.join(d, 'warehouse'), report: path.join(d, 'report.html') };
+}
+
+/** Makes `dir` ready: creates it, or clears a previous demo there; refuses to touch anything else. */
+export function prepareDemoDir(l: DemoLayout): void {
+  if (existsSync(l.dir) && readdirSync(l.dir).length > 0) {
+    if (!existsSync(path.join(l.dir, DEMO_MARKER))) {
+      throw new Error(`${l.dir} exists and is not a billing-mart demo directory; choose another with --dir (nothing was changed)`);
+    }
+    for (const n of ['landing', 'warehouse', 'report.html']) rmSync(path.join(l.dir, n), { recursive: true, force: true });
+  }
+  mkdirSync(l.dir, { recursive: true });
+  writeFileSync(path.join(l.dir, DEMO_MARKER), 'created by `billing-mart demo`; safe to delete\n');
+}
+
+/** Moves every file under `from` to the same relative path under `to` (rename: each file appears whole). */
+export function moveTree(from: string, to: string): number {
+  if (!existsSync(from)) return 0;
+  let n = 0;
+  for (const name of readdirSync(from)) {
+    const a = path.join(from, name);
+    const b = path.join(to, name);
+    if (statSync(a).isDirectory()) n += moveTree(a, b);
+    else {
+      mkdirSync(to, { recursive: true });
+      // data files first, markers (.done, _SUCCESS) last would be ideal; rename is atomic per file either way
+      renameSync(a, b);
+      n++;
+    }
+  }
+  rmSync(from, { recursive: true, force: true });
+  return n;
+}
+
+export interface DemoOptions {
+  layout: DemoLayout;
+  deps: JobDeps;
+  eventsPerDay: number;
+  days: number;
+  seed: string;
+  lateSource: string;
+  parallel: number;
+  progress?: ProgressReporter;
+  say: (line: string) => void;
+}
+
+export interface DemoResult {
+  from: string;
+  to: string;
+  backfill: BackfillSummary;
+  firstCheck: CheckOutcome;
+  secondCheck: CheckOutcome;
+  totals: { source: string; currency: string; rows: number; amount: string }[];
+}
+
+export async function runDemo(o: DemoOptions): Promise<DemoResult> {
+  const { deps, layout, say } = o;
+  const to = addDays(dayOf(deps.clock.now()), -2);
+  const from = addDays(to, -(o.days - 1));
+  say(`1/7 generating ${o.days} days (${from} … ${to}) for ${deps.sourceNames.join(', ')} + OLTP into ${layout.landing}`);
+  const gen = await generate({ out: layout.landing, from, to, eventsPerDay: o.eventsPerDay, seed: o.seed, lateRate: 0, force: true });
+  const staged = moveTree(path.join(layout.landing, o.lateSource, to), path.join(layout.landing, '_late', o.lateSource, to));
+  say(`    ${gen.events} events in ${gen.files} files (${gen.quarantined} bad records, ${gen.redeliveredFiles} re-delivered files); ${o.lateSource}'s ${to} (${staged} files) held back as late`);
+
+  say('2/7 loading the OLTP snapshot (accounts, products) as the dimension snapshot');
+  const oltp = await runOltp(deps, { trigger: 'demo', snapshotDate: from });
+  if (oltp.status !== 'succeeded') throw new Error(`OLTP snapshot failed: ${oltp.error}`);
+
+  say(`3/7 backfilling ${from} … ${to}`);
+  const loaded = new Map<string, Set<string>>();
+  for (const s of deps.sourceNames) loaded.set(s, await deps.warehouse.loadedWindows(s));
+  const plan = planBackfill({ from, to, sources: deps.sourceNames, loaded, force: false, nowMs: deps.clock.now() });
+  say(`    ${formatPlan(plan).split('\n').at(-1)}`);
+  const backfill = await runBackfill(deps, plan, { parallel: o.parallel, force: false, progress: o.progress, trigger: 'demo' });
+  say(indent(formatSummary(backfill, 'billing-mart demo')));
+
+  say('4/7 compacting');
+  const days: string[] = [];
+  for (let d = from; d <= to; d = addDays(d, 1)) days.push(d);
+  await deps.warehouse.compact(days);
+
+  say('5/7 checking completeness (the late day cannot be healed yet)');
+  const firstCheck = await checkCompleteness(deps, { days, trigger: 'demo' });
+  say(indent(onlyProblems(firstCheck)));
+
+  const delivered = moveTree(path.join(layout.landing, '_late'), layout.landing);
+  say(`6/7 the late files arrive (${delivered} files delivered from _late/); checking again — self-heal picks them up`);
+  const secondCheck = await checkCompleteness(deps, { days, trigger: 'demo' });
+  say(indent(onlyProblems(secondCheck)));
+
+  say('7/7 status');
+  const status = await collectStatus(deps, { from, to });
+  say(formatStatusGrid(status));
+  writeFileSync(layout.report, renderReport(status));
+  const totals = await totalsPerSource(deps.warehouse.factPath);
+  return { from, to, backfill, firstCheck, secondCheck, totals };
+}
+
+function indent(s: string): string {
+  return s
+    .split('\n')
+    .map((l) => `    ${l}`)
+    .join('\n');
+}
+
+function onlyProblems(out: CheckOutcome): string {
+  const done = out.days.filter((d) => d.complete).length;
+  const bad = out.days.filter((d) => !d.complete);
+  const head = `${done}/${out.days.length} days COMPLETE with _SUCCESS`;
+  if (!bad.length) return head;
+  return `${head}; not complete:\n${formatOutcome({ ...out, ok: true, days: bad })}`;
+}
+
+/** The closing DuckDB query: rows and exact amount per source and currency, straight from the Parquet files. */
+export async function totalsPerSource(factPath: string): Promise<DemoResult['totals']> {
+  const instance = await DuckDBInstance.create(':memory:');
+  const conn = await instance.connect();
+  try {
+    const glob = path.join(factPath, 'event_date=*', '*.parquet').replace(/'/g, "''");
+    const r = await conn.runAndReadAll(
+      `SELECT billing_source, currency, count(*) AS n, sum(amount) AS total FROM read_parquet('${glob}', hive_partitioning = true) GROUP BY ALL ORDER BY billing_source, currency`,
+    );
+    return r.getRows().map((row) => {
+      const total = row[3];
+      const amount = total instanceof DuckDBDecimalValue ? unscaledToText(total.value, total.scale) : String(total);
+      return { source: String(row[0]), currency: String(row[1]), rows: Number(row[2]), amount };
+    });
+  } finally {
+    conn.closeSync();
+    instance.closeSync();
+  }
+}
+
+export function totalsSql(factPath: string): string {
+  return `SELECT billing_source, currency, count(*) AS rows, sum(amount) AS total\nFROM read_parquet('${path.join(factPath, 'event_date=*', '*.parquet')}', hive_partitioning = true)\nGROUP BY ALL ORDER BY billing_source, currency;`;
+}
+
+export function formatTotals(t: DemoResult['totals']): string {
+  const w = Math.max(...t.map((x) => x.amount.length), 6);
+  return [`${'source'.padEnd(10)} ${'cur'.padEnd(4)} ${'rows'.padStart(8)} ${'total'.padStart(w)}`, ...t.map((x) => `${x.source.padEnd(10)} ${x.currency.padEnd(4)} ${String(x.rows).padStart(8)} ${x.amount.padStart(w)}`)].join('\n');
+}

@@ -1,0 +1,55 @@
+/** Everything a job needs, passed in (clock, logger, stores, ports): no module reads time or config by itself. */
+import type { Clock } from './clock.js';
+import { DimensionLookup } from './enrich.js';
+import type { LockManager } from './lock.js';
+import type { Logger } from './log.js';
+import type { OltpPort, SourcePort, WarehousePort } from './ports.js';
+import type { RetryPolicy } from './retry.js';
+import type { RunStore } from './runstore.js';
+
+export interface JobSettings {
+  lookbackHours: number;
+  retry: RetryPolicy;
+  graceHours: number;
+  /** Directory for checker history and the scheduler state. */
+  stateDir: string;
+}
+
+export interface JobDeps {
+  clock: Clock;
+  log: Logger;
+  runs: RunStore;
+  locks: LockManager;
+  warehouse: WarehousePort;
+  /** Billing source names, in config order. */
+  sourceNames: string[];
+  source(name: string): SourcePort;
+  oltp: OltpPort;
+  dims: DimsLoader;
+  settings: JobSettings;
+}
+
+export interface DimsLoader {
+  get(): Promise<DimensionLookup>;
+  invalidate(): void;
+}
+
+/** Loads dimension snapshots once and reuses them until invalidated (the OLTP job invalidates after a load). */
+export function dimsLoader(warehouse: WarehousePort): DimsLoader {
+  let cached: Promise<DimensionLookup> | undefined;
+  return {
+    get() {
+      cached ??= Promise.all([warehouse.dimensionSnapshots('dim_account'), warehouse.dimensionSnapshots('dim_product')]).then(
+        ([a, p]) => new DimensionLookup(a, p),
+        (e: unknown) => {
+          cached = undefined;
+          throw e;
+        },
+      );
+      return cached;
+    },
+    invalidate() {
+      cached = undefined;
+    },
+  };
+}

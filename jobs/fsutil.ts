@@ -1,0 +1,85 @@
+/** Small file helpers for the state directory: atomic writes (temp + fsync + rename) and tolerant JSON reads. */
+import { randomBytes } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import { hostname } from 'node:os';
+import path from 'node:path';
+
+export function uniqueSuffix(): string {
+  return `${process.pid}-${randomBytes(6).toString('hex')}`;
+}
+
+/** Writes `text` to `file` so that readers see the old or the new content, never a part. */
+export async function writeFileAtomic(file: string, text: string): Promise<void> {
+  await fs.mkdir(path.dirname(file), { recursive: true });
+  const tmp = `${file}.tmp-${uniqueSuffix()}`;
+  const fh = await fs.open(tmp, 'w');
+  try {
+    await fh.writeFile(text);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  await fs.rename(tmp, file);
+}
+
+/** Appends one line with a single write on an O_APPEND descriptor (whole lines, even with concurrent writers). */
+export async function appendLine(file: string, line: string): Promise<void> {
+  await fs.mkdir(path.dirname(file), { recursive: true });
+  const fh = await fs.open(file, 'a');
+  try {
+    await fh.write(line.endsWith('\n') ? line : line + '\n');
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Reads and parses a JSON file; undefined when it does not exist. A corrupt file is an error naming it. */
+export async function readJson<T>(file: string): Promise<T | undefined> {
+  let text: string;
+  try {
+    text = await fs.readFile(file, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw e;
+  }
+  try {
+    return JSON.parse(text) as T;
+  } catch (e) {
+    throw new Error(`${file} is not valid JSON (${(e as Error).message}); move it aside and re-run`, { cause: e });
+  }
+}
+
+/** Lines of a JSON-lines file, each parsed; a torn last line (crash mid-write) is skipped, others are errors. */
+export async function readJsonLines<T>(file: string): Promise<T[]> {
+  let text: string;
+  try {
+    text = await fs.readFile(file, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw e;
+  }
+  const lines = text.split('\n');
+  const out: T[] = [];
+  lines.forEach((line, i) => {
+    if (!line.trim()) return;
+    try {
+      out.push(JSON.parse(line) as T);
+    } catch (e) {
+      if (i === lines.length - 1) return; // torn final line without newline: an interrupted append
+      throw new Error(`${file}:${i + 1} is not valid JSON (${(e as Error).message})`, { cause: e });
+    }
+  });
+  return out;
+}
+
+export const HOST = hostname();
+
+/** True when a process with this pid exists on this machine. */
+export function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

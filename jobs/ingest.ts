@@ -1,0 +1,163 @@
+/**
+ * One ingest run = one (source, window): the unit of retry. Takes the (source, window) lock, reads the window's
+ * landing files plus lookback (skipping inputs already committed), enriches events with dimension attributes,
+ * commits through the warehouse and records the run. Idempotent: re-running a window gives the same table.
+ * When new rows land in a day that already has `_SUCCESS`, the marker is withdrawn (the checker re-verifies).
+ */
+import { ConfigError } from '../events/errors.js';
+import { dayOf, lastClosedWindow, windowKey, type Window } from '../partitions/index.js';
+import { isoUtc } from './clock.js';
+import type { JobDeps } from './deps.js';
+import type { CommitResult, InputFile } from './ports.js';
+import { withRetry, type RetryPolicy } from './retry.js';
+import type { RunRecord } from './runstore.js';
+
+export interface IngestRequest {
+  source: string;
+  /** The span read (its landing folders, plus lookback). */
+  window: Window;
+  /**
+   * The aligned windows this run loads (default [window]). A backfill loads a day's windows in one run (one
+   * commit): it takes every window's lock, and the warehouse records each window as loaded.
+   */
+  covers?: Window[];
+  /** Override of settings.lookbackHours (a backfill reads each window's own folders: 0). */
+  lookbackHours?: number;
+  trigger: string;
+  /** Skip (status 'skipped') when the window is already loaded — backfill resume. Checked under the lock. */
+  skipIfLoaded?: boolean;
+  retry?: RetryPolicy;
+  signal?: AbortSignal;
+}
+
+export function lockNameFor(source: string, w: Window): string {
+  return `ingest:${source}:${windowKey(w)}`;
+}
+
+/** The window an ingest without --window loads: the one that just closed. */
+export function defaultWindow(nowMs: number): Window {
+  return lastClosedWindow(nowMs);
+}
+
+interface AttemptOutcome {
+  skipped?: string;
+  res?: CommitResult;
+  inputs: InputFile[];
+  filesSkipped: number;
+  quarantined: Record<string, number>;
+  withdrawn: string[];
+}
+
+/** Runs one ingest with retries; never throws for a failed run (the record says 'failed'), only for bad requests. */
+export async function runIngest(deps: JobDeps, req: IngestRequest): Promise<RunRecord> {
+  if (!deps.sourceNames.includes(req.source)) {
+    throw new ConfigError(`unknown source "${req.source}"`, [`configured sources: ${deps.sourceNames.join(', ') || '(none)'}`]);
+  }
+  const key = windowKey(req.window);
+  let rec = await deps.runs.start({ job: 'ingest', source: req.source, window: key, trigger: req.trigger });
+  const log = deps.log.child({ runId: rec.runId, source: req.source, window: key });
+  log.info('run.start', { trigger: req.trigger });
+  try {
+    const out = await withRetry(
+      async (attempt) => {
+        rec = await deps.runs.update(rec, { attempts: attempt });
+        const names = (req.covers ?? [req.window]).map((w) => lockNameFor(req.source, w));
+        return deps.locks.withLocks(names, () => attemptOnce(deps, req, rec.runId), `${req.trigger} run ${rec.runId}`);
+      },
+      req.retry ?? deps.settings.retry,
+      {
+        clock: deps.clock,
+        signal: req.signal,
+        onRetry: (attempt, e, delayMs) => log.warn('run.retry', { attempt, error: (e as Error)?.message ?? String(e), retryIn: `${Math.round(delayMs / 1000)}s` }),
+      },
+    );
+    const patch = {
+      files: out.inputs.map((i) => i.path),
+      filesSkipped: out.filesSkipped,
+      quarantined: out.quarantined,
+      rowsIn: out.res?.rowsIn ?? 0,
+      rowsWritten: out.res?.rowsWritten ?? 0,
+      duplicates: (out.res?.duplicatesInBatch ?? 0) + (out.res?.duplicatesExisting ?? 0),
+      commitId: out.res?.commitId ?? null,
+      version: out.res?.version ?? null,
+      note: out.skipped ?? (out.withdrawn.length ? `withdrew _SUCCESS of ${out.withdrawn.join(', ')}` : undefined),
+    };
+    rec = await deps.runs.finish(rec, out.skipped ? 'skipped' : 'succeeded', patch);
+    log.info(out.skipped ? 'run.skipped' : 'run.succeeded', {
+      reason: out.skipped,
+      rowsIn: rec.rowsIn,
+      rowsWritten: rec.rowsWritten,
+      duplicates: rec.duplicates,
+      quarantined: sum(rec.quarantined),
+      files: rec.files.length,
+      filesSkipped: rec.filesSkipped,
+      commit: rec.commitId,
+      withdrewSuccess: out.withdrawn.length ? out.withdrawn : undefined,
+    });
+  } catch (e) {
+    const msg = (e as Error)?.message ?? String(e);
+    rec = await deps.runs.finish(rec, 'failed', { error: msg });
+    log.error('run.failed', { attempts: rec.attempts, error: msg });
+  }
+  return rec;
+}
+
+async function attemptOnce(deps: JobDeps, req: IngestRequest, runId: string): Promise<AttemptOutcome> {
+  const wh = deps.warehouse;
+  const covers = req.covers ?? [req.window];
+  const loaded = req.skipIfLoaded ? await wh.loadedWindows(req.source) : undefined;
+  if (loaded && covers.every((w) => loaded.has(windowKey(w)))) {
+    return { skipped: 'window already loaded', inputs: [], filesSkipped: 0, quarantined: {}, withdrawn: [] };
+  }
+  const committed = await wh.committedInputs(req.source);
+  const batch = await deps.source(req.source).read(req.window, { lookbackHours: req.lookbackHours ?? deps.settings.lookbackHours, nowMs: deps.clock.now(), committed, runId });
+  const dims = await deps.dims.get();
+  const marked = await wh.markedDays();
+  const res = await wh.commitIngest({ runId, source: req.source, windows: covers, inputs: batch.inputs, events: dims.enrichAll(batch.events), quarantine: batch.quarantine });
+  for (const p of batch.pending ?? []) deps.log.info('file.pending', { runId, source: req.source, file: p.path, reason: p.reason });
+  for (const u of batch.unrecognised ?? []) deps.log.warn('file.unrecognised', { runId, source: req.source, file: u.path, reason: u.reason });
+  const quarantined: Record<string, number> = {};
+  for (const q of batch.quarantine) quarantined[q.reason] = (quarantined[q.reason] ?? 0) + 1;
+  const withdrawn: string[] = [];
+  if (res.rowsWritten > 0) {
+    // The warehouse drops a day's _SUCCESS when its data changes; clear it explicitly too, and record it.
+    for (const day of res.partitions.filter((d) => marked.has(d))) {
+      await wh.clearSuccess(day);
+      withdrawn.push(day);
+    }
+  }
+  return { res, inputs: batch.inputs, filesSkipped: batch.skipped.length, quarantined, withdrawn };
+}
+
+function sum(o: Record<string, number>): number {
+  return Object.values(o).reduce((a, b) => a + b, 0);
+}
+
+/** The daily OLTP job: reads accounts/products as one snapshot and stores it as the day's dimension snapshot. */
+export async function runOltp(deps: JobDeps, o: { trigger: string; snapshotDate?: string }): Promise<RunRecord> {
+  const day = o.snapshotDate ?? dayOf(deps.clock.now());
+  let rec = await deps.runs.start({ job: 'oltp', source: '_oltp', window: day, trigger: o.trigger });
+  const log = deps.log.child({ runId: rec.runId, job: 'oltp', snapshotDate: day });
+  try {
+    await withRetry(
+      async (attempt) => {
+        rec = await deps.runs.update(rec, { attempts: attempt });
+        await deps.locks.withLock(`oltp:${day}`, async () => {
+          const snap = await deps.oltp.read();
+          await deps.warehouse.writeDimensionSnapshot('dim_account', day, snap.accounts);
+          await deps.warehouse.writeDimensionSnapshot('dim_product', day, snap.products);
+          rec = await deps.runs.update(rec, { rowsIn: snap.accounts.length + snap.products.length, rowsWritten: snap.accounts.length + snap.products.length, files: [snap.origin] });
+        });
+      },
+      deps.settings.retry,
+      { clock: deps.clock, onRetry: (attempt, e) => log.warn('run.retry', { attempt, error: (e as Error)?.message }) },
+    );
+    deps.dims.invalidate();
+    rec = await deps.runs.finish(rec, 'succeeded');
+    log.info('run.succeeded', { rows: rec.rowsWritten, at: isoUtc(deps.clock.now()) });
+  } catch (e) {
+    rec = await deps.runs.finish(rec, 'failed', { error: (e as Error)?.message ?? String(e) });
+    log.error('run.failed', { error: rec.error });
+  }
+  return rec;
+}

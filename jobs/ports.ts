@@ -1,0 +1,105 @@
+/**
+ * What jobs need from the warehouse and the connectors, as narrow interfaces. jobs/adapters.ts binds them to
+ * warehouse/index.ts and connectors/index.ts (docs/CONTRACTS.md); tests bind them to in-memory fakes, so the
+ * orchestration logic is tested without Parquet.
+ */
+import type { BillingEvent, QuarantineEntry } from '../events/model.js';
+import type { Window } from '../partitions/index.js';
+
+export interface InputFile {
+  /** Path relative to the landing zone. */
+  path: string;
+  sha256: string;
+  bytes: number;
+}
+
+export interface CommitResult {
+  commitId: string | null;
+  version: number | null;
+  /** True when nothing new was committed (all inputs already committed). */
+  skipped: boolean;
+  rowsIn: number;
+  rowsWritten: number;
+  duplicatesInBatch: number;
+  duplicatesExisting: number;
+  quarantined: number;
+  filesAdded: number;
+  /** Days (event_date partitions) the commit touched. */
+  partitions: string[];
+}
+
+export interface TotalsRow {
+  billing_source: string;
+  event_type: string;
+  currency: string;
+  rows: number;
+  /** Exact decimal text. */
+  amount_sum: string;
+}
+
+export interface DayManifest {
+  files: unknown[];
+  totals: TotalsRow[];
+}
+
+export interface CommitRequest {
+  runId: string;
+  source: string;
+  windows: Window[];
+  inputs: InputFile[];
+  events: AsyncIterable<BillingEvent>;
+  quarantine: QuarantineEntry[];
+}
+
+export type DimRow = Record<string, string | null>;
+
+export interface WarehousePort {
+  commitIngest(req: CommitRequest): Promise<CommitResult>;
+  committedInputs(source: string): Promise<Set<string>>;
+  loadedWindows(source: string): Promise<Set<string>>;
+  manifest(day: string): Promise<DayManifest | null>;
+  compact(days: string[]): Promise<void>;
+  writeSuccess(day: string, payload: unknown): Promise<void>;
+  clearSuccess(day: string): Promise<void>;
+  readSuccess(day: string): Promise<unknown | null>;
+  /** Days whose `_SUCCESS` is in place. */
+  markedDays(): Promise<Set<string>>;
+  writeDimensionSnapshot(name: 'dim_account' | 'dim_product', snapshotDate: string, rows: DimRow[]): Promise<void>;
+  /** All stored snapshots of a dimension, any order. */
+  dimensionSnapshots(name: 'dim_account' | 'dim_product'): Promise<{ snapshotDate: string; rows: DimRow[] }[]>;
+  /** Root directory of the fact table (for messages and the demo's DuckDB query). */
+  readonly factPath: string;
+}
+
+export interface ControlTotals {
+  source: string;
+  date: string;
+  generated_at?: string;
+  totals: { event_type: string; currency: string; rows: number; amount_sum: string }[];
+}
+
+export interface SourceBatch {
+  /** Ready input files of the window plus lookback that were not committed yet (these will be read). */
+  inputs: InputFile[];
+  /** Ready files skipped because already committed (same path and sha256). */
+  skipped: InputFile[];
+  events: AsyncIterable<BillingEvent>;
+  /** Filled while `events` is iterated; complete after it ends. */
+  quarantine: QuarantineEntry[];
+  /** Files not ready yet (no marker, still changing): left for a later run. */
+  pending?: { path: string; reason: string }[];
+  /** Files matching no object of the source: reported, not read. */
+  unrecognised?: { path: string; reason: string }[];
+}
+
+export interface SourcePort {
+  readonly name: string;
+  /** Reads the window's landing folders plus `lookbackHours` before it, leaving out `committed` inputs. */
+  read(window: Window, o: { lookbackHours: number; nowMs: number; committed: Set<string>; runId: string }): Promise<SourceBatch>;
+  /** `<landing>/<source>/_control/<day>.json`, or null when the source has not reported it yet. */
+  controlTotals(day: string): Promise<ControlTotals | null>;
+}
+
+export interface OltpPort {
+  read(): Promise<{ accounts: DimRow[]; products: DimRow[]; origin: string }>;
+}

@@ -1,0 +1,123 @@
+/**
+ * Status at a glance: days × sources with completeness, windows loaded, rows, landing files and quarantined
+ * records; per source the freshness (age of the last successful window); recent failed runs. collectStatus()
+ * gathers (I/O), formatStatusGrid() renders text; the HTML report renders the same StatusData.
+ */
+import { dayRange, windowsOfDay, windowKey } from '../partitions/index.js';
+import { isoUtc } from './clock.js';
+import { latestResults } from './checker.js';
+import type { JobDeps } from './deps.js';
+import { formatDuration } from './progress.js';
+import type { RunRecord } from './runstore.js';
+
+export interface Cell {
+  /** Latest completeness status, or NOT_CHECKED. */
+  status: string;
+  detail: string;
+  windowsLoaded: number;
+  windowsTotal: number;
+  rows: number;
+  /** Landing files read by successful runs, by folder day. */
+  files: number;
+  quarantined: number;
+  checkedAt: string | null;
+}
+
+export interface StatusData {
+  now: string;
+  from: string;
+  to: string;
+  sources: string[];
+  days: { day: string; success: boolean; parquetFiles: number; rows: number; cells: Record<string, Cell> }[];
+  freshness: { source: string; lastWindow: string | null; ageMs: number | null }[];
+  failedRuns: RunRecord[];
+  recentRuns: RunRecord[];
+  factPath: string;
+}
+
+function folderDay(file: string): string | null {
+  const m = /^[^/]+\/(\d{4}-\d{2}-\d{2})\//.exec(file);
+  return m ? m[1]! : null;
+}
+
+export async function collectStatus(deps: JobDeps, o: { from: string; to: string; recent?: number }): Promise<StatusData> {
+  const days = dayRange(o.from, o.to);
+  const now = deps.clock.now();
+  const latest = await latestResults(deps.settings.stateDir);
+  const runs = await deps.runs.list();
+  const ingests = runs.filter((r) => r.job === 'ingest');
+  const files = new Map<string, number>();
+  const quarantined = new Map<string, number>();
+  for (const r of ingests) {
+    if (r.status !== 'succeeded') continue;
+    for (const f of r.files) {
+      const d = folderDay(f);
+      if (d) files.set(`${r.source}|${d}`, (files.get(`${r.source}|${d}`) ?? 0) + 1);
+    }
+    const w = r.window ? r.window.slice(0, 10) : null;
+    const q = Object.values(r.quarantined).reduce((a, b) => a + b, 0);
+    if (w && q) quarantined.set(`${r.source}|${w}`, (quarantined.get(`${r.source}|${w}`) ?? 0) + q);
+  }
+  const loaded = new Map<string, Set<string>>();
+  for (const s of deps.sourceNames) loaded.set(s, await deps.warehouse.loadedWindows(s));
+  const marked = await deps.warehouse.markedDays();
+  const outDays: StatusData['days'] = [];
+  for (const day of days) {
+    const manifest = await deps.warehouse.manifest(day);
+    const keys = windowsOfDay(day).map(windowKey);
+    const cells: Record<string, Cell> = {};
+    for (const s of deps.sourceNames) {
+      const h = latest.get(`${s}|${day}`);
+      cells[s] = {
+        status: h?.status ?? 'NOT_CHECKED',
+        detail: h?.detail ?? 'not checked yet',
+        windowsLoaded: keys.filter((k) => loaded.get(s)!.has(k)).length,
+        windowsTotal: keys.length,
+        rows: (manifest?.totals ?? []).filter((t) => t.billing_source === s).reduce((n, t) => n + t.rows, 0),
+        files: files.get(`${s}|${day}`) ?? 0,
+        quarantined: quarantined.get(`${s}|${day}`) ?? 0,
+        checkedAt: h?.checkedAt ?? null,
+      };
+    }
+    outDays.push({ day, success: marked.has(day), parquetFiles: manifest?.files.length ?? 0, rows: Object.values(cells).reduce((n, c) => n + c.rows, 0), cells });
+  }
+  const freshness = deps.sourceNames.map((source) => {
+    const ends = [...loaded.get(source)!].map((k) => Date.parse(k.split('/')[1]!.replace('Z', ':00Z'))).filter((x) => !Number.isNaN(x));
+    const last = ends.length ? Math.max(...ends) : null;
+    const key = last === null ? null : [...loaded.get(source)!].find((k) => Date.parse(k.split('/')[1]!.replace('Z', ':00Z')) === last) ?? null;
+    return { source, lastWindow: key, ageMs: last === null ? null : now - last };
+  });
+  const recent = o.recent ?? 10;
+  const failedRuns = runs.filter((r) => r.status === 'failed' || r.status === 'abandoned').slice(-recent);
+  return { now: isoUtc(now), from: o.from, to: o.to, sources: deps.sourceNames, days: outDays, freshness, failedRuns, recentRuns: runs.slice(-50), factPath: deps.warehouse.factPath };
+}
+
+const SHORT: Record<string, string> = { COMPLETE: 'OK', INCOMPLETE: 'INCOMPLETE', MISSING_CONTROL: 'NO-CONTROL', LATE: 'LATE', NOT_CHECKED: '-' };
+
+function pad(s: string, n: number): string {
+  return s.length >= n ? s.slice(0, n) : s + ' '.repeat(n - s.length);
+}
+
+export function formatStatusGrid(d: StatusData): string {
+  const w = 30;
+  const out: string[] = [];
+  out.push(`billing-mart status ${d.from} … ${d.to} (now ${d.now}); cell = completeness · windows loaded · rows · landing files · quarantined`);
+  out.push('');
+  out.push(`${pad('day', 11)} ${d.sources.map((s) => pad(s, w)).join(' ')} _SUCCESS`);
+  for (const day of d.days) {
+    const cells = d.sources.map((s) => {
+      const c = day.cells[s]!;
+      return pad(`${SHORT[c.status] ?? c.status} ${c.windowsLoaded}/${c.windowsTotal}w ${c.rows}r ${c.files}f${c.quarantined ? ` ${c.quarantined}q` : ''}`, w);
+    });
+    out.push(`${pad(day.day, 11)} ${cells.join(' ')} ${day.success ? 'yes' : 'no'}`);
+  }
+  out.push('');
+  out.push('freshness (age of the last loaded window):');
+  for (const f of d.freshness) out.push(`  ${pad(f.source, 12)} ${f.lastWindow ? `${f.lastWindow}  ${formatDuration(f.ageMs!)} ago` : 'nothing loaded yet'}`);
+  out.push('');
+  if (d.failedRuns.length) {
+    out.push(`recent failed runs (${d.failedRuns.length}):`);
+    for (const r of d.failedRuns) out.push(`  ${r.startedAt} ${r.job} ${r.source ?? ''} ${r.window ?? ''} ${r.status}: ${r.error ?? ''}  (run ${r.runId})`);
+  } else out.push('recent failed runs: none');
+  return out.join('\n');
+}

@@ -1,0 +1,54 @@
+/** The `generate` and `profile` commands through the real binary (needs `npx tsc -p tsconfig.build.json`). */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const ROOT = path.resolve(__dirname, '../..');
+const BIN = path.join(ROOT, 'bin', 'billing-mart.js');
+const run = (args: string[]) => spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', cwd: ROOT, timeout: 120_000 });
+
+const dirs: string[] = [];
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+describe('billing-mart generate / profile (CLI)', () => {
+  it('generates a landing zone and prints a JSON summary', () => {
+    const out = mkdtempSync(path.join(os.tmpdir(), 'bm-cli-gen-'));
+    dirs.push(out);
+    const r = run(['--json', 'generate', '--out', out, '--from', '2024-01-03', '--to', '2024-01-04', '--events-per-day', '200', '--seed', '7']);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    const s = JSON.parse(r.stdout);
+    expect(s).toMatchObject({ out, days: 2 });
+    expect(s.events).toBeGreaterThan(300);
+    expect(existsSync(path.join(out, '_truth', 'expected_fact.csv'))).toBe(true);
+    expect(readFileSync(path.join(out, '_oltp', 'accounts.csv'), 'utf8')).toMatch(/^account_id,billing_source,/);
+  });
+
+  it('exits 2 with a clear message on bad arguments', () => {
+    const out = mkdtempSync(path.join(os.tmpdir(), 'bm-cli-gen-'));
+    dirs.push(out);
+    const bad = run(['generate', '--out', out, '--from', '2024-02-30', '--to', '2024-03-01']);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/"2024-02-30" is not a calendar day/);
+    const n = run(['generate', '--out', out, '--from', '2024-03-01', '--to', '2024-03-01', '--events-per-day', 'lots']);
+    expect(n.status).toBe(2);
+    expect(n.stderr).toMatch(/--events-per-day must be a positive integer, got "lots"/);
+    const tz = run(['profile', path.join(ROOT, 'test/fixtures/zuora/invoice.csv'), '--source-tz', 'Mars/Olympus']);
+    expect(tz.status).toBe(2);
+    expect(tz.stderr).toMatch(/"Mars\/Olympus" is not an IANA time zone/);
+  });
+
+  it('profiles a real Zuora export', () => {
+    const r = run(['profile', path.join(ROOT, 'test/fixtures/zuora/invoice.csv'), '--source-tz', 'America/Los_Angeles']);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/column created_date: \d+ value\(s\)/);
+    expect(r.stdout).toContain('YYYY-MM-DD HH:mm:ss.SSSSSS');
+    const j = run(['--json', 'profile', path.join(ROOT, 'test/fixtures/zuora/invoice.csv'), '--source-tz', 'America/Los_Angeles']);
+    const p = JSON.parse(j.stdout);
+    expect(p.columns.find((c: { column: string }) => c.column === 'due_date').precision.day).toBeGreaterThan(0);
+  });
+});

@@ -1,0 +1,150 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { parseWindow, windowKey, windowsOfDay } from '../../partitions/index.js';
+import { checkCompleteness, formatOutcome, latestResults, readHistory } from '../../jobs/checker.js';
+import { compareDay } from '../../jobs/completeness.js';
+import { runIngest } from '../../jobs/ingest.js';
+import { ev, harness, type Harness } from './fakes.js';
+import { tempDir } from './helpers.js';
+import type { BillingEvent } from '../../events/model.js';
+
+const cleanups: (() => void)[] = [];
+afterEach(() => {
+  while (cleanups.length) cleanups.pop()!();
+});
+function dir() {
+  const t = tempDir();
+  cleanups.push(t.cleanup);
+  return t.dir;
+}
+const DAY = '2024-01-03';
+const allWindows = new Set(windowsOfDay(DAY).map(windowKey));
+
+describe('compareDay', () => {
+  const control = { source: 'zuora', date: DAY, totals: [
+    { event_type: 'INVOICE_POSTED', currency: 'USD', rows: 3, amount_sum: '100.000000001' },
+    { event_type: 'REFUND_PROCESSED', currency: 'usd', rows: 1, amount_sum: '-5.5' },
+  ] };
+  const manifest = [
+    { billing_source: 'zuora', event_type: 'INVOICE_POSTED', currency: 'USD', rows: 2, amount_sum: '60.000000001' },
+    { billing_source: 'zuora', event_type: 'REFUND_PROCESSED', currency: 'USD', rows: 1, amount_sum: '-5.500000000' },
+    { billing_source: 'stripe', event_type: 'INVOICE_POSTED', currency: 'USD', rows: 9, amount_sum: '1' },
+  ];
+  const after = Date.parse('2024-01-05T00:00:00Z');
+
+  it('is COMPLETE when totals match exactly and every window is loaded', () => {
+    const r = compareDay({ source: 'zuora', day: DAY, manifest: [...manifest.slice(1), { ...manifest[0]!, rows: 3, amount_sum: '100.000000001' }], control, loadedWindows: allWindows, nowMs: after, graceHours: 6 });
+    expect(r).toMatchObject({ status: 'COMPLETE', diffs: [], missingWindows: [], rows: 4 });
+  });
+
+  it('is INCOMPLETE with the exact missing rows and amount per event type', () => {
+    const r = compareDay({ source: 'zuora', day: DAY, manifest, control, loadedWindows: allWindows, nowMs: after, graceHours: 6 });
+    expect(r.status).toBe('INCOMPLETE');
+    expect(r.diffs).toEqual([{ event_type: 'INVOICE_POSTED', currency: 'USD', expectedRows: 3, actualRows: 2, missingRows: 1, expectedAmount: '100.000000001', actualAmount: '60.000000001', missingAmount: '40.000000000' }]);
+  });
+
+  it('flags windows that were not loaded even when totals match', () => {
+    const some = new Set([...allWindows].slice(0, 5));
+    const r = compareDay({ source: 'zuora', day: DAY, manifest: [], control: { ...control, totals: [] }, loadedWindows: some, nowMs: after, graceHours: 6 });
+    expect(r.status).toBe('INCOMPLETE');
+    expect(r.missingWindows).toEqual(['2024-01-03T20:00Z/2024-01-04T00:00Z']);
+  });
+
+  it('is LATE within the grace period and MISSING_CONTROL after it when the source has not reported', () => {
+    const inGrace = Date.parse('2024-01-04T05:59:00Z');
+    expect(compareDay({ source: 'zuora', day: DAY, manifest, control, loadedWindows: allWindows, nowMs: inGrace, graceHours: 6 }).status).toBe('LATE');
+    expect(compareDay({ source: 'zuora', day: DAY, manifest, control: null, loadedWindows: allWindows, nowMs: inGrace, graceHours: 6 }).status).toBe('LATE');
+    expect(compareDay({ source: 'zuora', day: DAY, manifest, control: null, loadedWindows: allWindows, nowMs: Date.parse('2024-01-04T06:00:00Z'), graceHours: 6 }).status).toBe('MISSING_CONTROL');
+  });
+});
+
+/** Six windows of zuora files for DAY; the 16:00 file is held back (arrives late). */
+function setup(h: Harness): { all: BillingEvent[]; late: BillingEvent[] } {
+  const all: BillingEvent[] = [];
+  let late: BillingEvent[] = [];
+  for (const hh of ['00', '04', '08', '12', '16', '20']) {
+    const es = [ev('zuora', `inv-${hh}`, `${DAY}T${hh}:30:00Z`, '19.99'), ev('zuora', `ref-${hh}`, `${DAY}T${hh}:45:00Z`, '-0.01', { type: 'REFUND_PROCESSED' })];
+    all.push(...es);
+    if (hh === '16') late = es;
+    else h.landing.deliver('zuora', `${DAY}T${hh}:00:00Z`, { name: 'invoice.csv', events: es });
+  }
+  h.landing.control('zuora', DAY, all);
+  return { all, late };
+}
+
+async function loadDay(h: Harness) {
+  for (const w of windowsOfDay(DAY)) expect((await runIngest(h.deps, { source: 'zuora', window: w, trigger: 'backfill' })).status).toBe('succeeded');
+}
+
+describe('checkCompleteness', () => {
+  it('a day that is INCOMPLETE heals, becomes COMPLETE and gets _SUCCESS; late data withdraws it; history is kept', async () => {
+    const h = harness(dir(), { sources: ['zuora'], now: '2024-01-04T12:00:00Z' });
+    const { all, late } = setup(h);
+    await loadDay(h);
+
+    // First check with self-heal off: the missing file makes the day INCOMPLETE with exact numbers.
+    const first = await checkCompleteness(h.deps, { days: [DAY], heal: false, trigger: 'manual' });
+    expect(first.ok).toBe(false);
+    expect(first.days[0]!.results[0]!.diffs).toEqual([
+      { event_type: 'INVOICE_POSTED', currency: 'USD', expectedRows: 6, actualRows: 5, missingRows: 1, expectedAmount: '119.940000000', actualAmount: '99.950000000', missingAmount: '19.990000000' },
+      { event_type: 'REFUND_PROCESSED', currency: 'USD', expectedRows: 6, actualRows: 5, missingRows: 1, expectedAmount: '-0.060000000', actualAmount: '-0.050000000', missingAmount: '-0.010000000' },
+    ]);
+    expect(h.wh.success.has(DAY)).toBe(false);
+    expect(formatOutcome(first)).toMatch(/INVOICE_POSTED USD: expected 6 rows \/ 119.940000000, table has 5 \/ 99.950000000 → missing 1 rows \/ 19.990000000/);
+
+    // The late file lands in its window's folder; the next check self-heals before reporting.
+    h.landing.deliver('zuora', `${DAY}T16:00:00Z`, { name: 'invoice.csv', events: late });
+    const second = await checkCompleteness(h.deps, { days: [DAY], trigger: 'schedule' });
+    const r = second.days[0]!.results[0]!;
+    expect(r).toMatchObject({ status: 'COMPLETE', beforeHeal: 'INCOMPLETE', rows: 12 });
+    expect(r.healRuns!.length).toBe(1); // one run over the day's 6 windows + the 3 closed windows of the next day
+    expect((await h.deps.runs.get(r.healRuns![0]!))).toMatchObject({ trigger: 'heal', window: '2024-01-03T00:00Z/2024-01-04T12:00Z', status: 'succeeded', rowsWritten: 2 });
+    expect(second).toMatchObject({ ok: true, days: [{ day: DAY, complete: true, success: 'written' }] });
+    expect(h.wh.success.get(DAY)).toMatchObject({ day: DAY, sources: { zuora: { rows: 12, totals: [
+      { event_type: 'INVOICE_POSTED', currency: 'USD', rows: 6, amount_sum: '119.940000000' },
+      { event_type: 'REFUND_PROCESSED', currency: 'USD', rows: 6, amount_sum: '-0.060000000' },
+    ] } } });
+    expect(formatOutcome(second)).toMatch(/was INCOMPLETE; self-heal re-ingested the day \(run /);
+
+    // Checking again changes nothing.
+    expect((await checkCompleteness(h.deps, { days: [DAY], trigger: 'schedule' })).days[0]!.success).toBe('kept');
+
+    // Late data after _SUCCESS: an ingest that writes into the day withdraws the marker...
+    const extra = ev('zuora', 'inv-extra', `${DAY}T23:59:59Z`, '1.00');
+    h.landing.deliver('zuora', `${DAY}T20:00:00Z`, { name: 'invoice-late.csv', events: [extra] });
+    const rec = await runIngest(h.deps, { source: 'zuora', window: parseWindow('2024-01-04T08:00Z/2024-01-04T12:00Z'), trigger: 'schedule' });
+    expect(rec.note).toBe(`withdrew _SUCCESS of ${DAY}`);
+    expect(h.wh.success.has(DAY)).toBe(false);
+    // ...and the day is checked again: the source now reports the extra row, so it verifies and is re-marked.
+    h.landing.control('zuora', DAY, [...all, extra]);
+    const third = await checkCompleteness(h.deps, { days: [DAY], trigger: 'schedule' });
+    expect(third.days[0]).toMatchObject({ complete: true, success: 'written' });
+    expect((h.wh.success.get(DAY) as { sources: { zuora: { rows: number } } }).sources.zuora.rows).toBe(13);
+
+    const history = await readHistory(h.deps.settings.stateDir);
+    expect(history.map((x) => x.status)).toEqual(['INCOMPLETE', 'COMPLETE', 'COMPLETE', 'COMPLETE']);
+    expect((await latestResults(h.deps.settings.stateDir)).get(`zuora|${DAY}`)?.checkId).toBe(third.checkId);
+    expect((await h.deps.runs.list({ job: 'completeness' })).map((x) => x.status)).toEqual(['succeeded', 'succeeded', 'succeeded', 'succeeded']);
+  });
+
+  it('stays INCOMPLETE when the heal cannot find the data, withdraws an old _SUCCESS, and says what to do', async () => {
+    const h = harness(dir(), { sources: ['zuora'], now: '2024-01-04T12:00:00Z' });
+    setup(h);
+    await loadDay(h);
+    h.wh.success.set(DAY, { day: DAY, sources: {} });
+    const out = await checkCompleteness(h.deps, { days: [DAY], trigger: 'manual' });
+    expect(out.ok).toBe(false);
+    expect(out.days[0]).toMatchObject({ complete: false, success: 'withdrawn', results: [{ status: 'INCOMPLETE', beforeHeal: 'INCOMPLETE' }] });
+    expect(h.wh.success.has(DAY)).toBe(false);
+    expect(formatOutcome(out)).toMatch(/INCOMPLETE survived a self-heal/);
+  });
+
+  it('does not heal or mark a day that is only LATE, and needs every source COMPLETE for _SUCCESS', async () => {
+    const h = harness(dir(), { sources: ['zuora', 'stripe'], now: '2024-01-04T03:00:00Z' });
+    setup(h);
+    await loadDay(h);
+    const out = await checkCompleteness(h.deps, { days: [DAY], trigger: 'schedule' });
+    expect(out.days[0]!.results.map((r) => [r.source, r.status, r.beforeHeal])).toEqual([['zuora', 'LATE', undefined], ['stripe', 'LATE', undefined]]);
+    expect(out.days[0]!.success).toBe('none');
+    expect(h.landing.reads).toBe(6);
+  });
+});

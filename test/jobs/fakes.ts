@@ -1,0 +1,256 @@
+/**
+ * In-memory stand-ins for the warehouse, a source's landing zone and the OLTP snapshot, so orchestration is
+ * tested without Parquet. They follow docs/CONTRACTS.md: idempotency by committed input fingerprints and by
+ * event_id (highest seqn kept), windows recorded as loaded, exact decimal totals per (source, type, currency).
+ */
+import { createHash } from 'node:crypto';
+import path from 'node:path';
+import { eventId } from '../../events/identity.js';
+import { Decimal, Money } from '../../events/money.js';
+import type { BillingEvent, EventType, QuarantineEntry } from '../../events/model.js';
+import { dayOf, windowKey, type Window } from '../../partitions/index.js';
+import { ManualClock } from '../../jobs/clock.js';
+import { dimsLoader, type JobDeps } from '../../jobs/deps.js';
+import { LockManager } from '../../jobs/lock.js';
+import { memoryLogger } from '../../jobs/log.js';
+import type { CommitRequest, CommitResult, ControlTotals, DayManifest, DimRow, InputFile, OltpPort, SourceBatch, SourcePort, WarehousePort } from '../../jobs/ports.js';
+import { RunStore } from '../../jobs/runstore.js';
+
+let seq = 0n;
+export function ev(source: string, recordId: string, ts: string, amount: string, o: { type?: EventType; currency?: string; account?: string | null; product?: string | null; version?: string } = {}): BillingEvent {
+  const ms = Date.parse(ts);
+  const currency = o.currency ?? 'USD';
+  return Object.freeze({
+    eventId: eventId({ billingSource: source, sourceObjectType: 'invoice', sourceRecordId: recordId, sourceVersion: o.version ?? null }),
+    seqn: ++seq,
+    billingSource: source,
+    eventType: o.type ?? 'INVOICE_POSTED',
+    sourceObjectType: 'invoice',
+    sourceRecordId: recordId,
+    sourceVersion: o.version ?? null,
+    eventTs: BigInt(ms) * 1000n,
+    eventDate: dayOf(ms),
+    tsPrecision: 'second',
+    tsTruncated: false,
+    tsAmbiguous: false,
+    tsNonexistent: false,
+    sourceTsRaw: ts,
+    sourceTimezone: 'UTC',
+    sourceLocalDate: dayOf(ms),
+    amount: Money.major(amount, currency),
+    accountId: o.account === undefined ? 'A1' : o.account,
+    subscriptionId: null,
+    invoiceId: recordId,
+    productId: o.product === undefined ? null : o.product,
+    mrrDelta: null,
+    dims: null,
+    lineage: { sourceFile: '', sourcePosition: 0, ingestRunId: '' },
+  });
+}
+
+export interface LandingFile {
+  path: string;
+  events: BillingEvent[];
+  bad?: { reason: string; position: number }[];
+  /** Changes the fingerprint (a changed re-delivery). */
+  revision?: number;
+}
+
+const HOUR = 3_600_000;
+
+/** A landing zone in memory: files per (source, window start). */
+export class FakeLanding {
+  readonly folders = new Map<string, LandingFile[]>();
+  readonly controls = new Map<string, ControlTotals>();
+  reads = 0;
+  deliver(source: string, windowStart: string, file: Omit<LandingFile, 'path'> & { name: string }): void {
+    const ms = Date.parse(windowStart);
+    const key = `${source}|${ms}`;
+    const p = path.posix.join(source, dayOf(ms), new Date(ms).toISOString().slice(11, 13), file.name);
+    const list = (this.folders.get(key) ?? []).filter((f) => f.path !== p);
+    list.push({ path: p, events: file.events, bad: file.bad, revision: file.revision });
+    this.folders.set(key, list);
+  }
+  /** Control totals that match exactly the given events (valid records only). */
+  control(source: string, day: string, events: BillingEvent[]): void {
+    const by = new Map<string, { event_type: string; currency: string; rows: number; amount_sum: string }>();
+    for (const e of events.filter((x) => x.eventDate === day)) {
+      const k = `${e.eventType}|${e.amount.currency}`;
+      const cur = by.get(k) ?? { event_type: e.eventType, currency: e.amount.currency, rows: 0, amount_sum: '0' };
+      cur.rows++;
+      cur.amount_sum = new Decimal(cur.amount_sum).plus(e.amount.amount).toFixed(9);
+      by.set(k, cur);
+    }
+    this.controls.set(`${source}|${day}`, { source, date: day, totals: [...by.values()] });
+  }
+  fingerprint(f: LandingFile): InputFile {
+    const sha256 = createHash('sha256').update(`${f.path}#${f.revision ?? 0}#${f.events.map((e) => e.eventId).join(',')}`).digest('hex');
+    return { path: f.path, sha256, bytes: 100 * f.events.length };
+  }
+  port(source: string, fail?: () => Error | undefined): SourcePort {
+    return {
+      name: source,
+      read: async (w: Window, o): Promise<SourceBatch> => {
+        this.reads++;
+        const err = fail?.();
+        if (err) throw err;
+        const inputs: InputFile[] = [];
+        const skipped: InputFile[] = [];
+        const events: BillingEvent[] = [];
+        const quarantine: QuarantineEntry[] = [];
+        const bad: QuarantineEntry[] = [];
+        for (let t = w.startMs - Math.ceil(o.lookbackHours / 4) * 4 * HOUR; t < w.endMs; t += 4 * HOUR) {
+          for (const f of this.folders.get(`${source}|${t}`) ?? []) {
+            const fp = this.fingerprint(f);
+            if (o.committed.has(`${fp.path}@${fp.sha256}`)) {
+              skipped.push(fp);
+              continue;
+            }
+            inputs.push(fp);
+            events.push(...f.events.map((e) => Object.freeze({ ...e, lineage: { sourceFile: f.path, sourcePosition: 1, ingestRunId: o.runId } })));
+            for (const b of f.bad ?? []) bad.push({ billingSource: source, sourceFile: f.path, sourcePosition: b.position, field: 'amount', rawValue: 'x', reason: b.reason, message: 'bad', rawRecord: '{}', ingestRunId: o.runId });
+          }
+        }
+        async function* gen() {
+          for (const e of events) yield e;
+          quarantine.push(...bad); // filled while iterating, complete at the end (as the contract says)
+        }
+        return { inputs, skipped, events: gen(), quarantine };
+      },
+      controlTotals: async (day) => this.controls.get(`${source}|${day}`) ?? null,
+    };
+  }
+}
+
+/** The warehouse contract in memory. `gate` lets a test hold a commit open; `failNext` makes commits throw. */
+export class FakeWarehouse implements WarehousePort {
+  readonly factPath = '/fake/fact_billing_event';
+  readonly rows = new Map<string, Map<string, BillingEvent>>();
+  readonly inputs = new Map<string, Set<string>>();
+  readonly windows = new Map<string, Set<string>>();
+  readonly success = new Map<string, unknown>();
+  readonly dims = new Map<string, { snapshotDate: string; rows: DimRow[] }[]>();
+  readonly commits: string[] = [];
+  compacted: string[][] = [];
+  failNext: Error[] = [];
+  gate?: Promise<void>;
+  version = 0;
+
+  async commitIngest(req: CommitRequest): Promise<CommitResult> {
+    const batch = new Map<string, BillingEvent>();
+    let rowsIn = 0;
+    let dupBatch = 0;
+    for await (const e of req.events) {
+      rowsIn++;
+      const prev = batch.get(e.eventId);
+      if (prev) dupBatch++;
+      if (!prev || prev.seqn < e.seqn) batch.set(e.eventId, e);
+    }
+    if (this.gate) await this.gate;
+    const err = this.failNext.shift();
+    if (err) throw err;
+    let written = 0;
+    let dupExisting = 0;
+    const days = new Set<string>();
+    for (const e of batch.values()) {
+      const day = this.rows.get(e.eventDate) ?? new Map<string, BillingEvent>();
+      if (day.has(e.eventId)) {
+        dupExisting++;
+        continue;
+      }
+      day.set(e.eventId, e);
+      this.rows.set(e.eventDate, day);
+      days.add(e.eventDate);
+      written++;
+    }
+    const ins = this.inputs.get(req.source) ?? new Set<string>();
+    req.inputs.forEach((i) => ins.add(`${i.path}@${i.sha256}`));
+    this.inputs.set(req.source, ins);
+    const ws = this.windows.get(req.source) ?? new Set<string>();
+    req.windows.forEach((w) => ws.add(windowKey(w)));
+    this.windows.set(req.source, ws);
+    this.version++;
+    this.commits.push(req.runId);
+    return { commitId: `c${this.version}`, version: this.version, skipped: written === 0, rowsIn, rowsWritten: written, duplicatesInBatch: dupBatch, duplicatesExisting: dupExisting, quarantined: req.quarantine.length, filesAdded: days.size, partitions: [...days].sort() };
+  }
+  async committedInputs(source: string) {
+    return new Set(this.inputs.get(source) ?? []);
+  }
+  async loadedWindows(source: string) {
+    return new Set(this.windows.get(source) ?? []);
+  }
+  async manifest(day: string): Promise<DayManifest | null> {
+    const rows = this.rows.get(day);
+    if (!rows) return null;
+    const by = new Map<string, { billing_source: string; event_type: string; currency: string; rows: number; amount_sum: string }>();
+    for (const e of rows.values()) {
+      const k = `${e.billingSource}|${e.eventType}|${e.amount.currency}`;
+      const cur = by.get(k) ?? { billing_source: e.billingSource, event_type: e.eventType, currency: e.amount.currency, rows: 0, amount_sum: '0' };
+      cur.rows++;
+      cur.amount_sum = new Decimal(cur.amount_sum).plus(e.amount.amount).toFixed(9);
+      by.set(k, cur);
+    }
+    return { files: [`part-${day}.parquet`], totals: [...by.values()] };
+  }
+  async compact(days: string[]) {
+    this.compacted.push(days);
+  }
+  async writeSuccess(day: string, payload: unknown) {
+    this.success.set(day, payload);
+  }
+  async clearSuccess(day: string) {
+    this.success.delete(day);
+  }
+  async markedDays() {
+    return new Set(this.success.keys());
+  }
+  async readSuccess(day: string) {
+    return this.success.get(day) ?? null;
+  }
+  async writeDimensionSnapshot(name: 'dim_account' | 'dim_product', snapshotDate: string, rows: DimRow[]) {
+    const list = (this.dims.get(name) ?? []).filter((s) => s.snapshotDate !== snapshotDate);
+    list.push({ snapshotDate, rows });
+    this.dims.set(name, list);
+  }
+  async dimensionSnapshots(name: 'dim_account' | 'dim_product') {
+    return this.dims.get(name) ?? [];
+  }
+  count(source?: string): number {
+    let n = 0;
+    for (const d of this.rows.values()) for (const e of d.values()) if (!source || e.billingSource === source) n++;
+    return n;
+  }
+}
+
+export function fakeOltp(accounts: DimRow[], products: DimRow[]): OltpPort {
+  return { read: async () => ({ accounts, products, origin: 'fake' }) };
+}
+
+export interface Harness {
+  deps: JobDeps;
+  clock: ManualClock;
+  wh: FakeWarehouse;
+  landing: FakeLanding;
+  log: ReturnType<typeof memoryLogger>;
+}
+
+export function harness(dir: string, o: { sources?: string[]; now?: string; autoAdvance?: boolean; failRead?: () => Error | undefined } = {}): Harness {
+  const clock = new ManualClock(o.now ?? '2024-01-10T00:00:00Z', o.autoAdvance ?? true);
+  const log = memoryLogger(clock);
+  const wh = new FakeWarehouse();
+  const landing = new FakeLanding();
+  const sources = o.sources ?? ['zuora', 'stripe'];
+  const deps: JobDeps = {
+    clock,
+    log,
+    runs: new RunStore({ dir: path.join(dir, 'runs'), clock }),
+    locks: new LockManager({ dir: path.join(dir, 'locks'), clock, heartbeat: false }),
+    warehouse: wh,
+    sourceNames: sources,
+    source: (n) => landing.port(n, o.failRead),
+    oltp: fakeOltp([], []),
+    dims: dimsLoader(wh),
+    settings: { lookbackHours: 24, retry: { maxAttempts: 3, baseMs: 1000, maxMs: 4000 }, graceHours: 6, stateDir: path.join(dir, 'state') },
+  };
+  return { deps, clock, wh, landing, log };
+}

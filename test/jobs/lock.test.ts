@@ -1,0 +1,105 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ManualClock } from '../../jobs/clock.js';
+import { LockBusyError, LockManager } from '../../jobs/lock.js';
+import { ROOT, requireBuilt, tempDir } from './helpers.js';
+
+const cleanups: (() => void)[] = [];
+afterEach(() => {
+  while (cleanups.length) cleanups.pop()!();
+});
+
+function tmp() {
+  const t = tempDir();
+  cleanups.push(t.cleanup);
+  return t.dir;
+}
+
+function child(dir: string, name: string, mode: 'hold' | 'try'): { proc: ChildProcess; first: Promise<string> } {
+  requireBuilt('jobs/lock.js');
+  const proc = spawn(process.execPath, [path.join(ROOT, 'test/jobs/fixtures/lock-child.mjs'), dir, name, mode], { stdio: ['pipe', 'pipe', 'inherit'] });
+  cleanups.push(() => proc.kill('SIGKILL'));
+  const rl = createInterface({ input: proc.stdout! });
+  const first = new Promise<string>((resolve, reject) => {
+    rl.once('line', resolve);
+    proc.once('exit', (code) => reject(new Error(`child exited ${code} before reporting`)));
+  });
+  return { proc, first };
+}
+
+describe('LockManager in one process', () => {
+  it('lets exactly one of two concurrent contenders in, and frees the lock on release', async () => {
+    const clock = new ManualClock('2024-01-01T00:00:00Z');
+    const locks = new LockManager({ dir: tmp(), clock });
+    const [a, b] = await Promise.all([locks.tryAcquire('ingest:zuora:w1'), locks.tryAcquire('ingest:zuora:w1')]);
+    expect([a, b].filter(Boolean)).toHaveLength(1);
+    const held = (a ?? b)!;
+    await expect(locks.acquire('ingest:zuora:w1', 'backfill')).rejects.toBeInstanceOf(LockBusyError);
+    expect(await locks.tryAcquire('ingest:zuora:w2')).toBeDefined();
+    await held.release();
+    expect(await locks.tryAcquire('ingest:zuora:w1')).toBeDefined();
+  });
+
+  it('takes over a lease that expired (holder alive but hung), and the old holder learns it lost the lock', async () => {
+    const clock = new ManualClock('2024-01-01T00:00:00Z');
+    const dir = tmp();
+    const mine = new LockManager({ dir, clock, ttlMs: 60_000, isAlive: () => true });
+    const other = new LockManager({ dir, clock, ttlMs: 60_000, isAlive: () => true, pid: 424242 });
+    const old = await other.acquire('job');
+    await clock.advance(59_000);
+    expect(await mine.tryAcquire('job')).toBeUndefined();
+    await clock.advance(2_000);
+    const taken = await mine.tryAcquire('job');
+    expect(taken?.info.pid).toBe(process.pid);
+    await expect(old.renew()).rejects.toThrow(/lock "job" was lost/);
+    await old.release(); // must not delete the new holder's lock
+    expect((await mine.holder('job'))?.token).toBe(taken!.info.token);
+  });
+
+  it('renewal keeps a live lease from expiring', async () => {
+    const clock = new ManualClock(0);
+    const dir = tmp();
+    const a = new LockManager({ dir, clock, ttlMs: 30_000, isAlive: () => true, pid: 1111 });
+    const b = new LockManager({ dir, clock, ttlMs: 30_000, isAlive: () => true });
+    const lock = await a.acquire('x');
+    for (let i = 0; i < 10; i++) {
+      await clock.advance(10_000);
+      await lock.renew();
+    }
+    expect(await b.tryAcquire('x')).toBeUndefined();
+    await clock.advance(30_000);
+    await expect(lock.renew()).resolves.toBeUndefined(); // nobody took it yet: renewal of an expired but untaken lease works
+    await lock.release();
+    expect(await b.tryAcquire('x')).toBeDefined();
+  });
+});
+
+describe('LockManager across processes', () => {
+  it('prevents overlap between two processes and recovers when the holder is killed', async () => {
+    const dir = tmp();
+    const name = 'ingest:stripe:2024-01-03T04:00Z/2024-01-03T08:00Z';
+    const holder = child(dir, name, 'hold');
+    expect(await holder.first).toBe('ACQUIRED');
+
+    const contender = child(dir, name, 'try');
+    expect(await contender.first).toBe('BUSY');
+
+    const clock = new ManualClock(Date.now());
+    const here = new LockManager({ dir, clock });
+    await expect(here.acquire(name)).rejects.toThrow(new RegExp(`locked by child ${holder.proc.pid} \\(pid ${holder.proc.pid}`));
+
+    const exited = new Promise((r) => holder.proc.once('exit', r));
+    holder.proc.kill('SIGKILL');
+    await exited;
+    // The crashed holder's lease has not expired, but its pid is gone: the lock is recovered at once.
+    const lock = await here.tryAcquire(name);
+    expect(lock).toBeDefined();
+    const third = child(dir, name, 'try');
+    expect(await third.first).toBe('BUSY');
+    await lock!.release();
+    const fourth = child(dir, name, 'try');
+    expect(await fourth.first).toBe('ACQUIRED');
+  });
+});

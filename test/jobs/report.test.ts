@@ -1,0 +1,101 @@
+import { execFile } from 'node:child_process';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { RetriableError } from '../../events/errors.js';
+import { windowsOfDay } from '../../partitions/index.js';
+import { checkCompleteness } from '../../jobs/checker.js';
+import { runIngest } from '../../jobs/ingest.js';
+import { renderReport } from '../../jobs/report.js';
+import { collectStatus, formatStatusGrid, type StatusData } from '../../jobs/status.js';
+import { ev, harness } from './fakes.js';
+import { tempDir } from './helpers.js';
+
+const run = promisify(execFile);
+const cleanups: (() => void)[] = [];
+afterEach(() => {
+  while (cleanups.length) cleanups.pop()!();
+});
+
+let data: StatusData;
+let dir: string;
+
+/** zuora complete on both days; stripe's 2024-01-03 misses a file; one stripe run failed. */
+beforeAll(async () => {
+  const t = tempDir();
+  dir = t.dir;
+  const h = harness(t.dir, { sources: ['zuora', 'stripe'], now: '2024-01-06T00:00:00Z' });
+  for (const day of ['2024-01-02', '2024-01-03']) {
+    for (const source of ['zuora', 'stripe']) {
+      const evs = ['00', '04', '08', '12', '16', '20'].map((hh) => ev(source, `${source}-${day}-${hh}`, `${day}T${hh}:30:00Z`, '10.00'));
+      evs.forEach((e, i) => {
+        if (!(source === 'stripe' && day === '2024-01-03' && i === 2)) h.landing.deliver(source, `${day}T${['00', '04', '08', '12', '16', '20'][i]}:00:00Z`, { name: 'invoice.csv', events: [e], bad: i === 0 ? [{ reason: 'BAD_AMOUNT', position: 3 }] : [] });
+      });
+      h.landing.control(source, day, evs);
+      for (const w of windowsOfDay(day)) await runIngest(h.deps, { source, window: w, trigger: 'backfill', lookbackHours: 0 });
+    }
+  }
+  h.wh.failNext = [new RetriableError('volume offline'), new RetriableError('volume offline'), new RetriableError('volume offline')];
+  await runIngest(h.deps, { source: 'stripe', window: windowsOfDay('2024-01-04')[0]!, trigger: 'schedule' });
+  await checkCompleteness(h.deps, { days: ['2024-01-02', '2024-01-03'], trigger: 'schedule' });
+  data = await collectStatus(h.deps, { from: '2024-01-01', to: '2024-01-04' });
+  return t.cleanup;
+});
+
+describe('status', () => {
+  it('collects days × sources with completeness, windows, rows, files, quarantined, freshness and failures', () => {
+    expect(data.days.map((d) => [d.day, d.cells.zuora!.status, d.cells.stripe!.status, d.success])).toEqual([
+      ['2024-01-01', 'NOT_CHECKED', 'NOT_CHECKED', false],
+      ['2024-01-02', 'COMPLETE', 'COMPLETE', true],
+      ['2024-01-03', 'COMPLETE', 'INCOMPLETE', false],
+      ['2024-01-04', 'NOT_CHECKED', 'NOT_CHECKED', false],
+    ]);
+    expect(data.days[2]!.cells.stripe).toMatchObject({ windowsLoaded: 6, rows: 5, files: 5, quarantined: 1 });
+    // (the clock moved 3 s during the failed run's backoff; stripe's self-heal also loaded 2024-01-04's windows)
+    expect(data.freshness).toEqual([
+      { source: 'zuora', lastWindow: '2024-01-03T20:00Z/2024-01-04T00:00Z', ageMs: 2 * 86_400_000 + 3000 },
+      { source: 'stripe', lastWindow: '2024-01-04T20:00Z/2024-01-05T00:00Z', ageMs: 86_400_000 + 3000 },
+    ]);
+    expect(data.failedRuns.map((r) => [r.source, r.error])).toEqual([['stripe', 'failed after 3 attempts: volume offline']]);
+    const grid = formatStatusGrid(data);
+    expect(grid).toContain('2024-01-03  OK 6/6w 6r 6f 1q');
+    expect(grid).toMatch(/2024-01-03 .*INCOMPLETE 6\/6w 5r 5f 1q .* no/);
+    expect(grid).toMatch(/ {2}zuora +2024-01-03T20:00Z\/2024-01-04T00:00Z {2}48h00m ago/);
+    expect(grid).toMatch(/recent failed runs \(1\):\n .* ingest stripe 2024-01-04T00:00Z\/2024-01-04T04:00Z failed: failed after 3 attempts: volume offline/);
+  });
+});
+
+function chromium(): string {
+  for (const c of ['chromium', 'chromium-browser', 'google-chrome']) {
+    for (const d of (process.env.PATH ?? '').split(path.delimiter)) if (existsSync(path.join(d, c))) return path.join(d, c);
+  }
+  throw new Error('headless Chromium is needed to test the HTML report: `apt-get install -y chromium` (.ci/run does this)');
+}
+
+describe('HTML report rendered in headless Chromium', () => {
+  it('shows the calendar heatmap per source, rows per day, and run history', async () => {
+    const html = renderReport(data);
+    expect(html).not.toMatch(/<(link|img)[^>]+(href|src)=["']?https?:/); // self-contained
+    const file = path.join(dir, 'report.html');
+    writeFileSync(file, html);
+    const profile = tempDir('bm-chromium-');
+    cleanups.push(profile.cleanup);
+    const flags = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run', `--user-data-dir=${profile.dir}`];
+    const { stdout: dom } = await run(chromium(), [...flags, '--dump-dom', `file://${file}`], { maxBuffer: 20 * 1024 * 1024, timeout: 60_000 });
+    // the inline script ran in the browser and counted the non-complete cells it shows: 2 sources × 4 days − 3 complete
+    expect(dom).toMatch(/<b id="kpi-attention">5<\/b>/);
+    expect(dom).toMatch(/<b id="kpi-complete">1\/4<\/b>/);
+    const cells = [...dom.matchAll(/data-source="(\w+)" data-day="([\d-]+)" data-status="(\w+)"/g)].map((m) => `${m[1]} ${m[2]} ${m[3]}`);
+    expect(cells).toContain('stripe 2024-01-03 INCOMPLETE');
+    expect(cells).toContain('zuora 2024-01-02 COMPLETE');
+    expect(cells).toHaveLength(8);
+    expect(dom).toMatch(/<td class="num" data-rows="11">11<\/td>/);
+    expect(dom).toContain('volume offline');
+
+    const png = path.join(dir, 'report.png');
+    await run(chromium(), [...flags, `--screenshot=${png}`, '--window-size=1200,900', `file://${file}`], { timeout: 60_000 });
+    expect(statSync(png).size).toBeGreaterThan(10_000);
+    expect(readFileSync(png).subarray(1, 4).toString()).toBe('PNG');
+  });
+});

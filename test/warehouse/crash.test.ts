@@ -1,0 +1,122 @@
+import { cpSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FactTable } from '../../warehouse/index.js';
+import { ensureBuilt, runChild } from './child.js';
+import { readFactText } from './duck-read.js';
+
+const root = mkdtempSync(path.join(os.tmpdir(), 'bm-crash-'));
+beforeAll(() => ensureBuilt());
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+const DAYS = '2024-01-03,2024-01-04';
+const base = (wh: string) => ['ingest', wh, '1', '400', 'base', 'a'.repeat(64), DAYS];
+// overlaps the base load (same record ids rec0..) and adds new ones; 500 rows with spillRows 150 → spilled runs
+const second = (wh: string) => ['ingest', wh, '2', '500', 'rec', 'b'.repeat(64), DAYS];
+
+async function ok(args: string[], env: Record<string, string> = {}) {
+  const r = await runChild(args, env);
+  expect(r.stderr).toBe('');
+  expect(r.code).toBe(0);
+  return JSON.parse(r.stdout);
+}
+
+/** Nothing staged or half-published is visible: partition listings hold only live files and the manifest. */
+async function expectCleanListing(wh: string) {
+  const table = await FactTable.open(wh);
+  for (const day of await table.days()) {
+    const m = await table.manifest(day);
+    const listing = readdirSync(path.join(wh, 'fact_billing_event', `event_date=${day}`)).filter((n) => n !== '_SUCCESS').sort();
+    expect(listing).toEqual(['_manifest.json', ...m!.files.map((f) => f.name)].sort());
+  }
+}
+
+describe('a writer killed with SIGKILL leaves the table exactly before or after the commit', () => {
+  let before: string[] = [];
+  let after: string[] = [];
+  let compacted: string[] = [];
+
+  const pristine = path.join(root, 'pristine-base');
+  /** A warehouse holding only the base load (copied, so each case does not re-run it). */
+  const freshBase = (name: string) => {
+    const wh = path.join(root, name.replace(/:/g, '_'));
+    cpSync(pristine, wh, { recursive: true, verbatimSymlinks: true });
+    return wh;
+  };
+
+  beforeAll(async () => {
+    await ok(base(pristine));
+    const wh = path.join(root, 'reference');
+    cpSync(pristine, wh, { recursive: true, verbatimSymlinks: true });
+    before = await readFactText(wh);
+    await ok(second(wh));
+    after = await readFactText(wh);
+    await ok(['compact', wh, '4096']);
+    compacted = await readFactText(wh);
+  });
+
+  it('the reference run changes the table (the crash checks below are meaningful)', () => {
+    expect(before.length).toBe(400);
+    expect(after.length).toBeGreaterThan(before.length);
+    expect(compacted).toEqual(after);
+  });
+
+  for (const point of ['ingest:after-spill', 'ingest:after-read', 'ingest:after-write', 'ingest:before-publish', 'ingest:after-version-dir', 'ingest:after-log', 'ingest:after-publish']) {
+    it(`ingest killed at ${point}: before or after, and a rerun converges`, async () => {
+      const wh = freshBase(point);
+      const r = await runChild(second(wh), { BM_TEST_CRASH_AT: point });
+      expect(r.signal).toBe('SIGKILL');
+      const seen = await readFactText(wh);
+      expect([before, after]).toContainEqual(seen);
+      await ok(second(wh));
+      expect(await readFactText(wh)).toEqual(after);
+      await expectCleanListing(wh);
+      // running the same load again adds nothing
+      const again = await ok(second(wh));
+      expect(again.skipped).toBe(true);
+      expect(await readFactText(wh)).toEqual(after);
+    });
+  }
+
+  for (const point of ['compact:after-write', 'compact:before-publish', 'compact:after-version-dir', 'compact:after-log']) {
+    it(`compaction killed at ${point}: same rows, and a rerun converges to a compact table`, async () => {
+      const wh = freshBase(point);
+      await ok(second(wh));
+      const r = await runChild(['compact', wh, '4096'], { BM_TEST_CRASH_AT: point });
+      expect(r.signal).toBe('SIGKILL');
+      expect(await readFactText(wh)).toEqual(after);
+      const res = await ok(['compact', wh, '4096']);
+      expect(await readFactText(wh)).toEqual(compacted);
+      const table = await FactTable.open(wh);
+      expect((await table.info()).partitions.filter((p) => p.table === 'fact_billing_event').every((p) => !p.compactable)).toBe(true);
+      expect(Array.isArray(res.unchanged)).toBe(true);
+      await expectCleanListing(wh);
+      // after the crash the store holds no orphan blobs once a writer has run
+      const committed = new Set((await table.history()).map((h) => h.commitId));
+      expect(readdirSync(path.join(wh, '_store', 'blobs')).every((id) => committed.has(id))).toBe(true);
+    });
+  }
+});
+
+describe('two writer processes at once', () => {
+  it('serialise their commits: both loads land once, versions are consecutive, nothing is corrupt', async () => {
+    const wh = path.join(root, 'concurrent');
+    const [a, b] = await Promise.all([
+      runChild(['ingest', wh, '5', '400', 'A', 'c'.repeat(64), DAYS]),
+      runChild(['ingest', wh, '6', '400', 'B', 'd'.repeat(64), DAYS]),
+    ]);
+    expect([a.code, b.code, a.stderr, b.stderr]).toEqual([0, 0, '', '']);
+    const versions = [JSON.parse(a.stdout).version, JSON.parse(b.stdout).version].sort();
+    expect(versions).toEqual([1, 2]);
+    const rows = await readFactText(wh);
+    expect(rows.length).toBe(800);
+    expect(new Set(rows.map((r) => r.split('|')[0])).size).toBe(800);
+    const table = await FactTable.open(wh);
+    expect((await table.history()).map((h) => h.version)).toEqual([1, 2]);
+    for (const day of await table.days()) {
+      const m = await table.manifest(day);
+      expect(m!.files).toHaveLength(2);
+    }
+  });
+});

@@ -1,0 +1,10 @@
+/** The warehouse: the Parquet fact table on disk (see docs/warehouse.md). */
+export { FactTable, type TableInfo, type HistoryItem } from './table.js';
+export { loadFingerprint, type IngestInput, type IngestResult } from './ingest.js';
+export { isCompact, type CompactResult } from './compact.js';
+export { csvField, csvLine, type ExportRequest, type ExportResult } from './export.js';
+export { DEFAULT_TUNING, type TuningOptions, type WarehouseOptions } from './options.js';
+export { FACT_COLUMNS, FACT_TABLE, QUARANTINE_COLUMNS, QUARANTINE_TABLE, FACT_ORDER_SQL, factRowFromEvent, compareFactRows, type FactRow } from './schema.js';
+export type { ColumnSpec, ColumnKind } from './columns.js';
+export type { TotalRow, ManifestDocument, CommitEntry } from './state.js';
+export { LocalStorage, type Storage } from './storage.js';

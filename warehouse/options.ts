@@ -1,0 +1,53 @@
+/** Tunables of the warehouse, with defaults. Time and sleeping are injected (tests never sleep). */
+export interface TuningOptions {
+  /** Compaction target file size (default 128 MiB). */
+  targetFileBytes: number;
+  /** Ingest compacts a day automatically when it holds more files than this (0 = never). */
+  autoCompactFileCount: number;
+  /** Rows per Parquet row group. */
+  rowGroupRows: number;
+  /** Rows an ingest keeps in memory before spilling a sorted run to disk. */
+  spillRows: number;
+  /** DuckDB memory limit for sorts and merges (e.g. '512MB'). */
+  memoryLimit: string;
+  threads: number;
+}
+
+export interface WarehouseOptions extends Partial<TuningOptions> {
+  now?: () => number;
+  sleep?: (ms: number) => Promise<void>;
+  /** How long a writer waits for the lock before giving up (RetriableError). */
+  lockTimeoutMs?: number;
+  lockPollMs?: number;
+  /** Published version directories kept for readers still scanning an older version. */
+  keepVersionDirs?: number;
+  /** Test hook: called at named points of a commit. */
+  faults?: (point: string) => void | Promise<void>;
+}
+
+export const DEFAULT_TUNING: TuningOptions = {
+  targetFileBytes: 128 * 1024 * 1024,
+  autoCompactFileCount: 24,
+  rowGroupRows: 65_536,
+  spillRows: 250_000,
+  memoryLimit: '512MB',
+  threads: 2,
+};
+
+export function tuning(o: WarehouseOptions): TuningOptions {
+  const t: TuningOptions = {
+    targetFileBytes: o.targetFileBytes ?? DEFAULT_TUNING.targetFileBytes,
+    autoCompactFileCount: o.autoCompactFileCount ?? DEFAULT_TUNING.autoCompactFileCount,
+    rowGroupRows: o.rowGroupRows ?? DEFAULT_TUNING.rowGroupRows,
+    spillRows: o.spillRows ?? DEFAULT_TUNING.spillRows,
+    memoryLimit: o.memoryLimit ?? DEFAULT_TUNING.memoryLimit,
+    threads: o.threads ?? DEFAULT_TUNING.threads,
+  };
+  const bad = (k: string, v: unknown, want: string) => new Error(`warehouse option ${k} = ${String(v)} is invalid: expected ${want}`);
+  if (!Number.isInteger(t.targetFileBytes) || t.targetFileBytes < 1024) throw bad('targetFileBytes', t.targetFileBytes, 'an integer >= 1024');
+  if (!Number.isInteger(t.autoCompactFileCount) || t.autoCompactFileCount < 0) throw bad('autoCompactFileCount', t.autoCompactFileCount, 'an integer >= 0');
+  if (!Number.isInteger(t.rowGroupRows) || t.rowGroupRows < 1) throw bad('rowGroupRows', t.rowGroupRows, 'an integer >= 1');
+  if (!Number.isInteger(t.spillRows) || t.spillRows < 1) throw bad('spillRows', t.spillRows, 'an integer >= 1');
+  if (!/^\d+(\.\d+)?\s*[KMGT]i?B$/i.test(t.memoryLimit)) throw bad('memoryLimit', t.memoryLimit, "a size such as '512MB'");
+  return t;
+}

@@ -1,0 +1,219 @@
+/**
+ * The declared schemas of the warehouse tables and the pure mapping BillingEvent → fact row.
+ * A fact row is flat: money as unscaled DECIMAL(38,9) bigints, timestamps as UTC microseconds, dates as text.
+ */
+import type { BillingEvent, QuarantineEntry } from '../events/model.js';
+import type { Money } from '../events/money.js';
+import type { ColumnSpec, CellValue } from './columns.js';
+
+export const FACT_TABLE = 'fact_billing_event';
+export const QUARANTINE_TABLE = 'quarantine';
+export const FACT_PARTITION_KEY = 'event_date';
+export const QUARANTINE_PARTITION_KEY = 'ingest_date';
+export const DIMENSION_PARTITION_KEY = 'snapshot_date';
+
+const c = (name: string, kind: ColumnSpec['kind'], nullable: boolean, doc: string): ColumnSpec => ({ name, kind, nullable, doc });
+
+/** The fact table, column by column (documented in docs/warehouse.md). */
+export const FACT_COLUMNS: readonly ColumnSpec[] = [
+  c('event_id', 'utf8', false, '32 hex chars: stable identity of the source record version (events/identity.ts)'),
+  c('seqn', 'int64', false, 'order key from upstream (source sequence/version, else extract position)'),
+  c('billing_source', 'utf8', false, 'source system, e.g. zuora, stripe, chargebee'),
+  c('event_type', 'utf8', false, 'canonical event type (EVENT_TYPES)'),
+  c('source_object_type', 'utf8', false, 'source object, e.g. invoice, charge'),
+  c('source_record_id', 'utf8', false, 'id of the record in the source'),
+  c('source_version', 'utf8', true, 'source version / change marker'),
+  c('event_ts', 'timestamp_us_utc', false, 'event instant, microseconds, UTC'),
+  c('event_date', 'date', false, 'UTC day of event_ts; also the Hive partition key'),
+  c('ts_precision', 'utf8', false, 'day | minute | second | millisecond | microsecond'),
+  c('ts_truncated', 'bool', false, 'source gave a date only; event_ts is that midnight'),
+  c('ts_ambiguous', 'bool', false, 'local time fell in a DST fold'),
+  c('ts_nonexistent', 'bool', false, 'local time fell in a DST gap'),
+  c('source_ts_raw', 'utf8', false, 'timestamp text exactly as the source wrote it'),
+  c('source_timezone', 'utf8', false, 'IANA zone used to read a zone-less source timestamp'),
+  c('source_local_date', 'date', false, 'calendar date as the source saw it'),
+  c('amount', 'decimal38_9', false, 'signed delta in major units of currency; DECIMAL(38,9)'),
+  c('currency', 'utf8', false, 'ISO 4217 code'),
+  c('account_id', 'utf8', true, 'billing account key'),
+  c('subscription_id', 'utf8', true, 'subscription key'),
+  c('invoice_id', 'utf8', true, 'invoice key'),
+  c('product_id', 'utf8', true, 'product / plan key'),
+  c('mrr_delta', 'decimal38_9', true, 'MRR change carried by the record, when any; DECIMAL(38,9)'),
+  c('account_name', 'utf8', true, 'account attributes as of load (dim_account)'),
+  c('account_segment', 'utf8', true, 'account segment as of load'),
+  c('account_country', 'utf8', true, 'account country as of load'),
+  c('product_name', 'utf8', true, 'product name as of load (dim_product)'),
+  c('plan_name', 'utf8', true, 'plan name as of load'),
+  c('dim_status', 'utf8', false, 'OK | MISSING_ACCOUNT | MISSING_PRODUCT | MISSING_BOTH | NO_KEY | NOT_ENRICHED'),
+  c('source_file', 'utf8', false, 'lineage: landing-zone file, endpoint or query'),
+  c('source_position', 'int64', false, 'lineage: 1-based line, else 0-based record position'),
+  c('ingest_run_id', 'utf8', false, 'lineage: the run that loaded the row'),
+];
+
+export const FACT_COLUMN_NAMES: readonly string[] = FACT_COLUMNS.map((s) => s.name);
+
+/** A fact row as stored. Keys are the column names. */
+export interface FactRow {
+  event_id: string;
+  seqn: bigint;
+  billing_source: string;
+  event_type: string;
+  source_object_type: string;
+  source_record_id: string;
+  source_version: string | null;
+  event_ts: bigint;
+  event_date: string;
+  ts_precision: string;
+  ts_truncated: boolean;
+  ts_ambiguous: boolean;
+  ts_nonexistent: boolean;
+  source_ts_raw: string;
+  source_timezone: string;
+  source_local_date: string;
+  amount: bigint;
+  currency: string;
+  account_id: string | null;
+  subscription_id: string | null;
+  invoice_id: string | null;
+  product_id: string | null;
+  mrr_delta: bigint | null;
+  account_name: string | null;
+  account_segment: string | null;
+  account_country: string | null;
+  product_name: string | null;
+  plan_name: string | null;
+  dim_status: string;
+  source_file: string;
+  source_position: bigint;
+  ingest_run_id: string;
+}
+
+export const getCell = <R>(row: R, col: string): CellValue => (row as Record<string, CellValue>)[col] ?? null;
+
+const MICROS_PER_DAY = 86_400_000_000n;
+
+/** UTC day (YYYY-MM-DD) of a microsecond instant, without floats. */
+export function dayOfMicros(us: bigint): string {
+  const days = us >= 0n ? us / MICROS_PER_DAY : -((-us + MICROS_PER_DAY - 1n) / MICROS_PER_DAY);
+  return new Date(Number(days) * 86_400_000).toISOString().slice(0, 10);
+}
+
+/** ISO text with 6 fraction digits, e.g. 2024-01-03T04:05:06.123456Z. */
+export function microsToIso(us: bigint): string {
+  const ms = us >= 0n ? us / 1000n : -((-us + 999n) / 1000n);
+  const frac = ((us % 1_000_000n) + 1_000_000n) % 1_000_000n;
+  return new Date(Number(ms)).toISOString().slice(0, 19) + '.' + frac.toString().padStart(6, '0') + 'Z';
+}
+
+/**
+ * Maps an event to its stored row. Throws an Error naming the event and field when the event is inconsistent
+ * (the ingest path turns that into a quarantine entry).
+ */
+export function factRowFromEvent(e: BillingEvent): FactRow {
+  const where = `event ${e.eventId} (${e.lineage.sourceFile}:${e.lineage.sourcePosition})`;
+  if (e.amount.currency !== (e.mrrDelta?.currency ?? e.amount.currency)) throw new Error(`${where}: mrr_delta currency ${e.mrrDelta?.currency} differs from amount currency ${e.amount.currency}`);
+  const day = dayOfMicros(e.eventTs);
+  if (day !== e.eventDate) throw new Error(`${where}: event_date ${e.eventDate} is not the UTC day of event_ts (${microsToIso(e.eventTs)})`);
+  if (!Number.isSafeInteger(e.lineage.sourcePosition)) throw new Error(`${where}: source_position ${e.lineage.sourcePosition} is not an integer`);
+  const d = e.dims;
+  return {
+    event_id: e.eventId,
+    seqn: e.seqn,
+    billing_source: e.billingSource,
+    event_type: e.eventType,
+    source_object_type: e.sourceObjectType,
+    source_record_id: e.sourceRecordId,
+    source_version: e.sourceVersion,
+    event_ts: e.eventTs,
+    event_date: e.eventDate,
+    ts_precision: e.tsPrecision,
+    ts_truncated: e.tsTruncated,
+    ts_ambiguous: e.tsAmbiguous,
+    ts_nonexistent: e.tsNonexistent,
+    source_ts_raw: e.sourceTsRaw,
+    source_timezone: e.sourceTimezone,
+    source_local_date: e.sourceLocalDate,
+    amount: unscaledOf(e.amount),
+    currency: e.amount.currency,
+    account_id: e.accountId,
+    subscription_id: e.subscriptionId,
+    invoice_id: e.invoiceId,
+    product_id: e.productId,
+    mrr_delta: e.mrrDelta ? unscaledOf(e.mrrDelta) : null,
+    account_name: d?.accountName ?? null,
+    account_segment: d?.accountSegment ?? null,
+    account_country: d?.accountCountry ?? null,
+    product_name: d?.productName ?? null,
+    plan_name: d?.planName ?? null,
+    dim_status: d?.dimStatus ?? 'NOT_ENRICHED',
+    source_file: e.lineage.sourceFile,
+    source_position: BigInt(e.lineage.sourcePosition),
+    ingest_run_id: e.lineage.ingestRunId,
+  };
+}
+
+/** Money → unscaled DECIMAL(38,9), exact (same as Money.toUnscaled, via its fixed 9-place text: faster). */
+export function unscaledOf(m: Money): bigint {
+  return BigInt(m.toFixed().replace('.', ''));
+}
+
+function cmpStr(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+function cmpBig(a: bigint, b: bigint): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** The in-partition order: (billing_source, event_type, event_ts, seqn), then event_id for a total order. */
+export function compareFactRows(a: FactRow, b: FactRow): number {
+  return cmpStr(a.billing_source, b.billing_source) || cmpStr(a.event_type, b.event_type) || cmpBig(a.event_ts, b.event_ts) || cmpBig(a.seqn, b.seqn) || cmpStr(a.event_id, b.event_id);
+}
+
+/** SQL ORDER BY equivalent of compareFactRows. */
+export const FACT_ORDER_SQL = 'billing_source, event_type, event_ts, seqn, event_id';
+
+/**
+ * Which of two rows with the same event_id wins: highest seqn, then the later lineage position, so the
+ * choice does not depend on arrival order. Returns true when `a` should replace `b`.
+ */
+export function supersedes(a: FactRow, b: FactRow): boolean {
+  return (cmpBig(a.seqn, b.seqn) || cmpStr(a.source_file, b.source_file) || cmpBig(a.source_position, b.source_position) || cmpStr(a.ingest_run_id, b.ingest_run_id)) > 0;
+}
+
+/** The quarantine table: QuarantineEntry fields plus the commit that stored them. */
+export const QUARANTINE_COLUMNS: readonly ColumnSpec[] = [
+  c('billing_source', 'utf8', false, 'source system'),
+  c('source_file', 'utf8', false, 'file, endpoint or query the record came from'),
+  c('source_position', 'int64', false, '1-based line, else 0-based record position'),
+  c('field', 'utf8', true, 'offending field, when one is to blame'),
+  c('raw_value', 'utf8', true, 'offending raw value as text'),
+  c('reason', 'utf8', false, 'reason code (events/errors.ts QUARANTINE_REASONS)'),
+  c('message', 'utf8', false, 'what is wrong, for people'),
+  c('raw_record', 'utf8', false, 'the whole raw record as JSON, for replay'),
+  c('ingest_run_id', 'utf8', false, 'run that read the record'),
+  c('commit_version', 'int64', false, 'table version of the commit that stored the entry'),
+  c('committed_at', 'timestamp_us_utc', false, 'commit time, UTC'),
+  c('ingest_date', 'date', false, 'UTC day of committed_at; also the Hive partition key'),
+];
+
+export function quarantineRow(q: QuarantineEntry, version: number, committedAtUs: bigint): Record<string, CellValue> {
+  return {
+    billing_source: q.billingSource,
+    source_file: q.sourceFile,
+    source_position: BigInt(Math.trunc(q.sourcePosition)),
+    field: q.field,
+    raw_value: q.rawValue,
+    reason: q.reason,
+    message: q.message,
+    raw_record: q.rawRecord,
+    ingest_run_id: q.ingestRunId,
+    commit_version: BigInt(version),
+    committed_at: committedAtUs,
+    ingest_date: dayOfMicros(committedAtUs),
+  };
+}
+
+/** Columns of a dimension snapshot: the row objects' keys (all text) plus snapshot_date. */
+export function dimensionColumns(keys: readonly string[]): ColumnSpec[] {
+  return [...keys.map((k) => c(k, 'utf8', true, 'dimension attribute')), c(DIMENSION_PARTITION_KEY, 'date', false, 'snapshot day; also the Hive key')];
+}

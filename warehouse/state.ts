@@ -1,0 +1,184 @@
+/**
+ * The table's state as pure values: which files each partition holds at a version, replayed from the
+ * append-only commit log. No I/O here.
+ */
+import { unscaledToText } from '../events/money.js';
+
+export interface TotalRow {
+  billing_source: string;
+  event_type: string;
+  currency: string;
+  rows: number;
+  /** Exact sum, DECIMAL(38,9) text. */
+  amount_sum: string;
+}
+
+export interface FileEntry {
+  /** File name inside the partition directory. */
+  name: string;
+  /** Immutable stored object, relative to the warehouse root. */
+  blob: string;
+  rows: number;
+  bytes: number;
+  /** ISO UTC min/max of event_ts (facts only). */
+  minTs: string | null;
+  maxTs: string | null;
+  /** Control totals of this file (facts only). */
+  totals: TotalRow[];
+  /** Rows inside the file are in the partition order. */
+  sorted: boolean;
+  /** Files written together by one compaction share a group; a partition whose files all share one is compact. */
+  group: string | null;
+}
+
+export interface PartitionState {
+  /** Table directory name, e.g. fact_billing_event. */
+  table: string;
+  /** Hive directory name, e.g. event_date=2024-01-03. */
+  dir: string;
+  files: FileEntry[];
+  /** Stored _manifest.json of this partition version. */
+  manifestBlob: string;
+  /** Stored _SUCCESS marker, while the day is unchanged since it was written. */
+  successBlob: string | null;
+  /** Version that last changed the partition's data. */
+  dataVersion: number;
+}
+
+export interface PartitionChange {
+  /** `${table}/${dir}` */
+  path: string;
+  /** New state, or null when the partition is removed. */
+  state: PartitionState | null;
+}
+
+export type Operation = 'ingest' | 'compact' | 'dimension' | 'success' | 'clear-success';
+
+export interface CommitEntry {
+  format: 1;
+  version: number;
+  commitId: string;
+  /** ISO UTC. */
+  committedAt: string;
+  operation: Operation;
+  runId: string | null;
+  source: string | null;
+  /** Source windows this commit covers (partitions.windowKey). */
+  windows: string[];
+  /** Input fingerprints `${path}@${sha256}`. */
+  inputs: string[];
+  /** Identity of the load (source + windows + inputs): the same load is never committed twice. */
+  fingerprint: string | null;
+  changes: PartitionChange[];
+  added: string[];
+  removed: string[];
+  summary: Record<string, number | string>;
+}
+
+export interface TableState {
+  version: number;
+  committedAt: string | null;
+  partitions: ReadonlyMap<string, PartitionState>;
+}
+
+export const EMPTY_STATE: TableState = { version: 0, committedAt: null, partitions: new Map() };
+
+export function partitionPath(table: string, dir: string): string {
+  return `${table}/${dir}`;
+}
+
+export function applyCommit(state: TableState, entry: CommitEntry): TableState {
+  if (entry.version !== state.version + 1) throw new Error(`commit log is broken: version ${entry.version} follows ${state.version}`);
+  const partitions = new Map(state.partitions);
+  for (const ch of entry.changes) {
+    if (ch.state) partitions.set(ch.path, ch.state);
+    else partitions.delete(ch.path);
+  }
+  return { version: entry.version, committedAt: entry.committedAt, partitions };
+}
+
+/** State after every commit with committedAt ≤ asOf (all when asOf is undefined). */
+export function replay(entries: readonly CommitEntry[], asOfMs?: number): TableState {
+  let s = EMPTY_STATE;
+  for (const e of entries) {
+    if (asOfMs !== undefined && Date.parse(e.committedAt) > asOfMs) break;
+    s = applyCommit(s, e);
+  }
+  return s;
+}
+
+/** Partitions of one table, sorted by directory name. */
+export function partitionsOf(state: TableState, table: string): PartitionState[] {
+  return [...state.partitions.values()].filter((p) => p.table === table).sort((a, b) => (a.dir < b.dir ? -1 : a.dir > b.dir ? 1 : 0));
+}
+
+const DEC_RE = /^(-?)(\d+)(?:\.(\d{1,9}))?$/;
+
+/** DECIMAL(38,9) text → unscaled bigint, exact. */
+export function textToUnscaled(text: string): bigint {
+  const m = DEC_RE.exec(text);
+  if (!m) throw new Error(`"${text}" is not a DECIMAL(38,9) value`);
+  const v = BigInt(m[2]! + (m[3] ?? '').padEnd(9, '0'));
+  return m[1] ? -v : v;
+}
+
+function totalKey(t: { billing_source: string; event_type: string; currency: string }): string {
+  return `${t.billing_source}\u0000${t.event_type}\u0000${t.currency}`;
+}
+
+/** Accumulates control totals exactly (bigint sums of unscaled amounts). */
+export class TotalsAccumulator {
+  private readonly acc = new Map<string, { billing_source: string; event_type: string; currency: string; rows: number; sum: bigint }>();
+
+  add(billing_source: string, event_type: string, currency: string, rows: number, unscaled: bigint): void {
+    const k = totalKey({ billing_source, event_type, currency });
+    const cur = this.acc.get(k);
+    if (cur) {
+      cur.rows += rows;
+      cur.sum += unscaled;
+    } else this.acc.set(k, { billing_source, event_type, currency, rows, sum: unscaled });
+  }
+
+  addTotals(rows: readonly TotalRow[]): void {
+    for (const t of rows) this.add(t.billing_source, t.event_type, t.currency, t.rows, textToUnscaled(t.amount_sum));
+  }
+
+  result(): TotalRow[] {
+    return [...this.acc.entries()]
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([, v]) => ({ billing_source: v.billing_source, event_type: v.event_type, currency: v.currency, rows: v.rows, amount_sum: unscaledToText(v.sum) }));
+  }
+}
+
+export function mergeTotals(files: readonly FileEntry[]): TotalRow[] {
+  const acc = new TotalsAccumulator();
+  for (const f of files) acc.addTotals(f.totals);
+  return acc.result();
+}
+
+/** Totals equal as sets (same keys, rows and exact sums). Returns a description of the first difference. */
+export function diffTotals(a: readonly TotalRow[], b: readonly TotalRow[]): string | null {
+  const norm = (xs: readonly TotalRow[]) => new Map(xs.map((t) => [totalKey(t), `${t.rows} rows, sum ${unscaledToText(textToUnscaled(t.amount_sum))}`]));
+  const ma = norm(a);
+  const mb = norm(b);
+  for (const [k, v] of ma) if (mb.get(k) !== v) return `${k.replace(/\u0000/g, '/')}: ${v} vs ${mb.get(k) ?? 'missing'}`;
+  for (const [k, v] of mb) if (!ma.has(k)) return `${k.replace(/\u0000/g, '/')}: missing vs ${v}`;
+  return null;
+}
+
+/** The _manifest.json document of a partition version. */
+export function manifestDocument(p: Omit<PartitionState, 'manifestBlob' | 'successBlob'>, version: number, commitId: string) {
+  return {
+    format: 1,
+    table: p.table,
+    partition: p.dir,
+    version,
+    data_version: p.dataVersion,
+    commit_id: commitId,
+    rows: p.files.reduce((n, f) => n + f.rows, 0),
+    bytes: p.files.reduce((n, f) => n + f.bytes, 0),
+    files: p.files.map((f) => ({ name: f.name, rows: f.rows, bytes: f.bytes, min_event_ts: f.minTs, max_event_ts: f.maxTs, sorted: f.sorted })),
+    totals: mergeTotals(p.files),
+  };
+}
+export type ManifestDocument = ReturnType<typeof manifestDocument>;

@@ -1,0 +1,225 @@
+/**
+ * FactTable: the warehouse API used by jobs (see docs/CONTRACTS.md and docs/warehouse.md).
+ */
+import path from 'node:path';
+import { assertDay } from '../partitions/index.js';
+import { WarehouseCore } from './core.js';
+import { compactInTx, isCompact, type CompactResult } from './compact.js';
+import { exportFacts, type ExportRequest, type ExportResult } from './export.js';
+import { ingestInTx, type IngestInput, type IngestResult } from './ingest.js';
+import { tuning, type TuningOptions, type WarehouseOptions } from './options.js';
+import { FACT_PARTITION_KEY, FACT_TABLE, dimensionColumns, DIMENSION_PARTITION_KEY } from './schema.js';
+import { manifestDocument, partitionPath, partitionsOf, type CommitEntry, type ManifestDocument, type PartitionState } from './state.js';
+import { LocalStorage, type Storage } from './storage.js';
+import { writeSmallTable } from './files.js';
+
+export interface TableInfo {
+  root: string;
+  version: number;
+  committedAt: string | null;
+  tables: { table: string; partitions: number; files: number; rows: number; bytes: number }[];
+  partitions: { table: string; partition: string; files: number; rows: number; bytes: number; success: boolean; compactable: boolean }[];
+}
+
+export interface HistoryItem {
+  version: number;
+  commitId: string;
+  committedAt: string;
+  operation: string;
+  runId: string | null;
+  source: string | null;
+  windows: string[];
+  partitions: string[];
+  added: number;
+  removed: number;
+  summary: Record<string, number | string>;
+}
+
+const DIM_NAME_RE = /^dim_[a-z][a-z0-9_]*$/;
+
+export class FactTable {
+  private constructor(readonly core: WarehouseCore, readonly tuning: TuningOptions) {}
+
+  /** Opens (or starts) the warehouse at `dir`. Nothing is written until the first commit. */
+  static async open(dir: string, options: WarehouseOptions = {}, storage?: Storage): Promise<FactTable> {
+    const st = storage ?? new LocalStorage(path.resolve(dir));
+    const core = new WarehouseCore(st, {
+      now: options.now ?? Date.now,
+      sleep: options.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms))),
+      lockTimeoutMs: options.lockTimeoutMs ?? 10 * 60_000,
+      lockPollMs: options.lockPollMs ?? 200,
+      keepVersionDirs: options.keepVersionDirs ?? 3,
+      faults: options.faults,
+    });
+    return new FactTable(core, tuning(options));
+  }
+
+  get root(): string {
+    return this.core.storage.root;
+  }
+
+  /** Commits one source load; auto-compacts the touched days that passed the file-count threshold. */
+  async commitIngest(input: IngestInput): Promise<IngestResult> {
+    const { result } = await this.core.transaction(`ingest ${input.source} run ${input.runId}`, (tx) => ingestInTx(this.core, tx, input, this.tuning));
+    if (!result.skipped && this.tuning.autoCompactFileCount > 0 && result.partitions.length > 0) {
+      const { state } = await this.core.state();
+      const crowded = result.partitions.filter((d) => (state.partitions.get(partitionPath(FACT_TABLE, `${FACT_PARTITION_KEY}=${d}`))?.files.length ?? 0) > this.tuning.autoCompactFileCount);
+      if (crowded.length > 0) await this.compact(crowded);
+    }
+    return result;
+  }
+
+  /** Compacts the given days (default: every day of the table) as one commit; compact days are left alone. */
+  async compact(days?: readonly string[]): Promise<CompactResult> {
+    days?.forEach(assertDay);
+    const { result } = await this.core.transaction('compact', async (tx) => {
+      const all = days ?? partitionsOf(tx.state, FACT_TABLE).map((p) => p.dir.slice(FACT_PARTITION_KEY.length + 1));
+      return compactInTx(this.core, tx, all, this.tuning);
+    });
+    return result;
+  }
+
+  /** Input fingerprints `${path}@${sha256}` already committed for a source. */
+  async committedInputs(source: string): Promise<Set<string>> {
+    const out = new Set<string>();
+    for (const e of await this.core.readLog()) if (e.operation === 'ingest' && e.source === source) for (const i of e.inputs) out.add(i);
+    return out;
+  }
+
+  /** Window keys (partitions.windowKey) committed for a source. */
+  async loadedWindows(source: string): Promise<Set<string>> {
+    const out = new Set<string>();
+    for (const e of await this.core.readLog()) if (e.operation === 'ingest' && e.source === source) for (const w of e.windows) out.add(w);
+    return out;
+  }
+
+  private async partition(table: string, dir: string, asOfMs?: number): Promise<PartitionState | null> {
+    const { state } = await this.core.state(asOfMs);
+    return state.partitions.get(partitionPath(table, dir)) ?? null;
+  }
+
+  /** The day's _manifest.json (live files, control totals), or null when the day has no partition. */
+  async manifest(day: string): Promise<ManifestDocument | null> {
+    const p = await this.partition(FACT_TABLE, `${FACT_PARTITION_KEY}=${assertDay(day)}`);
+    if (!p) return null;
+    const text = await this.core.storage.readText(p.manifestBlob);
+    return text ? (JSON.parse(text) as ManifestDocument) : manifestDocument(p, p.dataVersion, '');
+  }
+
+  /** Days (YYYY-MM-DD) that have a fact partition. */
+  async days(): Promise<string[]> {
+    const { state } = await this.core.state();
+    return partitionsOf(state, FACT_TABLE).map((p) => p.dir.slice(FACT_PARTITION_KEY.length + 1));
+  }
+
+  /** Absolute paths of the day's live Parquet files (stable immutable objects, safe to read at any time). */
+  async files(day: string, asOfMs?: number): Promise<string[]> {
+    const p = await this.partition(FACT_TABLE, `${FACT_PARTITION_KEY}=${assertDay(day)}`, asOfMs);
+    return (p?.files ?? []).map((f) => this.core.storage.abs(f.blob));
+  }
+
+  /** Marks a day complete (`_SUCCESS` with `payload`); the marker disappears when the day's data changes. */
+  async writeSuccess(day: string, payload: Record<string, unknown>): Promise<number> {
+    const dir = `${FACT_PARTITION_KEY}=${assertDay(day)}`;
+    const path_ = partitionPath(FACT_TABLE, dir);
+    const { entry } = await this.core.transaction(`success ${day}`, async (tx) => {
+      const p = tx.state.partitions.get(path_);
+      const doc = { ...payload, day, data_version: p?.dataVersion ?? 0, marked_at: tx.committedAt };
+      const successBlob = `${tx.blobDir}/${FACT_TABLE}/${dir}/_SUCCESS`;
+      await this.core.storage.writeDurable(successBlob, JSON.stringify(doc, null, 1) + '\n');
+      const base = p ?? (await this.core.finishPartition(tx, { table: FACT_TABLE, dir, files: [], successBlob: null, dataVersion: tx.version }));
+      return { outcome: { operation: 'success', changes: [{ path: path_, state: { ...base, successBlob } }] }, result: null };
+    });
+    return entry!.version;
+  }
+
+  async clearSuccess(day: string): Promise<void> {
+    const dir = `${FACT_PARTITION_KEY}=${assertDay(day)}`;
+    const path_ = partitionPath(FACT_TABLE, dir);
+    await this.core.transaction(`clear-success ${day}`, async (tx) => {
+      const p = tx.state.partitions.get(path_);
+      if (!p?.successBlob) return { outcome: null, result: null };
+      return { outcome: { operation: 'clear-success', changes: [{ path: path_, state: { ...p, successBlob: null } }] }, result: null };
+    });
+  }
+
+  /** The `_SUCCESS` payload of a day, or null when the day is not marked (or changed since). */
+  async readSuccess(day: string): Promise<Record<string, unknown> | null> {
+    const p = await this.partition(FACT_TABLE, `${FACT_PARTITION_KEY}=${assertDay(day)}`);
+    if (!p?.successBlob) return null;
+    const text = await this.core.storage.readText(p.successBlob);
+    return text ? (JSON.parse(text) as Record<string, unknown>) : null;
+  }
+
+  /**
+   * Writes a dimension snapshot (e.g. dim_account) for a day from plain row objects (text or null values):
+   * one commit replacing that snapshot_date partition. Columns are the row keys in first-seen order.
+   */
+  async writeDimensionSnapshot(name: string, snapshotDate: string, rows: readonly Record<string, string | null>[]): Promise<number> {
+    if (!DIM_NAME_RE.test(name)) throw new Error(`dimension name "${name}" is invalid: expected dim_ followed by lower-case letters, digits or _ (e.g. dim_account)`);
+    assertDay(snapshotDate);
+    const keys: string[] = [];
+    const seen = new Set<string>();
+    rows.forEach((r, i) => {
+      for (const [k, v] of Object.entries(r)) {
+        if (v !== null && typeof v !== 'string') throw new Error(`${name} snapshot ${snapshotDate}: row ${i} field "${k}" is ${typeof v}, expected text or null`);
+        if (k === DIMENSION_PARTITION_KEY) throw new Error(`${name} snapshot ${snapshotDate}: row ${i} has a field named "${k}", which is reserved for the partition key`);
+        if (!seen.has(k)) {
+          seen.add(k);
+          keys.push(k);
+        }
+      }
+    });
+    const dir = `${DIMENSION_PARTITION_KEY}=${snapshotDate}`;
+    const { entry } = await this.core.transaction(`dimension ${name} ${snapshotDate}`, async (tx) => {
+      const fname = `${name}-${tx.commitId}.parquet`;
+      const blob = `${tx.blobDir}/${name}/${dir}/${fname}`;
+      await this.core.storage.mkdirp(`${tx.blobDir}/${name}/${dir}`);
+      const n = await writeSmallTable(this.core.storage.abs(blob), dimensionColumns(keys), rows.map((r) => ({ ...r, [DIMENSION_PARTITION_KEY]: snapshotDate })), this.tuning.rowGroupRows);
+      const file = { name: fname, blob, rows: n, bytes: await this.core.storage.size(blob), minTs: null, maxTs: null, totals: [], sorted: false, group: null };
+      const state = await this.core.finishPartition(tx, { table: name, dir, files: [file], successBlob: null, dataVersion: tx.version });
+      return { outcome: { operation: 'dimension', changes: [{ path: partitionPath(name, dir), state }], summary: { rows: n } }, result: null };
+    });
+    return entry!.version;
+  }
+
+  /** Exports the fact table for a day range as it was at `asOfMs` (default now) to CSV or Parquet. */
+  async export(req: ExportRequest): Promise<ExportResult> {
+    return exportFacts(this.core, req, this.tuning);
+  }
+
+  async history(): Promise<HistoryItem[]> {
+    return (await this.core.readLog()).map((e: CommitEntry) => ({
+      version: e.version,
+      commitId: e.commitId,
+      committedAt: e.committedAt,
+      operation: e.operation,
+      runId: e.runId,
+      source: e.source,
+      windows: e.windows,
+      partitions: e.changes.map((c) => c.path),
+      added: e.added.length,
+      removed: e.removed.length,
+      summary: e.summary,
+    }));
+  }
+
+  async info(): Promise<TableInfo> {
+    const { state } = await this.core.state();
+    const parts = [...state.partitions.values()].sort((a, b) => (a.table + a.dir < b.table + b.dir ? -1 : 1));
+    const byTable = new Map<string, TableInfo['tables'][number]>();
+    const partitions = parts.map((p) => {
+      const rows = p.files.reduce((n, f) => n + f.rows, 0);
+      const bytes = p.files.reduce((n, f) => n + f.bytes, 0);
+      const t = byTable.get(p.table) ?? { table: p.table, partitions: 0, files: 0, rows: 0, bytes: 0 };
+      t.partitions++;
+      t.files += p.files.length;
+      t.rows += rows;
+      t.bytes += bytes;
+      byTable.set(p.table, t);
+      const compactable = p.table === FACT_TABLE && !isCompact(p, this.tuning.targetFileBytes);
+      return { table: p.table, partition: p.dir, files: p.files.length, rows, bytes, success: p.successBlob !== null, compactable };
+    });
+    return { root: this.root, version: state.version, committedAt: state.committedAt, tables: [...byTable.values()], partitions };
+  }
+}
