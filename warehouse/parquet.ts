@@ -38,7 +38,33 @@ function writerProperties(rowGroupRows: number): pw.WriterProperties {
  * fsyncs and closes it. The iterator is not closed when the file rolls, so the caller can continue it
  * into the next file.
  */
-export async function writeParquetFile(path: string, specs: readonly ColumnSpec[], source: AsyncIterator<Block>, opts: WriteOptions): Promise<WriteResult> {
+export async function writeParquetFile(path: string, specs: readonly ColumnSpec[], rowSource: AsyncIterator<Block>, opts: WriteOptions): Promise<WriteResult> {
+  // parquet-wasm cannot encode a stream with no batches ("Dyn casting error"): look at the first non-empty block
+  // first, and leave an empty source as an empty (0-byte) file the caller discards.
+  let first: Block | undefined;
+  for (;;) {
+    const next = await rowSource.next();
+    if (next.done) break;
+    if (next.value.length > 0) {
+      first = next.value;
+      break;
+    }
+  }
+  if (!first) {
+    await (await open(path, 'wx')).close();
+    return { rows: 0, bytes: 0, exhausted: true };
+  }
+  let pending: Block | undefined = first;
+  const source: AsyncIterator<Block> = {
+    next: async () => {
+      if (pending) {
+        const value = pending;
+        pending = undefined;
+        return { done: false, value };
+      }
+      return rowSource.next();
+    },
+  };
   const fh = await open(path, 'wx');
   let rows = 0;
   let bytes = 0;
