@@ -4,14 +4,15 @@
  * warehouse, compaction of those days, the completeness check, and the DuckDB reference over the same files.
  * Prints a table and `ingest/duckdb ratio: X`; writes every figure to <out>/results.json. See docs/bench.md.
  */
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Command } from 'commander';
 import { runPhase } from './child.js';
 import { ensureLanding } from './landing.js';
 import type { PhaseArgs, PhaseName } from './phases.js';
-import { checkTargets, formatTable, formatTargets, ingestRatio, summarise, type PhaseRun } from './stats.js';
+import { checkTargets, formatTable, formatTargets, ingestRatio, summarise, TARGETS, type PhaseRun } from './stats.js';
+import { writeSyntheticDay, type SyntheticDay } from './synthetic.js';
 
 interface Flags {
   events: string;
@@ -24,6 +25,7 @@ interface Flags {
   parallel: string;
   profile?: boolean;
   keep?: boolean;
+  memoryDay?: string;
 }
 
 function positive(flag: string, v: string): number {
@@ -51,8 +53,10 @@ async function main(argv: string[]): Promise<void> {
     .option('--parallel <n>', 'backfill --parallel for the ingest', '2')
     .option('--profile', 'run the ingest with node --cpu-prof (profiles in <out>/profiles)')
     .option('--keep', 'keep the last run\'s warehouse and reference output')
+    .option('--memory-day <n>', 'instead: ingest ONE synthetic day of <n> Stripe events (bench/synthetic.ts) and report its peak RSS')
     .parse(argv);
   const f = program.opts<Flags>();
+  if (f.memoryDay) return memoryDay(positive('--memory-day', f.memoryDay), path.resolve(f.out), f.profile ?? false);
   const events = positive('--events', f.events);
   const days = positive('--days', f.days);
   const runs = positive('--runs', f.runs);
@@ -126,6 +130,32 @@ async function main(argv: string[]): Promise<void> {
   };
   writeFileSync(path.join(out, 'results.json'), JSON.stringify(doc, null, 1) + '\n');
   log(`figures written to ${path.join(out, 'results.json')}`);
+}
+
+/** The single-day memory check: peak RSS of the real ingest of one large synthetic day (target ≤ 512 MB at 5 M). */
+async function memoryDay(events: number, out: string, profile: boolean): Promise<void> {
+  const day = '2024-02-01';
+  const landing = path.join(out, `synthetic-${events}`, 'landing');
+  const marker = path.join(out, `synthetic-${events}`, 'synthetic.json');
+  let synthetic: SyntheticDay;
+  if (existsSync(marker)) synthetic = JSON.parse(readFileSync(marker, 'utf8')) as SyntheticDay;
+  else {
+    rmSync(landing, { recursive: true, force: true });
+    process.stderr.write(`bench: writing a synthetic day of ${events} Stripe events into ${landing}\n`);
+    synthetic = writeSyntheticDay(landing, day, events);
+    writeFileSync(marker, JSON.stringify(synthetic) + '\n');
+  }
+  const warehouse = path.join(out, 'work', 'warehouse-memory');
+  rmSync(warehouse, { recursive: true, force: true });
+  const r = await runPhase('ingest', { landing, warehouse, from: day, to: day, sources: ['stripe'], parallel: 2 }, { nodeFlags: profile ? ['--cpu-prof', `--cpu-prof-dir=${path.join(out, 'profiles')}`] : [] });
+  rmSync(warehouse, { recursive: true, force: true });
+  const ok = r.maxRssBytes <= TARGETS.peakRssBytes;
+  const doc = { at: new Date().toISOString(), machine: machine(), events, synthetic, run: r, target: TARGETS.peakRssBytes, met: ok };
+  writeFileSync(path.join(out, `memory-${events}.json`), JSON.stringify(doc, null, 1) + '\n');
+  process.stdout.write(
+    `memory day: ${events} events in one UTC day (one source), ${r.seconds.toFixed(1)} s, ${Math.round(r.rows / r.seconds)} events/s\n` +
+      `${ok ? 'MET    ' : 'NOT MET'}  ingest peak RSS: ${(r.maxRssBytes / 2 ** 20).toFixed(0)} MB (target ≤ ${TARGETS.peakRssBytes / 2 ** 20} MB)\n`,
+  );
 }
 
 main(process.argv).catch((e: unknown) => {

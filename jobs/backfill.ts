@@ -72,14 +72,19 @@ export interface Unit {
   covers: Window[];
 }
 
-/** Groups the windows to run: per (source, day) contiguous runs ('day'), or one window per run ('window'). */
-export function unitsOf(plan: PlanItem[], group: 'day' | 'window'): Unit[] {
+/**
+ * Groups the windows to run: contiguous windows of one source within a batch of `group` days (UTC days counted
+ * from the first day to run) form one run; 'window' = one window per run, 'day' = 1.
+ */
+export function unitsOf(plan: PlanItem[], group: 'day' | 'window' | number): Unit[] {
   const todo = plan.filter((p) => p.action === 'run');
   if (group === 'window') return todo.map((p) => ({ source: p.source, covers: [p.window] }));
+  const days = group === 'day' ? 1 : Math.max(1, Math.floor(group));
+  const base = todo.length ? Math.floor(todo[0]!.window.startMs / 86_400_000) : 0;
   const byKey = new Map<string, Unit[]>();
   const order: string[] = [];
   for (const p of todo) {
-    const k = `${p.key.slice(0, 10)}|${p.source}`;
+    const k = `${Math.floor((Math.floor(p.window.startMs / 86_400_000) - base) / days)}|${p.source}`;
     let list = byKey.get(k);
     if (!list) {
       byKey.set(k, (list = []));
@@ -95,7 +100,7 @@ export function unitsOf(plan: PlanItem[], group: 'day' | 'window'): Unit[] {
 export async function runBackfill(
   deps: JobDeps,
   plan: PlanItem[],
-  o: { parallel: number; force: boolean; signal?: AbortSignal; progress?: ProgressReporter; trigger?: string; group?: 'day' | 'window' },
+  o: { parallel: number; force: boolean; signal?: AbortSignal; progress?: ProgressReporter; trigger?: string; group?: 'day' | 'window' | number },
 ): Promise<BackfillSummary> {
   const parallel = Math.max(1, Math.floor(o.parallel));
   const progress = o.progress ?? silentProgress;

@@ -10,6 +10,7 @@ import { isoUtc } from './clock.js';
 import { compareDay, samePayload, successPayload, type SourceDayResult } from './completeness.js';
 import type { JobDeps } from './deps.js';
 import { appendLine, readJsonLines } from './fsutil.js';
+import type { DayManifest } from './ports.js';
 import { runIngest } from './ingest.js';
 
 export type SuccessAction = 'written' | 'kept' | 'withdrawn' | 'none';
@@ -44,17 +45,42 @@ export function historyPath(stateDir: string): string {
   return path.join(stateDir, 'completeness', 'history.jsonl');
 }
 
-async function evaluate(deps: JobDeps, source: string, day: string): Promise<SourceDayResult> {
-  const [manifest, control, loaded] = await Promise.all([deps.warehouse.manifest(day), deps.source(source).controlTotals(day), deps.warehouse.loadedWindows(source)]);
+/** Per-check memo of table reads (the commit log is read once per source, a manifest once per day); a heal clears it. */
+class TableView {
+  private manifests = new Map<string, Promise<DayManifest | null>>();
+  private loaded = new Map<string, Promise<Set<string>>>();
+  constructor(private readonly deps: JobDeps) {}
+  manifest(day: string) {
+    let p = this.manifests.get(day);
+    if (!p) this.manifests.set(day, (p = this.deps.warehouse.manifest(day)));
+    return p;
+  }
+  loadedWindows(source: string) {
+    let p = this.loaded.get(source);
+    if (!p) this.loaded.set(source, (p = this.deps.warehouse.loadedWindows(source)));
+    return p;
+  }
+  clear() {
+    this.manifests.clear();
+    this.loaded.clear();
+  }
+}
+
+async function evaluate(deps: JobDeps, view: TableView, source: string, day: string): Promise<SourceDayResult> {
+  const [manifest, control, loaded] = await Promise.all([view.manifest(day), deps.source(source).controlTotals(day), view.loadedWindows(source)]);
   return compareDay({ source, day, manifest: manifest?.totals ?? [], control, loadedWindows: loaded, nowMs: deps.clock.now(), graceHours: deps.settings.graceHours });
 }
 
-/** One run over the day and the next day's closed windows, with lookback: one commit, idempotent. */
+/**
+ * One idempotent run (one commit) for the day's windows, reading the day plus the next day's closed windows and the
+ * lookback: late files of the day may sit in its own folders or in the next day's.
+ */
 async function heal(deps: JobDeps, source: string, day: string, signal?: AbortSignal): Promise<string[]> {
   const now = deps.clock.now();
-  const covers = [...windowsOfDay(day), ...windowsOfDay(addDays(day, 1))].filter((w) => w.endMs <= now);
+  const covers = windowsOfDay(day).filter((w) => w.endMs <= now);
+  const reach = [...covers, ...windowsOfDay(addDays(day, 1)).filter((w) => w.endMs <= now)];
   if (!covers.length) return [];
-  const r = await runIngest(deps, { source, window: { startMs: covers[0]!.startMs, endMs: covers.at(-1)!.endMs }, covers, trigger: 'heal', signal });
+  const r = await runIngest(deps, { source, window: { startMs: reach[0]!.startMs, endMs: reach.at(-1)!.endMs }, covers, trigger: 'heal', signal });
   return [r.runId];
 }
 
@@ -63,9 +89,10 @@ export async function checkCompleteness(deps: JobDeps, o: { days: string[]; heal
   let run = await deps.runs.start({ job: 'completeness', window: o.days.length === 1 ? o.days[0]! : `${o.days[0]}/${o.days.at(-1)}`, trigger: o.trigger });
   const log = deps.log.child({ runId: run.runId, job: 'completeness' });
   const out: CheckOutcome = { checkId: run.runId, checkedAt, ok: true, days: [] };
+  const view = new TableView(deps);
   try {
     for (const day of o.days) {
-      const dayOut = await deps.locks.withLock(`completeness:${day}`, () => checkDay(deps, day, o, log), `completeness check ${run.runId}`);
+      const dayOut = await deps.locks.withLock(`completeness:${day}`, () => checkDay(deps, view, day, o, log), `completeness check ${run.runId}`);
       out.days.push(dayOut);
       if (!dayOut.complete) out.ok = false;
       for (const r of dayOut.results) await appendLine(historyPath(deps.settings.stateDir), JSON.stringify({ checkId: run.runId, checkedAt, success: dayOut.success, ...r } satisfies HistoryLine));
@@ -81,14 +108,15 @@ export async function checkCompleteness(deps: JobDeps, o: { days: string[]; heal
   return out;
 }
 
-async function checkDay(deps: JobDeps, day: string, o: { heal?: boolean; signal?: AbortSignal }, log: JobDeps['log']): Promise<DayOutcome> {
+async function checkDay(deps: JobDeps, view: TableView, day: string, o: { heal?: boolean; signal?: AbortSignal }, log: JobDeps['log']): Promise<DayOutcome> {
   const results: CheckedSourceDay[] = [];
   for (const source of deps.sourceNames) {
-    let r: CheckedSourceDay = await evaluate(deps, source, day);
+    let r: CheckedSourceDay = await evaluate(deps, view, source, day);
     if (r.status === 'INCOMPLETE' && o.heal !== false) {
       log.warn('completeness.heal', { source, day, detail: r.detail });
       const healRuns = await heal(deps, source, day, o.signal);
-      const again = await evaluate(deps, source, day);
+      view.clear();
+      const again = await evaluate(deps, view, source, day);
       r = { ...again, beforeHeal: r.status, healRuns };
     }
     results.push(r);

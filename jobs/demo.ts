@@ -70,6 +70,8 @@ export interface DemoOptions {
   seed: string;
   lateSource: string;
   parallel: number;
+  /** Days of one source loaded per backfill run (one commit each). */
+  batchDays: number;
   progress?: ProgressReporter;
   say: (line: string) => void;
 }
@@ -84,7 +86,9 @@ export interface DemoResult {
 }
 
 export async function runDemo(o: DemoOptions): Promise<DemoResult> {
-  const { deps, layout, say } = o;
+  const { deps, layout } = o;
+  const t0 = deps.clock.now();
+  const say = (l: string) => o.say(/^\d\/7 /.test(l) ? `${l}  [${((deps.clock.now() - t0) / 1000).toFixed(1)}s]` : l);
   const to = addDays(dayOf(deps.clock.now()), -2);
   const from = addDays(to, -(o.days - 1));
   say(`1/7 generating ${o.days} days (${from} … ${to}) for ${deps.sourceNames.join(', ')} + OLTP into ${layout.landing}`);
@@ -101,7 +105,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
   for (const s of deps.sourceNames) loaded.set(s, await deps.warehouse.loadedWindows(s));
   const plan = planBackfill({ from, to, sources: deps.sourceNames, loaded, force: false, nowMs: deps.clock.now() });
   say(`    ${formatPlan(plan).split('\n').at(-1)}`);
-  const backfill = await runBackfill(deps, plan, { parallel: o.parallel, force: false, progress: o.progress, trigger: 'demo' });
+  const backfill = await runBackfill(deps, plan, { parallel: o.parallel, force: false, progress: o.progress, trigger: 'demo', group: o.batchDays });
   say(indent(formatSummary(backfill, 'billing-mart demo')));
 
   say('4/7 compacting');

@@ -45,6 +45,7 @@ interface AttemptOutcome {
   inputs: InputFile[];
   filesSkipped: number;
   quarantined: Record<string, number>;
+  quarantinedByDay: Record<string, number>;
   withdrawn: string[];
 }
 
@@ -75,6 +76,7 @@ export async function runIngest(deps: JobDeps, req: IngestRequest): Promise<RunR
       files: out.inputs.map((i) => i.path),
       filesSkipped: out.filesSkipped,
       quarantined: out.quarantined,
+      quarantinedByDay: out.quarantinedByDay,
       rowsIn: out.res?.rowsIn ?? 0,
       rowsWritten: out.res?.rowsWritten ?? 0,
       duplicates: (out.res?.duplicatesInBatch ?? 0) + (out.res?.duplicatesExisting ?? 0),
@@ -107,7 +109,7 @@ async function attemptOnce(deps: JobDeps, req: IngestRequest, runId: string): Pr
   const covers = req.covers ?? [req.window];
   const loaded = req.skipIfLoaded ? await wh.loadedWindows(req.source) : undefined;
   if (loaded && covers.every((w) => loaded.has(windowKey(w)))) {
-    return { skipped: 'window already loaded', inputs: [], filesSkipped: 0, quarantined: {}, withdrawn: [] };
+    return { skipped: 'window already loaded', inputs: [], filesSkipped: 0, quarantined: {}, quarantinedByDay: {}, withdrawn: [] };
   }
   const committed = await wh.committedInputs(req.source);
   const batch = await deps.source(req.source).read(req.window, { lookbackHours: req.lookbackHours ?? deps.settings.lookbackHours, nowMs: deps.clock.now(), committed, runId });
@@ -117,7 +119,13 @@ async function attemptOnce(deps: JobDeps, req: IngestRequest, runId: string): Pr
   for (const p of batch.pending ?? []) deps.log.info('file.pending', { runId, source: req.source, file: p.path, reason: p.reason });
   for (const u of batch.unrecognised ?? []) deps.log.warn('file.unrecognised', { runId, source: req.source, file: u.path, reason: u.reason });
   const quarantined: Record<string, number> = {};
-  for (const q of batch.quarantine) quarantined[q.reason] = (quarantined[q.reason] ?? 0) + 1;
+  const quarantinedByDay: Record<string, number> = {};
+  const runDay = dayOf(req.window.startMs);
+  for (const q of batch.quarantine) {
+    quarantined[q.reason] = (quarantined[q.reason] ?? 0) + 1;
+    const day = /^[^/]+\/(\d{4}-\d{2}-\d{2})\//.exec(q.sourceFile)?.[1] ?? runDay;
+    quarantinedByDay[day] = (quarantinedByDay[day] ?? 0) + 1;
+  }
   const withdrawn: string[] = [];
   if (res.rowsWritten > 0) {
     // The warehouse drops a day's _SUCCESS when its data changes; clear it explicitly too, and record it.
@@ -126,7 +134,7 @@ async function attemptOnce(deps: JobDeps, req: IngestRequest, runId: string): Pr
       withdrawn.push(day);
     }
   }
-  return { res, inputs: batch.inputs, filesSkipped: batch.skipped.length, quarantined, withdrawn };
+  return { res, inputs: batch.inputs, filesSkipped: batch.skipped.length, quarantined, quarantinedByDay, withdrawn };
 }
 
 function sum(o: Record<string, number>): number {

@@ -193,14 +193,23 @@ export class LockManager {
       throw e;
     }
     const stop = new AbortController();
-    const beats = this.o.heartbeat === false ? [] : held.map((l) => l.heartbeat(stop.signal).catch((e: unknown) => e));
+    const beat = this.o.heartbeat === false ? Promise.resolve(undefined) : this.renewAll(held, stop.signal).catch((e: unknown) => e);
     try {
       return await fn();
     } finally {
       stop.abort();
-      const errs = (await Promise.all(beats)).filter((e) => e instanceof Error);
+      const err = await beat;
       for (const l of held) await l.release();
-      if (errs[0]) throw errs[0];
+      if (err instanceof Error) throw err;
+    }
+  }
+
+  /** One heartbeat loop for several locks. */
+  private async renewAll(locks: Lock[], signal: AbortSignal): Promise<void> {
+    while (!signal.aborted) {
+      await this.o.clock.sleep(Math.max(1, Math.floor(this.ttlMs / 3)), signal);
+      if (signal.aborted) return;
+      for (const l of locks) await l.renew();
     }
   }
 

@@ -31,6 +31,8 @@ export interface RunRecord {
   duplicates: number;
   /** Quarantined records per reason code. */
   quarantined: Record<string, number>;
+  /** Quarantined records per landing-folder day of their file (a run may span several days). */
+  quarantinedByDay?: Record<string, number>;
   /** Input files read (relative to the landing zone). */
   files: string[];
   /** Input files skipped because they were already committed. */

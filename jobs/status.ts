@@ -55,8 +55,8 @@ export async function collectStatus(deps: JobDeps, o: { from: string; to: string
       if (d) files.set(`${r.source}|${d}`, (files.get(`${r.source}|${d}`) ?? 0) + 1);
     }
     const w = r.window ? r.window.slice(0, 10) : null;
-    const q = Object.values(r.quarantined).reduce((a, b) => a + b, 0);
-    if (w && q) quarantined.set(`${r.source}|${w}`, (quarantined.get(`${r.source}|${w}`) ?? 0) + q);
+    const byDay = r.quarantinedByDay ?? (w ? { [w]: Object.values(r.quarantined).reduce((a, b) => a + b, 0) } : {});
+    for (const [d, q] of Object.entries(byDay)) if (q) quarantined.set(`${r.source}|${d}`, (quarantined.get(`${r.source}|${d}`) ?? 0) + q);
   }
   const loaded = new Map<string, Set<string>>();
   for (const s of deps.sourceNames) loaded.set(s, await deps.warehouse.loadedWindows(s));

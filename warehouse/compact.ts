@@ -1,15 +1,17 @@
 /**
  * Compaction: rewrite a day's files into target-size files in the partition order, as one commit that
- * changes no data. DuckDB sorts under its memory limit (spilling to the commit's scratch directory) and
- * streams rows to the Parquet writer; before publishing, the new files are re-read with DuckDB and their row
- * counts and exact totals must equal the manifest's. A partition that is already compact is left alone.
+ * changes no data. Done entirely inside DuckDB (COPY (SELECT ... ORDER BY ...) TO ...): it sorts under its
+ * memory limit, spilling to the commit's scratch directory, and writes the Parquet itself; no row passes
+ * through JavaScript. Before publishing, the new files are re-read with DuckDB and their row counts and exact
+ * totals must equal the manifest's. A partition that is already compact is left alone.
  */
 import { FatalError } from '../events/errors.js';
 import type { Tx, TxOutcome, WarehouseCore } from './core.js';
-import { cellSelectList, queryAll, readParquetSql, streamBlocks, withDuck } from './duck.js';
-import { writeFactFiles } from './files.js';
+import { columnList, copyCount, queryAll, readParquetSql, sqlString, withDuck } from './duck.js';
+import { duckFileEntry } from './stage.js';
 import { FACT_COLUMNS, FACT_ORDER_SQL, FACT_PARTITION_KEY, FACT_TABLE } from './schema.js';
-import { diffTotals, mergeTotals, partitionPath, type PartitionChange, type PartitionState, type TotalRow } from './state.js';
+import { diffTotals, mergeTotals, partitionPath, type FileEntry, type PartitionChange, type PartitionState, type TotalRow } from './state.js';
+import type { DuckDBConnection } from '@duckdb/node-api';
 import type { TuningOptions } from './options.js';
 import { DuckDBDecimalValue } from '@duckdb/node-api';
 import { unscaledToText } from '../events/money.js';
@@ -46,20 +48,12 @@ export async function compactInTx(core: WarehouseCore, tx: Tx, days: readonly st
       const oldFiles = p.files.map((f) => core.storage.abs(f.blob));
       const expected = mergeTotals(p.files);
       const expectedRows = p.files.reduce((n, f) => n + f.rows, 0);
-      const sql = `SELECT ${cellSelectList(FACT_COLUMNS)} FROM ${readParquetSql(oldFiles)} ORDER BY ${FACT_ORDER_SQL}`;
       const bytesBefore = p.files.reduce((n, f) => n + f.bytes, 0);
-      const rowsPerFile = Math.max(1, Math.floor(t.targetFileBytes / Math.max(1, bytesBefore / Math.max(1, expectedRows))));
-      const groupRows = Math.min(t.rowGroupRows, rowsPerFile);
-      const rows = streamBlocks(conn, sql, FACT_COLUMNS, groupRows);
-      const files = await writeFactFiles(core, tx, FACT_TABLE, dir, rows, { rowGroupRows: groupRows, targetBytes: t.targetFileBytes, rowsPerFile, sorted: true, group: tx.commitId, prefix: 'compact' });
+      const files = await rewriteSorted(core, tx, conn, dir, oldFiles, expectedRows, bytesBefore, t);
       await core.fault('compact:after-write');
       const written = mergeTotals(files);
       const writtenRows = files.reduce((n, f) => n + f.rows, 0);
-      const reread = await totalsOf(conn, files.map((f) => core.storage.abs(f.blob)));
-      const problem =
-        writtenRows !== expectedRows
-          ? `wrote ${writtenRows} rows, the manifest has ${expectedRows}`
-          : diffTotals(expected, written) ?? diffTotals(expected, reread);
+      const problem = writtenRows !== expectedRows ? `wrote ${writtenRows} rows, the manifest has ${expectedRows}` : diffTotals(expected, written);
       if (problem) {
         throw new FatalError(`compaction of ${day} did not reproduce the partition (${problem}); nothing was published. The old files are intact; report this as a bug.`);
       }
@@ -75,6 +69,35 @@ export async function compactInTx(core: WarehouseCore, tx: Tx, days: readonly st
     outcome: { operation: 'compact', changes, summary: { days: result.compacted.length, rows: result.compacted.reduce((n, c) => n + c.rows, 0) } },
     result,
   };
+}
+
+/**
+ * Writes the rows of `oldFiles` in partition order into files of about targetFileBytes, entirely inside
+ * DuckDB (sorting under its memory limit, spilling to the commit's scratch directory). One file: a single
+ * COPY. Several: the sorted rows go to a scratch table once and each file is a COPY of one rowid range.
+ * Each file's rows, min/max and totals are then read back from the written file by DuckDB.
+ */
+async function rewriteSorted(core: WarehouseCore, tx: Tx, conn: DuckDBConnection, dir: string, oldFiles: readonly string[], rows: number, bytesBefore: number, t: TuningOptions): Promise<FileEntry[]> {
+  const rowsPerFile = Math.max(1, Math.floor(t.targetFileBytes / Math.max(1, bytesBefore / Math.max(1, rows))));
+  const groupRows = Math.min(t.rowGroupRows, rowsPerFile);
+  const fileCount = Math.max(1, Math.ceil(rows / rowsPerFile));
+  const select = `SELECT ${columnList(FACT_COLUMNS)} FROM ${readParquetSql(oldFiles)} ORDER BY ${FACT_ORDER_SQL}`;
+  const opts = `(FORMAT PARQUET, COMPRESSION ZSTD, ROW_GROUP_SIZE ${groupRows})`;
+  await core.storage.mkdirp(`${tx.blobDir}/${FACT_TABLE}/${dir}`);
+  const names = Array.from({ length: fileCount }, (_, n) => `compact-${tx.commitId}-${String(n).padStart(4, '0')}.parquet`);
+  const blobs = names.map((n) => `${tx.blobDir}/${FACT_TABLE}/${dir}/${n}`);
+  if (fileCount === 1) {
+    await copyCount(conn, `COPY (${select}) TO ${sqlString(core.storage.abs(blobs[0]!))} ${opts}`);
+  } else {
+    await conn.run(`CREATE OR REPLACE TABLE compact_sorted AS ${select}`);
+    for (let n = 0; n < fileCount; n++) {
+      await copyCount(conn, `COPY (SELECT * FROM compact_sorted WHERE rowid >= ${n * rowsPerFile} AND rowid < ${(n + 1) * rowsPerFile} ORDER BY rowid) TO ${sqlString(core.storage.abs(blobs[n]!))} ${opts}`);
+    }
+    await conn.run('DROP TABLE compact_sorted');
+  }
+  const out: FileEntry[] = [];
+  for (let n = 0; n < fileCount; n++) out.push(await duckFileEntry(core, conn, blobs[n]!, names[n]!, { sorted: true, group: tx.commitId }));
+  return out.filter((f) => f.rows > 0);
 }
 
 /** Control totals of files as DuckDB reads them (independent of the writer's own bookkeeping). */

@@ -122,3 +122,50 @@ export async function queryAll(conn: DuckDBConnection, sql: string): Promise<Duc
   const reader = await conn.runAndReadAll(sql);
   return reader.getRows();
 }
+
+/** What the manifest records per data file, as DuckDB reads the file back. */
+export interface FileStats {
+  rows: number;
+  minTs: bigint | null;
+  maxTs: bigint | null;
+  /** Per (billing_source, event_type, currency): rows and exact unscaled DECIMAL(38,9) sum. */
+  totals: { billing_source: string; event_type: string; currency: string; rows: number; sum: bigint }[];
+}
+
+/** Row counts, min/max event_ts and exact control totals of fact files, per file, in one scan. */
+export async function factFileStats(conn: DuckDBConnection, files: readonly string[]): Promise<Map<string, FileStats>> {
+  const out = new Map<string, FileStats>(files.map((f) => [f, { rows: 0, minTs: null, maxTs: null, totals: [] }]));
+  if (files.length === 0) return out;
+  const rows = await queryAll(
+    conn,
+    `SELECT filename, billing_source, event_type, currency, count(*)::BIGINT, sum(amount)::DECIMAL(38,9), min(epoch_us(event_ts)), max(epoch_us(event_ts))
+     FROM read_parquet(${'[' + files.map(sqlString).join(', ') + ']'}, filename = true) GROUP BY ALL ORDER BY ALL`,
+  );
+  for (const r of rows) {
+    const s = out.get(String(r[0]));
+    const sum = r[5];
+    if (!s) throw new Error(`internal: DuckDB reported stats for an unknown file ${String(r[0])}`);
+    if (!(sum instanceof DuckDBDecimalValue) || sum.scale !== 9) throw new Error('internal: DuckDB sum(amount) is not a DECIMAL(38,9)');
+    const n = Number(r[4] as bigint);
+    const lo = r[6] as bigint;
+    const hi = r[7] as bigint;
+    s.rows += n;
+    s.totals.push({ billing_source: String(r[1]), event_type: String(r[2]), currency: String(r[3]), rows: n, sum: sum.value });
+    if (s.minTs === null || lo < s.minTs) s.minTs = lo;
+    if (s.maxTs === null || hi > s.maxTs) s.maxTs = hi;
+  }
+  return out;
+}
+
+/** Runs a COPY ... TO statement and returns the number of rows it wrote. */
+export async function copyCount(conn: DuckDBConnection, sql: string): Promise<number> {
+  const rows = await queryAll(conn, sql);
+  const n = rows[0]?.[0];
+  if (typeof n !== 'bigint' && typeof n !== 'number') throw new Error(`internal: COPY did not report a row count (${sql.slice(0, 80)}…)`);
+  return Number(n);
+}
+
+/** `SELECT` list of the fact columns as stored (timestamps stay TIMESTAMPTZ: DuckDB writes them back as UTC). */
+export function columnList(specs: readonly ColumnSpec[]): string {
+  return specs.map((s) => `"${s.name}"`).join(', ');
+}

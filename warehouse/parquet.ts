@@ -15,6 +15,8 @@ export interface WriteOptions {
   shouldRoll?: (bytesWritten: number, rowsWritten: number) => boolean;
   /** Sees every row group's block, in order (totals, min/max). */
   onBlock?: (block: Block) => void;
+  /** Page compression (default zstd; scratch files use snappy: faster, read once). */
+  compression?: 'zstd' | 'snappy';
 }
 
 export interface WriteResult {
@@ -25,9 +27,9 @@ export interface WriteResult {
 }
 
 /** Writer properties: zstd, statistics on (row-group pruning by source and type), row group size. */
-function writerProperties(rowGroupRows: number): pw.WriterProperties {
+function writerProperties(rowGroupRows: number, compression: WriteOptions['compression']): pw.WriterProperties {
   return new pw.WriterPropertiesBuilder()
-    .setCompression(pw.Compression.ZSTD)
+    .setCompression(compression === 'snappy' ? pw.Compression.SNAPPY : pw.Compression.ZSTD)
     .setMaxRowGroupSize(rowGroupRows)
     .setCreatedBy('billing-mart (parquet-wasm)')
     .build();
@@ -102,7 +104,7 @@ export async function writeParquetFile(path: string, specs: readonly ColumnSpec[
         }
       },
     }, { highWaterMark: 0 });
-    const props = writerProperties(opts.rowGroupRows);
+    const props = writerProperties(opts.rowGroupRows, opts.compression);
     const output = await pw.transformParquetStream(input, props);
     const reader = output.getReader();
     for (;;) {

@@ -9,6 +9,7 @@ interface Flags {
   to: string;
   sources?: string;
   parallel: string;
+  batchDays: string;
   dryRun?: boolean;
   force?: boolean;
 }
@@ -22,6 +23,7 @@ export const register: Register = (program, ctx) => {
     .requiredOption('--to <day>', 'last UTC day, YYYY-MM-DD (inclusive)')
     .option('--sources <list>', 'comma-separated sources (default: all configured)')
     .option('--parallel <n>', 'windows loaded at the same time', '2')
+    .option('--batch-days <n>', "days of one source's windows loaded per run (one commit each); larger = fewer, bigger commits", '1')
     .option('--dry-run', 'print the plan and stop')
     .option('--force', 're-run windows already loaded (idempotent: nothing is duplicated)')
     .action(async (f: Flags) => {
@@ -29,6 +31,7 @@ export const register: Register = (program, ctx) => {
       const to = day('--to', f.to);
       if (to < from) throw new ConfigError(`--to ${to} is before --from ${from}`);
       const parallel = parsePositiveInt('--parallel', f.parallel);
+      const batchDays = parsePositiveInt('--batch-days', f.batchDays);
       const app = await appFor(ctx, { minLevel: ctx.json || ctx.config().log.format === 'json' ? 'info' : 'warn' });
       const { deps } = app;
       const sources = f.sources ? f.sources.split(',').map((s) => s.trim()).filter(Boolean) : deps.sourceNames;
@@ -45,7 +48,7 @@ export const register: Register = (program, ctx) => {
       try {
         const tty = Boolean(process.stderr.isTTY) && !ctx.json;
         const progress = ctx.json ? undefined : progressReporter({ tty, write: (s) => process.stderr.write(s), clock: deps.clock, everyMs: 2000 });
-        const summary = await runBackfill(deps, plan, { parallel, force: Boolean(f.force), signal: stop.signal, progress });
+        const summary = await runBackfill(deps, plan, { parallel, force: Boolean(f.force), signal: stop.signal, progress, group: batchDays });
         const rerun = `billing-mart backfill --from ${from} --to ${to}${f.sources ? ` --sources ${sources.join(',')}` : ''}`;
         ctx.emit(summary, () => formatSummary(summary, rerun));
         if (summary.failed.length || summary.interrupted) throw new CliExit(EXIT.PROBLEM, '');

@@ -15,6 +15,7 @@ interface Flags {
   seed: string;
   lateSource: string;
   parallel: string;
+  batchDays: string;
 }
 
 /** `billing-mart demo [--dir DIR]`: the README's main command. */
@@ -28,6 +29,7 @@ export const register: Register = (program, ctx) => {
     .option('--seed <s>', 'generator seed', 'demo')
     .option('--late-source <name>', 'the source whose last day arrives late', 'chargebee')
     .option('--parallel <n>', 'backfill runs at the same time', '2')
+    .option('--batch-days <n>', "days of one source's windows loaded per backfill run (one commit each)", '7')
     .action(async (f: Flags) => {
       const started = Date.now();
       const layout = demoLayout(f.dir);
@@ -49,6 +51,7 @@ export const register: Register = (program, ctx) => {
         seed: f.seed,
         lateSource: f.lateSource,
         parallel: parsePositiveInt('--parallel', f.parallel),
+        batchDays: parsePositiveInt('--batch-days', f.batchDays),
         progress: progressReporter({ tty, write: (s) => process.stderr.write(s), clock: systemClock, everyMs: 5000 }),
         say,
       });

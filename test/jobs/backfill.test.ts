@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { RetriableError } from '../../events/errors.js';
 import { formatPlan, formatSummary, planBackfill, runBackfill, unitsOf } from '../../jobs/backfill.js';
 import { ManualClock } from '../../jobs/clock.js';
-import { formatBar, formatLinePlain, progressReporter } from '../../jobs/progress.js';
+import { formatBar, formatDuration, formatLinePlain, progressReporter } from '../../jobs/progress.js';
 import type { CommitRequest } from '../../jobs/ports.js';
 import { ev, harness, type Harness } from './fakes.js';
 import { tempDir } from './helpers.js';
@@ -152,6 +152,7 @@ describe('day grouping', () => {
       'zuora 01-02T00,01-02T04,01-02T08,01-02T12,01-02T16,01-02T20',
       'stripe 01-02T00,01-02T04,01-02T08,01-02T12,01-02T16,01-02T20',
     ]);
+    expect(unitsOf(p, 2).map((u) => `${u.source} ${u.covers.length}`)).toEqual(['zuora 2', 'zuora 9', 'stripe 12']); // 2-day batches
     const s = await runBackfill(h.deps, p, { parallel: 2, force: false });
     expect(s).toMatchObject({ planned: 24, succeeded: 23, skipped: 1, failedWindows: 0 });
     expect(h.wh.commits).toHaveLength(5);
@@ -167,6 +168,7 @@ describe('progress formatting', () => {
     const p = { done: 12, total: 48, rows: 6000, failed: 1, startedMs: 0 };
     expect(formatBar(p, 20_000, 8)).toBe('[##······] 12/48 25%  300 rows/s  ETA 1m00s  1 failed');
     expect(formatLinePlain(p, 20_000)).toBe('progress done=12 total=48 pct=25 rows=6000 rows_per_s=300 eta_s=60 failed=1');
+    expect([0, 59_000, 61_000, 3_600_000, 90_061_000].map(formatDuration)).toEqual(['0s', '59s', '1m01s', '1h00m', '1d01h']);
     const out: string[] = [];
     const tty = progressReporter({ tty: true, write: (s) => out.push(s), clock: new ManualClock(20_000) });
     tty.update(p);

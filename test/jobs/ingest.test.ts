@@ -22,7 +22,7 @@ describe('ingest run', () => {
     const events = [ev('zuora', 'i1', '2024-01-03T05:00:00Z', '10.50'), ev('zuora', 'i2', '2024-01-03T06:00:00Z', '-2.25', { type: 'CREDIT_MEMO_POSTED' })];
     h.landing.deliver('zuora', '2024-01-03T04:00:00Z', { name: 'invoice.csv', events, bad: [{ reason: 'BAD_AMOUNT', position: 4 }, { reason: 'BAD_AMOUNT', position: 7 }, { reason: 'MISSING_ID', position: 9 }] });
     const r1 = await runIngest(h.deps, { source: 'zuora', window: W, trigger: 'manual' });
-    expect(r1).toMatchObject({ status: 'succeeded', job: 'ingest', source: 'zuora', window: '2024-01-03T04:00Z/2024-01-03T08:00Z', attempts: 1, rowsIn: 2, rowsWritten: 2, duplicates: 0, files: ['zuora/2024-01-03/04/invoice.csv'], quarantined: { BAD_AMOUNT: 2, MISSING_ID: 1 }, commitId: 'c1' });
+    expect(r1).toMatchObject({ status: 'succeeded', job: 'ingest', source: 'zuora', window: '2024-01-03T04:00Z/2024-01-03T08:00Z', attempts: 1, rowsIn: 2, rowsWritten: 2, duplicates: 0, files: ['zuora/2024-01-03/04/invoice.csv'], quarantined: { BAD_AMOUNT: 2, MISSING_ID: 1 }, quarantinedByDay: { '2024-01-03': 3 }, commitId: 'c1' });
     expect(h.wh.count('zuora')).toBe(2);
     expect((await h.wh.loadedWindows('zuora')).has('2024-01-03T04:00Z/2024-01-03T08:00Z')).toBe(true);
 

@@ -52,16 +52,16 @@ describe('status', () => {
       ['2024-01-04', 'NOT_CHECKED', 'NOT_CHECKED', false],
     ]);
     expect(data.days[2]!.cells.stripe).toMatchObject({ windowsLoaded: 6, rows: 5, files: 5, quarantined: 1 });
-    // (the clock moved 3 s during the failed run's backoff; stripe's self-heal also loaded 2024-01-04's windows)
+    // (the clock moved 3 s during the failed run's backoff)
     expect(data.freshness).toEqual([
       { source: 'zuora', lastWindow: '2024-01-03T20:00Z/2024-01-04T00:00Z', ageMs: 2 * 86_400_000 + 3000 },
-      { source: 'stripe', lastWindow: '2024-01-04T20:00Z/2024-01-05T00:00Z', ageMs: 86_400_000 + 3000 },
+      { source: 'stripe', lastWindow: '2024-01-03T20:00Z/2024-01-04T00:00Z', ageMs: 2 * 86_400_000 + 3000 },
     ]);
     expect(data.failedRuns.map((r) => [r.source, r.error])).toEqual([['stripe', 'failed after 3 attempts: volume offline']]);
     const grid = formatStatusGrid(data);
     expect(grid).toContain('2024-01-03  OK 6/6w 6r 6f 1q');
     expect(grid).toMatch(/2024-01-03 .*INCOMPLETE 6\/6w 5r 5f 1q .* no/);
-    expect(grid).toMatch(/ {2}zuora +2024-01-03T20:00Z\/2024-01-04T00:00Z {2}48h00m ago/);
+    expect(grid).toMatch(/ {2}zuora +2024-01-03T20:00Z\/2024-01-04T00:00Z {2}2d00h ago/);
     expect(grid).toMatch(/recent failed runs \(1\):\n .* ingest stripe 2024-01-04T00:00Z\/2024-01-04T04:00Z failed: failed after 3 attempts: volume offline/);
   });
 });

@@ -74,3 +74,19 @@ describe('RunStore', () => {
     await expect(s.list()).rejects.toThrow(new RegExp(`${r.runId}\\.json is not valid JSON`));
   });
 });
+
+describe('structured logs', () => {
+  it('writes one JSON object per event with the run id, or a human line', async () => {
+    const { createLogger } = await import('../../jobs/log.js');
+    const clock = new ManualClock('2024-01-03T08:00:02Z');
+    const lines: string[] = [];
+    const json = createLogger({ format: 'json', clock, sink: (l) => lines.push(l) }).child({ runId: 'r-1' });
+    json.info('run.succeeded', { source: 'zuora', rowsWritten: 790, seqn: 12n });
+    json.debug('not shown');
+    expect(lines).toHaveLength(1);
+    expect(JSON.parse(lines[0]!)).toEqual({ ts: '2024-01-03T08:00:02Z', level: 'info', event: 'run.succeeded', runId: 'r-1', source: 'zuora', rowsWritten: 790, seqn: '12' });
+    const human = createLogger({ format: 'human', clock, sink: (l) => lines.push(l) }).child({ runId: 'r-1' });
+    human.warn('run.retry', { error: 'disk "full"', retryIn: '30s' });
+    expect(lines[1]).toBe('2024-01-03T08:00:02Z WARN  run.retry runId=r-1 error="disk \\"full\\"" retryIn=30s');
+  });
+});

@@ -1,0 +1,70 @@
+import { spawnSync } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ROOT, requireBuilt, tempDir } from './helpers.js';
+
+const cleanups: (() => void)[] = [];
+afterEach(() => {
+  while (cleanups.length) cleanups.pop()!();
+});
+
+function cli(args: string[], cwd: string) {
+  requireBuilt('jobs/cli/main.js');
+  const r = spawnSync(process.execPath, [path.join(ROOT, 'bin/billing-mart.js'), ...args], { cwd, encoding: 'utf8', timeout: 120_000 });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+function workdir() {
+  const t = tempDir('bm-cli-');
+  cleanups.push(t.cleanup);
+  mkdirSync(path.join(t.dir, 'landing'));
+  return { dir: t.dir, base: ['--warehouse', path.join(t.dir, 'wh'), '--landing', path.join(t.dir, 'landing')] };
+}
+
+describe('jobs CLI', () => {
+  it('rejects an unknown source with exit 2 naming the configured ones', () => {
+    const w = workdir();
+    const r = cli([...w.base, 'ingest', '--source', 'paypal', '--window', '2024-01-03T04:00Z/2024-01-03T08:00Z'], w.dir);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/unknown source "paypal"[\s\S]*zuora, stripe, chargebee, recurly/);
+  });
+
+  it('rejects a bad window and a reversed range with exit 2', () => {
+    const w = workdir();
+    const a = cli([...w.base, 'ingest', '--source', 'zuora', '--window', '2024-01-03T04:00/2024-01-03T08:00Z'], w.dir);
+    expect(a.code).toBe(2);
+    expect(a.err).toMatch(/--window: window bound "2024-01-03T04:00" is not an ISO 8601 UTC instant/);
+    const b = cli([...w.base, 'backfill', '--from', '2024-01-05', '--to', '2024-01-01'], w.dir);
+    expect(b.code).toBe(2);
+    expect(b.err).toMatch(/--to 2024-01-01 is before --from 2024-01-05/);
+    const c = cli([...w.base, 'check', 'completeness', '--date', '2024-02-30'], w.dir);
+    expect(c.code).toBe(2);
+    expect(c.err).toMatch(/--date "2024-02-30" is not a calendar day/);
+  });
+
+  it('prints a backfill plan on --dry-run without loading anything', () => {
+    const w = workdir();
+    const r = cli([...w.base, 'backfill', '--from', '2024-01-01', '--to', '2024-01-01', '--sources', 'zuora,stripe', '--dry-run'], w.dir);
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('RUN   zuora        2024-01-01T00:00Z/2024-01-01T04:00Z');
+    expect(r.out).toMatch(/plan: 12 windows, 12 to run, 0 to skip\n$/);
+    const j = cli([...w.base, '--json', 'backfill', '--from', '2024-01-01', '--to', '2024-01-01', '--sources', 'stripe', '--dry-run'], w.dir);
+    expect(JSON.parse(j.out).plan).toHaveLength(6);
+  });
+
+  it('ingests an empty window, then the checker exits 1 for a day with no control totals, with JSON on --json', () => {
+    const w = workdir();
+    const r = cli([...w.base, 'ingest', '--source', 'stripe', '--window', '2024-01-03T04:00Z/2024-01-03T08:00Z'], w.dir);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/ingest stripe 2024-01-03T04:00Z\/2024-01-03T08:00Z: SUCCEEDED \(run \S+, 1 attempt\)/);
+    const c = cli([...w.base, '--json', 'check', 'completeness', '--date', '2024-01-03'], w.dir);
+    expect(c.code).toBe(1);
+    const out = JSON.parse(c.out);
+    expect(out.ok).toBe(false);
+    expect(out.days[0].results.map((x: { source: string; status: string }) => `${x.source}:${x.status}`)).toEqual(['zuora:MISSING_CONTROL', 'stripe:MISSING_CONTROL', 'chargebee:MISSING_CONTROL', 'recurly:MISSING_CONTROL']);
+    const s = cli([...w.base, 'status', '--from', '2024-01-03', '--to', '2024-01-03'], w.dir);
+    expect(s.code).toBe(0);
+    expect(s.out).toMatch(/2024-01-03 +NO-CONTROL 0\/6w 0r 0f +NO-CONTROL 1\/6w 0r 0f/);
+  });
+});

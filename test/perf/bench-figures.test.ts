@@ -1,0 +1,97 @@
+/** The benchmark's pure parts (medians, ratio, targets, table) and the DuckDB reference's UTC conversion. */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { afterAll, describe, expect, it } from 'vitest';
+import { landingKey, lastDay } from '../../bench/landing.js';
+import { runReference, referenceInputs } from '../../bench/reference.js';
+import { fileMatches, REFERENCE_OBJECTS, referenceCopySql } from '../../bench/reference-sql.js';
+import { checkTargets, formatTable, ingestRatio, median, summarise, type PhaseRun } from '../../bench/stats.js';
+
+const run = (seconds: number, rows: number, rssMb: number): PhaseRun => ({ seconds, rows, maxRssBytes: rssMb * 2 ** 20, detail: {} });
+
+describe('bench figures', () => {
+  it('takes medians of odd and even run counts and refuses none', () => {
+    expect(median([3, 1, 2])).toBe(2);
+    expect(median([4, 1, 3, 2])).toBe(2.5);
+    expect(() => median([])).toThrow(/median of no values/);
+  });
+
+  it('summarises runs: median time and rows, rate at the median, highest peak RSS', () => {
+    const s = summarise([run(10, 1000, 300), run(20, 1000, 500), run(12, 1000, 200)]);
+    expect(s).toMatchObject({ runs: 3, medianSeconds: 12, rows: 1000, peakRssBytes: 500 * 2 ** 20, medianRssBytes: 300 * 2 ** 20 });
+    expect(s.rowsPerSecond).toBeCloseTo(1000 / 12, 6);
+  });
+
+  it('the ratio is reference time over ingest time, and the targets say which hold', () => {
+    const ingest = summarise([run(50, 2_000_000, 600)]);
+    const reference = summarise([run(10, 1_900_000, 200)]);
+    const compact = summarise([run(1, 2_000_000, 100)]);
+    const ratio = ingestRatio(ingest, reference);
+    expect(ratio).toBeCloseTo(0.2, 9);
+    const checks = checkTargets({ ingest, compact, reference, ratio, eventsPerDay: 285_000 });
+    expect(checks.map((c) => [c.name.split(' (')[0], c.met])).toEqual([
+      ['ingest vs DuckDB', false],
+      ['ingest peak RSS', false],
+      ['compaction peak RSS', true],
+      ['compaction throughput', true],
+    ]);
+    const table = formatTable([{ phase: 'ingest (backfill)', s: ingest, unit: 'events' }]);
+    expect(table).toContain('40,000 events/s');
+    expect(table).toContain('600 MB');
+  });
+
+  it('names the landing cache by every parameter', () => {
+    expect(landingKey({ events: 2_000_000, days: 7, seed: 'a/b', from: '2024-01-01' })).toBe('e2000000-d7-f2024-01-01-sa_b');
+    expect(lastDay({ from: '2024-02-27', days: 3 })).toBe('2024-02-29');
+  });
+});
+
+describe('DuckDB reference', () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'bm-ref-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('matches object files by name without confusing prefixes', () => {
+    const invoice = REFERENCE_OBJECTS.find((o) => o.source === 'zuora' && o.object === 'invoice')!;
+    expect(fileMatches(invoice, 'invoice.csv')).toBe(true);
+    expect(fileMatches(invoice, 'invoice-redelivered.csv')).toBe(true);
+    expect(fileMatches(invoice, 'invoice_item.csv')).toBe(false);
+    expect(fileMatches(invoice, 'invoice.jsonl')).toBe(false);
+    expect(() => referenceCopySql([], '/tmp/x')).toThrow(/found no landing files/);
+  });
+
+  it('converts local and epoch timestamps to UTC days and amounts to exact decimals', async () => {
+    const landing = path.join(dir, 'landing');
+    const put = (rel: string, text: string) => {
+      mkdirSync(path.dirname(path.join(landing, rel)), { recursive: true });
+      writeFileSync(path.join(landing, rel), text);
+    };
+    // 16:30 in Los Angeles on Jan 1 (PST, UTC−8) is 00:30 UTC on Jan 2.
+    put('zuora/2024-01-02/00/payment.csv', 'id,amount,currency,status,created_date\np1,12.345678901,USD,Processed,2024-01-01 16:30:00.000000\n');
+    put('stripe/2024-01-02/00/charge.jsonl', '{"id":"ch_1","amount":1999,"currency":"usd","created":1704155400}\n{"id":"ch_2","amount":500,"currency":"jpy","created":1704155400}\n');
+    put('chargebee/2024-01-02/00/invoice-p1.json', '{"list":[\n{"invoice":{"id":"inv_1","date":1704155400,"total":28224,"currency_code":"GBP"}}\n]}\n');
+    put('recurly/2024-01-02/00/subscriptions.csv', 'uuid,activated_at\ns1,01/01/2024 23:59:59\n');
+    put('zuora/2024-01-03/00/payment.csv', 'id,amount,currency,status,created_date\np2,1,USD,Processed,2024-01-02 16:00:00\n');
+    expect(referenceInputs(landing, '2024-01-02', '2024-01-02').reduce((n, p) => n + p.files.length, 0)).toBe(4);
+    const outDir = path.join(dir, 'ref');
+    const r = await runReference({ landing, from: '2024-01-02', to: '2024-01-02', outDir, threads: 1, memoryLimit: '256MB' });
+    expect(r).toMatchObject({ rows: 5, rowsWithoutTs: 0, files: 4 });
+    const instance = await DuckDBInstance.create(':memory:');
+    const conn = await instance.connect();
+    const rows = (
+      await conn.runAndReadAll(
+        `SELECT record_id, CAST(event_date AS VARCHAR), strftime(timezone('UTC', event_ts), '%Y-%m-%d %H:%M:%S'), CAST(amount AS VARCHAR) FROM read_parquet('${outDir}/**/*.parquet', hive_partitioning = true) ORDER BY record_id`,
+      )
+    ).getRows();
+    conn.closeSync();
+    instance.closeSync();
+    expect(rows.map((x) => x.map(String))).toEqual([
+      ['ch_1', '2024-01-02', '2024-01-02 00:30:00', '19.990000000'],
+      ['ch_2', '2024-01-02', '2024-01-02 00:30:00', '500.000000000'],
+      ['inv_1', '2024-01-02', '2024-01-02 00:30:00', '282.240000000'],
+      ['p1', '2024-01-02', '2024-01-02 00:30:00', '12.345678901'],
+      ['s1', '2024-01-02', '2024-01-02 07:59:59', '0.000000000'],
+    ]);
+  });
+});
