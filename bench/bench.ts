@@ -8,6 +8,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import os from 'node:os';
 import path from 'node:path';
 import { Command } from 'commander';
+import { assertDay } from '../partitions/index.js';
 import { runPhase } from './child.js';
 import { ensureLanding } from './landing.js';
 import type { PhaseArgs, PhaseName } from './phases.js';
@@ -28,9 +29,12 @@ interface Flags {
   memoryDay?: string;
 }
 
+/** A usage error: exit code 2, like the CLI. */
+class UsageError extends Error {}
+
 function positive(flag: string, v: string): number {
   const n = Number(v);
-  if (!/^\d+$/.test(v) || n < 1) throw new Error(`${flag} "${v}" must be a whole number ≥ 1`);
+  if (!/^\d+$/.test(v) || n < 1) throw new UsageError(`${flag} "${v}" must be a whole number ≥ 1`);
   return n;
 }
 
@@ -62,6 +66,11 @@ async function main(argv: string[]): Promise<void> {
   const runs = positive('--runs', f.runs);
   const referenceRuns = f.referenceRuns ? positive('--reference-runs', f.referenceRuns) : runs;
   const parallel = positive('--parallel', f.parallel);
+  try {
+    assertDay(f.from);
+  } catch (e) {
+    throw new UsageError(`--from "${f.from}" is not a calendar day: expected YYYY-MM-DD, e.g. 2024-01-01`, { cause: e });
+  }
   const out = path.resolve(f.out);
   const log = (s: string) => process.stderr.write(`bench: ${s}\n`);
   mkdirSync(out, { recursive: true });
@@ -160,5 +169,5 @@ async function memoryDay(events: number, out: string, profile: boolean): Promise
 
 main(process.argv).catch((e: unknown) => {
   process.stderr.write(`bench: ${(e as Error)?.message ?? String(e)}\n`);
-  process.exitCode = 3;
+  process.exitCode = e instanceof UsageError ? 2 : 3;
 });

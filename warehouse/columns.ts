@@ -186,16 +186,6 @@ export function columnsBlock(columns: Readonly<Record<string, readonly CellValue
   };
 }
 
-/** The rows at `indices` of a block. */
-export function selectRows(block: Block, specs: readonly ColumnSpec[], indices: readonly number[]): Block {
-  const cols: Record<string, CellValue[]> = {};
-  for (const s of specs) {
-    const src = block.column(s.name);
-    cols[s.name] = indices.map((i) => src[i]!);
-  }
-  return columnsBlock(cols, indices.length);
-}
-
 /** Builds an Arrow record batch from a block with the given columns. */
 export function buildBatch(specs: readonly ColumnSpec[], block: Block): arrow.RecordBatch {
   const schema = arrowSchema(specs);

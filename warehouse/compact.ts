@@ -6,15 +6,13 @@
  * totals must equal the manifest's. A partition that is already compact is left alone.
  */
 import { FatalError } from '../events/errors.js';
-import type { Tx, TxOutcome, WarehouseCore } from './core.js';
-import { columnList, copyCount, queryAll, readParquetSql, sqlString, withDuck } from './duck.js';
+import { DUCK_SPILL_DIR, type Tx, type TxOutcome, type WarehouseCore } from './core.js';
+import { columnList, copyCount, readParquetSql, sqlString, withSharedDuck } from './duck.js';
 import { duckFileEntry } from './stage.js';
 import { FACT_COLUMNS, FACT_ORDER_SQL, FACT_PARTITION_KEY, FACT_TABLE } from './schema.js';
-import { diffTotals, mergeTotals, partitionPath, type FileEntry, type PartitionChange, type PartitionState, type TotalRow } from './state.js';
+import { diffTotals, mergeTotals, partitionPath, type FileEntry, type PartitionChange, type PartitionState } from './state.js';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { TuningOptions } from './options.js';
-import { DuckDBDecimalValue } from '@duckdb/node-api';
-import { unscaledToText } from '../events/money.js';
 
 export interface CompactResult {
   commitId: string | null;
@@ -36,7 +34,7 @@ export function isCompact(p: PartitionState, targetBytes: number): boolean {
 export async function compactInTx(core: WarehouseCore, tx: Tx, days: readonly string[], t: TuningOptions): Promise<{ outcome: TxOutcome | null; result: CompactResult }> {
   const result: CompactResult = { commitId: null, version: tx.state.version, compacted: [], unchanged: [] };
   const changes: PartitionChange[] = [];
-  await withDuck({ memoryLimit: t.memoryLimit, tempDir: core.storage.abs(`${tx.tmpDir}/duck`), threads: t.threads }, async (conn) => {
+  await withSharedDuck(core.storage.abs(DUCK_SPILL_DIR), { memoryLimit: t.memoryLimit, threads: t.threads }, async (conn) => {
     for (const day of [...new Set(days)].sort()) {
       const dir = `${FACT_PARTITION_KEY}=${day}`;
       const path = partitionPath(FACT_TABLE, dir);
@@ -89,7 +87,7 @@ async function rewriteSorted(core: WarehouseCore, tx: Tx, conn: DuckDBConnection
   if (fileCount === 1) {
     await copyCount(conn, `COPY (${select}) TO ${sqlString(core.storage.abs(blobs[0]!))} ${opts}`);
   } else {
-    await conn.run(`CREATE OR REPLACE TABLE compact_sorted AS ${select}`);
+    await conn.run(`CREATE OR REPLACE TEMP TABLE compact_sorted AS ${select}`);
     for (let n = 0; n < fileCount; n++) {
       await copyCount(conn, `COPY (SELECT * FROM compact_sorted WHERE rowid >= ${n * rowsPerFile} AND rowid < ${(n + 1) * rowsPerFile} ORDER BY rowid) TO ${sqlString(core.storage.abs(blobs[n]!))} ${opts}`);
     }
@@ -98,15 +96,4 @@ async function rewriteSorted(core: WarehouseCore, tx: Tx, conn: DuckDBConnection
   const out: FileEntry[] = [];
   for (let n = 0; n < fileCount; n++) out.push(await duckFileEntry(core, conn, blobs[n]!, names[n]!, { sorted: true, group: tx.commitId }));
   return out.filter((f) => f.rows > 0);
-}
-
-/** Control totals of files as DuckDB reads them (independent of the writer's own bookkeeping). */
-export async function totalsOf(conn: Parameters<typeof queryAll>[0], files: readonly string[]): Promise<TotalRow[]> {
-  if (files.length === 0) return [];
-  const rows = await queryAll(conn, `SELECT billing_source, event_type, currency, count(*)::BIGINT, sum(amount)::DECIMAL(38,9) FROM ${readParquetSql(files)} GROUP BY ALL ORDER BY ALL`);
-  return rows.map((r) => {
-    const sum = r[4];
-    if (!(sum instanceof DuckDBDecimalValue)) throw new Error('internal: DuckDB sum(amount) is not a DECIMAL');
-    return { billing_source: String(r[0]), event_type: String(r[1]), currency: String(r[2]), rows: Number(r[3]), amount_sum: unscaledToText(sum.value) };
-  });
 }

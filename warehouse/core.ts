@@ -9,6 +9,7 @@
  *   _store/blobs/<commitId>/<table>/<dir>/<file>     immutable data files, manifests, markers
  *   _store/versions/v<N>/<table>/<dir>/<file>        hard links: the directory tree of version N
  *   _store/tmp/<commitId>/                           staging (sorted runs); never read by anyone else
+ *   _store/duck/<pid>-<random>/                     DuckDB spill files of a running process
  *   _store/lock                                      writer lock
  *
  * A commit: (1) write blobs, fsync; (2) build the version directory; (3) create the log entry exclusively
@@ -26,6 +27,8 @@ export const LOG_DIR = '_store/log';
 export const BLOB_DIR = '_store/blobs';
 export const VERSION_DIR = '_store/versions';
 export const TMP_DIR = '_store/tmp';
+/** DuckDB spill directories, one per process (`<pid>-<random>`), removed once their process is gone. */
+export const DUCK_SPILL_DIR = '_store/duck';
 export const CURRENT = 'current';
 const BASE_TABLES = [FACT_TABLE, QUARANTINE_TABLE];
 

@@ -2,6 +2,9 @@
  * DuckDB as the warehouse's reader: read-back, verification, bounded-memory sorts (ORDER BY spills to a temp
  * directory under memory_limit) and exports. Money comes back as DECIMAL unscaled bigints, never floats.
  */
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readdirSync, rmSync } from 'node:fs';
+import path from 'node:path';
 import { DuckDBDecimalValue, DuckDBInstance, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
 import { columnsBlock, type Block, type CellValue, type ColumnSpec } from './columns.js';
 
@@ -25,6 +28,60 @@ export async function withDuck<T>(opts: DuckOptions, fn: (conn: DuckDBConnection
   } finally {
     conn.closeSync();
     instance.closeSync();
+  }
+}
+
+const shared = new Map<string, Promise<DuckDBInstance>>();
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Removes spill directories under `base` left by processes that no longer run (named `<pid>-<random>`). */
+function removeDeadSpillDirs(base: string): void {
+  let names: string[];
+  try {
+    names = readdirSync(base);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw e;
+  }
+  for (const n of names) {
+    const pid = Number(/^(\d+)-/.exec(n)?.[1]);
+    if (Number.isInteger(pid) && pid !== process.pid && !pidAlive(pid)) rmSync(path.join(base, n), { recursive: true, force: true });
+  }
+}
+
+/**
+ * Runs `fn` on a new connection to a DuckDB instance shared by this process for the same spill base and
+ * limits (starting an instance costs more than a small commit). Use TEMP tables: they are per connection.
+ * Spills go to `<spillBase>/<pid>-<random>/`; directories of dead processes are removed when it starts.
+ */
+export async function withSharedDuck<T>(spillBase: string, opts: Omit<DuckOptions, 'tempDir'>, fn: (conn: DuckDBConnection) => Promise<T>): Promise<T> {
+  const memoryLimit = opts.memoryLimit ?? '512MB';
+  const threads = Math.max(1, Math.trunc(opts.threads ?? 2));
+  const key = `${spillBase}|${memoryLimit}|${threads}`;
+  let p = shared.get(key);
+  if (!p) {
+    p = (async () => {
+      removeDeadSpillDirs(spillBase);
+      const tempDir = path.join(spillBase, `${process.pid}-${randomBytes(4).toString('hex')}`);
+      mkdirSync(tempDir, { recursive: true });
+      return DuckDBInstance.create(':memory:', { memory_limit: memoryLimit, threads: String(threads), preserve_insertion_order: 'true', temp_directory: tempDir });
+    })();
+    shared.set(key, p);
+    p.catch(() => shared.delete(key));
+  }
+  const conn = await (await p).connect();
+  try {
+    return await fn(conn);
+  } finally {
+    conn.closeSync();
   }
 }
 

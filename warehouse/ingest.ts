@@ -10,10 +10,11 @@ import { createHash } from 'node:crypto';
 import { windowKey, type Window } from '../partitions/index.js';
 import type { BillingEvent, QuarantineEntry } from '../events/model.js';
 import type { Tx, TxOutcome, WarehouseCore } from './core.js';
-import { withDuck } from './duck.js';
+import { withSharedDuck } from './duck.js';
+import { DUCK_SPILL_DIR } from './core.js';
 import { writeSmallTable } from './files.js';
 import { FACT_PARTITION_KEY, FACT_TABLE, QUARANTINE_COLUMNS, QUARANTINE_PARTITION_KEY, QUARANTINE_TABLE, dayOfMicros, quarantineRow } from './schema.js';
-import { stageEvents, writeBufferedDays, writeSpilledDays } from './stage.js';
+import { stageEvents, writeStagedDays } from './stage.js';
 import { partitionPath, type PartitionChange } from './state.js';
 import type { TuningOptions } from './options.js';
 
@@ -55,15 +56,14 @@ export async function ingestInTx(core: WarehouseCore, tx: Tx, input: IngestInput
   const empty: IngestResult = { commitId: null, version: tx.state.version, skipped: true, rowsIn: 0, rowsWritten: 0, duplicatesInBatch: 0, duplicatesExisting: 0, quarantined: 0, filesAdded: 0, partitions: [] };
   if (tx.entries.some((e) => e.fingerprint === fingerprint)) return { outcome: null, result: empty };
 
-  const staged = await stageEvents(core, tx, input, t);
-  await core.fault('ingest:after-read');
-
   const changes: PartitionChange[] = [];
   const written: string[] = [];
-  const counts = { duplicatesInBatch: staged.duplicatesInBatch, duplicatesExisting: 0, rowsWritten: 0, filesAdded: 0 };
-  await withDuck({ memoryLimit: t.memoryLimit, tempDir: core.storage.abs(`${tx.tmpDir}/duck`), threads: t.threads }, async (conn) => {
+  const counts = { duplicatesInBatch: 0, duplicatesExisting: 0, rowsWritten: 0, filesAdded: 0 };
+  const staged = await stageEvents(core, tx, input, t);
+  await core.fault('ingest:after-read');
+  if (staged.files.size > 0) await withSharedDuck(core.storage.abs(DUCK_SPILL_DIR), { memoryLimit: t.memoryLimit, threads: t.threads }, async (conn) => {
     const existingOf = (day: string) => tx.state.partitions.get(partitionPath(FACT_TABLE, `${FACT_PARTITION_KEY}=${day}`))?.files ?? [];
-    const perDay = staged.runs.size > 0 ? await writeSpilledDays(core, tx, conn, input.source, staged, existingOf, t, counts) : await writeBufferedDays(core, tx, conn, input.source, staged.buffer, existingOf, t, counts);
+    const perDay = await writeStagedDays(core, tx, conn, input.source, staged, existingOf, t, counts);
     for (const [day, files] of perDay) {
       if (files.length === 0) continue;
       const dir = `${FACT_PARTITION_KEY}=${day}`;

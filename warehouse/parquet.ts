@@ -6,7 +6,7 @@
 import { open } from 'node:fs/promises';
 import * as arrow from 'apache-arrow';
 import * as pw from 'parquet-wasm';
-import { buildBatch, rowsBlock, type Block, type CellValue, type ColumnSpec } from './columns.js';
+import { buildBatch, type Block, type ColumnSpec } from './columns.js';
 
 export interface WriteOptions {
   /** Rows per row group (one Arrow batch per row group). */
@@ -126,9 +126,4 @@ export async function writeParquetFile(path: string, specs: readonly ColumnSpec[
     await fh.close();
   }
   return { rows, bytes, exhausted };
-}
-
-/** Turns an in-memory row array into row-group blocks. */
-export async function* chunksOf<R>(rows: readonly R[], size: number, get: (row: R, col: string) => CellValue): AsyncGenerator<Block> {
-  for (let i = 0; i < rows.length; i += size) yield rowsBlock(rows.slice(i, i + size), get);
 }

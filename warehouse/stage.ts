@@ -1,61 +1,85 @@
 /**
- * The two halves of an ingest commit's data path:
- * - stageEvents: streams the events into a column buffer (de-duplicated by event_id as they arrive); past
- *   `spillRows` rows the buffer is written out as sorted run files per day (snappy Parquet in the commit's
- *   scratch directory) and started again, so memory stays at about one buffer whatever the batch size.
- * - writing: a batch that fit in memory is sorted with an index array and written by parquet-wasm, after
- *   one DuckDB query per day has found the event_ids already in the partition. A spilled batch is merged
- *   entirely inside DuckDB (cross-run duplicates, anti-join with the partition, sort, Parquet) under its
- *   memory limit, and the file's totals are read back by DuckDB.
+ * The data path of an ingest commit. JavaScript only formats text and sorts an index; DuckDB writes Parquet.
+ * - stageEvents: each event becomes one CSV line (money as its exact 9-place text, timestamps as µs
+ *   integers) held with its sort and de-duplication keys (LineBuffer: no row objects). At the end, or every
+ *   `spillRows` rows, each day's live lines are written in partition order to a CSV file in the commit's
+ *   scratch directory, so memory stays at about one buffer of text whatever the batch size.
+ * - writeStagedDays: DuckDB turns each day's CSV into the day's Parquet file with COPY ... TO, dropping
+ *   event_ids already in the partition; a spilled batch is merged there too (cross-run winners, ORDER BY
+ *   under memory_limit). Each written file's counts and exact totals are read back by DuckDB for the manifest.
  */
 import { open } from 'node:fs/promises';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { BillingEvent, QuarantineEntry } from '../events/model.js';
-import { FactBuffer, ORD_COLUMN } from './buffer.js';
+import type { ColumnSpec } from './columns.js';
 import type { Tx, WarehouseCore } from './core.js';
 import { columnList, copyCount, factFileStats, queryAll, readParquetSql, sqlString } from './duck.js';
-import { writeFactFiles } from './files.js';
-import { writeParquetFile } from './parquet.js';
 import { FACT_COLUMNS, FACT_ORDER_SQL, FACT_PARTITION_KEY, FACT_TABLE, microsToIso } from './schema.js';
+import { LineBuffer, dayChecker, stageLine, writeLines } from './lines.js';
 import { TotalsAccumulator, type FileEntry } from './state.js';
 import type { IngestInput } from './ingest.js';
 import type { TuningOptions } from './options.js';
 
-const RUN_COLUMNS = [...FACT_COLUMNS, ORD_COLUMN];
+const LOSERS_TABLE = 'ingest_losers';
+
+const SQL_TYPES: Record<ColumnSpec['kind'], string> = {
+  utf8: 'VARCHAR',
+  int64: 'BIGINT',
+  bool: 'BOOLEAN',
+  timestamp_us_utc: 'TIMESTAMPTZ',
+  date: 'DATE',
+  decimal38_9: 'DECIMAL(38,9)',
+};
+
+/** read_csv column types: event_ts arrives as µs (BIGINT), money as integer part and fraction (see money()). */
+function csvColumnsSql(): string {
+  const cols = FACT_COLUMNS.flatMap((s) =>
+    s.kind === 'decimal38_9'
+      ? [`'${s.name}__i': 'HUGEINT'`, `'${s.name}__f': 'BIGINT'`]
+      : [`${sqlString(s.name)}: ${sqlString(s.kind === 'timestamp_us_utc' ? 'BIGINT' : SQL_TYPES[s.kind])}`],
+  );
+  return `{${[...cols, `'_ord': 'BIGINT'`].join(', ')}}`;
+}
 
 export interface Staged {
-  /** The in-memory rows (empty once anything was spilled: then everything is in `runs`). */
-  buffer: FactBuffer;
-  /** Sorted run files per day (absolute paths), when the batch spilled. */
-  runs: Map<string, string[]>;
-  /** Live rows written into each day's runs. */
-  runRows: Map<string, number>;
   rowsIn: number;
   rejected: QuarantineEntry[];
-  /** In-batch duplicates removed while staging (cross-run ones are counted by the merge). */
+  /** Each day's staged CSV files: one sorted file when the batch fit in memory, else sorted runs to merge. */
+  files: Map<string, string[]>;
+  /** Live rows staged per day. */
+  rows: Map<string, number>;
+  /** Whether the batch spilled (its runs still hold cross-run duplicates and need a merge). */
+  spilled: boolean;
   duplicatesInBatch: number;
 }
 
+/** Streams the events into sorted, de-duplicated CSV files per day (see the module comment). */
 export async function stageEvents(core: WarehouseCore, tx: Tx, input: IngestInput, t: TuningOptions): Promise<Staged> {
-  const s: Staged = { buffer: new FactBuffer(), runs: new Map(), runRows: new Map(), rowsIn: 0, rejected: [], duplicatesInBatch: 0 };
-  let runNo = 0;
-  const spill = async () => {
-    const buf = s.buffer;
+  const s: Staged = { rowsIn: 0, rejected: [], files: new Map(), rows: new Map(), spilled: false, duplicatesInBatch: 0 };
+  const checkDay = dayChecker();
+  let buf = new LineBuffer();
+  let fileNo = 0;
+  const flush = async () => {
     for (const [day, idx] of buf.sortedByDay()) {
-      const abs = core.storage.abs(`${tx.tmpDir}/run-${day}-${String(runNo++).padStart(5, '0')}.parquet`);
-      await writeParquetFile(abs, RUN_COLUMNS, buf.blocks(idx, t.rowGroupRows), { rowGroupRows: t.rowGroupRows, compression: 'snappy' });
-      s.runs.set(day, [...(s.runs.get(day) ?? []), abs]);
-      s.runRows.set(day, (s.runRows.get(day) ?? 0) + idx.length);
+      const path = core.storage.abs(`${tx.tmpDir}/stage-${day}-${String(fileNo++).padStart(5, '0')}.csv`);
+      await writeLines(path, buf, idx);
+      s.files.set(day, [...(s.files.get(day) ?? []), path]);
+      s.rows.set(day, (s.rows.get(day) ?? 0) + idx.length);
     }
     s.duplicatesInBatch += buf.duplicates;
-    s.buffer = new FactBuffer();
-    await core.fault('ingest:after-spill');
+    buf = new LineBuffer();
   };
   for await (const ev of input.events as AsyncIterable<BillingEvent>) {
     s.rowsIn++;
     try {
       if (ev.billingSource !== input.source) throw new Error(`event ${ev.eventId} is from source ${ev.billingSource}, but this load is for ${input.source}`);
-      s.buffer.append(ev, s.rowsIn);
+      const line = stageLine(ev, s.rowsIn, checkDay);
+      if (buf.length >= t.spillRows) {
+        s.spilled = true;
+        await flush();
+        await core.fault('ingest:after-spill');
+      }
+      buf.add(ev, line);
     } catch (e) {
       s.rejected.push({
         billingSource: ev.billingSource,
@@ -70,10 +94,8 @@ export async function stageEvents(core: WarehouseCore, tx: Tx, input: IngestInpu
       });
       continue;
     }
-    if (s.buffer.length > t.spillRows) await spill();
   }
-  if (s.runs.size > 0 && s.buffer.length > 0) await spill();
-  if (s.runs.size === 0) s.duplicatesInBatch += s.buffer.duplicates;
+  if (buf.length > 0) await flush();
   return s;
 }
 
@@ -88,63 +110,55 @@ function existingIdsSql(core: WarehouseCore, files: readonly FileEntry[], source
   return `SELECT event_id FROM ${readParquetSql(files.map((f) => core.storage.abs(f.blob)))} WHERE billing_source = ${sqlString(source)}`;
 }
 
-/** A batch held in memory: drop event_ids already in their partition, then write each day sorted. */
-export async function writeBufferedDays(core: WarehouseCore, tx: Tx, conn: DuckDBConnection, source: string, buf: FactBuffer, existingOf: ExistingOf, t: TuningOptions, counts: Counts): Promise<Map<string, FileEntry[]>> {
-  const checkDays = new Set(buf.days().filter((d) => existingOf(d).length > 0));
-  if (checkDays.size > 0) {
-    await conn.run('CREATE OR REPLACE TABLE batch_ids (event_id VARCHAR, event_date VARCHAR)');
-    const app = await conn.createAppender('batch_ids');
-    try {
-      for (let i = 0; i < buf.length; i++) {
-        if (buf.dropped.has(i) || !checkDays.has(buf.day[i]!)) continue;
-        app.appendVarchar(buf.eventId[i]!);
-        app.appendVarchar(buf.day[i]!);
-        app.endRow();
-      }
-      app.flushSync();
-    } finally {
-      app.closeSync();
-    }
-    for (const day of checkDays) {
-      const dups = await queryAll(conn, `SELECT event_id FROM batch_ids WHERE event_date = ${sqlString(day)} AND event_id IN (${existingIdsSql(core, existingOf(day), source)})`);
-      for (const [id] of dups) if (buf.dropLive(String(id))) counts.duplicatesExisting++;
-    }
-  }
-  const out = new Map<string, FileEntry[]>();
-  for (const [day, idx] of buf.sortedByDay()) {
-    const dir = `${FACT_PARTITION_KEY}=${day}`;
-    out.set(day, await writeFactFiles(core, tx, FACT_TABLE, dir, buf.blocks(idx, t.rowGroupRows), { rowGroupRows: t.rowGroupRows, targetBytes: null, sorted: true, group: null, prefix: 'part' }));
-  }
-  return out;
+function readCsvSql(files: readonly string[]): string {
+  const list = `[${files.map(sqlString).join(', ')}]`;
+  return `read_csv(${list}, header = false, auto_detect = false, delim = ',', quote = '"', escape = '"', allow_quoted_nulls = false, columns = ${csvColumnsSql()})`;
 }
 
-/** A spilled batch: DuckDB picks cross-run winners, drops ids already in the partition, sorts and writes. */
-export async function writeSpilledDays(core: WarehouseCore, tx: Tx, conn: DuckDBConnection, source: string, s: Staged, existingOf: ExistingOf, t: TuningOptions, counts: Counts): Promise<Map<string, FileEntry[]>> {
-  const all = readParquetSql([...s.runs.values()].flat());
-  // rows that lose to another row with the same event_id in another run (in-run duplicates are gone already)
-  await conn.run(`CREATE OR REPLACE TABLE losers AS
-    SELECT _ord, CAST(event_date AS VARCHAR) AS day FROM (
-      SELECT _ord, event_date, row_number() OVER (PARTITION BY event_id ORDER BY seqn DESC, source_file DESC, source_position DESC, ingest_run_id DESC, _ord ASC) AS rn
-      FROM ${all} WHERE event_id IN (SELECT event_id FROM ${all} GROUP BY event_id HAVING count(*) > 1)
-    ) WHERE rn > 1`);
+/** FACT_COLUMNS from a staged CSV relation (event_ts arrives as µs). */
+function factSelect(): string {
+  return FACT_COLUMNS.map((s) => {
+    if (s.kind === 'timestamp_us_utc') return `make_timestamptz("${s.name}") AS "${s.name}"`;
+    if (s.kind === 'decimal38_9') return `CAST(CAST("${s.name}__i" AS DECIMAL(38,9)) + "${s.name}__f" * 0.000000001 AS DECIMAL(38,9)) AS "${s.name}"`;
+    return `"${s.name}"`;
+  }).join(', ');
+}
+
+/**
+ * Writes the staged rows: one file per day. A batch that fit in memory is already sorted and de-duplicated:
+ * DuckDB converts it (dropping ids already in the partition) without sorting, keeping the order. A spilled
+ * batch is merged in DuckDB: cross-run winners by a window over the runs, then ORDER BY under memory_limit.
+ */
+export async function writeStagedDays(core: WarehouseCore, tx: Tx, conn: DuckDBConnection, source: string, s: Staged, existingOf: ExistingOf, t: TuningOptions, counts: Counts): Promise<Map<string, FileEntry[]>> {
+  counts.duplicatesInBatch += s.duplicatesInBatch;
   const lost = new Map<string, number>();
-  for (const [day, n] of await queryAll(conn, 'SELECT day, count(*)::BIGINT FROM losers GROUP BY day')) lost.set(String(day), Number(n as bigint));
-  counts.duplicatesInBatch += [...lost.values()].reduce((a, b) => a + b, 0);
+  if (s.spilled) {
+    const all = readCsvSql([...s.files.values()].flat());
+    await conn.run(`CREATE OR REPLACE TEMP TABLE ${LOSERS_TABLE} AS
+      SELECT _ord, CAST(event_date AS VARCHAR) AS day FROM (
+        SELECT _ord, event_date, row_number() OVER (PARTITION BY event_id ORDER BY seqn DESC, source_file DESC, source_position DESC, ingest_run_id DESC, _ord ASC) AS rn
+        FROM ${all} WHERE event_id IN (SELECT event_id FROM ${all} GROUP BY event_id HAVING count(*) > 1)
+      ) WHERE rn > 1`);
+    for (const [day, n] of await queryAll(conn, `SELECT day, count(*)::BIGINT FROM ${LOSERS_TABLE} GROUP BY day`)) lost.set(String(day), Number(n as bigint));
+    counts.duplicatesInBatch += [...lost.values()].reduce((a, b) => a + b, 0);
+  }
   const out = new Map<string, FileEntry[]>();
-  for (const day of [...s.runs.keys()].sort()) {
+  for (const day of [...s.files.keys()].sort()) {
     const dir = `${FACT_PARTITION_KEY}=${day}`;
     const name = `part-${tx.commitId}-0000.parquet`;
     const blob = `${tx.blobDir}/${FACT_TABLE}/${dir}/${name}`;
     await core.storage.mkdirp(`${tx.blobDir}/${FACT_TABLE}/${dir}`);
     const existing = existingOf(day);
-    const abs = core.storage.abs(blob);
+    const where = [
+      ...(lost.has(day) ? [`_ord NOT IN (SELECT _ord FROM ${LOSERS_TABLE})`] : []),
+      ...(existing.length > 0 ? [`event_id NOT IN (${existingIdsSql(core, existing, source)})`] : []),
+    ];
     const n = await copyCount(
       conn,
-      `COPY (SELECT ${columnList(FACT_COLUMNS)} FROM ${readParquetSql(s.runs.get(day)!)}
-        WHERE _ord NOT IN (SELECT _ord FROM losers)${existing.length > 0 ? ` AND event_id NOT IN (${existingIdsSql(core, existing, source)})` : ''}
-        ORDER BY ${FACT_ORDER_SQL}) TO ${sqlString(abs)} (FORMAT PARQUET, COMPRESSION ZSTD, ROW_GROUP_SIZE ${t.rowGroupRows})`,
+      `COPY (SELECT ${factSelect()} FROM ${readCsvSql(s.files.get(day)!)}${where.length ? ` WHERE ${where.join(' AND ')}` : ''}${s.spilled ? ` ORDER BY ${FACT_ORDER_SQL}` : ''})
+        TO ${sqlString(core.storage.abs(blob))} (FORMAT PARQUET, COMPRESSION ZSTD, ROW_GROUP_SIZE ${t.rowGroupRows})`,
     );
-    counts.duplicatesExisting += (s.runRows.get(day) ?? 0) - (lost.get(day) ?? 0) - n;
+    counts.duplicatesExisting += (s.rows.get(day) ?? 0) - (lost.get(day) ?? 0) - n;
     if (n === 0) {
       await core.storage.removeFile(blob);
       out.set(day, []);
@@ -152,10 +166,11 @@ export async function writeSpilledDays(core: WarehouseCore, tx: Tx, conn: DuckDB
     }
     out.set(day, [await duckFileEntry(core, conn, blob, name, { sorted: true, group: null })]);
   }
+  if (s.spilled) await conn.run(`DROP TABLE IF EXISTS ${LOSERS_TABLE}`);
   return out;
 }
 
-/** fsyncs a file DuckDB wrote (DuckDB does not promise durability of COPY output). */
+/** fsyncs a file DuckDB wrote (COPY does not promise durability). */
 export async function syncFile(abs: string): Promise<void> {
   const fh = await open(abs, 'r+');
   try {

@@ -2,11 +2,24 @@
  * A writer process for the warehouse's crash and concurrency tests (compiled by test/warehouse/child.ts, spawned by tests).
  *   node <build>/test/helpers/warehouse-child.js ingest <warehouse> <seed> <count> <prefix> <sha> <days,comma,separated>
  *   node <build>/test/helpers/warehouse-child.js compact <warehouse> <targetBytes>
+ *   node <build>/test/helpers/warehouse-child.js bulk <warehouse> <events> <day>   (memory test: events streamed lazily)
  * BM_TEST_CRASH_AT=<point> makes the process SIGKILL itself at that commit point. Only this test script
  * reads the variable; the runtime takes a `faults` callback instead.
  */
 import { FactTable } from '../../warehouse/index.js';
-import { sampleEvents, streamOf } from './sample-events.js';
+import type { BillingEvent } from '../../events/model.js';
+import { sampleEvent, sampleEvents, streamOf } from './sample-events.js';
+
+/** `count` events of one day, made one at a time (nothing held), with every 10th id sent twice. */
+async function* lazyDay(day: string, count: number, prefix: string): AsyncGenerator<BillingEvent> {
+  const start = Date.parse(`${day}T00:00:00Z`);
+  for (let i = 0; i < count; i++) {
+    const ts = new Date(start + Math.floor((i * 86_399_000) / count)).toISOString().replace(/\.\d+Z$/, 'Z');
+    const e = sampleEvent({ recordId: `${prefix}${i}`, ts, seqn: BigInt(i), amount: `${(i % 9973) - 4000}.${String(i % 100).padStart(2, '0')}`, sourcePosition: i + 1 });
+    yield e;
+    if (i % 10 === 0) yield sampleEvent({ recordId: `${prefix}${i}`, ts, seqn: BigInt(i) - 1n, amount: '1.00', sourcePosition: i + 1 });
+  }
+}
 
 async function main(argv: string[]): Promise<void> {
   const [op, wh, ...rest] = argv;
@@ -32,6 +45,16 @@ async function main(argv: string[]): Promise<void> {
     const table = await FactTable.open(wh!, { faults, targetFileBytes: Number(rest[0]), rowGroupRows: 50, lockPollMs: 20 });
     const res = await table.compact();
     process.stdout.write(JSON.stringify(res) + '\n');
+  } else if (op === 'bulk') {
+    const [count, day] = rest;
+    const table = await FactTable.open(wh!, { spillRows: 20_000, autoCompactFileCount: 0, memoryLimit: '128MB', threads: 1 });
+    const load = (n: number, prefix: string) =>
+      table.commitIngest({ runId: `bulk-${n}`, source: 'stripe', windows: [], inputs: [{ path: `bulk-${n}`, sha256: String(n).repeat(64), bytes: 1 }], events: lazyDay(day!, Number(count), prefix), quarantine: [] });
+    const ingest = await load(1, 'a');
+    const again = await load(2, 'a');
+    await load(3, 'b');
+    const compact = await table.compact([day!]);
+    process.stdout.write(JSON.stringify({ ingest, again, compact, maxRssKiB: process.resourceUsage().maxRSS }) + '\n');
   } else {
     throw new Error(`warehouse-child: unknown operation ${op}`);
   }

@@ -1,5 +1,6 @@
 /** The benchmark's pure parts (medians, ratio, targets, table) and the DuckDB reference's UTC conversion. */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
@@ -45,6 +46,19 @@ describe('bench figures', () => {
   it('names the landing cache by every parameter', () => {
     expect(landingKey({ events: 2_000_000, days: 7, seed: 'a/b', from: '2024-01-01' })).toBe('e2000000-d7-f2024-01-01-sa_b');
     expect(lastDay({ from: '2024-02-27', days: 3 })).toBe('2024-02-29');
+  });
+});
+
+describe('bench command line', () => {
+  const bench = path.resolve('dist/bench/bench.js');
+  it('rejects bad flags with exit code 2, naming the flag', () => {
+    if (!existsSync(bench)) throw new Error(`${bench} is missing: run \`npx tsc -p tsconfig.build.json\` before this test`);
+    const runs = spawnSync(process.execPath, [bench, '--runs', '0'], { encoding: 'utf8' });
+    expect(runs.status).toBe(2);
+    expect(runs.stderr).toContain('--runs "0" must be a whole number ≥ 1');
+    const from = spawnSync(process.execPath, [bench, '--from', '2024-13-01'], { encoding: 'utf8' });
+    expect(from.status).toBe(2);
+    expect(from.stderr).toContain('--from "2024-13-01" is not a calendar day');
   });
 });
 

@@ -149,4 +149,26 @@ describe('ingest → DuckDB over the Hive layout', () => {
     expect(rows).toEqual([[999n]]);
     expect((await readFactText(wh)).length).toBe(500);
   });
+
+  it('stores awkward text and extreme money exactly (CSV staging: commas, quotes, newlines, unicode, empty vs null)', async () => {
+    const wh = tmpWarehouse();
+    const table = await FactTable.open(wh);
+    const text = ['a,b', 'say "hi"', 'line1\nline2\r\n', 'é ü 😀 中文', '', ' padded '];
+    const events = text.map((name, i) =>
+      sampleEvent({ recordId: `w${i}`, seqn: BigInt(i), sourcePosition: i + 1, amount: ['-0.5', '99999999999999999999999999999.999999999', '-99999999999999999999999999999.999999999', '0.000000001', '-0.000000001', '0'][i], mrrDelta: i % 2 ? null : '-12.345', dims: { accountName: name, accountSegment: null, accountCountry: '', productName: 'P', planName: null, dimStatus: 'OK' } }),
+    );
+    const res = await table.commitIngest(load(events));
+    expect(res).toMatchObject({ rowsWritten: 6, quarantined: 0 });
+    const rows = await duckQuery(`SELECT source_record_id, account_name, account_segment IS NULL, account_country, amount::VARCHAR, mrr_delta::VARCHAR FROM read_parquet('${factGlob(wh)}') ORDER BY seqn`);
+    expect(rows).toEqual([
+      ['w0', 'a,b', true, '', '-0.500000000', '-12.345000000'],
+      ['w1', 'say "hi"', true, '', '99999999999999999999999999999.999999999', null],
+      ['w2', 'line1\nline2\r\n', true, '', '-99999999999999999999999999999.999999999', '-12.345000000'],
+      ['w3', 'é ü 😀 中文', true, '', '0.000000001', null],
+      ['w4', '', true, '', '-0.000000001', '-12.345000000'],
+      ['w5', ' padded ', true, '', '0.000000000', null],
+    ]);
+    const m = await table.manifest('2024-01-03');
+    expect(m!.totals).toEqual([{ billing_source: 'stripe', event_type: 'INVOICE_PAID', currency: 'USD', rows: 6, amount_sum: '-0.500000000' }]);
+  });
 });

@@ -1,0 +1,194 @@
+/**
+ * Staged lines: each event as one CSV line for DuckDB (money as an exact integer part and 9-digit fraction,
+ * timestamps as UTC microseconds), and LineBuffer, which holds a batch of lines as UTF-8 bytes with only the
+ * keys needed to de-duplicate and sort them (no row objects).
+ */
+import { open } from 'node:fs/promises';
+import type { BillingEvent } from '../events/model.js';
+import type { Money } from '../events/money.js';
+import { dayOfMicros, microsToIso } from './schema.js';
+
+const MICROS_PER_DAY = 86_400_000_000n;
+/** Bytes per chunk of the line store and per fh.write. */
+export const FLUSH_CHARS = 1 << 22;
+
+/** RFC 4180 field as DuckDB reads it with allow_quoted_nulls=false: unquoted empty = NULL, `""` = ''. */
+function q(s: string | null): string {
+  if (s === null) return '';
+  if (s === '' || /[",\r\n]/.test(s)) return `"${s.replace(/"/g, '""')}"`;
+  return s;
+}
+
+/**
+ * Money as two exact CSV integers (signed integer part, signed 9-digit fraction): DuckDB parses these far
+ * faster than DECIMAL(38,9) text, and `int::DECIMAL(38,9) + frac * 0.000000001` is exact decimal arithmetic.
+ */
+function money(m: Money): string {
+  const t = m.toFixed();
+  const dot = t.length - 10;
+  return `${t.slice(0, dot)},${t.charCodeAt(0) === 45 ? '-' : ''}${t.slice(dot + 1)}`;
+}
+
+/** One staged CSV line (FACT_COLUMNS order, then _ord). Throws when the warehouse cannot store the event. */
+export function stageLine(e: BillingEvent, ord: number, checkDay: (e: BillingEvent, where: () => string) => void): string {
+  const where = () => `event ${e.eventId} (${e.lineage.sourceFile}:${e.lineage.sourcePosition})`;
+  if (e.mrrDelta && e.mrrDelta.currency !== e.amount.currency) throw new Error(`${where()}: mrr_delta currency ${e.mrrDelta.currency} differs from amount currency ${e.amount.currency}`);
+  checkDay(e, where);
+  if (!Number.isSafeInteger(e.lineage.sourcePosition)) throw new Error(`${where()}: source_position ${e.lineage.sourcePosition} is not an integer`);
+  const d = e.dims;
+  return (
+    `${q(e.eventId)},${e.seqn},${q(e.billingSource)},${q(e.eventType)},${q(e.sourceObjectType)},${q(e.sourceRecordId)},${q(e.sourceVersion)},` +
+    `${e.eventTs},${q(e.eventDate)},${q(e.tsPrecision)},${e.tsTruncated},${e.tsAmbiguous},${e.tsNonexistent},${q(e.sourceTsRaw)},${q(e.sourceTimezone)},${q(e.sourceLocalDate)},` +
+    `${money(e.amount)},${q(e.amount.currency)},${q(e.accountId)},${q(e.subscriptionId)},${q(e.invoiceId)},${q(e.productId)},${e.mrrDelta ? money(e.mrrDelta) : ','},` +
+    `${q(d?.accountName ?? null)},${q(d?.accountSegment ?? null)},${q(d?.accountCountry ?? null)},${q(d?.productName ?? null)},${q(d?.planName ?? null)},${q(d?.dimStatus ?? 'NOT_ENRICHED')},` +
+    `${q(e.lineage.sourceFile)},${e.lineage.sourcePosition},${q(e.lineage.ingestRunId)},${ord}\n`
+  );
+}
+
+/** Checks event_date is the UTC day of event_ts, caching the current day's bounds. */
+export function dayChecker(): (e: BillingEvent, where: () => string) => void {
+  let day = '';
+  let start = 0n;
+  let end = 0n;
+  return (e, where) => {
+    if (e.eventDate === day && e.eventTs >= start && e.eventTs < end) return;
+    const actual = dayOfMicros(e.eventTs);
+    if (actual !== e.eventDate) throw new Error(`${where()}: event_date ${e.eventDate} is not the UTC day of event_ts (${microsToIso(e.eventTs)})`);
+    day = actual;
+    start = BigInt(Date.parse(`${day}T00:00:00Z`)) * 1000n;
+    end = start + MICROS_PER_DAY;
+  };
+}
+
+function cmpStr(a: string, b: string): number {
+  return a === b ? 0 : a < b ? -1 : 1;
+}
+function cmpBig(a: bigint, b: bigint): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/**
+ * A batch of staged lines with the keys needed to de-duplicate and sort them (no row objects): one row per
+ * event_id survives as it arrives; `sortedByDay` orders each day by (billing_source, event_type, event_ts,
+ * seqn, event_id) with an index array.
+ */
+export class LineBuffer {
+  /** Lines as UTF-8 bytes in 4 MiB chunks (no string kept per row): row i is chunks[chunk[i]] at [start[i], end[i]). */
+  private readonly chunks: Buffer[] = [];
+  private cur: Buffer = Buffer.allocUnsafe(0);
+  private curOff = 0;
+  private readonly chunk: number[] = [];
+  private readonly start: number[] = [];
+  private readonly end: number[] = [];
+  readonly day: string[] = [];
+  private readonly id: string[] = [];
+  private readonly pair: number[] = [];
+  private readonly ts: bigint[] = [];
+  private readonly seqn: bigint[] = [];
+  private readonly file: string[] = [];
+  private readonly pos: number[] = [];
+  private readonly run: string[] = [];
+  readonly dropped = new Set<number>();
+  private readonly byId = new Map<string, number>();
+  private readonly pairs = new Map<string, Map<string, number>>();
+  private readonly pairNames: [string, string][] = [];
+  duplicates = 0;
+
+  get length(): number {
+    return this.day.length;
+  }
+
+  /** Bytes of row i (a view, valid while the buffer lives). */
+  bytes(i: number): Buffer {
+    return this.chunks[this.chunk[i]!]!.subarray(this.start[i]!, this.end[i]!);
+  }
+
+  add(e: BillingEvent, line: string): void {
+    const i = this.day.length;
+    const max = line.length * 3;
+    if (this.curOff + max > this.cur.length) {
+      this.cur = Buffer.allocUnsafe(Math.max(FLUSH_CHARS, max));
+      this.chunks.push(this.cur);
+      this.curOff = 0;
+    }
+    this.chunk.push(this.chunks.length - 1);
+    this.start.push(this.curOff);
+    this.curOff += this.cur.write(line, this.curOff, 'utf8');
+    this.end.push(this.curOff);
+    this.day.push(e.eventDate);
+    this.id.push(e.eventId);
+    this.ts.push(e.eventTs);
+    this.seqn.push(e.seqn);
+    this.file.push(e.lineage.sourceFile);
+    this.pos.push(e.lineage.sourcePosition);
+    this.run.push(e.lineage.ingestRunId);
+    let types = this.pairs.get(e.billingSource);
+    if (!types) this.pairs.set(e.billingSource, (types = new Map()));
+    let p = types.get(e.eventType);
+    if (p === undefined) {
+      types.set(e.eventType, (p = this.pairNames.length));
+      this.pairNames.push([e.billingSource, e.eventType]);
+    }
+    this.pair.push(p);
+    const prev = this.byId.get(e.eventId);
+    if (prev === undefined) {
+      this.byId.set(e.eventId, i);
+      return;
+    }
+    this.duplicates++;
+    if (this.supersedes(i, prev)) {
+      this.dropped.add(prev);
+      this.byId.set(e.eventId, i);
+    } else this.dropped.add(i);
+  }
+
+  /** Highest seqn wins, then the later source file / position / run; on a full tie the earlier row stays. */
+  private supersedes(a: number, b: number): boolean {
+    return (cmpBig(this.seqn[a]!, this.seqn[b]!) || cmpStr(this.file[a]!, this.file[b]!) || this.pos[a]! - this.pos[b]! || cmpStr(this.run[a]!, this.run[b]!)) > 0;
+  }
+
+  /** Live row indices per day (days ascending), each in the partition order. */
+  sortedByDay(): Map<string, number[]> {
+    const rank = new Int32Array(this.pairNames.length);
+    this.pairNames
+      .map((n, id) => ({ n, id }))
+      .sort((a, b) => cmpStr(a.n[0], b.n[0]) || cmpStr(a.n[1], b.n[1]))
+      .forEach((x, r) => (rank[x.id] = r));
+    const out = new Map<string, number[]>();
+    for (let i = 0; i < this.length; i++) {
+      if (this.dropped.has(i)) continue;
+      let list = out.get(this.day[i]!);
+      if (!list) out.set(this.day[i]!, (list = []));
+      list.push(i);
+    }
+    const { pair, ts, seqn, id } = this;
+    const cmp = (a: number, b: number) => rank[pair[a]!]! - rank[pair[b]!]! || cmpBig(ts[a]!, ts[b]!) || cmpBig(seqn[a]!, seqn[b]!) || cmpStr(id[a]!, id[b]!);
+    for (const list of out.values()) list.sort(cmp);
+    return new Map([...out.entries()].sort(([a], [b]) => cmpStr(a, b)));
+  }
+}
+
+/** Writes lines `idx` of a buffer to a new file, in order, through one reused byte buffer. */
+export async function writeLines(path: string, buf: LineBuffer, idx: readonly number[]): Promise<void> {
+  const fh = await open(path, 'wx');
+  try {
+    const out = Buffer.allocUnsafe(FLUSH_CHARS);
+    let off = 0;
+    for (const i of idx) {
+      const b = buf.bytes(i);
+      if (off + b.length > out.length) {
+        if (off > 0) await fh.write(out, 0, off);
+        off = 0;
+        if (b.length > out.length) {
+          await fh.write(b);
+          continue;
+        }
+      }
+      off += b.copy(out, off);
+    }
+    if (off > 0) await fh.write(out, 0, off);
+  } finally {
+    await fh.close();
+  }
+}
+
