@@ -26,7 +26,10 @@ export const register: Register = (program, ctx) => {
     .requiredOption('--source <name>', 'a configured billing source, or "oltp" for the accounts/products snapshot')
     .option('--window <start/end>', 'UTC window, e.g. 2024-01-03T04:00Z/2024-01-03T08:00Z (a bare day means its midnight)')
     .option('--date <day>', 'oltp: snapshot date (default today, UTC)')
-    .action(async (o: { source: string; window?: string; date?: string }) => {
+    .option('--attempts <n>', 'attempts with exponential backoff before the run is marked failed (the scheduler uses schedule.maxAttempts)', '1')
+    .action(async (o: { source: string; window?: string; date?: string; attempts: string }) => {
+      const attempts = Number(o.attempts);
+      if (!Number.isInteger(attempts) || attempts < 1) throw new ConfigError(`--attempts: expected a whole number ≥ 1, got "${o.attempts}"`);
       const app = await appFor(ctx);
       const { deps } = app;
       const stop = gracefulShutdown((sig) => deps.log.warn('shutdown.requested', { signal: sig, note: 'finishing the current commit; no new attempts' }));
@@ -45,7 +48,8 @@ export const register: Register = (program, ctx) => {
             const aligned = windowsOfDay(new Date(window.startMs).toISOString().slice(0, 10)).some((w) => w.startMs === window.startMs && w.endMs === window.endMs);
             if (!aligned) deps.log.warn('window.unaligned', { window: o.window, note: 'billing windows are 4-hour UTC windows starting 00,04,..,20; the completeness check looks for those' });
           }
-          rec = await runIngest(deps, { source: o.source, window, trigger: 'manual', signal: stop.signal });
+          const retry = { ...deps.settings.retry, maxAttempts: attempts };
+          rec = await runIngest(deps, { source: o.source, window, trigger: 'manual', signal: stop.signal, retry });
         }
         ctx.emit(rec, () => describeRun(rec));
         if (rec.status === 'failed') throw new CliExit(EXIT.FAILED, `the run failed: ${rec.error}`);

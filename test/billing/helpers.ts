@@ -1,16 +1,7 @@
 /** Test helpers for billing: seeded randomness (no Math.random in tests). */
 
-/** mulberry32: a tiny deterministic PRNG returning floats in [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** mulberry32: a tiny deterministic PRNG returning floats in [0, 1) (shared with the sample events). */
+export { rng as mulberry32 } from '../helpers/sample-events.js';
 
 /** Fisher–Yates shuffle of a copy, driven by `rnd`. */
 export function shuffle<T>(items: readonly T[], rnd: () => number): T[] {

@@ -43,6 +43,13 @@ describe('jobs CLI', () => {
     expect(c.err).toMatch(/--date "2024-02-30" is not a calendar day/);
   });
 
+  it('rejects --attempts that is not a whole number of at least 1', () => {
+    const w = workdir();
+    const r = cli([...w.base, 'ingest', '--source', 'zuora', '--attempts', '0', '--window', '2024-01-03T04:00Z/2024-01-03T08:00Z'], w.dir);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('--attempts: expected a whole number ≥ 1, got "0"');
+  });
+
   it('prints a backfill plan on --dry-run without loading anything', () => {
     const w = workdir();
     const r = cli([...w.base, 'backfill', '--from', '2024-01-01', '--to', '2024-01-01', '--sources', 'zuora,stripe', '--dry-run'], w.dir);
