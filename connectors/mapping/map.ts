@@ -192,5 +192,15 @@ function readAmount(data: unknown, spec: ObjectSpec, rule: EventRule, r: RawReco
 
 /** The quarantine entry for a record that could not be mapped. */
 export function toQuarantine(err: RecordError, r: RawRecord, billingSource: string, ingestRunId: string): QuarantineEntry {
-  return quarantineFromError(err, { billingSource, sourceFile: r.location.file, sourcePosition: positionOf(r), rawRecord: r.rawText ?? String(stringifyLossless(r.data)), ingestRunId });
+  const q = quarantineFromError(err, { billingSource, sourceFile: r.location.file, sourcePosition: positionOf(r), rawRecord: r.rawText ?? String(stringifyLossless(r.data)), ingestRunId });
+  return { ...q, rawValue: q.rawValue === null ? null : detachString(q.rawValue), rawRecord: detachString(q.rawRecord), message: detachString(q.message) };
+}
+
+/**
+ * An exact, flat copy of a string. A record's text is a V8 slice of its whole file's text: a quarantine entry
+ * (kept until the commit ends) holding the slice would keep the whole file (megabytes) alive, once per bad
+ * record's file. The JSON round trip is exact (lone surrogates included) and allocates a new flat string.
+ */
+export function detachString(s: string): string {
+  return JSON.parse(JSON.stringify(s)) as string;
 }
