@@ -1,21 +1,13 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { RetriableError } from '../../events/errors.js';
 import { formatPlan, formatSummary, planBackfill, runBackfill, unitsOf } from '../../jobs/backfill.js';
 import { ManualClock } from '../../jobs/clock.js';
 import { formatBar, formatDuration, formatLinePlain, progressReporter } from '../../jobs/progress.js';
 import type { CommitRequest } from '../../jobs/ports.js';
 import { ev, harness, type Harness } from './fakes.js';
-import { tempDir } from './helpers.js';
+import { tempDirsPerTest } from './helpers.js';
 
-const cleanups: (() => void)[] = [];
-afterEach(() => {
-  while (cleanups.length) cleanups.pop()!();
-});
-function dir() {
-  const t = tempDir();
-  cleanups.push(t.cleanup);
-  return t.dir;
-}
+const dir = tempDirsPerTest();
 
 /** One file per (source, window) with two events, for 2024-01-01..02. */
 function fill(h: Harness) {

@@ -1,21 +1,13 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { parseWindow, windowKey, windowsOfDay } from '../../partitions/index.js';
 import { checkCompleteness, formatOutcome, latestResults, readHistory } from '../../jobs/checker.js';
 import { compareDay } from '../../jobs/completeness.js';
 import { runIngest } from '../../jobs/ingest.js';
 import { ev, harness, type Harness } from './fakes.js';
-import { tempDir } from './helpers.js';
+import { tempDirsPerTest } from './helpers.js';
 import type { BillingEvent } from '../../events/model.js';
 
-const cleanups: (() => void)[] = [];
-afterEach(() => {
-  while (cleanups.length) cleanups.pop()!();
-});
-function dir() {
-  const t = tempDir();
-  cleanups.push(t.cleanup);
-  return t.dir;
-}
+const dir = tempDirsPerTest();
 const DAY = '2024-01-03';
 const allWindows = new Set(windowsOfDay(DAY).map(windowKey));
 

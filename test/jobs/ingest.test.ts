@@ -1,19 +1,11 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ConfigError, RetriableError } from '../../events/errors.js';
 import { parseWindow } from '../../partitions/index.js';
 import { runIngest, runOltp, lockNameFor, defaultWindow } from '../../jobs/ingest.js';
 import { ev, fakeOltp, harness } from './fakes.js';
-import { tempDir, until } from './helpers.js';
+import { tempDirsPerTest, until } from './helpers.js';
 
-const cleanups: (() => void)[] = [];
-afterEach(() => {
-  while (cleanups.length) cleanups.pop()!();
-});
-function dir() {
-  const t = tempDir();
-  cleanups.push(t.cleanup);
-  return t.dir;
-}
+const dir = tempDirsPerTest();
 const W = parseWindow('2024-01-03T04:00Z/2024-01-03T08:00Z');
 
 describe('ingest run', () => {
