@@ -7,7 +7,7 @@
  *   await src.controlTotals('2024-01-03');
  */
 import { readFile } from 'node:fs/promises';
-import { RetriableError } from '../events/errors.js';
+import { ConfigError, RetriableError } from '../events/errors.js';
 import type { BillingEvent, QuarantineEntry } from '../events/model.js';
 import { parseSourceConfig, type SourceConfig } from '../config/sources.js';
 import type { Window } from '../partitions/index.js';
@@ -34,10 +34,15 @@ export interface ReadOptions {
   runId: string;
 }
 
+/** Records read = mapped + quarantined + skipped, always (every record ends in exactly one place). */
 export interface MapStats {
   records: number;
+  /** Records that produced at least one event. */
+  mapped: number;
   events: number;
   quarantined: number;
+  /** Records a declared rule of the mapping skips (they produce no event and are not quarantined). */
+  skipped: number;
 }
 
 export interface SourceBatch {
@@ -49,7 +54,7 @@ export interface SourceBatch {
   events: AsyncIterable<BillingEvent>;
   /** Filled while `events` is iterated; complete after it ends. */
   quarantine: QuarantineEntry[];
-  /** Filled while `events` is iterated: records read = records that produced events + quarantined. */
+  /** Filled while `events` is iterated: records read = records that produced events + quarantined + skipped. */
   stats: MapStats;
 }
 
@@ -90,12 +95,15 @@ export async function* recordsOf(files: readonly PlannedFile[]): AsyncGenerator<
 /** Maps a record stream: events stream out, quarantine entries and counts fill in as it is iterated. */
 export function mapRecords(records: AsyncIterable<RawRecord>, map: Mapper, billingSource: string, ingestRunId: string): { events: AsyncIterable<BillingEvent>; quarantine: QuarantineEntry[]; stats: MapStats } {
   const quarantine: QuarantineEntry[] = [];
-  const stats: MapStats = { records: 0, events: 0, quarantined: 0 };
+  const stats: MapStats = { records: 0, mapped: 0, events: 0, quarantined: 0, skipped: 0 };
   async function* events(): AsyncGenerator<BillingEvent> {
     for await (const r of records) {
       stats.records++;
       const res = map(r, { ingestRunId });
       if (Array.isArray(res)) {
+        // a record that maps to no event without an error was skipped by a declared rule of its mapping
+        if (res.length === 0) stats.skipped++;
+        else stats.mapped++;
         stats.events += res.length;
         yield* res;
       } else {
@@ -111,7 +119,7 @@ export function openSource(config: ConnectorConfig, sourceName: string): Landing
   const raw = config.sources.find((s) => (s as { name?: unknown })?.name === sourceName);
   if (!raw) {
     const names = config.sources.map((s) => (s as { name?: unknown })?.name).join(', ');
-    throw new Error(`unknown source "${sourceName}": configured sources are ${names || '(none)'}`);
+    throw new ConfigError(`unknown source "${sourceName}"`, [`configured sources: ${names || '(none)'}`]);
   }
   const source = parseSourceConfig(raw, `source "${sourceName}"`);
   const mapper = compileMapper(source);

@@ -85,3 +85,71 @@ export class ConfigError extends FatalError {
     this.name = 'ConfigError';
   }
 }
+
+/**
+ * errno codes of I/O failures that may pass when tried again: the network or a server hiccuped, a resource was
+ * busy, a call was interrupted. Anything else with an errno code (ENOSPC, EACCES, ENOENT, EROFS…) needs a person
+ * to fix something first, so it is not retried.
+ */
+export const TRANSIENT_ERRNO_CODES: ReadonlySet<string> = new Set([
+  'EAGAIN', 'EBUSY', 'EINTR', 'ETIMEDOUT', 'ECONNRESET', 'ECONNREFUSED', 'ECONNABORTED', 'EPIPE', 'EHOSTUNREACH',
+  'ENETUNREACH', 'ENETDOWN', 'ENETRESET', 'EAI_AGAIN', 'ESTALE', 'EMFILE', 'ENFILE',
+]);
+
+/** The errno code (`ENOSPC`) of a system error, or of the first cause in its chain that has one. */
+export function errnoOf(e: unknown): string | undefined {
+  for (let cur = e, depth = 0; cur && typeof cur === 'object' && depth < 10; cur = (cur as { cause?: unknown }).cause, depth++) {
+    const code = (cur as { code?: unknown }).code;
+    if (typeof code === 'string' && /^E[A-Z0-9_]+$/.test(code)) return code;
+  }
+  return undefined;
+}
+
+/** A failure of the machine (a system error with an errno code, anywhere in the cause chain), never of the data. */
+export function isIoError(e: unknown): boolean {
+  return errnoOf(e) !== undefined;
+}
+
+/** What the runner should do next with a failure (carried into run records, logs and the exit-3 message). */
+export type ErrorKind = 'retriable' | 'fatal' | 'config' | 'unexpected';
+
+/**
+ * Classifies a failure: `config` (fix the configuration or the command), `fatal` (retrying will not help until
+ * the cause is fixed: a corrupt table, a full disk, a permission), `retriable` (trying again may help), or
+ * `unexpected` (a plain Error or TypeError: a bug; not retried). A wrapper that names a kind wins over its causes.
+ */
+export function errorKind(e: unknown): ErrorKind {
+  const named = (e as { kind?: unknown })?.kind;
+  if (e instanceof ConfigError) return 'config';
+  if (e instanceof FatalError) return 'fatal';
+  if (e instanceof RetriableError) return 'retriable';
+  if (named === 'retriable' || named === 'fatal' || named === 'config') return named;
+  const code = errnoOf(e);
+  if (code !== undefined) return TRANSIENT_ERRNO_CODES.has(code) ? 'retriable' : 'fatal';
+  return 'unexpected';
+}
+
+/** The sentence an exit-3 message ends with: whether retrying may help, and what to do. */
+export function kindHint(kind: ErrorKind): string {
+  switch (kind) {
+    case 'retriable':
+      return 'retriable: running it again may help (the scheduler retries with backoff)';
+    case 'fatal':
+      return 'fatal: retrying will not help until the cause above is fixed';
+    case 'config':
+      return 'configuration or usage error: fix the configuration or the command';
+    case 'unexpected':
+      return 'unexpected: not retried, retrying will likely fail the same way; re-run with BILLING_MART_DEBUG=1 for the stack trace and report it';
+  }
+}
+
+/** The message of an error followed by its causes (`a: b: c`), each once, for logs and run records. */
+export function messageWithCauses(e: unknown): string {
+  const parts: string[] = [];
+  for (let cur = e, depth = 0; cur !== undefined && cur !== null && depth < 10; cur = (cur as { cause?: unknown }).cause, depth++) {
+    const m = cur instanceof Error ? cur.message : typeof cur === 'string' ? cur : JSON.stringify(cur);
+    if (m && !parts.some((p) => p.includes(m))) parts.push(m);
+    if (!(cur instanceof Error)) break;
+  }
+  return parts.join(': caused by: ');
+}

@@ -7,6 +7,7 @@ import { existsSync, readdirSync, renameSync, statSync, mkdirSync, rmSync, write
 import path from 'node:path';
 import { DuckDBDecimalValue, DuckDBInstance } from '@duckdb/node-api';
 import { generate } from '../connectors/generator/index.js';
+import { ConfigError } from '../events/errors.js';
 import { unscaledToText } from '../events/money.js';
 import { addDays, dayOf } from '../partitions/index.js';
 import { formatPlan, formatSummary, planBackfill, runBackfill, type BackfillSummary } from './backfill.js';
@@ -35,7 +36,7 @@ export function demoLayout(dir: string): DemoLayout {
 export function prepareDemoDir(l: DemoLayout): void {
   if (existsSync(l.dir) && readdirSync(l.dir).length > 0) {
     if (!existsSync(path.join(l.dir, DEMO_MARKER))) {
-      throw new Error(`${l.dir} exists and is not a billing-mart demo directory; choose another with --dir (nothing was changed)`);
+      throw new ConfigError(`${l.dir} exists and is not a billing-mart demo directory; choose another with --dir (nothing was changed)`);
     }
     for (const n of ['landing', 'warehouse', 'report.html']) rmSync(path.join(l.dir, n), { recursive: true, force: true });
   }

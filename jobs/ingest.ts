@@ -4,7 +4,7 @@
  * commits through the warehouse and records the run. Idempotent: re-running a window gives the same table.
  * When new rows land in a day that already has `_SUCCESS`, the marker is withdrawn (the checker re-verifies).
  */
-import { ConfigError } from '../events/errors.js';
+import { ConfigError, errorKind, messageWithCauses } from '../events/errors.js';
 import { dayOf, lastClosedWindow, windowKey, type Window } from '../partitions/index.js';
 import { isoUtc } from './clock.js';
 import type { JobDeps } from './deps.js';
@@ -69,7 +69,7 @@ export async function runIngest(deps: JobDeps, req: IngestRequest): Promise<RunR
       {
         clock: deps.clock,
         signal: req.signal,
-        onRetry: (attempt, e, delayMs) => log.warn('run.retry', { attempt, error: (e as Error)?.message ?? String(e), retryIn: `${Math.round(delayMs / 1000)}s` }),
+        onRetry: (attempt, e, delayMs) => log.warn('run.retry', { attempt, error: messageWithCauses(e), retryIn: `${Math.round(delayMs / 1000)}s` }),
       },
     );
     const patch = {
@@ -97,11 +97,15 @@ export async function runIngest(deps: JobDeps, req: IngestRequest): Promise<RunR
       withdrewSuccess: out.withdrawn.length ? out.withdrawn : undefined,
     });
   } catch (e) {
-    const msg = (e as Error)?.message ?? String(e);
-    rec = await deps.runs.finish(rec, 'failed', { error: msg });
-    log.error('run.failed', { attempts: rec.attempts, error: msg });
+    rec = await deps.runs.finish(rec, 'failed', failure(e));
+    log.error('run.failed', { attempts: rec.attempts, errorKind: rec.errorKind, error: rec.error });
   }
   return rec;
+}
+
+/** A failed run's error (with its causes) and kind: what the operator should do next. */
+function failure(e: unknown): { error: string; errorKind: RunRecord['errorKind'] } {
+  return { error: messageWithCauses(e), errorKind: errorKind(e) };
 }
 
 async function attemptOnce(deps: JobDeps, req: IngestRequest, runId: string): Promise<AttemptOutcome> {
@@ -142,7 +146,7 @@ function sum(o: Record<string, number>): number {
 }
 
 /** The daily OLTP job: reads accounts/products as one snapshot and stores it as the day's dimension snapshot. */
-export async function runOltp(deps: JobDeps, o: { trigger: string; snapshotDate?: string }): Promise<RunRecord> {
+export async function runOltp(deps: JobDeps, o: { trigger: string; snapshotDate?: string; retry?: RetryPolicy }): Promise<RunRecord> {
   const day = o.snapshotDate ?? dayOf(deps.clock.now());
   let rec = await deps.runs.start({ job: 'oltp', source: '_oltp', window: day, trigger: o.trigger });
   const log = deps.log.child({ runId: rec.runId, job: 'oltp', snapshotDate: day });
@@ -157,15 +161,15 @@ export async function runOltp(deps: JobDeps, o: { trigger: string; snapshotDate?
           rec = await deps.runs.update(rec, { rowsIn: snap.accounts.length + snap.products.length, rowsWritten: snap.accounts.length + snap.products.length, files: [snap.origin] });
         });
       },
-      deps.settings.retry,
-      { clock: deps.clock, onRetry: (attempt, e) => log.warn('run.retry', { attempt, error: (e as Error)?.message }) },
+      o.retry ?? deps.settings.retry,
+      { clock: deps.clock, onRetry: (attempt, e, delayMs) => log.warn('run.retry', { attempt, error: messageWithCauses(e), retryIn: `${Math.round(delayMs / 1000)}s` }) },
     );
     deps.dims.invalidate();
     rec = await deps.runs.finish(rec, 'succeeded');
     log.info('run.succeeded', { rows: rec.rowsWritten, at: isoUtc(deps.clock.now()) });
   } catch (e) {
-    rec = await deps.runs.finish(rec, 'failed', { error: (e as Error)?.message ?? String(e) });
-    log.error('run.failed', { error: rec.error });
+    rec = await deps.runs.finish(rec, 'failed', failure(e));
+    log.error('run.failed', { attempts: rec.attempts, errorKind: rec.errorKind, error: rec.error });
   }
   return rec;
 }

@@ -99,7 +99,7 @@ export class Lock {
   /** Extends the lease. Throws if the lock was taken over (the holder must stop: its work is no longer protected). */
   async renew(): Promise<void> {
     const cur = await readLease(this.file);
-    if (!cur || cur.token !== this.lease.token) throw new Error(`lock "${this.name}" was lost (lease expired and another process took it over)`);
+    if (!cur || cur.token !== this.lease.token) throw new RetriableError(`lock "${this.name}" was lost (lease expired and another process took it over)`);
     const next = { ...this.lease, expiresAt: this.o.clock.now() + this.o.ttlMs };
     const tmp = `${this.file}.tmp-${uniqueSuffix()}`;
     await fs.writeFile(tmp, JSON.stringify(next));

@@ -1,8 +1,10 @@
 /**
- * Retries with exponential backoff and a cap. RetriableError and unknown errors are retried; FatalError (and so
- * ConfigError) is not, since retrying cannot help. The clock is injected, so tests never sleep.
+ * Retries with exponential backoff and a cap. Only failures that may pass when tried again are retried: a
+ * RetriableError, or a system error with a transient errno code (ECONNRESET, ETIMEDOUT, EBUSY…). Anything else —
+ * a FatalError, a ConfigError, a full disk, a TypeError — fails at once with its cause kept: retrying it would
+ * only spend minutes of backoff on the same failure. The clock is injected, so tests never sleep.
  */
-import { FatalError } from '../events/errors.js';
+import { errorKind, type ErrorKind } from '../events/errors.js';
 import type { Clock } from './clock.js';
 
 export interface RetryPolicy {
@@ -18,13 +20,17 @@ export function backoffMs(attempt: number, p: RetryPolicy): number {
 }
 
 export function isRetriable(e: unknown): boolean {
-  return !(e instanceof FatalError);
+  return errorKind(e) === 'retriable';
 }
 
+/** Every attempt failed with a retriable error; `kind` stays 'retriable' (a later run may still succeed). */
 export class RetriesExhaustedError extends Error {
   constructor(readonly attempts: number, readonly last: unknown) {
     super(`failed after ${attempts} attempt${attempts === 1 ? '' : 's'}: ${(last as Error)?.message ?? String(last)}`, { cause: last });
     this.name = 'RetriesExhaustedError';
+  }
+  get kind(): ErrorKind {
+    return errorKind(this.last);
   }
 }
 

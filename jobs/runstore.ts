@@ -9,6 +9,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { Clock } from './clock.js';
 import { isoUtc } from './clock.js';
+import type { ErrorKind } from '../events/errors.js';
 import { HOST, pidAlive, readJson, writeFileAtomic } from './fsutil.js';
 
 export type RunStatus = 'running' | 'succeeded' | 'failed' | 'skipped' | 'abandoned';
@@ -40,6 +41,8 @@ export interface RunRecord {
   commitId: string | null;
   version: number | null;
   error: string | null;
+  /** What a failure calls for: retriable (a rerun may help), fatal (fix the cause first), config, unexpected (a bug). */
+  errorKind?: ErrorKind | null;
   pid: number;
   host: string;
   /** Free-form extra facts (e.g. a skip reason). */

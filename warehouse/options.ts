@@ -1,3 +1,4 @@
+import { ConfigError } from '../events/errors.js';
 /** Tunables of the warehouse, with defaults. Time and sleeping are injected (tests never sleep). */
 export interface TuningOptions {
   /** Compaction target file size (default 128 MiB). */
@@ -37,6 +38,23 @@ export const DEFAULT_TUNING: TuningOptions = {
   threads: 2,
 };
 
+/** Every problem of the given tuning options (`key = value is invalid: expected …`), in one pass. */
+export function tuningProblems(t: Partial<TuningOptions>): string[] {
+  const out: string[] = [];
+  const bad = (k: string, v: unknown, want: string) => out.push(`${k} = ${JSON.stringify(v)} is invalid: expected ${want}`);
+  const int = (k: keyof TuningOptions, min: number) => {
+    const v = t[k];
+    if (v !== undefined && (!Number.isInteger(v) || (v as number) < min)) bad(k, v, `an integer >= ${min}`);
+  };
+  int('targetFileBytes', 1024);
+  int('autoCompactFileCount', 0);
+  int('rowGroupRows', 1);
+  int('spillRows', 1);
+  int('threads', 1);
+  if (t.memoryLimit !== undefined && (typeof t.memoryLimit !== 'string' || !/^\d+(\.\d+)?\s*[KMGT]i?B$/i.test(t.memoryLimit))) bad('memoryLimit', t.memoryLimit, "a size such as '512MB'");
+  return out;
+}
+
 export function tuning(o: WarehouseOptions): TuningOptions {
   const t: TuningOptions = {
     targetFileBytes: o.targetFileBytes ?? DEFAULT_TUNING.targetFileBytes,
@@ -46,11 +64,7 @@ export function tuning(o: WarehouseOptions): TuningOptions {
     memoryLimit: o.memoryLimit ?? DEFAULT_TUNING.memoryLimit,
     threads: o.threads ?? DEFAULT_TUNING.threads,
   };
-  const bad = (k: string, v: unknown, want: string) => new Error(`warehouse option ${k} = ${String(v)} is invalid: expected ${want}`);
-  if (!Number.isInteger(t.targetFileBytes) || t.targetFileBytes < 1024) throw bad('targetFileBytes', t.targetFileBytes, 'an integer >= 1024');
-  if (!Number.isInteger(t.autoCompactFileCount) || t.autoCompactFileCount < 0) throw bad('autoCompactFileCount', t.autoCompactFileCount, 'an integer >= 0');
-  if (!Number.isInteger(t.rowGroupRows) || t.rowGroupRows < 1) throw bad('rowGroupRows', t.rowGroupRows, 'an integer >= 1');
-  if (!Number.isInteger(t.spillRows) || t.spillRows < 1) throw bad('spillRows', t.spillRows, 'an integer >= 1');
-  if (!/^\d+(\.\d+)?\s*[KMGT]i?B$/i.test(t.memoryLimit)) throw bad('memoryLimit', t.memoryLimit, "a size such as '512MB'");
+  const problems = tuningProblems(t);
+  if (problems.length) throw new ConfigError('invalid warehouse option', problems);
   return t;
 }

@@ -2,6 +2,7 @@
  * FactTable: the warehouse API used by jobs (see docs/CONTRACTS.md and docs/warehouse.md).
  */
 import path from 'node:path';
+import { ConfigError } from '../events/errors.js';
 import { assertDay } from '../partitions/index.js';
 import { WarehouseCore } from './core.js';
 import { compactInTx, isCompact, type CompactResult } from './compact.js';
@@ -156,7 +157,7 @@ export class FactTable {
    * one commit replacing that snapshot_date partition. Columns are the row keys in first-seen order.
    */
   async writeDimensionSnapshot(name: string, snapshotDate: string, rows: readonly Record<string, string | null>[]): Promise<number> {
-    if (!DIM_NAME_RE.test(name)) throw new Error(`dimension name "${name}" is invalid: expected dim_ followed by lower-case letters, digits or _ (e.g. dim_account)`);
+    if (!DIM_NAME_RE.test(name)) throw new ConfigError(`dimension name "${name}" is invalid: expected dim_ followed by lower-case letters, digits or _ (e.g. dim_account)`);
     assertDay(snapshotDate);
     const keys: string[] = [];
     const seen = new Set<string>();

@@ -3,7 +3,7 @@
  * A record yields either all of its events or none (the first problem quarantines the whole record).
  */
 import { parse as parseLossless, stringify as stringifyLossless } from 'lossless-json';
-import { RecordError, type SourceLocation } from '../../events/errors.js';
+import { isIoError, RecordError, type SourceLocation } from '../../events/errors.js';
 import { eventId } from '../../events/identity.js';
 import { makeEvent, quarantineFromError, type BillingEvent, type QuarantineEntry } from '../../events/model.js';
 import type { Money } from '../../events/money.js';
@@ -95,10 +95,21 @@ export function compileMapper(source: SourceConfig): Mapper {
     try {
       return mapOne(source.name, c, record, ctx);
     } catch (e) {
-      if (e instanceof RecordError) return e.location ? e : e.at(locOf(record));
-      throw e;
+      return recordBoundary(e, record);
     }
   };
+}
+
+/**
+ * The per-record error boundary: whatever goes wrong while turning ONE record into events quarantines that record
+ * (the cause's message kept), never the run. Only an I/O error (a system error with an errno code) propagates:
+ * mapping does no I/O, so one surfacing here is the machine's problem, not the record's.
+ */
+function recordBoundary(e: unknown, record: RawRecord): RecordError {
+  if (e instanceof RecordError) return e.location ? e : e.at(locOf(record));
+  if (isIoError(e)) throw e;
+  const why = e instanceof Error ? e.message : String(e);
+  return new RecordError('BAD_VALUE', `record could not be mapped: ${why}`, null, locOf(record), { cause: e });
 }
 
 function mapOne(sourceName: string, c: Compiled, r: RawRecord, ctx: MapContext): BillingEvent[] {
@@ -106,10 +117,10 @@ function mapOne(sourceName: string, c: Compiled, r: RawRecord, ctx: MapContext):
   const data = decodeJsonFields(r.data, spec.jsonFields, r);
   runChecks(data, spec, r);
   const idHit = firstPresent(data, spec.id);
-  const recordId = idHit ? textOf(idHit.value) : null;
+  const recordId = idHit ? identityText(idHit, r) : null;
   if (recordId === null) throw new RecordError('MISSING_ID', `record has no id (looked at ${asList(spec.id).join(', ')})`, null, locOf(r, asList(spec.id)[0]));
   const versionHit = spec.version !== undefined ? firstPresent(data, spec.version) : null;
-  const version = versionHit ? textOf(versionHit.value) : null;
+  const version = versionHit ? identityText(versionHit, r) : null;
   const seqn = readSeqn(data, spec, zone, r);
 
   const rules = spec.events.filter((rule) => whenMatches(data, rule.when) && !(rule.unless !== undefined && whenMatches(data, rule.unless)));
@@ -129,7 +140,8 @@ function mapOne(sourceName: string, c: Compiled, r: RawRecord, ctx: MapContext):
     if (!tsHit) throw new RecordError('MISSING_FIELD', `event time is empty (looked at ${asList(rule.ts).join(', ')})`, null, locOf(r, asList(rule.ts)[0]));
     const ts = readTimestamp(tsHit.value, spec.timestamps[tsHit.path] ?? 'auto', zone, locOf(r, tsHit.path));
     const amount = readAmount(data, spec, rule, r);
-    const identityId = rule.identity?.id !== undefined ? textOf(firstPresent(data, rule.identity.id)?.value) : recordId;
+    const identityHit = rule.identity?.id !== undefined ? firstPresent(data, rule.identity.id) : undefined;
+    const identityId = identityHit === undefined ? recordId : identityHit && identityText(identityHit, r);
     if (identityId === null) throw new RecordError('MISSING_ID', `identity id is empty (looked at ${asList(rule.identity!.id!).join(', ')})`, null, locOf(r, asList(rule.identity!.id!)[0]));
     const discriminator = rule.name ?? rule.eventType;
     const id = eventId({
@@ -157,6 +169,17 @@ function mapOne(sourceName: string, c: Compiled, r: RawRecord, ctx: MapContext):
       locOf(r),
     );
   });
+}
+
+/** An id or version as text; a control character (U+0000–U+001F, U+007F) in it is a bad value, not an identity. */
+function identityText(hit: { path: string; value: unknown }, r: RawRecord): string | null {
+  const text = textOf(hit.value);
+  const ctl = text === null ? null : /[\u0000-\u001f\u007f]/.exec(text);
+  if (ctl) {
+    const cp = `U+${ctl[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}`;
+    throw new RecordError('BAD_VALUE', `"${hit.path}" = ${JSON.stringify(text)} contains the control character ${cp}; ids and versions must be printable text`, text, locOf(r, hit.path));
+  }
+  return text;
 }
 
 function keyOf(data: unknown, paths: string | string[] | undefined): string | null {

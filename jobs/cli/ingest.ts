@@ -1,4 +1,4 @@
-import { ConfigError } from '../../events/errors.js';
+import { ConfigError, kindHint } from '../../events/errors.js';
 import { parseWindow, windowsOfDay } from '../../partitions/index.js';
 import { defaultWindow, runIngest, runOltp } from '../ingest.js';
 import type { RunRecord } from '../runstore.js';
@@ -12,7 +12,7 @@ export function describeRun(r: RunRecord): string {
     `  files read ${r.files.length}, already committed ${r.filesSkipped}; rows in ${r.rowsIn}, written ${r.rowsWritten}, duplicates ${r.duplicates}, quarantined ${q || '0'}`,
     r.commitId ? `  commit ${r.commitId} (table version ${r.version})` : '',
     r.note ? `  note: ${r.note}` : '',
-    r.error ? `  error: ${r.error}` : '',
+    r.error ? `  error${r.errorKind ? ` (${r.errorKind})` : ''}: ${r.error}` : '',
   ]
     .filter(Boolean)
     .join('\n');
@@ -35,8 +35,9 @@ export const register: Register = (program, ctx) => {
       const stop = gracefulShutdown((sig) => deps.log.warn('shutdown.requested', { signal: sig, note: 'finishing the current commit; no new attempts' }));
       try {
         let rec: RunRecord;
+        const retry = { ...deps.settings.retry, maxAttempts: attempts };
         if (o.source === 'oltp' || o.source === '_oltp') {
-          rec = await runOltp(deps, { trigger: 'manual', snapshotDate: o.date ? day('--date', o.date) : undefined });
+          rec = await runOltp(deps, { trigger: 'manual', snapshotDate: o.date ? day('--date', o.date) : undefined, retry });
         } else {
           let window = defaultWindow(deps.clock.now());
           if (o.window) {
@@ -48,11 +49,10 @@ export const register: Register = (program, ctx) => {
             const aligned = windowsOfDay(new Date(window.startMs).toISOString().slice(0, 10)).some((w) => w.startMs === window.startMs && w.endMs === window.endMs);
             if (!aligned) deps.log.warn('window.unaligned', { window: o.window, note: 'billing windows are 4-hour UTC windows starting 00,04,..,20; the completeness check looks for those' });
           }
-          const retry = { ...deps.settings.retry, maxAttempts: attempts };
           rec = await runIngest(deps, { source: o.source, window, trigger: 'manual', signal: stop.signal, retry });
         }
         ctx.emit(rec, () => describeRun(rec));
-        if (rec.status === 'failed') throw new CliExit(EXIT.FAILED, `the run failed: ${rec.error}`);
+        if (rec.status === 'failed') throw new CliExit(EXIT.FAILED, `the run failed: ${rec.error} (${kindHint(rec.errorKind ?? 'unexpected')})`);
       } finally {
         stop.dispose();
       }

@@ -2,7 +2,7 @@
  * The billing-mart CLI. Each command lives in its own module under jobs/cli/ and registers itself here.
  */
 import { Command, CommanderError } from 'commander';
-import { ConfigError, FatalError, RetriableError } from '../../events/errors.js';
+import { ConfigError, errorKind, kindHint, messageWithCauses } from '../../events/errors.js';
 import { CliExit, EXIT, makeContext, type Register } from './context.js';
 import { register as configCmd } from './config-cmd.js';
 import { register as timestampsCmd } from './timestamps.js';
@@ -54,8 +54,7 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`billing-mart: ${e.message}\n`);
       return EXIT.USAGE;
     }
-    const kind = e instanceof RetriableError ? ' (retriable: try again later)' : e instanceof FatalError ? '' : ' (unexpected)';
-    process.stderr.write(`billing-mart: ${(e as Error)?.message ?? String(e)}${kind}\n`);
+    process.stderr.write(`billing-mart: ${messageWithCauses(e)} (${kindHint(errorKind(e))})\n`);
     if (process.env.BILLING_MART_DEBUG && e instanceof Error && e.stack) process.stderr.write(e.stack + '\n');
     return EXIT.FAILED;
   }

@@ -9,9 +9,9 @@ afterEach(() => {
   while (cleanups.length) cleanups.pop()!();
 });
 
-function cli(args: string[], cwd: string) {
+function cli(args: string[], cwd: string, env: NodeJS.ProcessEnv = process.env) {
   requireBuilt('jobs/cli/main.js');
-  const r = spawnSync(process.execPath, [path.join(ROOT, 'bin/billing-mart.js'), ...args], { cwd, encoding: 'utf8', timeout: 120_000 });
+  const r = spawnSync(process.execPath, [path.join(ROOT, 'bin/billing-mart.js'), ...args], { cwd, encoding: 'utf8', timeout: 120_000, env });
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 
@@ -41,6 +41,15 @@ describe('jobs CLI', () => {
     const c = cli([...w.base, 'check', 'completeness', '--date', '2024-02-30'], w.dir);
     expect(c.code).toBe(2);
     expect(c.err).toMatch(/--date "2024-02-30" is not a calendar day/);
+  });
+
+  it('a manual `ingest --source oltp` against an unreachable server makes one attempt and says retrying may help', () => {
+    const w = workdir();
+    const env = { ...process.env, BILLING_MART_PG_URL: 'postgres://bm:p@ssW0rd@127.0.0.1:1/billing' };
+    const r = cli([...w.base, 'ingest', '--source', 'oltp', '--date', '2024-01-03'], w.dir, env);
+    expect(r.code).toBe(3);
+    expect(r.out).toMatch(/1 attempt\)/);
+    expect(r.err).toMatch(/the run failed: .*cannot connect to the OLTP database.*\(retriable: running it again may help/);
   });
 
   it('rejects --attempts that is not a whole number of at least 1', () => {

@@ -70,19 +70,47 @@ describe('ingest run', () => {
   it('retries a retriable failure with backoff and succeeds; a run that keeps failing is recorded as failed', async () => {
     const h = harness(dir());
     h.landing.deliver('zuora', '2024-01-03T04:00:00Z', { name: 'invoice.csv', events: [ev('zuora', 'i1', '2024-01-03T05:00:00Z', '1')] });
-    h.wh.failNext = [new RetriableError('disk busy'), new Error('EIO: i/o error')];
+    h.wh.failNext = [new RetriableError('disk busy'), Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET', syscall: 'read' })];
     const ok = await runIngest(h.deps, { source: 'zuora', window: W, trigger: 'schedule' });
     expect(ok).toMatchObject({ status: 'succeeded', attempts: 3, rowsWritten: 1 });
     expect(h.clock.sleeps).toEqual([1000, 2000]);
-    expect(h.log.lines.filter((l) => l.includes('"event":"run.retry"')).map((l) => JSON.parse(l).error)).toEqual(['disk busy', 'EIO: i/o error']);
+    expect(h.log.lines.filter((l) => l.includes('"event":"run.retry"')).map((l) => JSON.parse(l).error)).toEqual(['disk busy', 'read ECONNRESET']);
 
     h.wh.failNext = [new RetriableError('down'), new RetriableError('down'), new RetriableError('still down')];
     const bad = await runIngest(h.deps, { source: 'zuora', window: parseWindow('2024-01-03T08:00Z/2024-01-03T12:00Z'), trigger: 'schedule' });
     expect(bad).toMatchObject({ status: 'failed', attempts: 3 });
     expect(bad.error).toMatch(/failed after 3 attempts: still down/);
+    expect(bad.errorKind).toBe('retriable');
     expect(await h.deps.runs.list({ status: 'failed' })).toHaveLength(1);
     // the lock was released after the failure: the next run of that window can go
     expect(await h.deps.locks.holder(lockNameFor('zuora', parseWindow('2024-01-03T08:00Z/2024-01-03T12:00Z')))).toBeUndefined();
+  });
+
+  it('a bug (TypeError) fails the run at once: no backoff, kind "unexpected", the cause kept in the record and the log', async () => {
+    const h = harness(dir());
+    h.landing.deliver('zuora', '2024-01-03T04:00:00Z', { name: 'invoice.csv', events: [ev('zuora', 'i1', '2024-01-03T05:00:00Z', '1')] });
+    h.wh.failNext = [new Error('staging failed', { cause: new TypeError("Cannot read properties of undefined (reading 'eventId')") })];
+    const r = await runIngest(h.deps, { source: 'zuora', window: W, trigger: 'schedule' });
+    expect(r).toMatchObject({ status: 'failed', attempts: 1, errorKind: 'unexpected' });
+    expect(r.error).toBe("staging failed: caused by: Cannot read properties of undefined (reading 'eventId')");
+    expect(h.clock.sleeps).toEqual([]);
+    const failed = h.log.lines.map((l) => JSON.parse(l)).find((l) => l.event === 'run.failed');
+    expect(failed).toMatchObject({ errorKind: 'unexpected', error: r.error });
+  });
+
+  it('a manual OLTP run honours its retry policy (one attempt), not the scheduler\'s 4', async () => {
+    const h = harness(dir());
+    let calls = 0;
+    h.deps.oltp = {
+      read: async () => {
+        calls++;
+        throw new RetriableError('cannot connect to the OLTP database on 127.0.0.1:1');
+      },
+    };
+    const r = await runOltp(h.deps, { trigger: 'manual', snapshotDate: '2024-01-03', retry: { ...h.deps.settings.retry, maxAttempts: 1 } });
+    expect(r).toMatchObject({ status: 'failed', attempts: 1, errorKind: 'retriable' });
+    expect(calls).toBe(1);
+    expect(h.clock.sleeps).toEqual([]);
   });
 
   it('rejects an unknown source naming the configured ones', async () => {
