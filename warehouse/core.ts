@@ -40,6 +40,8 @@ export interface CoreOptions {
   keepVersionDirs: number;
   /** Test hook: called at named points of a commit (crash tests kill the process there). */
   faults?: (point: string) => void | Promise<void>;
+  /** Publishes derived views of a committed version (the Iceberg metadata) before it becomes `current`; must be idempotent. */
+  publishViews?: (state: TableState, entry: CommitEntry) => Promise<void>;
 }
 
 export interface Tx {
@@ -146,7 +148,7 @@ export class WarehouseCore {
         throw new RetriableError(`another writer committed version ${entry.version} of ${this.storage.root} at the same time; nothing was published, run again`);
       }
       await this.fault(`${outcome.operation}:after-log`);
-      await this.publish(entry.version);
+      await this.publish(entry.version, next, entry);
       await this.fault(`${outcome.operation}:after-publish`);
       await this.pruneVersionDirs(entry.version);
       return { result, entry };
@@ -208,8 +210,10 @@ export class WarehouseCore {
     await this.storage.fsyncDir(VERSION_DIR);
   }
 
-  /** Points `current` at version N (one atomic rename) and makes sure the per-table links exist. */
-  private async publish(version: number): Promise<void> {
+  /** Publishes the views of version N, points `current` at it (one atomic rename) and makes sure the per-table links exist. */
+  private async publish(version: number, state: TableState, entry: CommitEntry): Promise<void> {
+    if (this.opts.publishViews) await this.opts.publishViews(state, entry);
+    await this.fault('publish:after-views');
     await this.storage.swapSymlink(CURRENT, `${VERSION_DIR}/${versionName(version)}`);
     await this.ensureTableLinks(version);
   }
@@ -245,8 +249,9 @@ export class WarehouseCore {
     if (last === 0) return entries;
     const target = `${VERSION_DIR}/${versionName(last)}`;
     if ((await this.storage.readSymlink(CURRENT)) !== target) {
-      await this.buildVersionDir(replay(entries));
-      await this.publish(last);
+      const state = replay(entries);
+      await this.buildVersionDir(state);
+      await this.publish(last, state, entries[last - 1]!);
     } else await this.ensureTableLinks(last);
     return entries;
   }

@@ -1,4 +1,6 @@
 import { ConfigError } from '../events/errors.js';
+import type { IcebergOptions } from './iceberg/publish.js';
+
 /** Tunables of the warehouse, with defaults. Time and sleeping are injected (tests never sleep). */
 export interface TuningOptions {
   /** Compaction target file size (default 128 MiB). */
@@ -27,6 +29,8 @@ export interface WarehouseOptions extends Partial<TuningOptions> {
   keepVersionDirs?: number;
   /** Test hook: called at named points of a commit. */
   faults?: (point: string) => void | Promise<void>;
+  /** The Iceberg view (warehouse/iceberg/): where engines see the warehouse root, snapshots kept per metadata file. */
+  iceberg?: IcebergOptions;
 }
 
 export const DEFAULT_TUNING: TuningOptions = {

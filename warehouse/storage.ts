@@ -17,6 +17,8 @@ export interface Storage {
   /** Like writeDurable but fails (returns false) when `rel` already exists: the optimistic-commit primitive. */
   createExclusive(rel: string, data: string): Promise<boolean>;
   readText(rel: string): Promise<string | null>;
+  /** The whole object as bytes, null when it does not exist. */
+  read(rel: string): Promise<Uint8Array | null>;
   /** Directory entries (names), [] when the directory does not exist. */
   list(rel: string): Promise<string[]>;
   /** Hard link (same object under a second name). */
@@ -87,8 +89,13 @@ export class LocalStorage implements Storage {
   }
 
   async readText(rel: string): Promise<string | null> {
+    const bytes = await this.read(rel);
+    return bytes === null ? null : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
+  }
+
+  async read(rel: string): Promise<Uint8Array | null> {
     try {
-      return await fs.readFile(this.abs(rel), 'utf8');
+      return await fs.readFile(this.abs(rel));
     } catch (e) {
       if (isCode(e, 'ENOENT')) return null;
       throw e;

@@ -13,6 +13,7 @@ import { FACT_PARTITION_KEY, FACT_TABLE, dimensionColumns, DIMENSION_PARTITION_K
 import { manifestDocument, partitionPath, partitionsOf, type CommitEntry, type ManifestDocument, type PartitionState } from './state.js';
 import { LocalStorage, type Storage } from './storage.js';
 import { writeSmallTable } from './files.js';
+import { publishIceberg } from './iceberg/publish.js';
 
 export interface TableInfo {
   root: string;
@@ -51,6 +52,7 @@ export class FactTable {
       lockPollMs: options.lockPollMs ?? 200,
       keepVersionDirs: options.keepVersionDirs ?? 3,
       faults: options.faults,
+      publishViews: (state, entry) => publishIceberg(st, state, entry, options.iceberg, options.faults),
     });
     return new FactTable(core, tuning(options));
   }

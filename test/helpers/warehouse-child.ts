@@ -3,7 +3,8 @@
  *   node <build>/test/helpers/warehouse-child.js ingest <warehouse> <seed> <count> <prefix> <sha> <days,comma,separated>
  *   node <build>/test/helpers/warehouse-child.js compact <warehouse> <targetBytes>
  *   node <build>/test/helpers/warehouse-child.js bulk <warehouse> <events> <day>   (memory test: events streamed lazily)
- * BM_TEST_CRASH_AT=<point> makes the process SIGKILL itself at that commit point. Only this test script
+ * BM_TEST_CRASH_AT=<point> makes the process SIGKILL itself at that commit point; BM_TEST_ICEBERG_LOCATION sets
+ * the Iceberg view's location (a test serves the warehouse over HTTP). Only this test script
  * reads the variable; the runtime takes a `faults` callback instead.
  */
 import { FactTable } from '../../warehouse/index.js';
@@ -27,9 +28,10 @@ async function main(argv: string[]): Promise<void> {
   const faults = (point: string) => {
     if (point === crashAt) process.kill(process.pid, 'SIGKILL');
   };
+  const iceberg = process.env.BM_TEST_ICEBERG_LOCATION ? { location: process.env.BM_TEST_ICEBERG_LOCATION } : undefined;
   if (op === 'ingest') {
     const [seed, count, prefix, sha, days] = rest;
-    const table = await FactTable.open(wh!, { faults, spillRows: 150, rowGroupRows: 50, autoCompactFileCount: 0, lockPollMs: 20 });
+    const table = await FactTable.open(wh!, { faults, iceberg, spillRows: 150, rowGroupRows: 50, autoCompactFileCount: 0, lockPollMs: 20 });
     const dayList = days!.split(',');
     const events = sampleEvents({ days: dayList, count: Number(count), seed: Number(seed), prefix, runId: `run-${prefix}` });
     const res = await table.commitIngest({
@@ -42,7 +44,7 @@ async function main(argv: string[]): Promise<void> {
     });
     process.stdout.write(JSON.stringify(res) + '\n');
   } else if (op === 'compact') {
-    const table = await FactTable.open(wh!, { faults, targetFileBytes: Number(rest[0]), rowGroupRows: 50, lockPollMs: 20 });
+    const table = await FactTable.open(wh!, { faults, iceberg, targetFileBytes: Number(rest[0]), rowGroupRows: 50, lockPollMs: 20 });
     const res = await table.compact();
     process.stdout.write(JSON.stringify(res) + '\n');
   } else if (op === 'bulk') {
