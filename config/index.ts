@@ -4,14 +4,14 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { IANAZone } from 'luxon';
 import YAML from 'yaml';
 import { z } from 'zod';
 import { ConfigError } from '../events/errors.js';
-import { SourceConfigSchema } from './sources.js';
+import { rememberSecret, urlPassword } from '../events/redact.js';
+import { cronProblem } from './cron.js';
+import { describeSourceIssues, SourceConfigSchema, Zone } from './sources.js';
+import { tuningProblems } from './tuning.js';
 import { DEFAULT_SOURCES } from './defaults.js';
-
-const Zone = z.string().refine((s) => IANAZone.isValidZone(s), { message: 'an IANA time zone such as "America/Los_Angeles" or "UTC"' });
 
 export const ConfigSchema = z
   .object({
@@ -27,8 +27,8 @@ export const ConfigSchema = z
         kind: z.enum(['file', 'postgres']),
         /** postgres: connection URL; prefer the BILLING_MART_PG_URL / PG* environment variables for credentials. */
         url: z.string().optional(),
-        /** file: snapshot path relative to the landing zone. */
-        snapshotDir: z.string().default('_oltp'),
+        /** file: snapshot path relative to the landing zone (resolved to an absolute path at load). */
+        snapshotDir: z.string().min(1).default('_oltp'),
       })
       .strict(),
     pickup: z
@@ -66,6 +66,8 @@ export const ConfigSchema = z
       })
       .strict(),
     log: z.object({ format: z.enum(['json', 'human']) }).strict(),
+    /** Warehouse tuning (rowGroupRows, spillRows, memoryLimit, threads); checked by config/tuning.ts. */
+    tuning: z.record(z.string(), z.unknown()).optional(),
   })
   .strict();
 
@@ -133,13 +135,25 @@ function envLayer(env: NodeJS.ProcessEnv): Record<string, unknown> {
   return layer;
 }
 
-/** Loads, validates (reporting every problem with its key) and freezes the configuration. */
+function getKey(o: unknown, key: readonly (string | number)[]): unknown {
+  let cur = o;
+  for (const k of key) cur = isPlainObject(cur) || Array.isArray(cur) ? (cur as Record<string | number, unknown>)[k] : undefined;
+  return cur;
+}
+
+/** `base` + a relative path that climbs out of it with `..`: refused unless written as an absolute path. */
+function escapes(base: string, rel: string): boolean {
+  if (path.isAbsolute(rel)) return false;
+  const r = path.relative(base, path.resolve(base, rel));
+  return r === '..' || r.startsWith(`..${path.sep}`);
+}
+
+/** Loads, validates (reporting every problem with its file and key, all in one pass) and freezes the configuration. */
 export function loadConfig(o: ConfigOverrides = {}): Config {
   let fileLayer: unknown = {};
-  let origin = 'embedded defaults';
   let baseDir = process.cwd();
+  const env = o.env ?? process.env;
   if (o.configFile) {
-    origin = o.configFile;
     baseDir = path.dirname(path.resolve(o.configFile));
     let text: string;
     try {
@@ -155,19 +169,71 @@ export function loadConfig(o: ConfigOverrides = {}): Config {
     if (!isPlainObject(fileLayer)) throw new ConfigError(`${o.configFile}: expected a mapping of settings at the top level`);
   }
   const flags: Record<string, unknown> = { warehouse: o.warehouse, landing: o.landing };
-  const merged = mergeLayers(DEFAULTS, fileLayer, envLayer(o.env ?? process.env), flags);
+  const envL = envLayer(env);
+  const merged = mergeLayers(DEFAULTS, fileLayer, envL, flags);
+  /** Which layer a key's value came from, for the problem list. */
+  const originOf = (key: readonly (string | number)[]): string => {
+    if (getKey(flags, key) !== undefined) return `--${String(key[0])}`;
+    if (getKey(envL, key) !== undefined) return key[0] === 'oltp' ? 'BILLING_MART_PG_URL' : `BILLING_MART_${String(key[0]).toUpperCase()}`;
+    if (o.configFile && getKey(fileLayer, key.length ? [key[0]!] : key) !== undefined) return o.configFile;
+    return 'embedded defaults';
+  };
+  const problems: string[] = [];
+  const problem = (key: (string | number)[], message: string) => problems.push(`${originOf(key)}: ${key.join('.') || '(top level)'}: ${message}`);
+
   const parsed = ConfigSchema.safeParse(merged);
   if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => `${i.path.length ? i.path.join('.') : '(top level)'}: ${i.message}`);
-    throw new ConfigError(`invalid configuration in ${origin}`, problems);
+    const labels = describeSourceIssues(parsed.error.issues, merged);
+    parsed.error.issues.forEach((i, n) => problems.push(`${originOf(i.path as (string | number)[])}: ${labels[n]}`));
   }
-  const c = parsed.data;
+  // Checks zod cannot express, on the merged values, in the same pass.
+  const sched = isPlainObject(merged.schedule) ? merged.schedule : {};
+  const tz = typeof sched.timezone === 'string' ? sched.timezone : 'UTC';
+  for (const job of ['billing', 'oltp', 'completeness']) {
+    const expr = sched[job];
+    if (typeof expr !== 'string') continue;
+    const why = cronProblem(expr, Zone.safeParse(tz).success ? tz : 'UTC');
+    if (why) problem(['schedule', job], why);
+  }
+  const seen = new Map<string, number>();
+  (Array.isArray(merged.sources) ? merged.sources : []).forEach((src, i) => {
+    const name = isPlainObject(src) ? src.name : undefined;
+    if (typeof name !== 'string') return;
+    if (name === 'oltp' || name === '_oltp') problem(['sources', i, 'name'], `"${name}" is reserved: \`ingest --source oltp\` loads the accounts/products snapshot`);
+    if (seen.has(name)) problem(['sources', i, 'name'], `source name "${name}" is already used by sources[${seen.get(name)}]`);
+    seen.set(name, i);
+  });
+  const compaction = isPlainObject(merged.compaction) ? merged.compaction : {};
+  for (const [k, m] of tuningProblems({ targetFileBytes: compaction.targetFileBytes, autoCompactFileCount: compaction.autoCompactFileCount })) problem(['compaction', k], m);
+  if (isPlainObject(merged.tuning)) {
+    for (const [k, m] of tuningProblems(merged.tuning)) {
+      if (k === 'targetFileBytes' || k === 'autoCompactFileCount') problem(['tuning', k], 'set it under compaction:');
+      else problem(['tuning', k], m);
+    }
+  }
   // Relative paths in a config file are relative to that file; flags/env relative to the working directory.
-  const resolveFrom = (p: string, fromFile: boolean) => path.resolve(fromFile ? baseDir : process.cwd(), p);
   const fileObj = fileLayer as Record<string, unknown>;
-  const fromFile = (key: string) => o[key as 'warehouse' | 'landing'] === undefined && fileObj[key] !== undefined && !envLayer(o.env ?? process.env)[key];
+  const fromFile = (key: 'warehouse' | 'landing' | 'state') => (key === 'state' || o[key] === undefined) && fileObj[key] !== undefined && !envL[key];
+  for (const key of ['warehouse', 'landing', 'state'] as const) {
+    const v = merged[key];
+    if (typeof v === 'string' && fromFile(key) && escapes(baseDir, v)) {
+      problem([key], `${JSON.stringify(v)} climbs out of the config file's directory ${baseDir} with ".."; write an absolute path if that is what you mean`);
+    }
+  }
+  const snap = isPlainObject(merged.oltp) ? merged.oltp.snapshotDir : undefined;
+  if (typeof snap === 'string' && escapes('/landing', snap)) {
+    problem(['oltp', 'snapshotDir'], `${JSON.stringify(snap)} climbs out of the landing zone with ".."; write an absolute path if that is what you mean`);
+  }
+  if (problems.length || !parsed.success) throw new ConfigError(`invalid configuration (${problems.length} problem${problems.length === 1 ? '' : 's'})`, problems);
+
+  const c = parsed.data;
+  const resolveFrom = (p: string, file: boolean) => path.resolve(file ? baseDir : process.cwd(), p);
   const warehouse = resolveFrom(c.warehouse, fromFile('warehouse'));
   const landing = resolveFrom(c.landing, fromFile('landing'));
-  const state = c.state ? resolveFrom(c.state, fileObj.state !== undefined) : path.join(warehouse, '_state');
-  return deepFreeze({ ...c, warehouse, landing, state }) as Config;
+  const state = c.state ? resolveFrom(c.state, fromFile('state')) : path.join(warehouse, '_state');
+  const oltp = { ...c.oltp, snapshotDir: path.resolve(landing, c.oltp.snapshotDir) };
+  // the connection password is a secret: every user-visible text hides it from here on
+  if (c.oltp.url) rememberSecret(urlPassword(c.oltp.url));
+  rememberSecret(env.PGPASSWORD);
+  return deepFreeze({ ...c, warehouse, landing, state, oltp }) as Config;
 }

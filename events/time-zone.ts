@@ -155,3 +155,12 @@ export function resolveLocal(zone: ZoneInfo, local: number, out: Resolved): Reso
   }
   return out;
 }
+
+/**
+ * THE zone validator: true when `name` is an IANA zone name the timestamp parser accepts. Configuration (source
+ * zones, the schedule zone) is checked with this one function, so a zone that passes `config` is a zone every
+ * record can be parsed in.
+ */
+export function isValidZone(name: unknown): boolean {
+  return typeof name === 'string' && name !== '' && getZone(name) !== undefined;
+}

@@ -35,6 +35,7 @@ export async function openApp(config: Config, o: AppOptions = {}): Promise<App> 
   const clock = o.clock ?? systemClock;
   const log = o.log ?? createLogger({ format: config.log.format, clock, sink: o.logSink ?? ((l) => process.stderr.write(l + '\n')) });
   const table = await FactTable.open(config.warehouse, {
+    ...(config.tuning as Record<string, never> | undefined),
     targetFileBytes: config.compaction.targetFileBytes,
     autoCompactFileCount: config.compaction.autoCompactFileCount,
     now: () => clock.now(),

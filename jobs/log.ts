@@ -2,6 +2,7 @@
  * Structured logs: one JSON object per line (config.log.format = 'json') with the run id, or a human line.
  * The sink and the clock are injected; nothing here writes to a stream by itself.
  */
+import { redact } from '../events/redact.js';
 import type { Clock } from './clock.js';
 import { isoUtc } from './clock.js';
 
@@ -54,7 +55,7 @@ export function createLogger(o: LoggerOptions, base: LogFields = {}): Logger {
   const min = ORDER[o.minLevel ?? 'info'];
   const write = (level: LogLevel) => (event: string, fields: LogFields = {}) => {
     if (ORDER[level] < min) return;
-    o.sink(formatLine(o.format, o.clock.now(), level, event, { ...base, ...fields }));
+    o.sink(redact(formatLine(o.format, o.clock.now(), level, event, { ...base, ...fields })));
   };
   return {
     debug: write('debug'),

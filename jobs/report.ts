@@ -3,11 +3,13 @@
  * no external resources): a calendar heatmap of completeness per source, row counts per day, freshness, run
  * history. Pure: StatusData in, HTML text out.
  */
+import { redact } from '../events/redact.js';
 import type { StatusData } from './status.js';
 import { formatDuration } from './progress.js';
 
+/** Every text on the page is redacted (credentials in run errors) and HTML-escaped. */
 function esc(s: unknown): string {
-  return String(s ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+  return redact(String(s ?? '')).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 }
 
 const COLORS: Record<string, string> = { COMPLETE: '#2e9e5b', INCOMPLETE: '#d64541', MISSING_CONTROL: '#e08e0b', LATE: '#f2c94c', NOT_CHECKED: '#c9ced6' };

@@ -10,6 +10,7 @@ import path from 'node:path';
 import type { Clock } from './clock.js';
 import { isoUtc } from './clock.js';
 import type { ErrorKind } from '../events/errors.js';
+import { redact } from '../events/redact.js';
 import { HOST, pidAlive, readJson, writeFileAtomic } from './fsutil.js';
 
 export type RunStatus = 'running' | 'succeeded' | 'failed' | 'skipped' | 'abandoned';
@@ -132,7 +133,8 @@ export class RunStore {
   private async write(rec: RunRecord): Promise<void> {
     const file = this.paths.get(rec.runId) ?? this.fileFor(rec.runId, rec.startedAt);
     this.paths.set(rec.runId, file);
-    await writeFileAtomic(file, JSON.stringify(rec) + '\n');
+    // a run record is a file people read: errors quoting a connection URL are redacted
+    await writeFileAtomic(file, redact(JSON.stringify(rec)) + '\n');
   }
 
   async get(runId: string): Promise<RunRecord | undefined> {

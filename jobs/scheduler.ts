@@ -5,7 +5,9 @@
  * valid instant, in an overlap once — so a DST change never skips or doubles a run (tested).
  * The last fire time per job is persisted, so a restart knows what it missed.
  */
-import { Cron } from 'croner';
+import type { Cron } from 'croner';
+import { cronProblem, newCron } from '../config/cron.js';
+import { ConfigError } from '../events/errors.js';
 import type { Clock } from './clock.js';
 import { isoUtc } from './clock.js';
 import { readJson, writeFileAtomic } from './fsutil.js';
@@ -21,12 +23,11 @@ export interface ScheduledJob {
   run(fireMs: number, ctx: { trigger: FireTrigger; signal: AbortSignal }): Promise<void>;
 }
 
+/** Compiles a job's expression the way configuration validated it (config/cron.ts); a bad one is a ConfigError. */
 export function compileCron(expr: string, timezone = 'UTC'): Cron {
-  try {
-    return new Cron(expr, { timezone, paused: true, mode: '5-or-6-parts' });
-  } catch (e) {
-    throw new Error(`invalid cron expression "${expr}" (${(e as Error).message}); expected 5 fields such as "0 */4 * * *"`, { cause: e });
-  }
+  const problem = cronProblem(expr, timezone);
+  if (problem) throw new ConfigError(problem);
+  return newCron(expr, timezone);
 }
 
 /** Fire instants in (afterMs, untilMs], ascending. */

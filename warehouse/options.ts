@@ -1,3 +1,4 @@
+import { tuningProblems } from '../config/tuning.js';
 import { ConfigError } from '../events/errors.js';
 import type { IcebergOptions } from './iceberg/publish.js';
 
@@ -42,23 +43,6 @@ export const DEFAULT_TUNING: TuningOptions = {
   threads: 2,
 };
 
-/** Every problem of the given tuning options (`key = value is invalid: expected …`), in one pass. */
-export function tuningProblems(t: Partial<TuningOptions>): string[] {
-  const out: string[] = [];
-  const bad = (k: string, v: unknown, want: string) => out.push(`${k} = ${JSON.stringify(v)} is invalid: expected ${want}`);
-  const int = (k: keyof TuningOptions, min: number) => {
-    const v = t[k];
-    if (v !== undefined && (!Number.isInteger(v) || (v as number) < min)) bad(k, v, `an integer >= ${min}`);
-  };
-  int('targetFileBytes', 1024);
-  int('autoCompactFileCount', 0);
-  int('rowGroupRows', 1);
-  int('spillRows', 1);
-  int('threads', 1);
-  if (t.memoryLimit !== undefined && (typeof t.memoryLimit !== 'string' || !/^\d+(\.\d+)?\s*[KMGT]i?B$/i.test(t.memoryLimit))) bad('memoryLimit', t.memoryLimit, "a size such as '512MB'");
-  return out;
-}
-
 export function tuning(o: WarehouseOptions): TuningOptions {
   const t: TuningOptions = {
     targetFileBytes: o.targetFileBytes ?? DEFAULT_TUNING.targetFileBytes,
@@ -68,7 +52,7 @@ export function tuning(o: WarehouseOptions): TuningOptions {
     memoryLimit: o.memoryLimit ?? DEFAULT_TUNING.memoryLimit,
     threads: o.threads ?? DEFAULT_TUNING.threads,
   };
-  const problems = tuningProblems(t);
-  if (problems.length) throw new ConfigError('invalid warehouse option', problems);
+  const problems = tuningProblems({ ...t });
+  if (problems.length) throw new ConfigError('invalid warehouse option', problems.map(([k, m]) => `${k}: ${m}`));
   return t;
 }

@@ -8,7 +8,7 @@ export * from './types.js';
 export { readPgSnapshot, resolvePgTarget, accountsQuery, productsQuery, type PgSourceOptions } from './postgres.js';
 export { readFileSnapshot, parseSnapshotCsv } from './file.js';
 export { accountsCsv, productsCsv, oltpSql, OLTP_DDL } from './write.js';
-export { redactUrl, scrub } from './redact.js';
+export { redactUrl, scrub } from '../../events/redact.js';
 
 export interface OltpSettings {
   kind: 'file' | 'postgres';

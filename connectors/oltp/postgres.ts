@@ -6,7 +6,7 @@
  */
 import pg from 'pg';
 import { FatalError, RetriableError } from '../../events/errors.js';
-import { redactUrl, scrub, urlPassword } from './redact.js';
+import { redactUrl, scrub, urlPassword } from '../../events/redact.js';
 import { ACCOUNT_COLUMNS, PRODUCT_COLUMNS, type AccountRow, type OltpSnapshot, type ProductRow } from './types.js';
 
 export interface PgSourceOptions {

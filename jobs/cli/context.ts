@@ -7,6 +7,7 @@
  */
 import type { Command } from 'commander';
 import { loadConfig, type Config } from '../../config/index.js';
+import { redact } from '../../events/redact.js';
 
 export const EXIT = { OK: 0, PROBLEM: 1, USAGE: 2, FAILED: 3 } as const;
 
@@ -47,11 +48,12 @@ export function makeContext(program: Command): CliContext {
       return Boolean(opts().json);
     },
     emit(data, human) {
-      if (opts().json) process.stdout.write(JSON.stringify(data, (_k, v) => (typeof v === 'bigint' ? v.toString() : v)) + '\n');
-      else process.stdout.write(human().replace(/\n?$/, '\n'));
+      // everything a command prints is redacted: no credential reaches a terminal or a pipe
+      if (opts().json) process.stdout.write(redact(JSON.stringify(data, (_k, v) => (typeof v === 'bigint' ? v.toString() : v))) + '\n');
+      else process.stdout.write(redact(human()).replace(/\n?$/, '\n'));
     },
     info(line) {
-      if (!opts().json) process.stderr.write(line.replace(/\n?$/, '\n'));
+      if (!opts().json) process.stderr.write(redact(line).replace(/\n?$/, '\n'));
     },
   };
 }

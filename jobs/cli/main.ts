@@ -3,6 +3,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { ConfigError, errorKind, kindHint, messageWithCauses } from '../../events/errors.js';
+import { redact } from '../../events/redact.js';
 import { CliExit, EXIT, makeContext, type Register } from './context.js';
 import { register as configCmd } from './config-cmd.js';
 import { register as timestampsCmd } from './timestamps.js';
@@ -47,15 +48,15 @@ export async function main(argv: string[]): Promise<number> {
       return EXIT.USAGE;
     }
     if (e instanceof CliExit) {
-      if (e.message) process.stderr.write(`billing-mart: ${e.message}\n`);
+      if (e.message) process.stderr.write(redact(`billing-mart: ${e.message}\n`));
       return e.code;
     }
     if (e instanceof ConfigError) {
-      process.stderr.write(`billing-mart: ${e.message}\n`);
+      process.stderr.write(redact(`billing-mart: ${e.message}\n`));
       return EXIT.USAGE;
     }
-    process.stderr.write(`billing-mart: ${messageWithCauses(e)} (${kindHint(errorKind(e))})\n`);
-    if (process.env.BILLING_MART_DEBUG && e instanceof Error && e.stack) process.stderr.write(e.stack + '\n');
+    process.stderr.write(redact(`billing-mart: ${messageWithCauses(e)} (${kindHint(errorKind(e))})\n`));
+    if (process.env.BILLING_MART_DEBUG && e instanceof Error && e.stack) process.stderr.write(redact(e.stack) + '\n');
     return EXIT.FAILED;
   }
 }
@@ -67,7 +68,7 @@ if (isEntry) {
       process.exitCode = code;
     },
     (e) => {
-      process.stderr.write(`billing-mart: ${String(e)}\n`);
+      process.stderr.write(redact(`billing-mart: ${String(e)}\n`));
       process.exitCode = EXIT.FAILED;
     },
   );

@@ -59,3 +59,87 @@ describe('config', () => {
     expect(mergeLayers({ a: { b: 1, c: 2 }, l: [1, 2] }, { a: { c: 3 }, l: [9] })).toEqual({ a: { b: 1, c: 3 }, l: [9] });
   });
 });
+
+function problemsOf(f: string, env: NodeJS.ProcessEnv = {}): string[] {
+  try {
+    loadConfig({ configFile: f, env });
+  } catch (e) {
+    expect(e).toBeInstanceOf(ConfigError);
+    return (e as ConfigError).problems;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('configuration checked once, completely (issue 15 item 5)', () => {
+  it('an invalid cron expression is a config error at load, checked by croner itself', () => {
+    const f = yamlFile('schedule:\n  billing: "61 * * * *"\n');
+    const p = problemsOf(f);
+    expect(p).toHaveLength(1);
+    expect(p[0]).toMatch(new RegExp(`^${f.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: schedule\\.billing: invalid cron expression "61 \\* \\* \\* \\*"`));
+  });
+
+  it('reports every kind of problem in one pass: cron, zone, duplicate and reserved source names, tuning', () => {
+    const f = yamlFile(
+      [
+        'schedule:',
+        '  oltp: "every day"',
+        '  timezone: "+05:00"',
+        'compaction: { targetFileBytes: 10 }',
+        'tuning: { spillRows: 0, memoryLimit: lots, colour: blue }',
+        'sources:',
+        '  - { name: oltp, timezone: UTC, objects: [{ object: a, id: id, events: [{ eventType: PAYMENT_PROCESSED, ts: t }] }] }',
+        '  - { name: x, timezone: UTC, objects: [{ object: a, id: id, events: [{ eventType: PAYMENT_PROCESSED, ts: t }] }] }',
+        '  - { name: x, timezone: Mars/Olympus, objects: [{ object: a, id: id, events: [{ eventType: PAYMENT_PROCESSED, ts: t }] }] }',
+      ].join('\n'),
+    );
+    const p = problemsOf(f).join('\n');
+    expect(p).toMatch(/schedule\.oltp: invalid cron expression "every day"/);
+    expect(p).toMatch(/schedule\.timezone: an IANA time zone/);
+    expect(p).toMatch(/sources\[2 "x"\]\.timezone: an IANA time zone/);
+    expect(p).toMatch(/sources\.0\.name: "oltp" is reserved/);
+    expect(p).toMatch(/sources\.2\.name: source name "x" is already used by sources\[1\]/);
+    expect(p).toMatch(/compaction\.targetFileBytes/);
+    expect(p).toMatch(/tuning\.spillRows: 0 is invalid: expected an integer >= 1/);
+    expect(p).toMatch(/tuning\.memoryLimit: "lots" is invalid/);
+    expect(p).toMatch(/tuning\.colour: unknown warehouse option/);
+    for (const line of problemsOf(f)) expect(line.startsWith(`${f}: `)).toBe(true);
+  });
+
+  it('a zone the timestamp parser refuses is refused by the configuration too (one validator)', () => {
+    // Intl may accept an offset as a zone; the parser does not, so the configuration must not either
+    const f = yamlFile('sources:\n  - { name: x, timezone: "+05:00", objects: [{ object: a, id: id, events: [{ eventType: PAYMENT_PROCESSED, ts: t }] }] }\n');
+    expect(problemsOf(f).join('\n')).toMatch(/timezone: an IANA time zone/);
+  });
+
+  it('the schedule the scheduler compiles is the one the configuration accepted', async () => {
+    const { compileCron } = await import('../../jobs/scheduler.js');
+    expect(() => compileCron('61 * * * *')).toThrow(ConfigError);
+    expect(compileCron('0 */4 * * *').nextRun(new Date('2024-01-03T01:00:00Z'))?.toISOString()).toBe('2024-01-03T04:00:00.000Z');
+  });
+});
+
+describe('config paths (issue 15 item 9: resolved and reported; ".." out of the base refused unless explicit)', () => {
+  it('resolves state and oltp.snapshotDir to absolute paths', () => {
+    const f = yamlFile('warehouse: wh\nlanding: land\nstate: st\noltp: { kind: file, snapshotDir: snap }\n');
+    const c = loadConfig({ configFile: f, env: {} });
+    const base = path.dirname(f);
+    expect(c.state).toBe(path.join(base, 'st'));
+    expect(c.oltp.snapshotDir).toBe(path.join(base, 'land', 'snap'));
+  });
+
+  it('refuses a relative path that climbs out of the config file directory or the landing zone', () => {
+    const f = yamlFile('state: ../../etc/bm-state\nwarehouse: ../wh\noltp: { kind: file, snapshotDir: ../../outside }\n');
+    const p = problemsOf(f).join('\n');
+    expect(p).toMatch(/state: "\.\.\/\.\.\/etc\/bm-state" climbs out of the config file's directory/);
+    expect(p).toMatch(/warehouse: "\.\.\/wh" climbs out/);
+    expect(p).toMatch(/oltp\.snapshotDir: "\.\.\/\.\.\/outside" climbs out of the landing zone/);
+  });
+
+  it('accepts the same places written as absolute paths (explicit)', () => {
+    const base = path.dirname(yamlFile(''));
+    const f = yamlFile(`state: ${path.join(base, '..', 'st')}\noltp: { kind: file, snapshotDir: ${path.join(base, '..', 'snap')} }\n`);
+    const c = loadConfig({ configFile: f, env: {} });
+    expect(c.state).toBe(path.resolve(base, '..', 'st'));
+    expect(c.oltp.snapshotDir).toBe(path.resolve(base, '..', 'snap'));
+  });
+});
