@@ -9,7 +9,7 @@ import { z } from 'zod';
 import { ConfigError } from '../events/errors.js';
 import { rememberSecret, urlPassword } from '../events/redact.js';
 import { cronProblem } from './cron.js';
-import { describeSourceIssues, SourceConfigSchema, Zone } from './sources.js';
+import { SourceConfigSchema, Zone } from './sources.js';
 import { tuningProblems } from './tuning.js';
 import { DEFAULT_SOURCES } from './defaults.js';
 
@@ -183,8 +183,7 @@ export function loadConfig(o: ConfigOverrides = {}): Config {
 
   const parsed = ConfigSchema.safeParse(merged);
   if (!parsed.success) {
-    const labels = describeSourceIssues(parsed.error.issues, merged);
-    parsed.error.issues.forEach((i, n) => problems.push(`${originOf(i.path as (string | number)[])}: ${labels[n]}`));
+    for (const i of parsed.error.issues) problem(i.path as (string | number)[], i.message);
   }
   // Checks zod cannot express, on the merged values, in the same pass.
   const sched = isPlainObject(merged.schedule) ? merged.schedule : {};
