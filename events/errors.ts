@@ -78,6 +78,20 @@ export class FatalError extends Error {
   }
 }
 
+/**
+ * The filesystem holding `path` is full (ENOSPC, or EDQUOT: the quota). Retrying before space is freed cannot
+ * help, so it is not retried: a clear, fast failure naming the path. Never a record error: no data is blamed.
+ */
+export class DiskFullError extends FatalError {
+  readonly code: string;
+  constructor(readonly path: string, options?: { cause?: unknown; code?: string; context?: string }) {
+    const code = options?.code ?? 'ENOSPC';
+    super(`no space left on the device writing ${path} (${code})${options?.context ? `; ${options.context}` : ''}: free space on that filesystem (or raise its quota), then run the same command again`, options);
+    this.name = 'DiskFullError';
+    this.code = code;
+  }
+}
+
 /** A usage or configuration problem: the CLI exits 2. */
 export class ConfigError extends FatalError {
   constructor(message: string, readonly problems: string[] = [], options?: { cause?: unknown }) {

@@ -18,6 +18,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { FatalError, RetriableError } from '../events/errors.js';
+import { asDiskFull } from '../events/io.js';
 import { WriterLock } from './lock.js';
 import { applyCommit, EMPTY_STATE, manifestDocument, replay, type CommitEntry, type Operation, type PartitionChange, type PartitionState, type TableState } from './state.js';
 import { FACT_TABLE, QUARANTINE_TABLE } from './schema.js';
@@ -116,8 +117,12 @@ export class WarehouseCore {
       pollMs: this.opts.lockPollMs,
       now: this.opts.now,
       sleep: this.opts.sleep,
+    }).catch((e: unknown) => {
+      throw asDiskFull(e, this.storage.root, 'nothing was committed: the table is exactly as before');
     });
     let tmpDir: string | null = null;
+    let logged = false;
+    let attempt: { blobDir: string; version: number } | null = null;
     try {
       const entries = await this.recover();
       const state = replay(entries);
@@ -132,6 +137,7 @@ export class WarehouseCore {
         blobDir: `${BLOB_DIR}/${commitId}`,
         tmpDir,
       };
+      attempt = { blobDir: tx.blobDir, version: tx.version };
       await this.storage.mkdirp(tmpDir);
       const { outcome, result } = await fn(tx);
       if (!outcome) {
@@ -147,15 +153,26 @@ export class WarehouseCore {
       if (!(await this.storage.createExclusive(`${LOG_DIR}/${logName(entry.version)}`, JSON.stringify(entry, null, 1)))) {
         throw new RetriableError(`another writer committed version ${entry.version} of ${this.storage.root} at the same time; nothing was published, run again`);
       }
+      logged = true;
       await this.fault(`${outcome.operation}:after-log`);
       await this.publish(entry.version, next, entry);
       await this.fault(`${outcome.operation}:after-publish`);
       await this.pruneVersionDirs(entry.version);
       return { result, entry };
+    } catch (e) {
+      // Not committed: remove what this attempt wrote now (recovery would too), so a full disk gets its space back.
+      if (attempt && !logged) await this.discard(attempt).catch(() => undefined);
+      // A full disk is a clear, fast failure naming the path (never retried with backoff, never bad data).
+      throw asDiskFull(e, this.storage.root, logged ? 'the commit is in the log and the next writer publishes it' : 'nothing was committed: the table is exactly as before');
     } finally {
       if (tmpDir) await this.storage.removeTree(tmpDir);
       await lock.release();
     }
+  }
+
+  private async discard(a: { blobDir: string; version: number }): Promise<void> {
+    await this.storage.removeTree(a.blobDir);
+    if ((await this.storage.readSymlink(CURRENT)) !== `${VERSION_DIR}/${versionName(a.version)}`) await this.storage.removeTree(`${VERSION_DIR}/${versionName(a.version)}`);
   }
 
   private entryFor(tx: Tx, o: TxOutcome): CommitEntry {

@@ -3,7 +3,9 @@
  * timestamps as UTC microseconds), and LineBuffer, which holds a batch of lines as UTF-8 bytes with only the
  * keys needed to de-duplicate and sort them (no row objects).
  */
-import { open } from 'node:fs/promises';
+import { open, type FileHandle } from 'node:fs/promises';
+import { RetriableError } from '../events/errors.js';
+import { asDiskFull, writeAll } from '../events/io.js';
 import type { BillingEvent } from '../events/model.js';
 import type { Money } from '../events/money.js';
 import { dayOfMicros, microsToIso } from './schema.js';
@@ -168,27 +170,39 @@ export class LineBuffer {
   }
 }
 
-/** Writes lines `idx` of a buffer to a new file, in order, through one reused byte buffer. */
-export async function writeLines(path: string, buf: LineBuffer, idx: readonly number[]): Promise<void> {
-  const fh = await open(path, 'wx');
+/**
+ * Writes lines `idx` of a buffer to a new file, in order, through one reused byte buffer. Every byte is written
+ * or the call fails (writeAll), and the file's size on disk is checked against the bytes written: a full disk is
+ * a DiskFullError naming the file, never a silently shorter file. Returns the rows and bytes written.
+ */
+export async function writeLines(path: string, buf: LineBuffer, idx: readonly number[]): Promise<{ rows: number; bytes: number }> {
+  let bytes = 0;
+  let fh: FileHandle;
+  try {
+    fh = await open(path, 'wx');
+  } catch (e) {
+    throw asDiskFull(e, path);
+  }
   try {
     const out = Buffer.allocUnsafe(FLUSH_CHARS);
     let off = 0;
     for (const i of idx) {
       const b = buf.bytes(i);
       if (off + b.length > out.length) {
-        if (off > 0) await fh.write(out, 0, off);
+        if (off > 0) bytes += await writeAll(fh, out.subarray(0, off), path);
         off = 0;
         if (b.length > out.length) {
-          await fh.write(b);
+          bytes += await writeAll(fh, b, path);
           continue;
         }
       }
       off += b.copy(out, off);
     }
-    if (off > 0) await fh.write(out, 0, off);
+    if (off > 0) bytes += await writeAll(fh, out.subarray(0, off), path);
+    const size = (await fh.stat()).size;
+    if (size !== bytes) throw new RetriableError(`staged file ${path} holds ${size} bytes, ${bytes} were written; nothing was published, run again`);
   } finally {
     await fh.close();
   }
+  return { rows: idx.length, bytes };
 }
-

@@ -9,6 +9,7 @@
  *   under memory_limit). Each written file's counts and exact totals are read back by DuckDB for the manifest.
  */
 import { open } from 'node:fs/promises';
+import { RetriableError } from '../events/errors.js';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { BillingEvent, QuarantineEntry } from '../events/model.js';
 import type { ColumnSpec } from './columns.js';
@@ -48,6 +49,8 @@ export interface Staged {
   files: Map<string, string[]>;
   /** Live rows staged per day. */
   rows: Map<string, number>;
+  /** Rows written to each staged file (what DuckDB must read back from it). */
+  fileRows: Map<string, number>;
   /** Whether the batch spilled (its runs still hold cross-run duplicates and need a merge). */
   spilled: boolean;
   duplicatesInBatch: number;
@@ -55,14 +58,15 @@ export interface Staged {
 
 /** Streams the events into sorted, de-duplicated CSV files per day (see the module comment). */
 export async function stageEvents(core: WarehouseCore, tx: Tx, input: IngestInput, t: TuningOptions): Promise<Staged> {
-  const s: Staged = { rowsIn: 0, rejected: [], files: new Map(), rows: new Map(), spilled: false, duplicatesInBatch: 0 };
+  const s: Staged = { rowsIn: 0, rejected: [], files: new Map(), rows: new Map(), fileRows: new Map(), spilled: false, duplicatesInBatch: 0 };
   const checkDay = dayChecker();
   let buf = new LineBuffer();
   let fileNo = 0;
   const flush = async () => {
     for (const [day, idx] of buf.sortedByDay()) {
       const path = core.storage.abs(`${tx.tmpDir}/stage-${day}-${String(fileNo++).padStart(5, '0')}.csv`);
-      await writeLines(path, buf, idx);
+      const { rows } = await writeLines(path, buf, idx);
+      s.fileRows.set(path, rows);
       s.files.set(day, [...(s.files.get(day) ?? []), path]);
       s.rows.set(day, (s.rows.get(day) ?? 0) + idx.length);
     }
@@ -71,15 +75,11 @@ export async function stageEvents(core: WarehouseCore, tx: Tx, input: IngestInpu
   };
   for await (const ev of input.events as AsyncIterable<BillingEvent>) {
     s.rowsIn++;
+    // Only the validation of this one event may quarantine it; staging I/O (a spill, a full disk) fails the commit.
+    let line: string;
     try {
       if (ev.billingSource !== input.source) throw new Error(`event ${ev.eventId} is from source ${ev.billingSource}, but this load is for ${input.source}`);
-      const line = stageLine(ev, s.rowsIn, checkDay);
-      if (buf.length >= t.spillRows) {
-        s.spilled = true;
-        await flush();
-        await core.fault('ingest:after-spill');
-      }
-      buf.add(ev, line);
+      line = stageLine(ev, s.rowsIn, checkDay);
     } catch (e) {
       s.rejected.push({
         billingSource: ev.billingSource,
@@ -94,6 +94,12 @@ export async function stageEvents(core: WarehouseCore, tx: Tx, input: IngestInpu
       });
       continue;
     }
+    if (buf.length >= t.spillRows) {
+      s.spilled = true;
+      await flush();
+      await core.fault('ingest:after-spill');
+    }
+    buf.add(ev, line);
   }
   if (buf.length > 0) await flush();
   return s;
@@ -110,9 +116,24 @@ function existingIdsSql(core: WarehouseCore, files: readonly FileEntry[], source
   return `SELECT event_id FROM ${readParquetSql(files.map((f) => core.storage.abs(f.blob)))} WHERE billing_source = ${sqlString(source)}`;
 }
 
-function readCsvSql(files: readonly string[]): string {
+/**
+ * Rows staged = rows the stage wrote, per file, as DuckDB reads them: a staged file that lost rows (a short write,
+ * a disk that filled and emptied again) fails the commit before anything is published, never counted as duplicates.
+ */
+async function verifyStaged(conn: DuckDBConnection, s: Staged): Promise<void> {
+  const files = [...s.fileRows.keys()];
+  if (files.length === 0) return;
+  const got = new Map<string, number>();
+  for (const [f, n] of await queryAll(conn, `SELECT filename, count(*)::BIGINT FROM ${readCsvSql(files, true)} GROUP BY ALL`)) got.set(String(f), Number(n as bigint));
+  for (const [f, want] of s.fileRows) {
+    const n = got.get(f) ?? 0;
+    if (n !== want) throw new RetriableError(`staged file ${f} reads back ${n} rows, the stage wrote ${want}; nothing was published, run again`);
+  }
+}
+
+function readCsvSql(files: readonly string[], filename = false): string {
   const list = `[${files.map(sqlString).join(', ')}]`;
-  return `read_csv(${list}, header = false, auto_detect = false, delim = ',', quote = '"', escape = '"', allow_quoted_nulls = false, columns = ${csvColumnsSql()})`;
+  return `read_csv(${list}, header = false, auto_detect = false, delim = ',', quote = '"', escape = '"', allow_quoted_nulls = false${filename ? ', filename = true' : ''}, columns = ${csvColumnsSql()})`;
 }
 
 /** FACT_COLUMNS from a staged CSV relation (event_ts arrives as µs). */
@@ -131,6 +152,7 @@ function factSelect(): string {
  */
 export async function writeStagedDays(core: WarehouseCore, tx: Tx, conn: DuckDBConnection, source: string, s: Staged, existingOf: ExistingOf, t: TuningOptions, counts: Counts): Promise<Map<string, FileEntry[]>> {
   counts.duplicatesInBatch += s.duplicatesInBatch;
+  await verifyStaged(conn, s);
   const lost = new Map<string, number>();
   if (s.spilled) {
     const all = readCsvSql([...s.files.values()].flat());
