@@ -3,33 +3,46 @@ import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { hostname } from 'node:os';
 import path from 'node:path';
+import { asDiskFull, writeAll } from '../events/io.js';
 
 export function uniqueSuffix(): string {
   return `${process.pid}-${randomBytes(6).toString('hex')}`;
 }
 
-/** Writes `text` to `file` so that readers see the old or the new content, never a part. */
+/**
+ * Writes `text` to `file` so that readers see the old or the new content, never a part. On failure the temp
+ * file is removed (its space comes back) and a full disk is a DiskFullError naming the file.
+ */
 export async function writeFileAtomic(file: string, text: string): Promise<void> {
-  await fs.mkdir(path.dirname(file), { recursive: true });
   const tmp = `${file}.tmp-${uniqueSuffix()}`;
-  const fh = await fs.open(tmp, 'w');
   try {
-    await fh.writeFile(text);
-    await fh.sync();
-  } finally {
-    await fh.close();
+    await fs.mkdir(path.dirname(file), { recursive: true });
+    const fh = await fs.open(tmp, 'w');
+    try {
+      await writeAll(fh, text, tmp);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await fs.rename(tmp, file);
+  } catch (e) {
+    await fs.rm(tmp, { force: true });
+    throw asDiskFull(e, file);
   }
-  await fs.rename(tmp, file);
 }
 
 /** Appends one line with a single write on an O_APPEND descriptor (whole lines, even with concurrent writers). */
 export async function appendLine(file: string, line: string): Promise<void> {
-  await fs.mkdir(path.dirname(file), { recursive: true });
-  const fh = await fs.open(file, 'a');
   try {
-    await fh.write(line.endsWith('\n') ? line : line + '\n');
-  } finally {
-    await fh.close();
+    await fs.mkdir(path.dirname(file), { recursive: true });
+    const fh = await fs.open(file, 'a');
+    try {
+      await writeAll(fh, line.endsWith('\n') ? line : line + '\n', file);
+    } finally {
+      await fh.close();
+    }
+  } catch (e) {
+    throw asDiskFull(e, file);
   }
 }
 

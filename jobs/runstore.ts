@@ -3,6 +3,16 @@
  * started), rewritten atomically (temp + fsync + rename) at every state change. Only the process that owns a
  * run writes its file, so several processes share the store safely with no server and no lock; a reader sees
  * each run's last complete state. A run left 'running' by a process that died is reported as 'abandoned'.
+ *
+ * Index by day (`runs/_index/<YYYY-MM-DD>.jsonl`): every write also appends the record, as one line, to the
+ * index of each day the run concerns (its window's days, the folder days of its files and of its quarantined
+ * records; else the day it started). `status`, `report` and window lookups read the index files of the days
+ * they show, never the whole store: the last final line of a run wins, and a run whose last line still says
+ * 'running' is read from its own record (the truth) — so an index line lost to a crash or a full disk only
+ * costs a read. A store written before the index existed is indexed once, on the first indexed query.
+ *
+ * A full disk: each record file is written with room to spare (RECORD_BYTES); when the atomic rewrite fails
+ * for lack of space, the final state is written in place into that room, so a run is not left 'running'.
  */
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
@@ -10,8 +20,10 @@ import path from 'node:path';
 import type { Clock } from './clock.js';
 import { isoUtc } from './clock.js';
 import type { ErrorKind } from '../events/errors.js';
+import { diskFullCode, asDiskFull, writeAll } from '../events/io.js';
 import { redact } from '../events/redact.js';
-import { HOST, pidAlive, readJson, writeFileAtomic } from './fsutil.js';
+import { dayRange } from '../partitions/index.js';
+import { HOST, appendLine, pidAlive, readJson, writeFileAtomic } from './fsutil.js';
 
 export type RunStatus = 'running' | 'succeeded' | 'failed' | 'skipped' | 'abandoned';
 
@@ -59,6 +71,8 @@ export interface RunQuery {
   status?: RunStatus;
   /** Only runs started at or after this instant (ms). */
   sinceMs?: number;
+  /** Only runs concerning these UTC days (runDays), read from the day index. */
+  days?: { from: string; to: string };
 }
 
 export interface RunStoreOptions {
@@ -73,11 +87,49 @@ function defaultId(job: string, source: string | null, nowMs: number): string {
   return `${stamp}-${job}${source ? '-' + source : ''}-${randomBytes(4).toString('hex')}`;
 }
 
+/** Each record file is padded to at least this size: room for its final state to be written in place on a full disk. */
+export const RECORD_BYTES = 4096;
+const INDEX_DIR = '_index';
+const INDEX_COMPLETE = '_complete';
+const DAY_RE = /^\d{4}-\d{2}-\d{2}$/;
+const STAMPED_ID = /^(\d{4})(\d{2})(\d{2})T\d{6}Z-/;
+
+/** Days a run concerns: its window's UTC days, the folder days of its files and quarantined records, else its start day. */
+export function runDays(r: Pick<RunRecord, 'window' | 'files' | 'quarantinedByDay' | 'startedAt'>): string[] {
+  const days = new Set<string>();
+  for (const d of windowDays(r.window)) days.add(d);
+  for (const f of r.files) {
+    const m = /^[^/]+\/(\d{4}-\d{2}-\d{2})\//.exec(f);
+    if (m) days.add(m[1]!);
+  }
+  for (const d of Object.keys(r.quarantinedByDay ?? {})) if (DAY_RE.test(d)) days.add(d);
+  if (days.size === 0) days.add(r.startedAt.slice(0, 10));
+  return [...days].sort();
+}
+
+/** UTC days of a window key (`START/END`, half-open) or of a bare day; [] for anything else. */
+function windowDays(w: string | null): string[] {
+  if (!w) return [];
+  if (DAY_RE.test(w)) return [w];
+  const [a, b] = w.split('/');
+  const start = Date.parse(a ?? '');
+  const end = Date.parse(b ?? '');
+  if (!Number.isFinite(start) || !Number.isFinite(end) || end <= start || end - start > 400 * 86_400_000) return [];
+  const out: string[] = [];
+  for (let t = Date.parse(isoUtc(start).slice(0, 10) + 'T00:00:00Z'); t < end; t += 86_400_000) out.push(isoUtc(t).slice(0, 10));
+  return out;
+}
+
+function isFinal(r: RunRecord): boolean {
+  return r.status !== 'running';
+}
+
 export class RunStore {
   readonly dir: string;
   private readonly newId: NonNullable<RunStoreOptions['newId']>;
   private readonly isAlive: (pid: number) => boolean;
   private readonly paths = new Map<string, string>();
+  private indexed = false;
 
   constructor(private readonly o: RunStoreOptions) {
     this.dir = o.dir;
@@ -114,7 +166,14 @@ export class RunStore {
       pid: process.pid,
       host: HOST,
     };
-    await this.write(rec);
+    if (!this.indexed && (await this.startDays()).length === 0) {
+      // a new store: nothing to index from before, so the index is complete from its first run
+      await writeFileAtomic(path.join(this.dir, INDEX_DIR, INDEX_COMPLETE), `index of ${this.dir} complete since ${rec.startedAt}\n`).catch((e: unknown) => {
+        throw asDiskFull(e, path.join(this.dir, INDEX_DIR), 'the run was not started');
+      });
+      this.indexed = true;
+    }
+    await this.write(rec, true);
     return rec;
   }
 
@@ -130,45 +189,148 @@ export class RunStore {
     return this.update(rec, { ...patch, status, endedAt: isoUtc(this.o.clock.now()) });
   }
 
-  private async write(rec: RunRecord): Promise<void> {
+  private async write(rec: RunRecord, first = false): Promise<void> {
     const file = this.paths.get(rec.runId) ?? this.fileFor(rec.runId, rec.startedAt);
     this.paths.set(rec.runId, file);
-    // a run record is a file people read: errors quoting a connection URL are redacted
-    await writeFileAtomic(file, redact(JSON.stringify(rec)) + '\n');
+    // a run record is a file people read: errors quoting a connection URL are redacted (the index lines too)
+    const json = redact(JSON.stringify(rec));
+    try {
+      await writeFileAtomic(file, json.padEnd(RECORD_BYTES - 1, ' ') + '\n');
+    } catch (e) {
+      if (first || diskFullCode(e) === undefined) throw asDiskFull(e, file, first ? 'the run was not started' : undefined);
+      await this.writeInPlace(file, rec, e);
+    }
+    try {
+      await this.index(rec);
+    } catch (e) {
+      // The record above is the truth; a missing index line only makes readers open the record (see the module comment).
+      if (first || diskFullCode(e) === undefined) throw asDiskFull(e, path.join(this.dir, INDEX_DIR), first ? 'the run was not started' : undefined);
+    }
+  }
+
+  /** Disk full: the run's state written over its own record, within the room it already has (files list dropped if needed). */
+  private async writeInPlace(file: string, rec: RunRecord, cause: unknown): Promise<void> {
+    const fh = await fs.open(file, 'r+');
+    try {
+      const room = (await fh.stat()).size - 1;
+      let json = redact(JSON.stringify(rec));
+      if (json.length > room) {
+        const note = `${rec.note ? rec.note + '; ' : ''}files list dropped: the disk was full`;
+        const slim = { ...rec, files: [], note };
+        const over = JSON.stringify(slim).length - room;
+        json = redact(JSON.stringify(over > 0 ? { ...slim, error: (rec.error ?? '').slice(0, Math.max(0, (rec.error ?? '').length - over - 3)) + '...' } : slim));
+      }
+      if (Buffer.byteLength(json) > room) throw asDiskFull(cause, file, `run ${rec.runId} could not be recorded as ${rec.status}`);
+      await writeAll(fh, json.padEnd(room, ' ') + '\n', file, 0);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+  }
+
+  private async index(rec: RunRecord): Promise<void> {
+    const line = redact(JSON.stringify(rec));
+    for (const day of runDays(rec)) await appendLine(path.join(this.dir, INDEX_DIR, `${day}.jsonl`), line);
   }
 
   async get(runId: string): Promise<RunRecord | undefined> {
-    const all = await this.list();
-    return all.find((r) => r.runId === runId);
+    const m = STAMPED_ID.exec(runId);
+    if (m) {
+      const rec = await readJson<RunRecord>(path.join(this.dir, `${m[1]}-${m[2]}-${m[3]}`, `${runId}.json`));
+      if (rec) return this.effective(rec);
+    }
+    return (await this.list()).find((r) => r.runId === runId);
   }
 
-  /** Runs matching `q`, oldest first; a 'running' run whose process is gone is returned as 'abandoned'. */
+  /**
+   * Runs matching `q`, oldest first; a 'running' run whose process is gone is returned as 'abandoned'. With
+   * `days` (or a parsable `window`), only the index files of those days are read.
+   */
   async list(q: RunQuery = {}): Promise<RunRecord[]> {
-    let days: string[];
+    const days = q.days ? dayRange(q.days.from, q.days.to) : q.window ? windowDays(q.window) : [];
+    const all = days.length > 0 ? await this.fromIndex(days) : await this.scan(q.sinceMs);
+    const out = all.filter((r) => {
+      if (q.job && r.job !== q.job) return false;
+      if (q.source && r.source !== q.source) return false;
+      if (q.window && r.window !== q.window) return false;
+      if (q.status && r.status !== q.status) return false;
+      if (q.sinceMs !== undefined && Date.parse(r.startedAt) < q.sinceMs) return false;
+      return true;
+    });
+    return out.sort(byStart);
+  }
+
+  /** The `n` most recently started runs, oldest first, reading only the newest records. */
+  async recent(n: number): Promise<RunRecord[]> {
+    const out: RunRecord[] = [];
+    for (const day of (await this.startDays()).reverse()) {
+      let names = (await fs.readdir(path.join(this.dir, day))).filter((x) => x.endsWith('.json'));
+      if (names.every((x) => STAMPED_ID.test(x))) {
+        names.sort().reverse();
+        // every name stamped at or after the n-th newest (same-second starts are ordered by their record)
+        const cut = names[Math.min(names.length, n - out.length) - 1]?.slice(0, 16);
+        names = names.filter((x) => cut !== undefined && x.slice(0, 16) >= cut);
+      }
+      for (const x of names) {
+        const rec = await readJson<RunRecord>(path.join(this.dir, day, x));
+        if (rec) out.push(this.effective(rec));
+      }
+      if (out.length >= n) break;
+    }
+    return out.sort(byStart).slice(-n);
+  }
+
+  private async startDays(): Promise<string[]> {
     try {
-      days = (await fs.readdir(this.dir)).filter((d) => /^\d{4}-\d{2}-\d{2}$/.test(d));
+      return (await fs.readdir(this.dir)).filter((d) => DAY_RE.test(d)).sort();
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
       throw e;
     }
-    const sinceDay = q.sinceMs === undefined ? '' : isoUtc(q.sinceMs).slice(0, 10);
+  }
+
+  /** Every record (started on or after `sinceMs`'s day), read from the record files. */
+  private async scan(sinceMs?: number): Promise<RunRecord[]> {
+    const sinceDay = sinceMs === undefined ? '' : isoUtc(sinceMs).slice(0, 10);
     const out: RunRecord[] = [];
-    for (const day of days.sort()) {
+    for (const day of await this.startDays()) {
       if (day < sinceDay) continue;
       const names = (await fs.readdir(path.join(this.dir, day))).filter((n) => n.endsWith('.json'));
       for (const n of names) {
         const rec = await readJson<RunRecord>(path.join(this.dir, day, n));
-        if (!rec) continue;
-        const r = this.effective(rec);
-        if (q.job && r.job !== q.job) continue;
-        if (q.source && r.source !== q.source) continue;
-        if (q.window && r.window !== q.window) continue;
-        if (q.status && r.status !== q.status) continue;
-        if (q.sinceMs !== undefined && Date.parse(r.startedAt) < q.sinceMs) continue;
-        out.push(r);
+        if (rec) out.push(this.effective(rec));
       }
     }
-    return out.sort((a, b) => a.startedAt.localeCompare(b.startedAt) || a.runId.localeCompare(b.runId));
+    return out;
+  }
+
+  /** Runs concerning `days`, from the day index (built once for a store written before it existed). */
+  private async fromIndex(days: readonly string[]): Promise<RunRecord[]> {
+    await this.ensureIndex();
+    const byId = new Map<string, RunRecord>();
+    for (const day of days) {
+      for (const r of await readIndexLines(path.join(this.dir, INDEX_DIR, `${day}.jsonl`))) {
+        const prev = byId.get(r.runId);
+        if (!prev || isFinal(r) || !isFinal(prev)) byId.set(r.runId, r);
+      }
+    }
+    const out: RunRecord[] = [];
+    for (const r of byId.values()) {
+      const truth = isFinal(r) ? r : ((await readJson<RunRecord>(this.fileFor(r.runId, r.startedAt))) ?? r);
+      out.push(this.effective(truth));
+    }
+    return out;
+  }
+
+  private async ensureIndex(): Promise<void> {
+    const marker = path.join(this.dir, INDEX_DIR, INDEX_COMPLETE);
+    if (this.indexed || (await exists(marker))) {
+      this.indexed = true;
+      return;
+    }
+    for (const rec of await this.scan()) await this.index(rec);
+    await writeFileAtomic(marker, `index of ${this.dir} complete since ${isoUtc(this.o.clock.now())}\n`);
+    this.indexed = true;
   }
 
   private effective(r: RunRecord): RunRecord {
@@ -177,4 +339,42 @@ export class RunStore {
     }
     return r;
   }
+}
+
+function byStart(a: RunRecord, b: RunRecord): number {
+  return a.startedAt.localeCompare(b.startedAt) || a.runId.localeCompare(b.runId);
+}
+
+async function exists(file: string): Promise<boolean> {
+  try {
+    await fs.access(file);
+    return true;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw e;
+  }
+}
+
+/** Index lines of a day; a torn line (a crash or a full disk mid-append) is skipped: the record files stay the truth. */
+async function readIndexLines(file: string): Promise<RunRecord[]> {
+  let text: string;
+  try {
+    text = await fs.readFile(file, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw e;
+  }
+  const out: RunRecord[] = [];
+  for (const line of text.split('\n')) {
+    if (!line.startsWith('{')) continue;
+    let r: RunRecord;
+    try {
+      r = JSON.parse(line) as RunRecord;
+    } catch (e) {
+      void e; // torn line: this run is read from its record when no complete line of it remains
+      continue;
+    }
+    out.push(r);
+  }
+  return out;
 }

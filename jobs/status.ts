@@ -1,6 +1,7 @@
 /**
  * Status at a glance: days × sources with completeness, windows loaded, rows, landing files and quarantined
- * records; per source the freshness (age of the last successful window); recent failed runs. collectStatus()
+ * records; per source the freshness (age of the last successful window); failed runs of those days and of the
+ * newest runs. Reads only what it shows: the run store's index of the days shown and its newest records. collectStatus()
  * gathers (I/O), formatStatusGrid() renders text; the HTML report renders the same StatusData.
  */
 import { dayRange, windowsOfDay, windowKey } from '../partitions/index.js';
@@ -44,7 +45,9 @@ export async function collectStatus(deps: JobDeps, o: { from: string; to: string
   const days = dayRange(o.from, o.to);
   const now = deps.clock.now();
   const latest = await latestResults(deps.settings.stateDir);
-  const runs = await deps.runs.list();
+  // Only the runs of the days shown (the run store's day index) and the newest runs: never the whole store.
+  const runs = await deps.runs.list({ days: { from: o.from, to: o.to } });
+  const newest = await deps.runs.recent(50);
   const ingests = runs.filter((r) => r.job === 'ingest');
   const files = new Map<string, number>();
   const quarantined = new Map<string, number>();
@@ -88,8 +91,9 @@ export async function collectStatus(deps: JobDeps, o: { from: string; to: string
     return { source, lastWindow: key, ageMs: last === null ? null : now - last };
   });
   const recent = o.recent ?? 10;
-  const failedRuns = runs.filter((r) => r.status === 'failed' || r.status === 'abandoned').slice(-recent);
-  return { now: isoUtc(now), from: o.from, to: o.to, sources: deps.sourceNames, days: outDays, freshness, failedRuns, recentRuns: runs.slice(-50), factPath: deps.warehouse.factPath };
+  const seen = new Map([...runs, ...newest].map((r) => [r.runId, r]));
+  const failedRuns = [...seen.values()].filter((r) => r.status === 'failed' || r.status === 'abandoned').sort((a, b) => a.startedAt.localeCompare(b.startedAt) || a.runId.localeCompare(b.runId)).slice(-recent);
+  return { now: isoUtc(now), from: o.from, to: o.to, sources: deps.sourceNames, days: outDays, freshness, failedRuns, recentRuns: newest, factPath: deps.warehouse.factPath };
 }
 
 const SHORT: Record<string, string> = { COMPLETE: 'OK', INCOMPLETE: 'INCOMPLETE', MISSING_CONTROL: 'NO-CONTROL', LATE: 'LATE', NOT_CHECKED: '-' };

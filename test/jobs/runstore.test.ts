@@ -1,9 +1,10 @@
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../jobs/clock.js';
 import { RunStore } from '../../jobs/runstore.js';
 import { tempDir } from './helpers.js';
+import { fillUntil, mountTmpfs } from '../helpers/tmpfs.js';
 
 const cleanups: (() => void)[] = [];
 afterEach(() => {
@@ -51,7 +52,7 @@ describe('RunStore', () => {
     expect((await s.list({ job: 'ingest' })).map((r) => r.window)).toEqual(['w1', 'w2']);
     expect((await s.list({ status: 'failed' })).map((r) => r.error)).toEqual(['boom']);
     expect((await s.list({ sinceMs: Date.parse('2024-01-02T00:00:00Z') })).map((r) => r.job)).toEqual(['ingest', 'completeness']);
-    expect(readdirSync(s.dir).sort()).toEqual(['2024-01-01', '2024-01-02']);
+    expect(readdirSync(s.dir).sort()).toEqual(['2024-01-01', '2024-01-02', '_index']);
   });
 
   it("reports a run left 'running' by a dead process as abandoned", async () => {
@@ -72,6 +73,101 @@ describe('RunStore', () => {
     const file = path.join(s.dir, '2024-01-01', `${r.runId}.json`);
     writeFileSync(file, '{"runId": ');
     await expect(s.list()).rejects.toThrow(new RegExp(`${r.runId}\\.json is not valid JSON`));
+  });
+});
+
+describe('RunStore day index', () => {
+  async function fill(s: RunStore, clock: ManualClock) {
+    const a = await s.start({ job: 'ingest', source: 'zuora', window: '2024-01-03T04:00Z/2024-01-03T08:00Z', trigger: 'schedule' });
+    await s.finish(a, 'succeeded', { files: ['zuora/2024-01-02/20/invoice.csv', 'zuora/2024-01-03/04/invoice.csv'], quarantinedByDay: { '2024-01-02': 1 } });
+    await clock.advance(1000);
+    const b = await s.start({ job: 'ingest', source: 'stripe', window: '2024-01-05T00:00Z/2024-01-06T00:00Z', trigger: 'backfill' });
+    await s.finish(b, 'failed', { error: 'boom' });
+    await clock.advance(1000);
+    const c = await s.start({ job: 'completeness', trigger: 'schedule' }); // no window, no files: its start day
+    await s.finish(c, 'succeeded');
+    return { a, b, c };
+  }
+
+  it('lists the runs concerning a range of days (window days, file folder days, quarantine days) from that range only', async () => {
+    const clock = new ManualClock('2024-01-07T08:00:00Z');
+    const s = store(clock);
+    const { a, b, c } = await fill(s, clock);
+    const ids = async (from: string, to: string) => (await s.list({ days: { from, to } })).map((r) => r.runId);
+    expect(await ids('2024-01-02', '2024-01-02')).toEqual([a.runId]); // lookback file + quarantined record of the 2nd
+    expect(await ids('2024-01-03', '2024-01-05')).toEqual([a.runId, b.runId]);
+    expect(await ids('2024-01-07', '2024-01-07')).toEqual([c.runId]);
+    expect((await s.list({ days: { from: '2024-01-05', to: '2024-01-05' } }))[0]).toMatchObject({ status: 'failed', error: 'boom' });
+    expect((await s.list({ window: '2024-01-05T00:00Z/2024-01-06T00:00Z' })).map((r) => r.runId)).toEqual([b.runId]);
+    expect(readdirSync(path.join(s.dir, '_index')).sort()).toEqual(['2024-01-02.jsonl', '2024-01-03.jsonl', '2024-01-05.jsonl', '2024-01-07.jsonl', '_complete']);
+    // only the shown days' index is read: the other days' records and index files can be unreadable
+    writeFileSync(path.join(s.dir, '_index', '2024-01-05.jsonl'), 'not json at all\n{');
+    writeFileSync(path.join(s.dir, '2024-01-07', `${b.runId}.json`), '{"runId": ');
+    expect(await ids('2024-01-02', '2024-01-03')).toEqual([a.runId]);
+    await expect(s.list()).rejects.toThrow(/is not valid JSON/);
+  });
+
+  it('a run whose final index line is missing (crash between record and index) is read from its record', async () => {
+    const clock = new ManualClock('2024-01-07T08:00:00Z');
+    const s = store(clock);
+    const r = await s.start({ job: 'ingest', source: 'zuora', window: '2024-01-03T04:00Z/2024-01-03T08:00Z', trigger: 'schedule' });
+    const idx = path.join(s.dir, '_index', '2024-01-03.jsonl');
+    const startLine = readFileSync(idx, 'utf8');
+    await s.finish(r, 'succeeded', { rowsWritten: 5 });
+    writeFileSync(idx, startLine);
+    expect(await new RunStore({ dir: s.dir, clock }).list({ days: { from: '2024-01-03', to: '2024-01-03' } })).toMatchObject([{ status: 'succeeded', rowsWritten: 5 }]);
+  });
+
+  it('a store written before the index existed is indexed once, on the first day query', async () => {
+    const clock = new ManualClock('2024-01-07T08:00:00Z');
+    const s = store(clock);
+    const { a, b } = await fill(s, clock);
+    rmSync(path.join(s.dir, '_index'), { recursive: true });
+    const again = new RunStore({ dir: s.dir, clock });
+    expect((await again.list({ days: { from: '2024-01-02', to: '2024-01-05' } })).map((r) => r.runId)).toEqual([a.runId, b.runId]);
+    expect(readdirSync(path.join(s.dir, '_index'))).toContain('_complete');
+  });
+
+  it('recent(n) returns the newest n runs, oldest first, reading only the newest records', async () => {
+    const clock = new ManualClock('2024-01-07T08:00:00Z');
+    const s = store(clock);
+    const ids: string[] = [];
+    for (let i = 0; i < 12; i++) {
+      ids.push((await s.start({ job: 'ingest', source: 'zuora', window: `w${i}`, trigger: 'manual' })).runId);
+      await clock.advance(i === 5 ? 86_400_000 : 1000);
+    }
+    // an old record that cannot be read is never opened
+    writeFileSync(path.join(s.dir, '2024-01-07', `${ids[0]}.json`), '{"runId": ');
+    expect((await s.recent(4)).map((r) => r.runId)).toEqual(ids.slice(-4));
+    expect((await s.recent(8)).map((r) => r.runId)).toEqual(ids.slice(-8));
+    expect(await s.get(ids[11]!)).toMatchObject({ window: 'w11' });
+  });
+});
+
+const MiB = 1024 * 1024;
+const mounted = mountTmpfs(4 * MiB, 'run-store disk-full test');
+afterAll(() => {
+  if ('dir' in mounted) mounted.unmount();
+});
+
+describe.skipIf('skip' in mounted)('RunStore on a full disk (real tmpfs)', () => {
+  it("records a run's failure in place when the disk is full, so it is not left 'running'", async () => {
+    const dir = path.join((mounted as { dir: string }).dir, 'runs');
+    const clock = new ManualClock('2024-01-07T08:00:00Z');
+    const s = new RunStore({ dir, clock });
+    const r = await s.start({ job: 'ingest', source: 'zuora', window: '2024-01-03T04:00Z/2024-01-03T08:00Z', trigger: 'schedule' });
+    const ballast = fillUntil(dir, 0);
+    try {
+      await s.finish(r, 'failed', { error: `no space left on the device writing /wh/x (ENOSPC): ${'free space '.repeat(20)}`, files: Array.from({ length: 400 }, (_, i) => `zuora/2024-01-03/04/f${i}.csv`) });
+      const [got] = await new RunStore({ dir, clock, isAlive: () => false }).list({ days: { from: '2024-01-03', to: '2024-01-03' } });
+      expect(got).toMatchObject({ status: 'failed', files: [] });
+      expect(got!.error).toMatch(/^no space left on the device writing \/wh\/x/);
+      expect(got!.note).toMatch(/files list dropped: the disk was full/);
+      // and a new run cannot start: a clear DiskFullError, not a half-written record
+      await expect(s.start({ job: 'ingest', source: 'zuora', trigger: 'manual' })).rejects.toThrow(/no space left on the device writing .*the run was not started: free space/);
+    } finally {
+      rmSync(ballast);
+    }
   });
 });
 

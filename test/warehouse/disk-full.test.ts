@@ -4,8 +4,7 @@
  * hook, with a handle that writes short, and with a real small tmpfs mounted as the warehouse (skipped, with the
  * reason printed, where mounting is not permitted).
  */
-import { execFileSync } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, statSync, statfsSync, writeFileSync, writeSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -16,6 +15,7 @@ import type { BillingEvent } from '../../events/model.js';
 import { FactTable } from '../../warehouse/index.js';
 import { sampleEvents, streamOf } from '../helpers/sample-events.js';
 import { readFactText } from './duck-read.js';
+import { fillUntil, mountTmpfs } from '../helpers/tmpfs.js';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -130,44 +130,11 @@ describe('rows staged = rows the stage wrote', () => {
   });
 });
 
-/** Mounts a tmpfs of `bytes` at a new directory, or returns the reason it cannot. */
-function mountTmpfs(bytes: number): { dir: string } | { skip: string } {
-  if (process.platform !== 'linux') return { skip: `tmpfs needs Linux (this is ${process.platform})` };
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'bm-tmpfs-'));
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${bytes}`, 'tmpfs', dir], { stdio: 'pipe' });
-    return { dir };
-  } catch (e) {
-    rmSync(dir, { recursive: true, force: true });
-    return { skip: `cannot mount a tmpfs here (${String((e as { stderr?: Buffer }).stderr ?? (e as Error).message).trim() || 'mount failed'}; needs root or CAP_SYS_ADMIN)` };
-  }
-}
-
 const MiB = 1024 * 1024;
-const mounted = mountTmpfs(24 * MiB);
-if ('skip' in mounted) console.warn(`disk-full tmpfs test skipped: ${mounted.skip}`);
+const mounted = mountTmpfs(24 * MiB, 'disk-full tmpfs test');
 afterAll(() => {
-  if ('dir' in mounted) {
-    execFileSync('umount', [mounted.dir]);
-    rmSync(mounted.dir, { recursive: true, force: true });
-  }
+  if ('dir' in mounted) mounted.unmount();
 });
-
-/** Fills the filesystem of `dir` until about `free` bytes are left (a ballast file). */
-function fillUntil(dir: string, free: number): string {
-  const ballast = path.join(dir, 'ballast');
-  const st = statfsSync(dir);
-  const avail = st.bavail * st.bsize;
-  const fd = openSync(ballast, 'w');
-  try {
-    const chunk = Buffer.alloc(1 << 20, 0x61);
-    let left = Math.max(0, Math.floor(avail - free));
-    while (left > 0) left -= writeSync(fd, chunk, 0, Math.min(left, chunk.length));
-  } finally {
-    closeSync(fd);
-  }
-  return ballast;
-}
 
 describe.skipIf('skip' in mounted)('a full disk with a real tmpfs as the warehouse', () => {
   // Each free-space level runs out at a different step (staging, DuckDB's Parquet, manifest, version dir, log).
