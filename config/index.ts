@@ -12,6 +12,7 @@ import { cronProblem } from './cron.js';
 import { SourceConfigSchema, Zone } from './sources.js';
 import { tuningProblems } from './tuning.js';
 import { DEFAULT_SOURCES } from './defaults.js';
+import { composeSources } from './compose.js';
 
 export const ConfigSchema = z
   .object({
@@ -21,6 +22,9 @@ export const ConfigSchema = z
     landing: z.string().min(1),
     /** Run store, locks and checker history; defaults to <warehouse>/_state. */
     state: z.string().min(1).optional(),
+    /** Which built-in sources are kept (config/compose.ts): all (default), none, or a list of names. */
+    builtins: z.union([z.enum(['all', 'none']), z.array(z.string())]).optional(),
+    /** The effective billing sources: kept built-ins plus `sources:` definitions (added, or replacing by name). */
     sources: z.array(SourceConfigSchema),
     oltp: z
       .object({
@@ -76,7 +80,6 @@ export type Config = z.infer<typeof ConfigSchema> & { readonly state: string };
 export const DEFAULTS = {
   warehouse: './billing-mart-data/warehouse',
   landing: './billing-mart-data/landing',
-  sources: DEFAULT_SOURCES,
   oltp: { kind: 'file', snapshotDir: '_oltp' },
   pickup: { mode: 'marker-or-quiet', quietSeconds: 60 },
   lookbackHours: 24,
@@ -171,6 +174,10 @@ export function loadConfig(o: ConfigOverrides = {}): Config {
   const flags: Record<string, unknown> = { warehouse: o.warehouse, landing: o.landing };
   const envL = envLayer(env);
   const merged = mergeLayers(DEFAULTS, fileLayer, envL, flags);
+  // The sources: built-ins kept by `builtins:` plus `sources:` definitions, includes followed (config/compose.ts).
+  const fileSources = fileLayer as Record<string, unknown>;
+  const composed = composeSources({ builtins: fileSources.builtins, sources: fileSources.sources, baseDir, origin: o.configFile ?? 'embedded defaults', available: DEFAULT_SOURCES });
+  merged.sources = composed.sources;
   /** Which layer a key's value came from, for the problem list. */
   const originOf = (key: readonly (string | number)[]): string => {
     if (getKey(flags, key) !== undefined) return `--${String(key[0])}`;
@@ -178,7 +185,7 @@ export function loadConfig(o: ConfigOverrides = {}): Config {
     if (o.configFile && getKey(fileLayer, key.length ? [key[0]!] : key) !== undefined) return o.configFile;
     return 'embedded defaults';
   };
-  const problems: string[] = [];
+  const problems: string[] = [...composed.problems];
   const problem = (key: (string | number)[], message: string) => problems.push(`${originOf(key)}: ${key.join('.') || '(top level)'}: ${message}`);
 
   const parsed = ConfigSchema.safeParse(merged);
@@ -194,14 +201,7 @@ export function loadConfig(o: ConfigOverrides = {}): Config {
     const why = cronProblem(expr, Zone.safeParse(tz).success ? tz : 'UTC');
     if (why) problem(['schedule', job], why);
   }
-  const seen = new Map<string, number>();
-  (Array.isArray(merged.sources) ? merged.sources : []).forEach((src, i) => {
-    const name = isPlainObject(src) ? src.name : undefined;
-    if (typeof name !== 'string') return;
-    if (name === 'oltp' || name === '_oltp') problem(['sources', i, 'name'], `"${name}" is reserved: \`ingest --source oltp\` loads the accounts/products snapshot`);
-    if (seen.has(name)) problem(['sources', i, 'name'], `source name "${name}" is already used by sources[${seen.get(name)}]`);
-    seen.set(name, i);
-  });
+  // reserved and duplicate source names: config/compose.ts, with the file and key of each definition
   const compaction = isPlainObject(merged.compaction) ? merged.compaction : {};
   for (const [k, m] of tuningProblems({ targetFileBytes: compaction.targetFileBytes, autoCompactFileCount: compaction.autoCompactFileCount })) problem(['compaction', k], m);
   if (isPlainObject(merged.tuning)) {

@@ -14,10 +14,13 @@ import type { Window } from '../partitions/index.js';
 import { readControlTotals } from './control.js';
 import { planPickup, sha256, type PickupPlan, type PickupSettings, type PlannedFile } from './landing/pickup.js';
 import { readRecords } from './landing/readers.js';
-import { compileMapper, toQuarantine, type Mapper } from './mapping/map.js';
+import { compileMapper, type Mapper } from './mapping/map.js';
+import { MapSession, type MapStats } from './mapping/session.js';
 import type { ControlTotals, InputFile, MapContext, MapResult, RawRecord } from './types.js';
 
 export type { ControlTotals, InputFile, MapContext, MapResult, RawRecord, RecordLocation } from './types.js';
+export { Skipped } from './types.js';
+export { MapSession, skippedTotal, REPEATED_VERSION, type MapStats } from './mapping/session.js';
 export type { PickupPlan, PickupSettings } from './landing/pickup.js';
 export { compileMapper, toQuarantine, type Mapper } from './mapping/map.js';
 export { parseFileName, readRecords } from './landing/readers.js';
@@ -34,17 +37,6 @@ export interface ReadOptions {
   runId: string;
 }
 
-/** Records read = mapped + quarantined + skipped, always (every record ends in exactly one place). */
-export interface MapStats {
-  records: number;
-  /** Records that produced at least one event. */
-  mapped: number;
-  events: number;
-  quarantined: number;
-  /** Records a declared rule of the mapping skips (they produce no event and are not quarantined). */
-  skipped: number;
-}
-
 export interface SourceBatch {
   inputs: InputFile[];
   skipped: InputFile[];
@@ -54,7 +46,7 @@ export interface SourceBatch {
   events: AsyncIterable<BillingEvent>;
   /** Filled while `events` is iterated; complete after it ends. */
   quarantine: QuarantineEntry[];
-  /** Filled while `events` is iterated: records read = records that produced events + quarantined + skipped. */
+  /** Filled while `events` is iterated: records read = records that produced events (mapped) + quarantined + skipped. */
   stats: MapStats;
 }
 
@@ -94,25 +86,12 @@ export async function* recordsOf(files: readonly PlannedFile[]): AsyncGenerator<
 
 /** Maps a record stream: events stream out, quarantine entries and counts fill in as it is iterated. */
 export function mapRecords(records: AsyncIterable<RawRecord>, map: Mapper, billingSource: string, ingestRunId: string): { events: AsyncIterable<BillingEvent>; quarantine: QuarantineEntry[]; stats: MapStats } {
-  const quarantine: QuarantineEntry[] = [];
-  const stats: MapStats = { records: 0, mapped: 0, events: 0, quarantined: 0, skipped: 0 };
+  const session = new MapSession(map, billingSource, ingestRunId);
   async function* events(): AsyncGenerator<BillingEvent> {
-    for await (const r of records) {
-      stats.records++;
-      const res = map(r, { ingestRunId });
-      if (Array.isArray(res)) {
-        // a record that maps to no event without an error was skipped by a declared rule of its mapping
-        if (res.length === 0) stats.skipped++;
-        else stats.mapped++;
-        stats.events += res.length;
-        yield* res;
-      } else {
-        stats.quarantined++;
-        quarantine.push(toQuarantine(res, r, billingSource, ingestRunId));
-      }
-    }
+    for await (const r of records) yield* session.push(r).events;
+    yield* session.finish().events;
   }
-  return { events: events(), quarantine, stats };
+  return { events: events(), quarantine: session.quarantine, stats: session.stats };
 }
 
 export function openSource(config: ConnectorConfig, sourceName: string): LandingSource {

@@ -36,7 +36,13 @@ export interface MapContext {
   ingestRunId: string;
 }
 
-export type MapResult = BillingEvent[] | RecordError;
+/** A record a skip rule matched: not a billing event, counted under its rule (`<object>.<rule>`), never quarantined. */
+export class Skipped {
+  readonly kind = 'skipped' as const;
+  constructor(readonly rule: string) {}
+}
+
+export type MapResult = BillingEvent[] | RecordError | Skipped;
 
 /** A file the pick-up found (path relative to the landing zone). */
 export interface InputFile {

@@ -45,6 +45,16 @@ const EVENT_TYPE_SET: ReadonlySet<string> = new Set(EVENT_TYPES);
 export function isEventType(s: string): s is EventType {
   return EVENT_TYPE_SET.has(s);
 }
+/**
+ * A canonical event type, or one a source declares in its configuration (`eventTypes:`, validated with its sign
+ * convention when the configuration is loaded; docs/connectors.md).
+ */
+export type EventTypeName = EventType | (string & {});
+const DECLARED_NAME = /^[A-Z][A-Z0-9_]*$/;
+/** Canonical, or shaped like a declared one (the configuration checked the declaration itself). */
+export function isEventTypeName(s: string): boolean {
+  return EVENT_TYPE_SET.has(s) || DECLARED_NAME.test(s);
+}
 
 export interface Lineage {
   /** Source file path (relative to the landing zone), API endpoint or query name. */
@@ -70,7 +80,7 @@ export interface BillingEvent {
   /** Order key from as far upstream as possible (source sequence/version, else extract position). int64. */
   readonly seqn: bigint;
   readonly billingSource: string;
-  readonly eventType: EventType;
+  readonly eventType: EventTypeName;
   readonly sourceObjectType: string;
   readonly sourceRecordId: string;
   readonly sourceVersion: string | null;
@@ -132,7 +142,7 @@ export function makeEvent(input: EventInput, location?: SourceLocation): Billing
   const loc = location ?? { file: input.lineage.sourceFile, line: input.lineage.sourcePosition };
   if (!/^[0-9a-f]{32}$/.test(input.eventId)) throw new RecordError('BAD_VALUE', `event_id ${JSON.stringify(input.eventId)} is not 32 hex chars`, input.eventId, loc);
   if (input.seqn < INT64_MIN || input.seqn > INT64_MAX) throw new RecordError('BAD_VALUE', `seqn ${input.seqn} does not fit int64`, input.seqn.toString(), loc);
-  if (!isEventType(input.eventType)) throw new RecordError('UNKNOWN_EVENT_TYPE', `unknown event type ${JSON.stringify(input.eventType)}`, input.eventType, loc);
+  if (!isEventTypeName(input.eventType)) throw new RecordError('UNKNOWN_EVENT_TYPE', `unknown event type ${JSON.stringify(input.eventType)}`, input.eventType, loc);
   if (!optText(input.billingSource)) throw new RecordError('MISSING_FIELD', 'billing_source is empty', input.billingSource, loc);
   const recordId = optText(input.sourceRecordId);
   if (!recordId) throw new RecordError('MISSING_ID', 'source record id is empty', input.sourceRecordId, loc);

@@ -46,6 +46,7 @@ interface AttemptOutcome {
   filesSkipped: number;
   quarantined: Record<string, number>;
   quarantinedByDay: Record<string, number>;
+  records?: RunRecord['records'];
   withdrawn: string[];
 }
 
@@ -77,6 +78,7 @@ export async function runIngest(deps: JobDeps, req: IngestRequest): Promise<RunR
       filesSkipped: out.filesSkipped,
       quarantined: out.quarantined,
       quarantinedByDay: out.quarantinedByDay,
+      ...(out.records ? { records: out.records } : {}),
       rowsIn: out.res?.rowsIn ?? 0,
       rowsWritten: out.res?.rowsWritten ?? 0,
       duplicates: (out.res?.duplicatesInBatch ?? 0) + (out.res?.duplicatesExisting ?? 0),
@@ -91,6 +93,7 @@ export async function runIngest(deps: JobDeps, req: IngestRequest): Promise<RunR
       rowsWritten: rec.rowsWritten,
       duplicates: rec.duplicates,
       quarantined: sum(rec.quarantined),
+      skipped: rec.records ? sum(rec.records.skipped) : undefined,
       files: rec.files.length,
       filesSkipped: rec.filesSkipped,
       commit: rec.commitId,
@@ -138,7 +141,9 @@ async function attemptOnce(deps: JobDeps, req: IngestRequest, runId: string): Pr
       withdrawn.push(day);
     }
   }
-  return { res, inputs: batch.inputs, filesSkipped: batch.skipped.length, quarantined, quarantinedByDay, withdrawn };
+  const st = batch.stats;
+  const records = st ? { read: st.records, mapped: st.mapped, quarantined: st.quarantined, skipped: { ...st.skipped } } : undefined;
+  return { res, inputs: batch.inputs, filesSkipped: batch.skipped.length, quarantined, quarantinedByDay, ...(records ? { records } : {}), withdrawn };
 }
 
 function sum(o: Record<string, number>): number {

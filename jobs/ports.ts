@@ -90,6 +90,8 @@ export interface SourceBatch {
   pending?: { path: string; reason: string }[];
   /** Files matching no object of the source: reported, not read. */
   unrecognised?: { path: string; reason: string }[];
+  /** Records accounting, complete after `events` ends: records = mapped + quarantined + Σ skipped (per rule). */
+  stats?: { records: number; mapped: number; quarantined: number; skipped: Record<string, number> };
 }
 
 export interface SourcePort {

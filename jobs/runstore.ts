@@ -47,6 +47,11 @@ export interface RunRecord {
   quarantined: Record<string, number>;
   /** Quarantined records per landing-folder day of their file (a run may span several days). */
   quarantinedByDay?: Record<string, number>;
+  /**
+   * Records accounting of the run's read (S1): records read = mapped (produced events) + quarantined + skipped;
+   * skipped per `<object>.<skip rule>` (and `<object>.(repeated version)` for history tables).
+   */
+  records?: { read: number; mapped: number; quarantined: number; skipped: Record<string, number> };
   /** Input files read (relative to the landing zone). */
   files: string[];
   /** Input files skipped because they were already committed. */

@@ -8,13 +8,16 @@ import { eventId } from '../../events/identity.js';
 import { makeEvent, quarantineFromError, type BillingEvent, type QuarantineEntry } from '../../events/model.js';
 import type { Money } from '../../events/money.js';
 import { Money as MoneyClass } from '../../events/money.js';
-import type { EventRule, ObjectSpec, SourceConfig } from '../../config/sources.js';
+import type { DeclaredEventType, EventRule, ObjectSpec, SourceConfig } from '../../config/sources.js';
 import { firstPresent, getPath, textOf, asList } from '../paths.js';
-import type { MapContext, MapResult, RawRecord } from '../types.js';
+import { Skipped, type MapContext, type MapResult, type RawRecord } from '../types.js';
 import { conditionFields, whenMatches } from './conditions.js';
 import { NO_CURRENCY, readCurrency, readIntegerSeqn, readMoney, readTimestamp } from './values.js';
 
-export type Mapper = (record: RawRecord, ctx: MapContext) => MapResult;
+export type Mapper = ((record: RawRecord, ctx: MapContext) => MapResult) & {
+  /** Objects whose rows are versions of one record (`history: true`): a MapSession keeps the earliest version's events. */
+  readonly historyObjects?: ReadonlySet<string>;
+};
 
 function locOf(r: RawRecord, field?: string): SourceLocation {
   const l: SourceLocation = { file: r.location.file };
@@ -84,11 +87,13 @@ function runChecks(data: unknown, spec: ObjectSpec, r: RawRecord): void {
 interface Compiled {
   spec: ObjectSpec;
   zone: string;
+  /** The source's declared event types (beside the canonical ones), with their sign conventions. */
+  declared: Readonly<Record<string, DeclaredEventType>>;
 }
 
 export function compileMapper(source: SourceConfig): Mapper {
-  const objects = new Map<string, Compiled>(source.objects.map((o) => [o.object, { spec: o, zone: o.timezone ?? source.timezone }]));
-  return (record, ctx) => {
+  const objects = new Map<string, Compiled>(source.objects.map((o) => [o.object, { spec: o, zone: o.timezone ?? source.timezone, declared: source.eventTypes }]));
+  const mapper = (record: RawRecord, ctx: MapContext): MapResult => {
     if (record.parseError) return record.parseError;
     const c = objects.get(record.object);
     if (!c) return new RecordError('MALFORMED_RECORD', `source "${source.name}" has no mapping for object "${record.object}"`, record.object, locOf(record));
@@ -98,6 +103,7 @@ export function compileMapper(source: SourceConfig): Mapper {
       return recordBoundary(e, record);
     }
   };
+  return Object.assign(mapper, { historyObjects: new Set(source.objects.filter((o) => o.history).map((o) => o.object)) });
 }
 
 /**
@@ -112,10 +118,13 @@ function recordBoundary(e: unknown, record: RawRecord): RecordError {
   return new RecordError('BAD_VALUE', `record could not be mapped: ${why}`, null, locOf(record), { cause: e });
 }
 
-function mapOne(sourceName: string, c: Compiled, r: RawRecord, ctx: MapContext): BillingEvent[] {
+function mapOne(sourceName: string, c: Compiled, r: RawRecord, ctx: MapContext): BillingEvent[] | Skipped {
   const { spec, zone } = c;
   const data = decodeJsonFields(r.data, spec.jsonFields, r);
   runChecks(data, spec, r);
+  const locate = (field: string) => locOf(r, field);
+  // Skip rules (S1): a record that is not a billing event is counted under its rule, before ids and event rules.
+  for (const k of spec.skip) if (whenMatches(data, k.when, locate) && !(k.unless !== undefined && whenMatches(data, k.unless, locate))) return new Skipped(`${spec.object}.${k.name}`);
   const idHit = firstPresent(data, spec.id);
   const recordId = idHit ? identityText(idHit, r) : null;
   if (recordId === null) throw new RecordError('MISSING_ID', `record has no id (looked at ${asList(spec.id).join(', ')})`, null, locOf(r, asList(spec.id)[0]));
@@ -123,7 +132,7 @@ function mapOne(sourceName: string, c: Compiled, r: RawRecord, ctx: MapContext):
   const version = versionHit ? identityText(versionHit, r) : null;
   const seqn = readSeqn(data, spec, zone, r);
 
-  const rules = spec.events.filter((rule) => whenMatches(data, rule.when) && !(rule.unless !== undefined && whenMatches(data, rule.unless)));
+  const rules = spec.events.filter((rule) => whenMatches(data, rule.when, locate) && !(rule.unless !== undefined && whenMatches(data, rule.unless, locate)));
   if (rules.length === 0) {
     const fields = conditionFields(spec.events.flatMap((e) => [e.when, e.unless]));
     const seen = Object.fromEntries(fields.map((f) => [f, textOf(getPath(data, f))]));
@@ -143,12 +152,13 @@ function mapOne(sourceName: string, c: Compiled, r: RawRecord, ctx: MapContext):
     const identityHit = rule.identity?.id !== undefined ? firstPresent(data, rule.identity.id) : undefined;
     const identityId = identityHit === undefined ? recordId : identityHit && identityText(identityHit, r);
     if (identityId === null) throw new RecordError('MISSING_ID', `identity id is empty (looked at ${asList(rule.identity!.id!).join(', ')})`, null, locOf(r, asList(rule.identity!.id!)[0]));
-    const discriminator = rule.name ?? rule.eventType;
+    const declared = c.declared[rule.eventType];
+    if (declared) checkDeclaredSign(rule, declared, amount, r);
     const id = eventId({
       billingSource: sourceName,
       sourceObjectType: rule.identity?.object ?? spec.object,
       sourceRecordId: identityId,
-      sourceVersion: rule.perVersion ? `${discriminator}@${version ?? ''}` : discriminator,
+      sourceVersion: changeMarkerOf(data, rule, version),
     });
     return makeEvent(
       {
@@ -180,6 +190,25 @@ function identityText(hit: { path: string; value: unknown }, r: RawRecord): stri
     throw new RecordError('BAD_VALUE', `"${hit.path}" = ${JSON.stringify(text)} contains the control character ${cp}; ids and versions must be printable text`, text, locOf(r, hit.path));
   }
   return text;
+}
+
+/**
+ * The identity's change marker: the rule's name (else its event type), then `@<version>` for perVersion rules or
+ * `@<v1>|<v2>` for a rule's own changeMarker fields (S1): the event recurs exactly when those values change.
+ */
+function changeMarkerOf(data: unknown, rule: EventRule, version: string | null): string {
+  const discriminator = rule.name ?? rule.eventType;
+  if (rule.perVersion) return `${discriminator}@${version ?? ''}`;
+  if (rule.changeMarker === undefined) return discriminator;
+  return `${discriminator}@${asList(rule.changeMarker).map((p) => textOf(getPath(data, p)) ?? '').join('|')}`;
+}
+
+/** A declared event type's amounts must point the way its sign convention says (the canonical ones are documented). */
+function checkDeclaredSign(rule: EventRule, declared: DeclaredEventType, amount: Money, r: RawRecord): void {
+  const a = amount.amount;
+  const ok = declared.sign === 'any' || a.isZero() || (declared.sign === 'positive' ? a.isPositive() : declared.sign === 'negative' ? a.isNegative() : false);
+  if (ok) return;
+  throw new RecordError('BAD_AMOUNT', `event type ${rule.eventType} is declared ${declared.sign}, but rule ${rule.name ?? rule.eventType} gives ${amount.toFixed()} (check the rule's sign)`, amount.toFixed(), locOf(r, rule.amount));
 }
 
 function keyOf(data: unknown, paths: string | string[] | undefined): string | null {

@@ -10,6 +10,7 @@ export function describeRun(r: RunRecord): string {
   return [
     `${r.job} ${r.source ?? ''} ${r.window ?? ''}: ${r.status.toUpperCase()} (run ${r.runId}, ${r.attempts} attempt${r.attempts === 1 ? '' : 's'})`,
     `  files read ${r.files.length}, already committed ${r.filesSkipped}; rows in ${r.rowsIn}, written ${r.rowsWritten}, duplicates ${r.duplicates}, quarantined ${q || '0'}`,
+    r.records && Object.keys(r.records.skipped).length ? `  records read ${r.records.read}: ${r.records.mapped} produced events, ${r.records.quarantined} quarantined, skipped by rule ${Object.entries(r.records.skipped).map(([k, v]) => `${k} ${v}`).join(', ')}` : '',
     r.commitId ? `  commit ${r.commitId} (table version ${r.version})` : '',
     r.note ? `  note: ${r.note}` : '',
     r.error ? `  error${r.errorKind ? ` (${r.errorKind})` : ''}: ${r.error}` : '',

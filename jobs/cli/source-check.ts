@@ -1,7 +1,7 @@
 /**
  * `billing-mart source-check`: validate a source definition (from the config or a YAML file) and dry-run its
  * mapping over sample files: events per type and currency, quarantine per reason with an example.
- * Exit 0 when everything maps, 1 when some records would be quarantined or a file matches no object, 2 on a
+ * Exit 0 when every record maps or is skipped by a rule, 1 when some records would be quarantined or a file matches no object, 2 on a
  * definition error.
  */
 import { loadSourceFile } from '../../connectors/index.js';
@@ -17,8 +17,10 @@ function human(source: SourceConfig, previews: FilePreview[]): string {
       continue;
     }
     const q = p.quarantine.reduce((n, x) => n + x.rows, 0);
-    lines.push(`${p.file} (object ${p.object}): ${p.records} records → ${p.records - q} mapped, ${q} quarantined`);
+    const sk = Object.values(p.skippedRecords).reduce((n, x) => n + x, 0);
+    lines.push(`${p.file} (object ${p.object}): ${p.records} records → ${p.mapped} mapped, ${q} quarantined, ${sk} skipped`);
     for (const e of p.events) lines.push(`  ${e.event_type.padEnd(26)} ${e.currency}  rows ${String(e.rows).padStart(6)}  sum ${e.amount_sum}`);
+    for (const [rule, n] of Object.entries(p.skippedRecords)) lines.push(`  SKIPPED ${rule} × ${n} (not billing events, by rule)`);
     for (const x of p.quarantine) lines.push(`  QUARANTINE ${x.reason} × ${x.rows}, e.g. position ${x.example.sourcePosition}${x.example.field ? ` field ${x.example.field}` : ''}: ${x.example.message}`);
   }
   return lines.join('\n');

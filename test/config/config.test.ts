@@ -95,9 +95,9 @@ describe('configuration checked once, completely (issue 15 item 5)', () => {
     const p = problemsOf(f).join('\n');
     expect(p).toMatch(/schedule\.oltp: invalid cron expression "every day"/);
     expect(p).toMatch(/schedule\.timezone: an IANA time zone/);
-    expect(p).toMatch(/sources\.2\.timezone: an IANA time zone/);
-    expect(p).toMatch(/sources\.0\.name: "oltp" is reserved/);
-    expect(p).toMatch(/sources\.2\.name: source name "x" is already used by sources\[1\]/);
+    expect(p).toMatch(/sources\[2\]\.timezone: an IANA time zone/);
+    expect(p).toMatch(/sources\[0\]\.name: "oltp" is reserved/);
+    expect(p).toMatch(/sources\[2\]\.name: source name "x" is already used by sources\[1\]/);
     expect(p).toMatch(/compaction\.targetFileBytes/);
     expect(p).toMatch(/tuning\.spillRows: 0 is invalid: expected an integer >= 1/);
     expect(p).toMatch(/tuning\.memoryLimit: "lots" is invalid/);

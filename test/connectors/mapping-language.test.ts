@@ -96,7 +96,7 @@ describe('source definitions', () => {
 
   it('is validated at startup through the main config file, naming the key', () => {
     const f = yamlFile(`sources:\n  - name: Bad Name\n    timezone: UTC\n    objects: []\n`);
-    expect(() => loadConfig({ configFile: f, env: {} })).toThrow(/sources\.0\.name: a lower-case identifier/);
+    expect(() => loadConfig({ configFile: f, env: {} })).toThrow(/acme.yaml: sources\[0\]\.name: a lower-case identifier/);
   });
 
   it('reports YAML syntax errors with the line', async () => {

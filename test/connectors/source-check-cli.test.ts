@@ -2,7 +2,7 @@
  * `billing-mart source-check` through the built binary (run `npx tsc -p tsconfig.build.json` first).
  */
 import { spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FIXTURES, tempDir } from './helpers.js';
@@ -41,5 +41,45 @@ describe('billing-mart source-check', () => {
     const r = run(['source-check', '--definition', f]);
     expect(r.code).toBe(2);
     expect(r.err).toContain(`${f}: objects[0 "x"].events[0].eventType: one of the canonical event types`);
+  });
+});
+
+describe('a source defined beside the built-ins, through the CLI', () => {
+  function setup() {
+    const t = tempDir();
+    cleanups.push(t.cleanup);
+    const d = path.join(t.dir, 'landing', 'acme', '2024-01-03', '00');
+    mkdirSync(d, { recursive: true });
+    writeFileSync(path.join(d, 'transaction.csv'), 'id,type,amount,t\nv1,verify,0.0,2024-01-03 01:00:00\np1,purchase,5.00,2024-01-03 01:10:00\np2,purchase,x,2024-01-03 01:20:00\nv2,verify,0.0,2024-01-03 01:30:00\n');
+    writeFileSync(path.join(d, '_SUCCESS'), '');
+    mkdirSync(path.join(t.dir, 'sources'));
+    writeFileSync(
+      path.join(t.dir, 'sources', 'acme.yaml'),
+      'name: acme\ntimezone: UTC\nobjects:\n  - object: transaction\n    id: id\n    currency: USD\n    money: { amount: { unit: major } }\n    skip:\n      - { name: card_verification, when: { type: verify } }\n    events:\n      - { eventType: PAYMENT_PROCESSED, when: { type: purchase }, ts: t, amount: amount }\n',
+    );
+    const cfg = path.join(t.dir, 'billing-mart.yaml');
+    writeFileSync(cfg, 'landing: ./landing\nwarehouse: ./wh\npickup: { mode: marker, quietSeconds: 60 }\nsources:\n  - include: sources/acme.yaml\n');
+    return { dir: t.dir, cfg };
+  }
+
+  it('ingests it with the built-ins still configured; the run record counts skipped records per rule', () => {
+    const { cfg } = setup();
+    const c = run(['--config', cfg, '--json', 'config']);
+    expect(c.code).toBe(0);
+    expect((JSON.parse(c.out) as { sources: { name: string }[] }).sources.map((s) => s.name)).toEqual(['zuora', 'stripe', 'chargebee', 'recurly', 'acme']);
+    const r = run(['--config', cfg, '--json', 'ingest', '--source', 'acme', '--window', '2024-01-03T00:00Z/2024-01-03T04:00Z']);
+    expect(r.code).toBe(0);
+    const rec = JSON.parse(r.out) as { rowsWritten: number; quarantined: Record<string, number>; records: { read: number; mapped: number; quarantined: number; skipped: Record<string, number> } };
+    expect(rec.rowsWritten).toBe(1);
+    expect(rec.quarantined).toEqual({ BAD_AMOUNT: 1 });
+    expect(rec.records).toEqual({ read: 4, mapped: 1, quarantined: 1, skipped: { 'transaction.card_verification': 2 } });
+  });
+
+  it('exits 2 naming the config file and key when an include is missing', () => {
+    const { cfg } = setup();
+    writeFileSync(cfg, 'sources:\n  - include: sources/nope.yaml\n');
+    const r = run(['--config', cfg, 'config']);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain(`${cfg}: sources[0].include: sources/nope.yaml`);
   });
 });

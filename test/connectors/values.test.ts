@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { parseSourceConfig } from '../../config/sources.js';
 import { RecordError } from '../../events/errors.js';
 import type { BillingEvent } from '../../events/model.js';
-import { compileMapper } from '../../connectors/index.js';
+import { compileMapper, type MapResult } from '../../connectors/index.js';
 import { fieldMatches } from '../../connectors/mapping/conditions.js';
 import { usDateToIso } from '../../connectors/mapping/values.js';
 
@@ -15,8 +15,9 @@ function mapper(object: Record<string, unknown>, timezone = 'America/Los_Angeles
   const m = compileMapper(src);
   return (data: Record<string, unknown>) => m({ object: 'x', data, location: { file: 'acme/2024-01-03/00/x.csv', line: 2 }, rawText: JSON.stringify(data) }, { ingestRunId: 'r' });
 }
-const events = (r: BillingEvent[] | RecordError) => {
+const events = (r: MapResult) => {
   if (r instanceof RecordError) throw r;
+  if (!Array.isArray(r)) throw new Error(`skipped by ${r.rule}`);
   return r;
 };
 const utc = (e: BillingEvent) => new Date(Number(e.eventTs / 1000n)).toISOString();

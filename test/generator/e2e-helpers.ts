@@ -6,7 +6,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { DEFAULT_SOURCES } from '../../config/defaults.js';
 import { parseSourceConfig } from '../../config/sources.js';
-import { compileMapper, readRecords } from '../../connectors/index.js';
+import { compileMapper, MapSession, readRecords, skippedTotal } from '../../connectors/index.js';
 import { objectForFile } from '../../connectors/landing/pickup.js';
 import type { BillingEvent } from '../../events/model.js';
 import { Money } from '../../events/money.js';
@@ -15,6 +15,8 @@ export interface Loaded {
   records: number;
   eventRecords: number;
   quarantined: number;
+  /** Records skipped by rule (not billing events) or as repeated history versions. */
+  skipped: number;
   /** deduped by event_id keeping the highest seqn */
   events: Map<string, BillingEvent>;
   quarantine: Map<string, number>;
@@ -33,10 +35,14 @@ function walk(dir: string, out: string[] = []): string[] {
 }
 
 export async function loadAll(out: string, sources: string[]): Promise<Loaded> {
-  const res: Loaded = { records: 0, eventRecords: 0, quarantined: 0, events: new Map(), quarantine: new Map(), unrecognised: [] };
+  const res: Loaded = { records: 0, eventRecords: 0, quarantined: 0, skipped: 0, events: new Map(), quarantine: new Map(), unrecognised: [] };
   for (const name of sources) {
     const cfg = parseSourceConfig(DEFAULT_SOURCES.find((s) => s.name === name), name);
-    const map = compileMapper(cfg);
+    const session = new MapSession(compileMapper(cfg), name, 'e2e');
+    const keep = (ev: BillingEvent) => {
+      const prev = res.events.get(ev.eventId);
+      if (!prev || prev.seqn <= ev.seqn) res.events.set(ev.eventId, ev);
+    };
     const files = [...walk(path.join(out, name)), ...walk(path.join(out, '_late', name))].filter((f) => !/\.done$|_SUCCESS$/.test(f)).sort();
     for (const abs of files) {
       const rel = path.relative(out, abs).split(path.sep).join('/');
@@ -45,21 +51,16 @@ export async function loadAll(out: string, sources: string[]): Promise<Loaded> {
         res.unrecognised.push(`${rel}: ${hit.reason}`);
         continue;
       }
-      for await (const r of readRecords(readFileSync(abs), hit.name, hit.spec, rel)) {
-        res.records++;
-        const m = map(r, { ingestRunId: 'e2e' });
-        if (Array.isArray(m)) {
-          res.eventRecords++;
-          for (const ev of m) {
-            const prev = res.events.get(ev.eventId);
-            if (!prev || prev.seqn <= ev.seqn) res.events.set(ev.eventId, ev);
-          }
-        } else {
-          res.quarantined++;
-          const k = `${name},${m.code}`;
-          res.quarantine.set(k, (res.quarantine.get(k) ?? 0) + 1);
-        }
-      }
+      for await (const r of readRecords(readFileSync(abs), hit.name, hit.spec, rel)) session.push(r).events.forEach(keep);
+    }
+    session.finish().events.forEach(keep);
+    res.records += session.stats.records;
+    res.eventRecords += session.stats.mapped;
+    res.quarantined += session.stats.quarantined;
+    res.skipped += skippedTotal(session.stats);
+    for (const q of session.quarantine) {
+      const k = `${name},${q.reason}`;
+      res.quarantine.set(k, (res.quarantine.get(k) ?? 0) + 1);
     }
   }
   return res;
