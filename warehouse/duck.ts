@@ -42,8 +42,8 @@ function pidAlive(pid: number): boolean {
   }
 }
 
-/** Removes spill directories under `base` left by processes that no longer run (named `<pid>-<random>`). */
-function removeDeadSpillDirs(base: string): void {
+/** Removes directories under `base` left by processes that no longer run (named `<pid>-<random>`): spills, prepares. */
+export function removeDeadProcessDirs(base: string): void {
   let names: string[];
   try {
     names = readdirSync(base);
@@ -69,7 +69,7 @@ export async function withSharedDuck<T>(spillBase: string, opts: Omit<DuckOption
   let p = shared.get(key);
   if (!p) {
     p = (async () => {
-      removeDeadSpillDirs(spillBase);
+      removeDeadProcessDirs(spillBase);
       const tempDir = path.join(spillBase, `${process.pid}-${randomBytes(4).toString('hex')}`);
       mkdirSync(tempDir, { recursive: true });
       return DuckDBInstance.create(':memory:', { memory_limit: memoryLimit, threads: String(threads), preserve_insertion_order: 'true', temp_directory: tempDir });

@@ -10,11 +10,13 @@ import { createHash } from 'node:crypto';
 import { windowKey, type Window } from '../partitions/index.js';
 import type { BillingEvent, QuarantineEntry } from '../events/model.js';
 import type { Tx, TxOutcome, WarehouseCore } from './core.js';
-import { withSharedDuck } from './duck.js';
+import { randomBytes } from 'node:crypto';
+import { asDiskFull } from '../events/io.js';
+import { removeDeadProcessDirs, withSharedDuck } from './duck.js';
 import { DUCK_SPILL_DIR } from './core.js';
 import { writeSmallTable } from './files.js';
 import { FACT_PARTITION_KEY, FACT_TABLE, QUARANTINE_COLUMNS, QUARANTINE_PARTITION_KEY, QUARANTINE_TABLE, dayOfMicros, quarantineRow } from './schema.js';
-import { stageEvents, writeStagedDays } from './stage.js';
+import { stageEvents, writeStagedDays, type Staged } from './stage.js';
 import { partitionPath, type PartitionChange } from './state.js';
 import type { TuningOptions } from './options.js';
 
@@ -51,7 +53,43 @@ export function loadFingerprint(source: string, windows: readonly Window[], inpu
   return createHash('sha256').update(doc).digest('hex');
 }
 
-export async function ingestInTx(core: WarehouseCore, tx: Tx, input: IngestInput, t: TuningOptions): Promise<{ outcome: TxOutcome | null; result: IngestResult }> {
+/** Prepare scratch directories, one per prepare (`<pid>-<random>`): not under _store/tmp, which recovery empties. */
+export const PREP_DIR = '_store/prep';
+
+/** A prepared load: its events read, mapped, de-duplicated inside the batch and staged as sorted runs in `dir`. */
+export interface PreparedIngest {
+  input: IngestInput;
+  dir: string;
+  staged: Staged;
+}
+
+/**
+ * The prepare half of a commit, without the writer lock: reads and stages the load's events in its own scratch
+ * directory, so prepares of different (source, day) units overlap each other and other commits' publishes.
+ * Nothing here is visible to anyone; `discardPrepared` (or a later prepare, once this process is gone) removes it.
+ */
+export async function prepareIngest(core: WarehouseCore, input: IngestInput, t: TuningOptions): Promise<PreparedIngest> {
+  removeDeadProcessDirs(core.storage.abs(PREP_DIR));
+  const dir = `${PREP_DIR}/${process.pid}-${randomBytes(5).toString('hex')}`;
+  try {
+    await core.storage.mkdirp(dir);
+    return { input, dir, staged: await stageEvents(core, dir, input, t) };
+  } catch (e) {
+    await core.storage.removeTree(dir);
+    throw asDiskFull(e, core.storage.root, 'nothing was committed: the table is exactly as before');
+  }
+}
+
+export async function discardPrepared(core: WarehouseCore, p: PreparedIngest): Promise<void> {
+  await core.storage.removeTree(p.dir);
+}
+
+/**
+ * The publish half, under the writer lock: checks the load was not committed meanwhile, verifies the staged runs,
+ * drops event_ids the table already holds, writes the days' Parquet files, quarantine and manifests.
+ */
+export async function ingestInTx(core: WarehouseCore, tx: Tx, prepared: PreparedIngest, t: TuningOptions): Promise<{ outcome: TxOutcome | null; result: IngestResult }> {
+  const { input, staged } = prepared;
   const fingerprint = loadFingerprint(input.source, input.windows, input.inputs);
   const empty: IngestResult = { commitId: null, version: tx.state.version, skipped: true, rowsIn: 0, rowsWritten: 0, duplicatesInBatch: 0, duplicatesExisting: 0, quarantined: 0, filesAdded: 0, partitions: [] };
   if (tx.entries.some((e) => e.fingerprint === fingerprint)) return { outcome: null, result: empty };
@@ -59,7 +97,6 @@ export async function ingestInTx(core: WarehouseCore, tx: Tx, input: IngestInput
   const changes: PartitionChange[] = [];
   const written: string[] = [];
   const counts = { duplicatesInBatch: 0, duplicatesExisting: 0, rowsWritten: 0, filesAdded: 0 };
-  const staged = await stageEvents(core, tx, input, t);
   await core.fault('ingest:after-read');
   if (staged.files.size > 0) await withSharedDuck(core.storage.abs(DUCK_SPILL_DIR), { memoryLimit: t.memoryLimit, threads: t.threads }, async (conn) => {
     const existingOf = (day: string) => tx.state.partitions.get(partitionPath(FACT_TABLE, `${FACT_PARTITION_KEY}=${day}`))?.files ?? [];

@@ -56,15 +56,15 @@ export interface Staged {
   duplicatesInBatch: number;
 }
 
-/** Streams the events into sorted, de-duplicated CSV files per day (see the module comment). */
-export async function stageEvents(core: WarehouseCore, tx: Tx, input: IngestInput, t: TuningOptions): Promise<Staged> {
+/** Streams the events into sorted, de-duplicated CSV files per day in `dir` (the prepare's scratch; no lock needed). */
+export async function stageEvents(core: WarehouseCore, dir: string, input: IngestInput, t: TuningOptions): Promise<Staged> {
   const s: Staged = { rowsIn: 0, rejected: [], files: new Map(), rows: new Map(), fileRows: new Map(), spilled: false, duplicatesInBatch: 0 };
   const checkDay = dayChecker();
   let buf = new LineBuffer();
   let fileNo = 0;
   const flush = async () => {
     for (const [day, idx] of buf.sortedByDay()) {
-      const path = core.storage.abs(`${tx.tmpDir}/stage-${day}-${String(fileNo++).padStart(5, '0')}.csv`);
+      const path = core.storage.abs(`${dir}/stage-${day}-${String(fileNo++).padStart(5, '0')}.csv`);
       const { rows } = await writeLines(path, buf, idx);
       s.fileRows.set(path, rows);
       s.files.set(day, [...(s.files.get(day) ?? []), path]);

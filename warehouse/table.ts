@@ -7,7 +7,7 @@ import { assertDay } from '../partitions/index.js';
 import { WarehouseCore } from './core.js';
 import { compactInTx, isCompact, type CompactResult } from './compact.js';
 import { exportFacts, type ExportRequest, type ExportResult } from './export.js';
-import { ingestInTx, type IngestInput, type IngestResult } from './ingest.js';
+import { discardPrepared, ingestInTx, prepareIngest, type IngestInput, type IngestResult } from './ingest.js';
 import { tuning, type TuningOptions, type WarehouseOptions } from './options.js';
 import { FACT_PARTITION_KEY, FACT_TABLE, dimensionColumns, DIMENSION_PARTITION_KEY } from './schema.js';
 import { manifestDocument, partitionPath, partitionsOf, type CommitEntry, type ManifestDocument, type PartitionState } from './state.js';
@@ -63,7 +63,14 @@ export class FactTable {
 
   /** Commits one source load; auto-compacts the touched days that passed the file-count threshold. */
   async commitIngest(input: IngestInput): Promise<IngestResult> {
-    const { result } = await this.core.transaction(`ingest ${input.source} run ${input.runId}`, (tx) => ingestInTx(this.core, tx, input, this.tuning));
+    // prepare (read, map, stage sorted runs) without the lock; publish (dedupe against the table, write, log) with it
+    const prepared = await prepareIngest(this.core, input, this.tuning);
+    let result: IngestResult;
+    try {
+      ({ result } = await this.core.transaction(`ingest ${input.source} run ${input.runId}`, (tx) => ingestInTx(this.core, tx, prepared, this.tuning)));
+    } finally {
+      await discardPrepared(this.core, prepared);
+    }
     if (!result.skipped && this.tuning.autoCompactFileCount > 0 && result.partitions.length > 0) {
       const { state } = await this.core.state();
       const crowded = result.partitions.filter((d) => (state.partitions.get(partitionPath(FACT_TABLE, `${FACT_PARTITION_KEY}=${d}`))?.files.length ?? 0) > this.tuning.autoCompactFileCount);

@@ -42,7 +42,7 @@ function snapshot(root: string): string[] {
   const walk = (rel: string) => {
     for (const n of readdirSync(path.join(root, rel), { withFileTypes: true })) {
       const r = rel ? `${rel}/${n.name}` : n.name;
-      if (r === '_store/duck' || r === '_store/tmp') continue;
+      if (r === '_store/duck' || r === '_store/tmp' || r === '_store/prep') continue;
       if (n.isDirectory()) walk(r);
       else out.push(`${r} ${n.isSymbolicLink() ? 'link' : statSync(path.join(root, r)).size}`);
     }
@@ -81,7 +81,7 @@ describe('a full disk while staging (fault hook)', () => {
     const wh = tmpDir();
     let full = true;
     const faults = (point: string) => {
-      if (full && point === 'ingest:after-spill') throw enospc(path.join(wh, '_store/tmp/stage-2024-01-03-00001.csv'));
+      if (full && point === 'ingest:after-spill') throw enospc(path.join(wh, '_store/prep/stage-2024-01-03-00001.csv'));
     };
     const table = await FactTable.open(wh, { spillRows: 100, faults, autoCompactFileCount: 0 });
     const first = sampleEvents({ days: ['2024-01-03'], count: 50, seed: 1, prefix: 'a' });
@@ -110,7 +110,7 @@ describe('rows staged = rows the stage wrote', () => {
     const faults = (point: string) => {
       if (!cut || point !== 'ingest:after-read') return;
       // the stage wrote its file; lines vanish before DuckDB reads it (a disk that filled and emptied again)
-      const tmp = path.join(wh, '_store/tmp');
+      const tmp = path.join(wh, '_store/prep');
       for (const c of readdirSync(tmp)) {
         for (const f of readdirSync(path.join(tmp, c))) {
           const file = path.join(tmp, c, f);
@@ -155,7 +155,7 @@ describe.skipIf('skip' in mounted)('a full disk with a real tmpfs as the warehou
       );
       rmSync(ballast);
       if ('err' in r) {
-        outcomes.push(`${free}: failed in ${/_store\/(tmp|blobs|versions|log)\//.exec((r.err as Error).message)?.[1] ?? 'other'}`);
+        outcomes.push(`${free}: failed in ${/_store\/(prep|tmp|blobs|versions|log)\//.exec((r.err as Error).message)?.[1] ?? 'other'}`);
         expect(r.err, String((r.err as Error)?.stack)).toBeInstanceOf(DiskFullError);
         expect((r.err as Error).message).toMatch(new RegExp(`no space left on the device writing ${root}/wh-${free}/.*: free space on that filesystem`));
         expect(snapshot(wh)).toEqual(before);
@@ -175,7 +175,7 @@ describe.skipIf('skip' in mounted)('a full disk with a real tmpfs as the warehou
       expect((await table.info()).tables.find((t) => t.table === 'quarantine')).toBeUndefined();
       rmSync(wh, { recursive: true, force: true });
     }
-    // both the staging (tmp) and DuckDB's Parquet (blobs) ran out of space at some level
-    expect(outcomes.some((o) => o.endsWith('failed in tmp')) && outcomes.some((o) => o.endsWith('failed in blobs')), outcomes.join(', ')).toBe(true);
+    // both the staging (prep) and DuckDB's Parquet (blobs) ran out of space at some level
+    expect(outcomes.some((o) => o.endsWith('failed in prep')) && outcomes.some((o) => o.endsWith('failed in blobs')), outcomes.join(', ')).toBe(true);
   }, 180_000);
 });
