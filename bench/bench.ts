@@ -12,7 +12,7 @@ import { assertDay } from '../partitions/index.js';
 import { runPhase } from './child.js';
 import { ensureLanding } from './landing.js';
 import type { PhaseArgs, PhaseName } from './phases.js';
-import { checkTargets, formatTable, formatTargets, ingestRatio, summarise, TARGETS, type PhaseRun } from './stats.js';
+import { checkTargets, compactVsCopy, formatTable, formatTargets, ingestRatio, projectBackfill, summarise, TARGETS, type PhaseRun } from './stats.js';
 import { writeSyntheticDay, type SyntheticDay } from './synthetic.js';
 
 interface Flags {
@@ -27,6 +27,8 @@ interface Flags {
   profile?: boolean;
   keep?: boolean;
   memoryDay?: string;
+  longDays?: string;
+  eventsPerDay: string;
 }
 
 /** A usage error: exit code 2, like the CLI. */
@@ -57,9 +59,12 @@ async function main(argv: string[]): Promise<void> {
     .option('--parallel <n>', 'backfill --parallel for the ingest', '2')
     .option('--profile', 'run the ingest with node --cpu-prof (profiles in <out>/profiles)')
     .option('--keep', 'keep the last run\'s warehouse and reference output')
+    .option('--long-days <n>', 'instead: a long backfill of <n> small days (--events-per-day over 4 sources): per-run cost vs age, status 10 days vs all, 7-year projection')
+    .option('--events-per-day <n>', 'events per day of --long-days', '200')
     .option('--memory-day <n>', 'instead: ingest ONE synthetic day of <n> Stripe events (bench/synthetic.ts) and report its peak RSS')
     .parse(argv);
   const f = program.opts<Flags>();
+  if (f.longDays) return longBackfill(positive('--long-days', f.longDays), positive('--events-per-day', f.eventsPerDay), positive('--parallel', f.parallel), path.resolve(f.out), f.seed, f.from);
   if (f.memoryDay) return memoryDay(positive('--memory-day', f.memoryDay), path.resolve(f.out), f.profile ?? false);
   const events = positive('--events', f.events);
   const days = positive('--days', f.days);
@@ -77,7 +82,7 @@ async function main(argv: string[]): Promise<void> {
 
   const landing = await ensureLanding(out, { events, days, seed: f.seed, from: f.from }, log);
   const base: PhaseArgs = { landing: landing.dir, warehouse: '', from: landing.from, to: landing.to, parallel };
-  const results: Record<PhaseName, PhaseRun[]> = { ingest: [], compact: [], completeness: [], reference: [] };
+  const results: Record<Exclude<PhaseName, 'long'>, PhaseRun[]> = { ingest: [], copy: [], compact: [], completeness: [], reference: [] };
   const profileDir = path.join(out, 'profiles');
   const work = path.join(out, 'work');
   for (let i = 0; i < Math.max(runs, referenceRuns); i++) {
@@ -93,6 +98,8 @@ async function main(argv: string[]): Promise<void> {
       const args = { ...base, warehouse };
       log(`run ${i + 1}: ingest`);
       results.ingest.push(await runPhase('ingest', args, { nodeFlags: f.profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [] }));
+      log(`run ${i + 1}: plain DuckDB COPY of the same days (compaction's yardstick)`);
+      results.copy.push(await runPhase('copy', { ...args, outDir: path.join(work, 'copy') }));
       log(`run ${i + 1}: compaction`);
       results.compact.push(await runPhase('compact', args));
       log(`run ${i + 1}: completeness`);
@@ -103,13 +110,15 @@ async function main(argv: string[]): Promise<void> {
 
   const ingest = summarise(results.ingest);
   const compact = summarise(results.compact);
+  const copy = summarise(results.copy);
   const completeness = summarise(results.completeness);
   const reference = summarise(results.reference);
   const ratio = ingestRatio(ingest, reference);
   const eventsPerDay = ingest.rows / days;
-  const targets = checkTargets({ ingest, compact, reference, ratio, eventsPerDay });
+  const targets = checkTargets({ ingest, compact, copy, reference, ratio, eventsPerDay });
   const table = formatTable([
     { phase: 'ingest (backfill)', s: ingest, unit: 'events' },
+    { phase: 'plain DuckDB COPY', s: copy, unit: 'rows' },
     { phase: 'compaction', s: compact, unit: 'rows' },
     { phase: 'completeness check', s: completeness, unit: '' },
     { phase: 'DuckDB reference', s: reference, unit: 'rows' },
@@ -123,6 +132,8 @@ async function main(argv: string[]): Promise<void> {
       table,
       '',
       `ingest/duckdb ratio: ${ratio.toFixed(3)}`,
+      `compaction/COPY ratio: ${compactVsCopy(compact, copy).toFixed(2)} (compaction time over a plain DuckDB COPY of the same days)`,
+      `load average at end ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`,
       formatTargets(targets),
       '',
     ].join('\n'),
@@ -132,13 +143,48 @@ async function main(argv: string[]): Promise<void> {
     machine: m,
     params: { events, days, runs, referenceRuns, parallel, seed: f.seed, from: landing.from, to: landing.to },
     landing: { dir: landing.dir, summary: landing.summary, generatedSeconds: landing.generatedSeconds },
-    summary: { ingest, compact, completeness, reference },
+    summary: { ingest, copy, compact, completeness, reference },
+    compactVsCopy: compactVsCopy(compact, copy),
+    loadAvgAtEnd: os.loadavg(),
     ratio,
     targets,
     runs: results,
   };
   writeFileSync(path.join(out, 'results.json'), JSON.stringify(doc, null, 1) + '\n');
   log(`figures written to ${path.join(out, 'results.json')}`);
+}
+
+/** 7 years of daily runs: 4 sources × 2 557 days (the unit of a backfill is one source-day). */
+const SEVEN_YEARS_DAYS = 7 * 365 + 2;
+
+/** A long backfill of small days: does a commit cost more as the table ages? Projects 7 years from the fit. */
+async function longBackfill(days: number, perDay: number, parallel: number, out: string, seed: string, from: string): Promise<void> {
+  const log = (s: string) => process.stderr.write(`bench: ${s}\n`);
+  mkdirSync(out, { recursive: true });
+  const landing = await ensureLanding(out, { events: days * perDay, days, seed, from }, log);
+  const warehouse = path.join(out, 'work', 'warehouse-long');
+  rmSync(warehouse, { recursive: true, force: true });
+  log(`long backfill: ${days} days × ${perDay} events/day, --parallel ${parallel}`);
+  const r = await runPhase('long', { landing: landing.dir, warehouse, from: landing.from, to: landing.to, parallel });
+  rmSync(warehouse, { recursive: true, force: true });
+  const d = r.detail as { runs: number; sources: number; doneAt: number[]; status10Seconds: number; statusAllSeconds: number };
+  const totalRuns = SEVEN_YEARS_DAYS * d.sources;
+  const p = projectBackfill(d.doneAt, totalRuns);
+  const m = machine();
+  const doc = { at: new Date().toISOString(), machine: m, loadAvgAtEnd: os.loadavg(), params: { days, perDay, parallel, seed, from }, run: r, projection: { totalRuns, ...p } };
+  writeFileSync(path.join(out, `long-${days}.json`), JSON.stringify(doc, null, 1) + '\n');
+  const k = Math.min(100, Math.floor(d.runs / 2));
+  process.stdout.write(
+    [
+      `long backfill: ${days} days × ${perDay} events/day × ${d.sources} sources = ${d.runs} runs in ${r.seconds.toFixed(1)} s (--parallel ${parallel}), peak RSS ${(r.maxRssBytes / 2 ** 20).toFixed(0)} MB`,
+      `machine: ${m.cpus} × ${m.cpuModel}, node ${m.node}, load average at start ${m.loadAvgAtStart.map((x) => x.toFixed(2)).join(' ')}, at end ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`,
+      `last ${k} runs / first ${k} runs: ${p.firstToLast.toFixed(2)}× (target ≤ 1.5)`,
+      `per-run time fit: ${(p.a * 1000).toFixed(0)} ms + ${(p.b * 1000).toFixed(3)} ms × run number`,
+      `status over 10 days: ${d.status10Seconds.toFixed(2)} s; over ${days} days: ${d.statusAllSeconds.toFixed(2)} s (${(d.statusAllSeconds / d.status10Seconds).toFixed(2)}×, target ≤ 3× at 150 days)`,
+      `7-year projection (${totalRuns} daily source runs at this size): ${(p.seconds / 3600).toFixed(1)} h`,
+      '',
+    ].join('\n'),
+  );
 }
 
 /** The single-day memory check: peak RSS of the real ingest of one large synthetic day (target ≤ 512 MB at 5 M). */

@@ -11,6 +11,11 @@ import { systemClock } from '../jobs/clock.js';
 import { createLogger } from '../jobs/log.js';
 import { dayRange } from '../partitions/index.js';
 import { runReference } from './reference.js';
+import { addDays } from '../partitions/index.js';
+import { collectStatus } from '../jobs/status.js';
+import { copyCount, sqlString, withDuck } from '../warehouse/duck.js';
+import { mkdirSync, rmSync } from 'node:fs';
+import path from 'node:path';
 
 export interface PhaseArgs {
   landing: string;
@@ -79,5 +84,68 @@ export async function referencePhase(a: PhaseArgs): Promise<PhaseOutput> {
   return { seconds: r.seconds, rows: r.rows, detail: { files: r.files, rowsWithoutTs: r.rowsWithoutTs } };
 }
 
-export const PHASES = { ingest: ingestPhase, compact: compactPhase, completeness: completenessPhase, reference: referencePhase } as const;
+/**
+ * The yardstick of compaction: a plain DuckDB COPY of the same days' files (no sort, no verification, no commit)
+ * with the warehouse's memory limit, threads and row-group size. Run on the ingested, not yet compacted, files.
+ */
+export async function copyPhase(a: PhaseArgs): Promise<PhaseOutput> {
+  if (!a.outDir) throw new Error('internal: the copy phase needs outDir');
+  const app = await open(a);
+  const t = app.table.tuning;
+  const days: { day: string; files: string[] }[] = [];
+  for (const day of dayRange(a.from, a.to)) {
+    const files = await app.table.files(day);
+    if (files.length) days.push({ day, files });
+  }
+  rmSync(a.outDir, { recursive: true, force: true });
+  mkdirSync(a.outDir, { recursive: true });
+  let rows = 0;
+  const t0 = performance.now();
+  await withDuck({ memoryLimit: t.memoryLimit, threads: t.threads, tempDir: path.join(a.outDir, '_spill') }, async (conn) => {
+    for (const d of days) {
+      rows += await copyCount(conn, `COPY (SELECT * FROM read_parquet([${d.files.map(sqlString).join(', ')}])) TO ${sqlString(path.join(a.outDir!, `${d.day}.parquet`))} (FORMAT PARQUET, COMPRESSION ZSTD, ROW_GROUP_SIZE ${t.rowGroupRows})`);
+    }
+  });
+  const seconds = (performance.now() - t0) / 1000;
+  rmSync(a.outDir, { recursive: true, force: true });
+  return { seconds, rows, detail: { days: days.length, memoryLimit: t.memoryLimit, threads: t.threads } };
+}
+
+/**
+ * A long backfill (many small days): when each (source, day) run finished, and `status` over the first 10 days
+ * and over the whole range — the figures behind "cost per commit does not grow with the table's age".
+ */
+export async function longPhase(a: PhaseArgs): Promise<PhaseOutput> {
+  const app = await open(a);
+  const { deps } = app;
+  const sources = a.sources ?? deps.sourceNames;
+  const loaded = new Map<string, Set<string>>();
+  for (const s of sources) loaded.set(s, await deps.warehouse.loadedWindows(s));
+  const plan = planBackfill({ from: a.from, to: a.to, sources, loaded, force: false, nowMs: deps.clock.now() });
+  const doneAt: number[] = [];
+  const t0 = performance.now();
+  let last = 0;
+  const progress = {
+    update: (p: { done: number }) => {
+      // one entry per finished run (a run covers a day's 6 windows)
+      if (p.done > last) doneAt.push((performance.now() - t0) / 1000);
+      last = p.done;
+    },
+    finish: () => undefined,
+  };
+  const s = await runBackfill(deps, plan, { parallel: a.parallel ?? 2, force: false, trigger: 'bench', progress });
+  const seconds = (performance.now() - t0) / 1000;
+  if (s.failed.length) throw new Error(`long backfill failed for ${s.failed.length} run(s), first: ${s.failed[0]!.source} ${s.failed[0]!.window}: ${s.failed[0]!.error}`);
+  const timeStatus = async (to: string) => {
+    const t1 = performance.now();
+    await collectStatus(deps, { from: a.from, to });
+    return (performance.now() - t1) / 1000;
+  };
+  const days = dayRange(a.from, a.to).length;
+  const status10 = await timeStatus(addDays(a.from, Math.min(days, 10) - 1));
+  const statusAll = await timeStatus(a.to);
+  return { seconds, rows: s.rowsIn, detail: { runs: doneAt.length, days, sources: sources.length, doneAt, status10Seconds: status10, statusAllSeconds: statusAll, rowsWritten: s.rowsWritten } };
+}
+
+export const PHASES = { ingest: ingestPhase, compact: compactPhase, completeness: completenessPhase, reference: referencePhase, copy: copyPhase, long: longPhase } as const;
 export type PhaseName = keyof typeof PHASES;
