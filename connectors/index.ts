@@ -42,6 +42,8 @@ export interface SourceBatch {
   skipped: InputFile[];
   pending: { path: string; reason: string }[];
   unrecognised: { path: string; reason: string }[];
+  /** Landing folders (`<source>/<day>/<HH>`) that were looked at. */
+  folders: string[];
   /** Streamed; each file is read when iteration reaches it. */
   events: AsyncIterable<BillingEvent>;
   /** Filled while `events` is iterated; complete after it ends. */
@@ -115,7 +117,7 @@ export function openSource(config: ConnectorConfig, sourceName: string): Landing
     async read(w, o) {
       const p = await plan(w, o);
       const m = mapRecords(recordsOf(p.inputs), mapper, source.name, o.runId);
-      return { inputs: p.inputs.map(toInput), skipped: p.skipped.map(toInput), pending: p.pending, unrecognised: p.unrecognised, ...m };
+      return { inputs: p.inputs.map(toInput), skipped: p.skipped.map(toInput), pending: p.pending, unrecognised: p.unrecognised, folders: p.folders, ...m };
     },
     controlTotals: (day) => readControlTotals(config.landing, source.name, day),
   };

@@ -62,6 +62,12 @@ export interface BackfillSummary {
   rowsWritten: number;
   duplicates: number;
   quarantined: number;
+  /** Records read from the input files. */
+  recordsRead: number;
+  /** Windows whose run found no files: not marked loaded, so a corrected rerun loads them. */
+  noFiles: number;
+  /** Runs that did not fail but loaded nothing useful (no files, unrecognised files, all quarantined). */
+  warnings: { source: string; window: string; runId: string; warnings: string[] }[];
   interrupted: boolean;
   durationMs: number;
 }
@@ -109,7 +115,7 @@ export async function runBackfill(
   const state: ProgressState = { done: 0, total: todo.length, rows: 0, failed: 0, startedMs };
   const s: BackfillSummary = {
     planned: plan.length, run: 0, succeeded: 0, skipped: plan.length - todo.length, failed: [], failedWindows: 0, notRun: 0,
-    rowsIn: 0, rowsWritten: 0, duplicates: 0, quarantined: 0, interrupted: false, durationMs: 0,
+    rowsIn: 0, rowsWritten: 0, duplicates: 0, quarantined: 0, recordsRead: 0, noFiles: 0, warnings: [], interrupted: false, durationMs: 0,
   };
   const log = deps.log.child({ job: 'backfill' });
   log.info('backfill.start', { windows: plan.length, toRun: todo.length, parallel });
@@ -119,10 +125,13 @@ export async function runBackfill(
   const account = (r: RunRecord, windows: number) => {
     s.run += windows;
     s.rowsIn += r.rowsIn;
+    s.recordsRead += r.records?.read ?? 0;
+    if (r.warnings?.length) s.warnings.push({ source: r.source ?? '?', window: r.window ?? '?', runId: r.runId, warnings: r.warnings });
     s.rowsWritten += r.rowsWritten;
     s.duplicates += r.duplicates;
     s.quarantined += Object.values(r.quarantined).reduce((a, b) => a + b, 0);
-    if (r.status === 'succeeded') s.succeeded += windows;
+    if (r.status === 'succeeded' && r.files.length === 0 && r.filesSkipped === 0 && r.commitId === null && r.warnings?.length) s.noFiles += windows;
+    else if (r.status === 'succeeded') s.succeeded += windows;
     else if (r.status === 'skipped') s.skipped += windows;
     else s.failed.push({ source: r.source ?? '?', window: r.window ?? '?', runId: r.runId, error: r.error });
     state.done += windows;
@@ -159,9 +168,14 @@ function windowsIn(key: string): number {
 export function formatSummary(s: BackfillSummary, rerun: string): string {
   const lines = [
     `backfill ${s.interrupted ? 'INTERRUPTED' : s.failed.length ? 'finished with failures' : 'finished'} in ${(s.durationMs / 1000).toFixed(1)}s`,
-    `  windows: ${s.planned} planned, ${s.succeeded} loaded, ${s.skipped} skipped (already loaded), ${s.failedWindows} failed${s.notRun ? `, ${s.notRun} not started` : ''}`,
-    `  rows: ${s.rowsIn} read, ${s.rowsWritten} written, ${s.duplicates} duplicates, ${s.quarantined} quarantined`,
+    `  windows: ${s.planned} planned, ${s.succeeded} loaded, ${s.skipped} skipped (already loaded), ${s.noFiles ? `${s.noFiles} found no files (not marked loaded), ` : ''}${s.failedWindows} failed${s.notRun ? `, ${s.notRun} not started` : ''}`,
+    `  records: ${s.recordsRead} read; rows: ${s.rowsIn} events, ${s.rowsWritten} written, ${s.duplicates} duplicates, ${s.quarantined} quarantined`,
   ];
+  if (s.warnings.length) {
+    lines.push(`  ${s.warnings.length} run(s) loaded nothing useful (their windows are not marked loaded when no files were found):`);
+    for (const w of s.warnings.slice(0, 20)) lines.push(`  WARNING ${w.source} ${w.window} (run ${w.runId}): ${w.warnings.join(' | ')}`);
+    if (s.warnings.length > 20) lines.push(`  … and ${s.warnings.length - 20} more (billing-mart status shows them)`);
+  }
   for (const f of s.failed.slice(0, 20)) lines.push(`  FAILED ${f.source} ${f.window} (run ${f.runId}): ${f.error ?? 'unknown error'}`);
   if (s.failed.length > 20) lines.push(`  … and ${s.failed.length - 20} more failed windows (billing-mart status shows them)`);
   if (s.failed.length || s.interrupted) {

@@ -42,6 +42,8 @@ export function defaultWindow(nowMs: number): Window {
 interface AttemptOutcome {
   skipped?: string;
   res?: CommitResult;
+  unrecognised?: { path: string; reason: string }[];
+  warnings?: string[];
   inputs: InputFile[];
   filesSkipped: number;
   quarantined: Record<string, number>;
@@ -84,11 +86,15 @@ export async function runIngest(deps: JobDeps, req: IngestRequest): Promise<RunR
       duplicates: (out.res?.duplicatesInBatch ?? 0) + (out.res?.duplicatesExisting ?? 0),
       commitId: out.res?.commitId ?? null,
       version: out.res?.version ?? null,
+      ...(out.unrecognised?.length ? { unrecognised: out.unrecognised } : {}),
+      ...(out.warnings?.length ? { warnings: out.warnings } : {}),
       note: out.skipped ?? (out.withdrawn.length ? `withdrew _SUCCESS of ${out.withdrawn.join(', ')}` : undefined),
     };
     rec = await deps.runs.finish(rec, out.skipped ? 'skipped' : 'succeeded', patch);
+    for (const w of out.warnings ?? []) log.warn('run.warning', { warning: w });
     log.info(out.skipped ? 'run.skipped' : 'run.succeeded', {
       reason: out.skipped,
+      recordsRead: rec.records?.read,
       rowsIn: rec.rowsIn,
       rowsWritten: rec.rowsWritten,
       duplicates: rec.duplicates,
@@ -120,11 +126,35 @@ async function attemptOnce(deps: JobDeps, req: IngestRequest, runId: string): Pr
   }
   const committed = await wh.committedInputs(req.source);
   const batch = await deps.source(req.source).read(req.window, { lookbackHours: req.lookbackHours ?? deps.settings.lookbackHours, nowMs: deps.clock.now(), committed, runId });
+  for (const p of batch.pending ?? []) deps.log.info('file.pending', { runId, source: req.source, file: p.path, reason: p.reason });
+  for (const u of batch.unrecognised ?? []) deps.log.warn('file.unrecognised', { runId, source: req.source, file: u.path, reason: u.reason });
+  const unrecognised = batch.unrecognised ?? [];
+  const warnings: string[] = [];
+  if (unrecognised.length) {
+    const shown = unrecognised.slice(0, 5).map((u) => `${u.path} (${u.reason})`);
+    warnings.push(`${unrecognised.length} file(s) match no object of source "${req.source}" and were not read: ${shown.join('; ')}${unrecognised.length > 5 ? `; … ${unrecognised.length - 5} more` : ''}`);
+  }
+  if (batch.inputs.length === 0 && batch.skipped.length === 0) {
+    // Nothing to load: committing would mark the windows loaded, and a corrected rerun (right --landing, the
+    // files delivered) would then skip them. Say so instead, and leave the windows unloaded.
+    const span = `${windowKey(req.window)}${(req.lookbackHours ?? deps.settings.lookbackHours) > 0 ? ` plus ${req.lookbackHours ?? deps.settings.lookbackHours} h lookback` : ''}`;
+    const folders = batch.folders;
+    const pending = batch.pending ?? [];
+    warnings.push(
+      pending.length
+        ? `no ready files for ${span}: ${pending.length} file(s) not ready yet (${pending[0]!.path}: ${pending[0]!.reason}); the windows stay unloaded until they are`
+        : folders !== undefined && folders.length === 0
+          ? `no delivery folder for ${span} under the landing zone's ${req.source}/ — windows select delivery folders (<landing>/${req.source}/YYYY-MM-DD/HH/), not event dates; check --landing and the window; nothing was marked loaded`
+          : `no data files in ${folders?.length ? folders.join(', ') : `the delivery folders of ${span}`}; nothing was marked loaded`,
+    );
+    return { skipped: undefined, inputs: [], filesSkipped: 0, quarantined: {}, quarantinedByDay: {}, withdrawn: [], records: { read: 0, mapped: 0, quarantined: 0, skipped: {} }, unrecognised, warnings };
+  }
   const dims = await deps.dims.get();
   const marked = await wh.markedDays();
   const res = await wh.commitIngest({ runId, source: req.source, windows: covers, inputs: batch.inputs, events: dims.enrichAll(batch.events), quarantine: batch.quarantine });
-  for (const p of batch.pending ?? []) deps.log.info('file.pending', { runId, source: req.source, file: p.path, reason: p.reason });
-  for (const u of batch.unrecognised ?? []) deps.log.warn('file.unrecognised', { runId, source: req.source, file: u.path, reason: u.reason });
+  const recordsRead = batch.stats?.records ?? res.rowsIn + batch.quarantine.length;
+  const useful = batch.stats ? batch.stats.mapped + sum(batch.stats.skipped) : res.rowsIn;
+  if (recordsRead > 0 && useful === 0) warnings.push(`every one of the ${recordsRead} record(s) read was quarantined (${[...new Set(batch.quarantine.map((q) => q.reason))].join(', ')}); nothing was loaded — see the quarantine table`);
   const quarantined: Record<string, number> = {};
   const quarantinedByDay: Record<string, number> = {};
   const runDay = dayOf(req.window.startMs);
@@ -143,7 +173,7 @@ async function attemptOnce(deps: JobDeps, req: IngestRequest, runId: string): Pr
   }
   const st = batch.stats;
   const records = st ? { read: st.records, mapped: st.mapped, quarantined: st.quarantined, skipped: { ...st.skipped } } : undefined;
-  return { res, inputs: batch.inputs, filesSkipped: batch.skipped.length, quarantined, quarantinedByDay, ...(records ? { records } : {}), withdrawn };
+  return { res, inputs: batch.inputs, filesSkipped: batch.skipped.length, quarantined, quarantinedByDay, ...(records ? { records } : {}), withdrawn, unrecognised, warnings };
 }
 
 function sum(o: Record<string, number>): number {

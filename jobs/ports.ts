@@ -92,6 +92,8 @@ export interface SourceBatch {
   unrecognised?: { path: string; reason: string }[];
   /** Records accounting, complete after `events` ends: records = mapped + quarantined + Σ skipped (per rule). */
   stats?: { records: number; mapped: number; quarantined: number; skipped: Record<string, number> };
+  /** Landing folders (`<source>/<day>/<HH>`) the read looked at. */
+  folders?: string[];
 }
 
 export interface SourcePort {

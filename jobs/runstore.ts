@@ -65,6 +65,13 @@ export interface RunRecord {
   host: string;
   /** Free-form extra facts (e.g. a skip reason). */
   note?: string;
+  /** Files in the read folders that match no object of the source: not read. */
+  unrecognised?: { path: string; reason: string }[];
+  /**
+   * Why a run that did not fail still loaded nothing useful (no files, unrecognised files, every record
+   * quarantined). `ingest` exits 1 and `status` shows a warning when a run has any.
+   */
+  warnings?: string[];
 }
 
 export type RunPatch = Partial<Omit<RunRecord, 'runId' | 'startedAt' | 'pid' | 'host'>>;

@@ -22,6 +22,8 @@ export interface Cell {
   files: number;
   quarantined: number;
   checkedAt: string | null;
+  /** Warnings of the latest run of each window of the day (no files, unrecognised files, all quarantined). */
+  warnings: string[];
 }
 
 export interface StatusData {
@@ -32,6 +34,8 @@ export interface StatusData {
   days: { day: string; success: boolean; parquetFiles: number; rows: number; cells: Record<string, Cell> }[];
   freshness: { source: string; lastWindow: string | null; ageMs: number | null }[];
   failedRuns: RunRecord[];
+  /** Latest runs per (source, window) that loaded nothing useful: a warning state, not a success. */
+  warningRuns: RunRecord[];
   recentRuns: RunRecord[];
   factPath: string;
 }
@@ -61,6 +65,14 @@ export async function collectStatus(deps: JobDeps, o: { from: string; to: string
     const byDay = r.quarantinedByDay ?? (w ? { [w]: Object.values(r.quarantined).reduce((a, b) => a + b, 0) } : {});
     for (const [d, q] of Object.entries(byDay)) if (q) quarantined.set(`${r.source}|${d}`, (quarantined.get(`${r.source}|${d}`) ?? 0) + q);
   }
+  const latestRun = new Map<string, RunRecord>();
+  for (const r of ingests) if (r.status !== 'running') latestRun.set(`${r.source}|${r.window}`, r);
+  const warningRuns = [...latestRun.values()].filter((r) => r.status === 'succeeded' && r.warnings?.length);
+  const warned = new Map<string, string[]>();
+  for (const r of warningRuns) {
+    const k = `${r.source}|${r.window?.slice(0, 10)}`;
+    warned.set(k, [...(warned.get(k) ?? []), ...r.warnings!]);
+  }
   const loaded = new Map<string, Set<string>>();
   for (const s of deps.sourceNames) loaded.set(s, await deps.warehouse.loadedWindows(s));
   const marked = await deps.warehouse.markedDays();
@@ -80,6 +92,7 @@ export async function collectStatus(deps: JobDeps, o: { from: string; to: string
         files: files.get(`${s}|${day}`) ?? 0,
         quarantined: quarantined.get(`${s}|${day}`) ?? 0,
         checkedAt: h?.checkedAt ?? null,
+        warnings: warned.get(`${s}|${day}`) ?? [],
       };
     }
     outDays.push({ day, success: marked.has(day), parquetFiles: manifest?.files.length ?? 0, rows: Object.values(cells).reduce((n, c) => n + c.rows, 0), cells });
@@ -93,7 +106,7 @@ export async function collectStatus(deps: JobDeps, o: { from: string; to: string
   const recent = o.recent ?? 10;
   const seen = new Map([...runs, ...newest].map((r) => [r.runId, r]));
   const failedRuns = [...seen.values()].filter((r) => r.status === 'failed' || r.status === 'abandoned').sort((a, b) => a.startedAt.localeCompare(b.startedAt) || a.runId.localeCompare(b.runId)).slice(-recent);
-  return { now: isoUtc(now), from: o.from, to: o.to, sources: deps.sourceNames, days: outDays, freshness, failedRuns, recentRuns: newest, factPath: deps.warehouse.factPath };
+  return { now: isoUtc(now), from: o.from, to: o.to, sources: deps.sourceNames, days: outDays, freshness, failedRuns, warningRuns: warningRuns.slice(-recent), recentRuns: newest, factPath: deps.warehouse.factPath };
 }
 
 const SHORT: Record<string, string> = { COMPLETE: 'OK', INCOMPLETE: 'INCOMPLETE', MISSING_CONTROL: 'NO-CONTROL', LATE: 'LATE', NOT_CHECKED: '-' };
@@ -111,7 +124,7 @@ export function formatStatusGrid(d: StatusData): string {
   for (const day of d.days) {
     const cells = d.sources.map((s) => {
       const c = day.cells[s]!;
-      return pad(`${SHORT[c.status] ?? c.status} ${c.windowsLoaded}/${c.windowsTotal}w ${c.rows}r ${c.files}f${c.quarantined ? ` ${c.quarantined}q` : ''}`, w);
+      return pad(`${SHORT[c.status] ?? c.status} ${c.windowsLoaded}/${c.windowsTotal}w ${c.rows}r ${c.files}f${c.quarantined ? ` ${c.quarantined}q` : ''}${c.warnings.length ? ' WARN' : ''}`, w);
     });
     out.push(`${pad(day.day, 11)} ${cells.join(' ')} ${day.success ? 'yes' : 'no'}`);
   }
@@ -123,5 +136,9 @@ export function formatStatusGrid(d: StatusData): string {
     out.push(`recent failed runs (${d.failedRuns.length}):`);
     for (const r of d.failedRuns) out.push(`  ${r.startedAt} ${r.job} ${r.source ?? ''} ${r.window ?? ''} ${r.status}: ${r.error ?? ''}  (run ${r.runId})`);
   } else out.push('recent failed runs: none');
+  if (d.warningRuns.length) {
+    out.push(`runs that loaded nothing useful (${d.warningRuns.length}; WARN in the grid):`);
+    for (const r of d.warningRuns) out.push(`  ${r.startedAt} ${r.job} ${r.source ?? ''} ${r.window ?? ''}: ${r.warnings!.join(' | ')}  (run ${r.runId})`);
+  }
   return out.join('\n');
 }

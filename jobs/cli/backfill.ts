@@ -51,7 +51,8 @@ export const register: Register = (program, ctx) => {
         const summary = await runBackfill(deps, plan, { parallel, force: Boolean(f.force), signal: stop.signal, progress, group: batchDays });
         const rerun = `billing-mart backfill --from ${from} --to ${to}${f.sources ? ` --sources ${sources.join(',')}` : ''}`;
         ctx.emit(summary, () => formatSummary(summary, rerun));
-        if (summary.failed.length || summary.interrupted) throw new CliExit(EXIT.PROBLEM, '');
+        // a backfill that found no files or unrecognised ones is not a success (a typo in --landing looks like this)
+        if (summary.failed.length || summary.interrupted || summary.warnings.length) throw new CliExit(EXIT.PROBLEM, '');
       } finally {
         stop.dispose();
       }

@@ -8,11 +8,12 @@ import { appFor, day, gracefulShutdown } from './jobs-common.js';
 export function describeRun(r: RunRecord): string {
   const q = Object.entries(r.quarantined).map(([k, v]) => `${k} ${v}`).join(', ');
   return [
-    `${r.job} ${r.source ?? ''} ${r.window ?? ''}: ${r.status.toUpperCase()} (run ${r.runId}, ${r.attempts} attempt${r.attempts === 1 ? '' : 's'})`,
-    `  files read ${r.files.length}, already committed ${r.filesSkipped}; rows in ${r.rowsIn}, written ${r.rowsWritten}, duplicates ${r.duplicates}, quarantined ${q || '0'}`,
+    `${r.job} ${r.source ?? ''} ${r.window ?? ''}: ${r.status.toUpperCase()}${r.warnings?.length ? ' WITH WARNINGS' : ''} (run ${r.runId}, ${r.attempts} attempt${r.attempts === 1 ? '' : 's'})`,
+    `  files read ${r.files.length}, already committed ${r.filesSkipped}${r.unrecognised?.length ? `, unrecognised ${r.unrecognised.length}` : ''}; records read ${r.records?.read ?? '?'}; rows in ${r.rowsIn}, written ${r.rowsWritten}, duplicates ${r.duplicates}, quarantined ${q || '0'}`,
     r.records && Object.keys(r.records.skipped).length ? `  records read ${r.records.read}: ${r.records.mapped} produced events, ${r.records.quarantined} quarantined, skipped by rule ${Object.entries(r.records.skipped).map(([k, v]) => `${k} ${v}`).join(', ')}` : '',
     r.commitId ? `  commit ${r.commitId} (table version ${r.version})` : '',
     r.note ? `  note: ${r.note}` : '',
+    ...(r.warnings ?? []).map((w) => `  WARNING: ${w}`),
     r.error ? `  error${r.errorKind ? ` (${r.errorKind})` : ''}: ${r.error}` : '',
   ]
     .filter(Boolean)
@@ -53,6 +54,7 @@ export const register: Register = (program, ctx) => {
           rec = await runIngest(deps, { source: o.source, window, trigger: 'manual', signal: stop.signal, retry });
         }
         ctx.emit(rec, () => describeRun(rec));
+        if (rec.status !== 'failed' && rec.warnings?.length) process.exitCode = EXIT.PROBLEM;
         if (rec.status === 'failed') throw new CliExit(EXIT.FAILED, `the run failed: ${rec.error} (${kindHint(rec.errorKind ?? 'unexpected')})`);
       } finally {
         stop.dispose();

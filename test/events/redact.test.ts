@@ -58,7 +58,7 @@ describe('everywhere a person or a file can see it', () => {
 
   it('the HTML report', () => {
     const failed = { runId: 'r1', job: 'oltp', source: null, window: '2024-01-03', trigger: 'manual', status: 'failed', startedAt: '2024-01-03T00:00:00Z', endedAt: null, attempts: 1, rowsIn: 0, rowsWritten: 0, duplicates: 0, quarantined: {}, files: [], filesSkipped: 0, commitId: null, version: null, error: `refused on ${URL_AT}`, pid: 1, host: 'h' } satisfies RunRecord;
-    const html = renderReport({ now: '2024-01-04T00:00:00Z', from: '2024-01-03', to: '2024-01-03', sources: [], days: [], freshness: [], failedRuns: [failed], recentRuns: [failed], factPath: '/wh' });
+    const html = renderReport({ now: '2024-01-04T00:00:00Z', from: '2024-01-03', to: '2024-01-03', sources: [], days: [], freshness: [], failedRuns: [failed], warningRuns: [], recentRuns: [failed], factPath: '/wh' });
     expect(html).not.toContain('ssW0rd');
     expect(html).toContain('postgres://bm:***@db.internal');
   });

@@ -169,3 +169,24 @@ describe('progress formatting', () => {
     expect(out[1]).toMatch(/48\/48 100%.*ETA 0s.*\n$/);
   });
 });
+
+describe('a backfill that finds no files (issue 14 item 1, issue 15 item 7)', () => {
+  it('says so, marks nothing loaded, and the corrected rerun loads every window', async () => {
+    const h = harness(dir());
+    // a typo in --landing: the landing zone the run looks at is empty
+    const first = await runBackfill(h.deps, await plan(h), { parallel: 1, force: false });
+    expect(first.succeeded).toBe(0);
+    expect(first.noFiles).toBe(24);
+    expect(first.warnings).toHaveLength(4); // one run per (source, day)
+    expect(first.warnings[0]!.warnings[0]).toMatch(/no data files in|no delivery folder/);
+    expect(formatSummary(first, 'billing-mart backfill …')).toMatch(/24 found no files \(not marked loaded\)[\s\S]*4 run\(s\) loaded nothing useful/);
+    expect((await h.wh.loadedWindows('zuora')).size).toBe(0);
+    expect(h.wh.commits).toHaveLength(0);
+
+    fill(h); // the right landing zone
+    const again = await plan(h);
+    expect(again.filter((p) => p.action === 'run')).toHaveLength(24);
+    const second = await runBackfill(h.deps, again, { parallel: 1, force: false });
+    expect(second).toMatchObject({ succeeded: 24, noFiles: 0, warnings: [], rowsWritten: 48, recordsRead: 48 });
+  });
+});

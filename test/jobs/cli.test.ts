@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ROOT, requireBuilt, tempDir } from './helpers.js';
@@ -52,6 +52,21 @@ describe('jobs CLI', () => {
     expect(r.err).toMatch(/the run failed: .*cannot connect to the OLTP database.*\(retriable: running it again may help/);
   });
 
+  it('unrecognised files and an all-quarantined window are warnings: in the run record, --json, exit 1; records read are counted', () => {
+    const w = workdir();
+    const folder = path.join(w.dir, 'landing', 'stripe', '2024-01-03', '04');
+    mkdirSync(folder, { recursive: true });
+    writeFileSync(path.join(folder, 'charges.csv'), 'id\nch_1\n'); // no object "charges"
+    writeFileSync(path.join(folder, 'charge.csv'), 'id,created,amount,currency\n,,,\n ,,,\n'); // two records, both without an id
+    writeFileSync(path.join(folder, '_SUCCESS'), '');
+    const r = cli([...w.base, '--json', 'ingest', '--source', 'stripe', '--window', '2024-01-03T04:00Z/2024-01-03T08:00Z'], w.dir);
+    expect(r.code).toBe(1);
+    const rec = JSON.parse(r.out);
+    expect(rec).toMatchObject({ status: 'succeeded', records: { read: 2, mapped: 0, quarantined: 2 }, rowsIn: 0, quarantined: { MISSING_ID: 2 }, files: ['stripe/2024-01-03/04/charge.csv'] });
+    expect(rec.unrecognised).toEqual([{ path: 'stripe/2024-01-03/04/charges.csv', reason: expect.stringMatching(/no object "charges" in source "stripe"/) }]);
+    expect(rec.warnings).toEqual([expect.stringMatching(/^1 file\(s\) match no object of source "stripe"/), expect.stringMatching(/every one of the 2 record\(s\) read was quarantined \(MISSING_ID\)/)]);
+  });
+
   it('rejects --attempts that is not a whole number of at least 1', () => {
     const w = workdir();
     const r = cli([...w.base, 'ingest', '--source', 'zuora', '--attempts', '0', '--window', '2024-01-03T04:00Z/2024-01-03T08:00Z'], w.dir);
@@ -69,11 +84,15 @@ describe('jobs CLI', () => {
     expect(JSON.parse(j.out).plan).toHaveLength(6);
   });
 
-  it('ingests an empty window, then the checker exits 1 for a day with no control totals, with JSON on --json', () => {
+  it('an ingest that finds no delivery folder says so, exits 1 and does not mark the window loaded (issue 14 item 1, issue 15 item 7)', () => {
     const w = workdir();
     const r = cli([...w.base, 'ingest', '--source', 'stripe', '--window', '2024-01-03T04:00Z/2024-01-03T08:00Z'], w.dir);
-    expect(r.code).toBe(0);
-    expect(r.out).toMatch(/ingest stripe 2024-01-03T04:00Z\/2024-01-03T08:00Z: SUCCEEDED \(run \S+, 1 attempt\)/);
+    expect(r.code).toBe(1);
+    expect(r.out).toMatch(/ingest stripe 2024-01-03T04:00Z\/2024-01-03T08:00Z: SUCCEEDED WITH WARNINGS \(run \S+, 1 attempt\)/);
+    expect(r.out).toMatch(/WARNING: no delivery folder for 2024-01-03T04:00Z\/2024-01-03T08:00Z plus 24 h lookback .*windows select delivery folders \(<landing>\/stripe\/YYYY-MM-DD\/HH\/\), not event dates/);
+    const j = cli([...w.base, '--json', 'ingest', '--source', 'stripe', '--window', '2024-01-03T04:00Z/2024-01-03T08:00Z'], w.dir);
+    expect(j.code).toBe(1);
+    expect(JSON.parse(j.out)).toMatchObject({ status: 'succeeded', records: { read: 0 }, commitId: null, warnings: [expect.stringMatching(/no delivery folder/)] });
     const c = cli([...w.base, '--json', 'check', 'completeness', '--date', '2024-01-03'], w.dir);
     expect(c.code).toBe(1);
     const out = JSON.parse(c.out);
@@ -81,6 +100,7 @@ describe('jobs CLI', () => {
     expect(out.days[0].results.map((x: { source: string; status: string }) => `${x.source}:${x.status}`)).toEqual(['zuora:MISSING_CONTROL', 'stripe:MISSING_CONTROL', 'chargebee:MISSING_CONTROL', 'recurly:MISSING_CONTROL']);
     const s = cli([...w.base, 'status', '--from', '2024-01-03', '--to', '2024-01-03'], w.dir);
     expect(s.code).toBe(0);
-    expect(s.out).toMatch(/2024-01-03 +NO-CONTROL 0\/6w 0r 0f +NO-CONTROL 1\/6w 0r 0f/);
+    expect(s.out).toMatch(/2024-01-03 +NO-CONTROL 0\/6w 0r 0f +NO-CONTROL 0\/6w 0r 0f WARN/);
+    expect(s.out).toMatch(/runs that loaded nothing useful \(1; WARN in the grid\)/);
   });
 });
