@@ -13,6 +13,7 @@ import { SourceConfigSchema, Zone } from './sources.js';
 import { tuningProblems } from './tuning.js';
 import { DEFAULT_SOURCES } from './defaults.js';
 import { composeSources } from './compose.js';
+import { PullSchema } from './pull.js';
 
 export const ConfigSchema = z
   .object({
@@ -72,6 +73,8 @@ export const ConfigSchema = z
     log: z.object({ format: z.enum(['json', 'human']) }).strict(),
     /** Warehouse tuning (rowGroupRows, spillRows, memoryLimit, threads); checked by config/tuning.ts. */
     tuning: z.record(z.string(), z.unknown()).optional(),
+    /** Sources pulled from a vendor API before each run (config/pull.ts, docs/connectors.md#pull-connectors). */
+    pull: PullSchema.default({}),
   })
   .strict();
 
@@ -96,6 +99,7 @@ export const DEFAULTS = {
   completeness: { graceHours: 6 },
   compaction: { targetFileBytes: 128 * 1024 * 1024, autoCompactFileCount: 24 },
   log: { format: 'human' },
+  pull: {},
 } as const;
 
 export interface ConfigOverrides {

@@ -5,6 +5,8 @@
 import path from 'node:path';
 import type { Config } from '../config/index.js';
 import { openSource } from '../connectors/index.js';
+import { openPuller } from '../connectors/api/index.js';
+import { ConfigError } from '../events/errors.js';
 import { FactTable } from '../warehouse/index.js';
 import { oltpPort, warehousePort } from './adapters.js';
 import { systemClock, type Clock } from './clock.js';
@@ -25,6 +27,8 @@ export interface AppOptions {
   /** Where log lines go (default stderr). */
   logSink?: (line: string) => void;
   log?: Logger;
+  /** Where API keys of pull sources are read from (default process.env). */
+  env?: NodeJS.ProcessEnv;
 }
 
 export function sourceNames(config: Config): string[] {
@@ -40,6 +44,10 @@ export async function openApp(config: Config, o: AppOptions = {}): Promise<App> 
     autoCompactFileCount: config.compaction.autoCompactFileCount,
     now: () => clock.now(),
   });
+  const unknownPull = Object.keys(config.pull).filter((n) => !config.sources.some((s) => s.name === n));
+  if (unknownPull.length) {
+    throw new ConfigError('invalid pull configuration', unknownPull.map((n) => `pull.${n}: no source named "${n}" (sources: ${sourceNames(config).join(', ')})`));
+  }
   const warehouse = warehousePort(table);
   const ports = new Map<string, SourcePort>();
   const connectorConfig = { landing: config.landing, pickup: config.pickup, sources: config.sources };
@@ -55,6 +63,12 @@ export async function openApp(config: Config, o: AppOptions = {}): Promise<App> 
       if (!p) {
         const s = openSource(connectorConfig, name);
         p = { name: s.name, read: (w, ro) => s.read(w, ro), controlTotals: (day) => s.controlTotals(day) };
+        const pullConfig = config.pull[name];
+        if (pullConfig) {
+          const puller = openPuller({ landing: config.landing, source: s.config, pull: pullConfig, env: o.env ?? process.env });
+          p.pull = (ws, ro) => puller.pull(ws, { ...ro, clock });
+          p.recount = (day) => puller.recount(day, { nowMs: clock.now(), clock });
+        }
         ports.set(name, p);
       }
       return p;

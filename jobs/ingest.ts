@@ -124,8 +124,21 @@ async function attemptOnce(deps: JobDeps, req: IngestRequest, runId: string): Pr
   if (loaded && covers.every((w) => loaded.has(windowKey(w)))) {
     return { skipped: 'window already loaded', inputs: [], filesSkipped: 0, quarantined: {}, quarantinedByDay: {}, withdrawn: [] };
   }
+  const src = deps.source(req.source);
+  const lookbackHours = req.lookbackHours ?? deps.settings.lookbackHours;
+  if (src.pull) {
+    // API source: list the windows from the vendor and land the pages first; the read below loads them.
+    const log = deps.log.child({ runId, source: req.source });
+    const pulled = await src.pull(covers, {
+      lookbackHours,
+      nowMs: deps.clock.now(),
+      ...(req.signal ? { signal: req.signal } : {}),
+      log: (event, fields) => (event === 'api.retry' ? log.warn(event, fields) : log.debug(event, fields)),
+    });
+    log.info('pull.done', { pages: pulled.pages, records: pulled.records, requests: pulled.requests, notes: pulled.notes.length ? pulled.notes : undefined });
+  }
   const committed = await wh.committedInputs(req.source);
-  const batch = await deps.source(req.source).read(req.window, { lookbackHours: req.lookbackHours ?? deps.settings.lookbackHours, nowMs: deps.clock.now(), committed, runId });
+  const batch = await src.read(req.window, { lookbackHours, nowMs: deps.clock.now(), committed, runId });
   for (const p of batch.pending ?? []) deps.log.info('file.pending', { runId, source: req.source, file: p.path, reason: p.reason });
   for (const u of batch.unrecognised ?? []) deps.log.warn('file.unrecognised', { runId, source: req.source, file: u.path, reason: u.reason });
   const unrecognised = batch.unrecognised ?? [];

@@ -102,6 +102,17 @@ export interface SourcePort {
   read(window: Window, o: { lookbackHours: number; nowMs: number; committed: Set<string>; runId: string }): Promise<SourceBatch>;
   /** `<landing>/<source>/_control/<day>.json`, or null when the source has not reported it yet. */
   controlTotals(day: string): Promise<ControlTotals | null>;
+  /** API sources (config `pull.<source>`): lists the windows from the vendor and lands the pages before `read`. */
+  pull?(windows: Window[], o: { lookbackHours: number; nowMs: number; signal?: AbortSignal; log: (event: string, fields: Record<string, unknown>) => void }): Promise<PullSummary>;
+  /** API sources: the day listed again by creation time, mapped in memory (the source-side completeness control). */
+  recount?(day: string): Promise<ControlTotals & { method: string; eventTypes: string[] }>;
+}
+
+export interface PullSummary {
+  pages: number;
+  records: number;
+  requests: number;
+  notes: string[];
 }
 
 export interface OltpPort {
