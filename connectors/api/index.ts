@@ -3,6 +3,6 @@
  * vendor's API and landed as raw pages in the landing zone, then loaded by the normal pick-up and mapping.
  * Reference: docs/connectors.md#pull-connectors.
  */
-export { openPuller, readApiKey, auditDue, type Puller, type PullReport, type PullRunOptions, type RecountTotals } from './pull.js';
+export { openPuller, readApiKey, auditDue, recountControl, type Puller, type PullReport, type PullRunOptions, type RecountTotals } from './pull.js';
 export { parseRetryAfter, type ApiClock } from './http.js';
 export { windowFolder } from './land.js';

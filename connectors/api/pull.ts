@@ -255,3 +255,15 @@ export function auditDue(w: Window, nowMs: number, audit: { days: number; hourUt
 }
 
 const iso = (ms: number) => new Date(ms).toISOString().replace(/:00\.000Z$/, 'Z');
+
+/**
+ * The recount as a completeness control provider (the `recount` kind of connectors/control): the day's totals for
+ * the event types the recount vouches for (`eventTypes`); the checker compares only those.
+ */
+export function recountControl(puller: Puller, clock: ApiClock): { kind: 'recount'; origin: string; totals(day: string): Promise<RecountTotals> } {
+  return {
+    kind: 'recount',
+    origin: `${puller.vendor} API: the day listed again by creation time (${puller.objects.filter((x) => !puller.notPullable.includes(x)).join(', ')})`,
+    totals: (day) => puller.recount(day, { nowMs: clock.now(), clock }),
+  };
+}
