@@ -13,7 +13,7 @@ import { ConfigError } from '../../events/errors.js';
 import { Decimal } from '../../events/money.js';
 import type { PullSourceConfig, SecretRef } from '../../config/pull.js';
 import type { SourceConfig } from '../../config/sources.js';
-import { dayStartMs, WINDOW_HOURS, windowContaining, type Window } from '../../partitions/index.js';
+import { assertDay, dayStartMs, WINDOW_HOURS, windowContaining, type Window } from '../../partitions/index.js';
 import { readRecords } from '../landing/readers.js';
 import { compileMapper } from '../mapping/map.js';
 import { rememberSecret, scrub } from '../../events/redact.js';
@@ -49,6 +49,7 @@ export interface RecountTotals {
   source: string;
   date: string;
   generated_at: string;
+  origin: string;
   /** How the numbers were produced (for reports): the day listed again by creation time through the API. */
   method: 'api-recount';
   /** Event types the recount can vouch for: those timed at the object's creation (the listing's filter). */
@@ -191,6 +192,7 @@ export function openPuller(o: PullerOptions): Puller {
       return report;
     },
     async recount(day, r) {
+      assertDay(day);
       const adapter = makeAdapter(readApiKey(source.name, vendor, pull.apiKey, o.env));
       const ctx = context(r);
       const mapper = compileMapper(source);
@@ -238,6 +240,7 @@ export function openPuller(o: PullerOptions): Puller {
         source: source.name,
         date: day,
         generated_at: new Date(r.nowMs).toISOString(),
+        origin: `${vendor} API, ${day} listed again by creation time`,
         method: 'api-recount',
         eventTypes: [...covered].sort(),
         objects: counted,
