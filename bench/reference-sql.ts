@@ -27,8 +27,9 @@ export interface RefObject {
 }
 
 const ZUORA_TS = { strptime: ['%Y-%m-%d %H:%M:%S.%f', '%Y-%m-%d %H:%M:%S', '%Y-%m-%d'], zone: 'America/Los_Angeles' };
-const RECURLY_TS = { strptime: ['%Y-%m-%d %H:%M:%S'], zone: 'America/Los_Angeles' };
-const RECURLY_US = { strptime: ['%m/%d/%Y %H:%M:%S'], zone: 'America/Los_Angeles' };
+/** Recurly through Fivetran: naive UTC datetimes. */
+const RECURLY_TS = { strptime: ['%Y-%m-%d %H:%M:%S'], zone: 'UTC' };
+const recurly = (object: string, ts: string, amount: string | null, currency: string | null): RefObject => ({ source: 'recurly', object, format: 'csv', id: 'id', ts, tsKind: RECURLY_TS, amount, unit: 'major', currency });
 
 const zuora = (object: string, ts: string, amount: string | null, currency: string | null): RefObject => ({ source: 'zuora', object, format: 'csv', id: 'id', ts, tsKind: ZUORA_TS, amount, unit: 'major', currency });
 const stripe = (object: string, ts: string, amount: string | null, currency: string | null): RefObject => ({ source: 'stripe', object, format: 'jsonl', id: 'id', ts, tsKind: 'epoch_s', amount, unit: 'minor', currency });
@@ -60,9 +61,12 @@ export const REFERENCE_OBJECTS: readonly RefObject[] = [
   chargebee('transaction', 'date', 'amount', 'currency_code'),
   chargebee('subscription', 'created_at', null, 'currency_code'),
   chargebee('event', 'occurred_at', null, null),
-  { source: 'recurly', object: 'invoices', format: 'csv', id: 'invoice_number', ts: 'created_at', tsKind: RECURLY_TS, amount: 'total', unit: 'major', currency: 'currency' },
-  { source: 'recurly', object: 'transactions', format: 'csv', id: 'uuid', ts: 'date', tsKind: RECURLY_TS, amount: 'amount', unit: 'major', currency: 'currency' },
-  { source: 'recurly', object: 'subscriptions', format: 'csv', id: 'uuid', ts: 'activated_at', tsKind: RECURLY_US, amount: null, unit: 'major', currency: null },
+  recurly('transaction', 'created_at', 'amount', 'currency'),
+  recurly('invoice_history', 'created_at', 'total', 'currency'),
+  recurly('line_item_history', 'start_date', 'subtotal', 'currency'),
+  recurly('subscription_history', 'activated_at', null, 'currency'),
+  recurly('subscription_change_history', 'activate_at', null, null),
+  recurly('account_history', 'created_at', null, null),
 ];
 
 /** ISO 4217 currencies without minor units (the generator uses JPY; the others for completeness). */

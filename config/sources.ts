@@ -229,11 +229,12 @@ export const ObjectSpecSchema = z
     history: z.boolean().default(false),
     /** The table's documented columns (S1): every field the mapping names must be one of them (checked at load). */
     columns: z.array(z.string().min(1)).min(1).optional(),
-    events: z.array(EventRuleSchema).min(1, 'at least one event rule'),
+    events: z.array(EventRuleSchema).default([]),
   })
   .strict()
   .superRefine((o, ctx) => {
     const seen = new Set<string>();
+    if (o.events.length === 0 && o.skip.length === 0) ctx.addIssue({ code: 'custom', path: ['events'], message: 'at least one event rule (or only skip rules, for a table that holds no billing events)' });
     if (o.history && o.seqn === 'position') ctx.addIssue({ code: 'custom', path: ['seqn'], message: 'a history object needs seqn {column: <version column>, kind: timestamp|integer}: the order of its versions' });
     const skipNames = new Set<string>();
     o.skip.forEach((k, i) => {

@@ -138,6 +138,7 @@ export async function generate(o: GenerateOptions): Promise<GenerateSummary> {
         const { text } = renderer.render(ev, rng);
         write(ev, text);
         if (rng.chance(dupRate)) write(ev, text);
+        for (const x of renderer.extras?.(ev, rng) ?? []) write(ev, x.text);
         const prev = samples.get(ev.object);
         if (!prev || ev.amountMinor !== 0n || prev.amountMinor === 0n) samples.set(ev.object, ev);
         return true;

@@ -46,6 +46,8 @@ export interface Renderer {
   /** CSV header line for an object (csv only). */
   header(object: string): string;
   render(ev: GenEvent, rng: Rng): Rendered;
+  /** Records written next to an event's record that the mapping skips by rule (a card verification); none by default. */
+  extras?(ev: GenEvent, rng: Rng): Rendered[];
   /** A record that the mapping must quarantine with `reason`, built from a valid event; null if this source cannot express it. */
   bad(reason: string, ev: GenEvent, rng: Rng): Rendered | null;
 }

@@ -18,7 +18,7 @@ export const GEN_SOURCES: readonly GenSource[] = [
   { name: 'zuora', timezone: 'America/Los_Angeles', currencies: ['USD', 'EUR', 'AUD', 'JPY'], weight: 35 },
   { name: 'stripe', timezone: 'UTC', currencies: ['USD', 'EUR', 'GBP', 'JPY'], weight: 35 },
   { name: 'chargebee', timezone: 'Europe/London', currencies: ['GBP', 'EUR', 'USD'], weight: 20 },
-  { name: 'recurly', timezone: 'America/Los_Angeles', currencies: ['USD', 'CAD'], weight: 10 },
+  { name: 'recurly', timezone: 'UTC', currencies: ['USD', 'CAD'], weight: 10 },
 ];
 
 export interface Product {

@@ -1,11 +1,12 @@
 /**
- * The built-in Zuora / Stripe / Chargebee mappings on the REAL sample exports (test/fixtures/<system>/, see
+ * The built-in Zuora / Stripe / Chargebee / Recurly mappings on the REAL sample exports (test/fixtures/<system>/, see
  * PROVENANCE.md there), read through the public connector API from a landing zone.
  */
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseSourceConfig } from '../../config/sources.js';
+import { skippedTotal } from '../../connectors/index.js';
 import { DEFAULT_SOURCES } from '../../config/defaults.js';
 import { byType, connectorConfig, countRecords, FIXTURES, landFixtures, readAll, recordsWithEvents, tempDir, type ReadResult } from './helpers.js';
 
@@ -32,13 +33,13 @@ function expectedRecordCount(source: string): number {
     .reduce((n, f) => n + countRecords(path.join(FIXTURES, source, f), recordsPathFor(source, f)), 0);
 }
 
-describe.each(['zuora', 'stripe', 'chargebee'])('%s built-in mapping on real sample exports', (source) => {
-  it('puts every input record in exactly one place: fact rows + quarantine = input records', async () => {
+describe.each(['zuora', 'stripe', 'chargebee', 'recurly'])('%s built-in mapping on real sample exports', (source) => {
+  it('puts every input record in exactly one place: fact rows + quarantine + skipped by rule = input records', async () => {
     const r = await land(source);
     const expected = expectedRecordCount(source);
     expect(expected).toBeGreaterThan(10);
     expect(r.stats.records).toBe(expected);
-    expect(recordsWithEvents(r.events) + r.quarantine.length).toBe(expected);
+    expect(recordsWithEvents(r.events) + r.quarantine.length + skippedTotal(r.stats)).toBe(expected);
     // no record both produced events and was quarantined
     const evKeys = new Set(r.events.map((e) => `${e.lineage.sourceFile}#${e.lineage.sourcePosition}`));
     for (const q of r.quarantine) expect(evKeys.has(`${q.sourceFile}#${q.sourcePosition}`)).toBe(false);

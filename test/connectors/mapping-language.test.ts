@@ -37,9 +37,9 @@ objects:
 describe('source definitions', () => {
   it('validates the four embedded demo sources with their zones', () => {
     const parsed = DEFAULT_SOURCES.map((s) => parseSourceConfig(s, 'defaults'));
-    expect(parsed.map((s) => `${s.name}:${s.timezone}`)).toEqual(['zuora:America/Los_Angeles', 'stripe:UTC', 'chargebee:Europe/London', 'recurly:America/Los_Angeles']);
+    expect(parsed.map((s) => `${s.name}:${s.timezone}`)).toEqual(['zuora:America/Los_Angeles', 'stripe:UTC', 'chargebee:Europe/London', 'recurly:UTC']);
     expect(parsed.flatMap((s) => s.objects.map((o) => `${s.name}.${o.object}`))).toEqual(
-      expect.arrayContaining(['zuora.invoice_item', 'zuora.amendment', 'stripe.charge', 'stripe.payout', 'chargebee.invoice', 'chargebee.event', 'recurly.transactions']),
+      expect.arrayContaining(['zuora.invoice_item', 'zuora.amendment', 'stripe.charge', 'stripe.payout', 'chargebee.invoice', 'chargebee.event', 'recurly.transaction', 'recurly.subscription_history']),
     );
   });
 

@@ -2,7 +2,7 @@
  * `billing-mart source-check` through the built binary (run `npx tsc -p tsconfig.build.json` first).
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FIXTURES, tempDir } from './helpers.js';
@@ -18,13 +18,18 @@ function run(args: string[]) {
 
 describe('billing-mart source-check', () => {
   it('dry-runs a YAML definition over sample files: exact sums per type, quarantine per reason, exit 1', () => {
-    const r = run(['--json', 'source-check', '--definition', path.join(FIXTURES, 'recurly', 'recurly.yaml'), path.join(FIXTURES, 'recurly', 'invoices.csv')]);
+    const t = tempDir();
+    cleanups.push(t.cleanup);
+    const f = path.join(t.dir, 'transaction.csv');
+    const lines = readFileSync(path.join(FIXTURES, 'recurly', 'transaction.csv'), 'utf8').trimEnd().split('\n');
+    writeFileSync(f, [...lines, lines[4]!.replace(',USD,5.0,', ',ZZZ,5.0,'), lines[4]!.replace(',success,true,', ',processing,true,')].join('\n') + '\n');
+    const r = run(['--json', 'source-check', '--definition', path.join(FIXTURES, 'recurly', 'recurly.yaml'), f, path.join(FIXTURES, 'recurly', 'invoice_history.csv')]);
     expect(r.code).toBe(1);
-    const doc = JSON.parse(r.out) as { source: string; files: { records: number; events: { event_type: string; amount_sum: string }[]; quarantine: { reason: string; rows: number }[] }[] };
+    const doc = JSON.parse(r.out) as { source: string; files: { records: number; mapped: number; skippedRecords: Record<string, number>; events: { event_type: string; amount_sum: string }[]; quarantine: { reason: string; rows: number }[] }[] };
     expect(doc.source).toBe('recurly');
-    expect(doc.files[0]!.records).toBe(5);
-    expect(doc.files[0]!.events.find((e) => e.event_type === 'INVOICE_POSTED')!.amount_sum).toBe('151.500000000');
+    expect(doc.files[0]).toMatchObject({ records: 7, mapped: 2, skippedRecords: { 'transaction.card_verification': 3 } });
     expect(doc.files[0]!.quarantine.map((q) => `${q.reason}:${q.rows}`)).toEqual(['UNKNOWN_CURRENCY:1', 'UNKNOWN_EVENT_TYPE:1']);
+    expect(doc.files[1]!.events.find((e) => e.event_type === 'INVOICE_POSTED')!.amount_sum).toBe('302.000000000');
   });
 
   it('exits 0 when every record maps (a built-in source of the configuration)', () => {

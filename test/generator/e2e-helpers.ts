@@ -17,6 +17,8 @@ export interface Loaded {
   quarantined: number;
   /** Records skipped by rule (not billing events) or as repeated history versions. */
   skipped: number;
+  /** `<source>:<object>.<rule>` → records skipped. */
+  skippedByRule: Record<string, number>;
   /** deduped by event_id keeping the highest seqn */
   events: Map<string, BillingEvent>;
   quarantine: Map<string, number>;
@@ -35,7 +37,7 @@ function walk(dir: string, out: string[] = []): string[] {
 }
 
 export async function loadAll(out: string, sources: string[]): Promise<Loaded> {
-  const res: Loaded = { records: 0, eventRecords: 0, quarantined: 0, skipped: 0, events: new Map(), quarantine: new Map(), unrecognised: [] };
+  const res: Loaded = { records: 0, eventRecords: 0, quarantined: 0, skipped: 0, skippedByRule: {}, events: new Map(), quarantine: new Map(), unrecognised: [] };
   for (const name of sources) {
     const cfg = parseSourceConfig(DEFAULT_SOURCES.find((s) => s.name === name), name);
     const session = new MapSession(compileMapper(cfg), name, 'e2e');
@@ -58,6 +60,7 @@ export async function loadAll(out: string, sources: string[]): Promise<Loaded> {
     res.eventRecords += session.stats.mapped;
     res.quarantined += session.stats.quarantined;
     res.skipped += skippedTotal(session.stats);
+    for (const [rule, n] of Object.entries(session.stats.skipped)) res.skippedByRule[`${name}:${rule}`] = n;
     for (const q of session.quarantine) {
       const k = `${name},${q.reason}`;
       res.quarantine.set(k, (res.quarantine.get(k) ?? 0) + 1);

@@ -103,7 +103,7 @@ describe('DuckDB reference', () => {
     put('zuora/2024-01-02/00/payment.csv', 'id,amount,currency,status,created_date\np1,12.345678901,USD,Processed,2024-01-01 16:30:00.000000\n');
     put('stripe/2024-01-02/00/charge.jsonl', '{"id":"ch_1","amount":1999,"currency":"usd","created":1704155400}\n{"id":"ch_2","amount":500,"currency":"jpy","created":1704155400}\n');
     put('chargebee/2024-01-02/00/invoice-p1.json', '{"list":[\n{"invoice":{"id":"inv_1","date":1704155400,"total":28224,"currency_code":"GBP"}}\n]}\n');
-    put('recurly/2024-01-02/00/subscriptions.csv', 'uuid,activated_at\ns1,01/01/2024 23:59:59\n');
+    put('recurly/2024-01-02/00/subscription_history.csv', 'id,updated_at,activated_at,currency\ns1,2024-01-02 07:59:59,2024-01-02 07:59:59,USD\n'); // Fivetran: naive UTC
     put('zuora/2024-01-03/00/payment.csv', 'id,amount,currency,status,created_date\np2,1,USD,Processed,2024-01-02 16:00:00\n');
     expect(referenceInputs(landing, '2024-01-02', '2024-01-02').reduce((n, p) => n + p.files.length, 0)).toBe(4);
     const outDir = path.join(dir, 'ref');
