@@ -7,4 +7,4 @@ export { DEFAULT_TUNING, type TuningOptions, type WarehouseOptions } from './opt
 export { FACT_COLUMNS, FACT_TABLE, QUARANTINE_COLUMNS, QUARANTINE_TABLE, FACT_ORDER_SQL, factRowFromEvent, compareFactRows, type FactRow } from './schema.js';
 export type { ColumnSpec, ColumnKind } from './columns.js';
 export type { TotalRow, ManifestDocument, CommitEntry } from './state.js';
-export { LocalStorage, type Storage } from './storage.js';
+export { LocalStorage, type ObjectStorage, type Storage } from './storage.js';

@@ -1,43 +1,65 @@
 /**
- * The few storage calls the warehouse makes, behind one small interface (local filesystem today; object
- * storage later would implement the same calls with conditional puts instead of link/rename).
- * All paths are relative to the warehouse root and use '/'.
+ * Storage is the warehouse's boundary: every byte it keeps goes through these calls. Two layers:
+ * - ObjectStorage: what any adapter provides (local disk, object store, memory): read, atomic replace,
+ *   atomic create-if-absent, list, delete, and the two steps that let DuckDB (which only reads and writes
+ *   local files) work against any store: `putFile` stores a file DuckDB wrote in a local scratch path,
+ *   `localFile` gives a local path holding an object's bytes. An object-store adapter is this much, with
+ *   conditional puts (If-None-Match) for createExclusive. test/warehouse/storage-contract.test.ts is the
+ *   suite every adapter must pass.
+ * - Storage (the local disk only) adds absolute paths, directories, hard links and symlink swaps: what the
+ *   plain-Parquet Hive view (`current` and the version directories) needs for readers that glob the layout.
+ * All keys are relative to the warehouse root and use '/'.
  */
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 
-export interface Storage {
+export interface ObjectStorage {
+  /** Where the store is, for messages (a directory, a bucket URL). */
   readonly root: string;
-  abs(rel: string): string;
-  mkdirp(rel: string): Promise<void>;
-  /** Writes via a temporary name, fsyncs, renames into place, fsyncs the directory. Replaces atomically. */
-  writeDurable(rel: string, data: string | Uint8Array): Promise<void>;
-  /** Like writeDurable but fails (returns false) when `rel` already exists: the optimistic-commit primitive. */
-  createExclusive(rel: string, data: string): Promise<boolean>;
-  readText(rel: string): Promise<string | null>;
   /** The whole object as bytes, null when it does not exist. */
   read(rel: string): Promise<Uint8Array | null>;
-  /** Directory entries (names), [] when the directory does not exist. */
+  readText(rel: string): Promise<string | null>;
+  /** Stores `data` under `rel`, replacing atomically (a reader sees the old or the new bytes, never a part); durable when it returns. */
+  writeDurable(rel: string, data: string | Uint8Array): Promise<void>;
+  /** Stores `data` under `rel` only if nothing is there: of racing callers exactly one gets true (the commit point). Durable when it returns. */
+  createExclusive(rel: string, data: string): Promise<boolean>;
+  /** Stores the local file `localPath` (e.g. DuckDB's output in a scratch directory) under `rel`, durably; the local file is gone afterwards. */
+  putFile(rel: string, localPath: string): Promise<void>;
+  /** A local path holding the bytes of `rel` (the object itself on a local disk, a fetched copy elsewhere), for DuckDB to read. */
+  localFile(rel: string): Promise<string>;
+  /** Names directly under the prefix `rel` (objects and deeper prefixes), sorted; [] when there are none. No temporary names. */
   list(rel: string): Promise<string[]>;
+  exists(rel: string): Promise<boolean>;
+  /** Size in bytes of an existing object. */
+  size(rel: string): Promise<number>;
+  /** Deletes an object; nothing happens when it does not exist. */
+  removeFile(rel: string): Promise<void>;
+  /** Deletes every object under the prefix `rel` (and `rel` itself). */
+  removeTree(rel: string): Promise<void>;
+}
+
+/** The local disk: ObjectStorage plus what the Hive-layout view needs (directories, hard links, symlink swaps). */
+export interface Storage extends ObjectStorage {
+  abs(rel: string): string;
+  mkdirp(rel: string): Promise<void>;
   /** Hard link (same object under a second name). */
   link(fromRel: string, toRel: string): Promise<void>;
-  removeTree(rel: string): Promise<void>;
-  removeFile(rel: string): Promise<void>;
   /** Points symlink `rel` at `target` (relative to the link's directory) with one atomic rename. */
   swapSymlink(rel: string, target: string): Promise<void>;
   /** Creates symlink `rel` → `target` if `rel` does not exist. */
   ensureSymlink(rel: string, target: string): Promise<void>;
   readSymlink(rel: string): Promise<string | null>;
-  exists(rel: string): Promise<boolean>;
-  size(rel: string): Promise<number>;
   fsyncDir(rel: string): Promise<void>;
 }
 
 function isCode(e: unknown, code: string): boolean {
   return (e as NodeJS.ErrnoException)?.code === code;
 }
+
+/** Names of files being written (renamed into place when complete); never listed. */
+const TMP_PREFIX = '.tmp-';
 
 export function tmpSuffix(): string {
   return `${process.pid}-${randomBytes(4).toString('hex')}`;
@@ -57,7 +79,7 @@ export class LocalStorage implements Storage {
   private async writeTmp(rel: string, data: string | Uint8Array): Promise<string> {
     const dir = path.posix.dirname(rel);
     await this.mkdirp(dir);
-    const tmp = `${dir}/.tmp-${path.posix.basename(rel)}-${tmpSuffix()}`;
+    const tmp = `${dir}/${TMP_PREFIX}${path.posix.basename(rel)}-${tmpSuffix()}`;
     const fh = await fs.open(this.abs(tmp), 'wx');
     try {
       await fh.writeFile(data);
@@ -88,6 +110,31 @@ export class LocalStorage implements Storage {
     }
   }
 
+  async putFile(rel: string, localPath: string): Promise<void> {
+    const fh = await fs.open(localPath, 'r+');
+    try {
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    const dir = path.posix.dirname(rel);
+    await this.mkdirp(dir);
+    try {
+      await fs.rename(localPath, this.abs(rel));
+    } catch (e) {
+      if (!isCode(e, 'EXDEV')) throw e;
+      // scratch on another file system: copy under a temporary name, then rename
+      const tmp = await this.writeTmp(rel, await fs.readFile(localPath));
+      await fs.rename(this.abs(tmp), this.abs(rel));
+      await fs.rm(localPath, { force: true });
+    }
+    await this.fsyncDir(dir);
+  }
+
+  async localFile(rel: string): Promise<string> {
+    return this.abs(rel);
+  }
+
   async readText(rel: string): Promise<string | null> {
     const bytes = await this.read(rel);
     return bytes === null ? null : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
@@ -104,7 +151,7 @@ export class LocalStorage implements Storage {
 
   async list(rel: string): Promise<string[]> {
     try {
-      return (await fs.readdir(this.abs(rel))).sort();
+      return (await fs.readdir(this.abs(rel))).filter((n) => !n.startsWith(TMP_PREFIX)).sort();
     } catch (e) {
       if (isCode(e, 'ENOENT')) return [];
       throw e;
@@ -125,7 +172,7 @@ export class LocalStorage implements Storage {
 
   async swapSymlink(rel: string, target: string): Promise<void> {
     const dir = path.posix.dirname(rel);
-    const tmp = `${dir}/.tmp-link-${path.posix.basename(rel)}-${tmpSuffix()}`;
+    const tmp = `${dir}/${TMP_PREFIX}link-${path.posix.basename(rel)}-${tmpSuffix()}`;
     await fs.symlink(target, this.abs(tmp));
     await fs.rename(this.abs(tmp), this.abs(rel));
     await this.fsyncDir(dir);

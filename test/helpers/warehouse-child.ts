@@ -3,11 +3,12 @@
  *   node <build>/test/helpers/warehouse-child.js ingest <warehouse> <seed> <count> <prefix> <sha> <days,comma,separated>
  *   node <build>/test/helpers/warehouse-child.js compact <warehouse> <targetBytes>
  *   node <build>/test/helpers/warehouse-child.js bulk <warehouse> <events> <day>   (memory test: events streamed lazily)
+ *   node <build>/test/helpers/warehouse-child.js put-and-die <root>   (storage contract: SIGKILL right after two writes return)
  * BM_TEST_CRASH_AT=<point> makes the process SIGKILL itself at that commit point; BM_TEST_ICEBERG_LOCATION sets
  * the Iceberg view's location (a test serves the warehouse over HTTP). Only this test script
  * reads the variable; the runtime takes a `faults` callback instead.
  */
-import { FactTable } from '../../warehouse/index.js';
+import { FactTable, LocalStorage } from '../../warehouse/index.js';
 import type { BillingEvent } from '../../events/model.js';
 import { sampleEvent, sampleEvents, streamOf } from './sample-events.js';
 
@@ -57,6 +58,11 @@ async function main(argv: string[]): Promise<void> {
     await load(3, 'b');
     const compact = await table.compact([day!]);
     process.stdout.write(JSON.stringify({ ingest, again, compact, maxRssKiB: process.resourceUsage().maxRSS }) + '\n');
+  } else if (op === 'put-and-die') {
+    const s = new LocalStorage(wh!);
+    await s.writeDurable('kill/blob.bin', Uint8Array.from({ length: 1 << 20 }, (_, i) => (i * 31 + 9 * 7) & 0xff));
+    await s.createExclusive('kill/log.json', '{"version":1}');
+    process.kill(process.pid, 'SIGKILL');
   } else {
     throw new Error(`warehouse-child: unknown operation ${op}`);
   }
