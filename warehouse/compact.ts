@@ -5,6 +5,7 @@
  * through JavaScript. Before publishing, the new files are re-read with DuckDB and their row counts and exact
  * totals must equal the manifest's. A partition that is already compact is left alone.
  */
+import path from 'node:path';
 import { FatalError } from '../events/errors.js';
 import { DUCK_SPILL_DIR, type Tx, type TxOutcome, type WarehouseCore } from './core.js';
 import { columnList, copyCount, readParquetSql, sqlString, withSharedDuck } from './duck.js';
@@ -34,7 +35,7 @@ export function isCompact(p: PartitionState, targetBytes: number): boolean {
 export async function compactInTx(core: WarehouseCore, tx: Tx, days: readonly string[], t: TuningOptions): Promise<{ outcome: TxOutcome | null; result: CompactResult }> {
   const result: CompactResult = { commitId: null, version: tx.state.version, compacted: [], unchanged: [] };
   const changes: PartitionChange[] = [];
-  await withSharedDuck(core.storage.abs(DUCK_SPILL_DIR), { memoryLimit: t.memoryLimit, threads: t.threads }, async (conn) => {
+  await withSharedDuck(await core.storage.scratchDir(DUCK_SPILL_DIR), { memoryLimit: t.memoryLimit, threads: t.threads }, async (conn) => {
     for (const day of [...new Set(days)].sort()) {
       const dir = `${FACT_PARTITION_KEY}=${day}`;
       const path = partitionPath(FACT_TABLE, dir);
@@ -43,7 +44,7 @@ export async function compactInTx(core: WarehouseCore, tx: Tx, days: readonly st
         result.unchanged.push(day);
         continue;
       }
-      const oldFiles = p.files.map((f) => core.storage.abs(f.blob));
+      const oldFiles = await Promise.all(p.files.map((f) => core.storage.localFile(f.blob)));
       const expected = mergeTotals(p.files);
       const expectedRows = p.files.reduce((n, f) => n + f.rows, 0);
       const bytesBefore = p.files.reduce((n, f) => n + f.bytes, 0);
@@ -81,19 +82,20 @@ async function rewriteSorted(core: WarehouseCore, tx: Tx, conn: DuckDBConnection
   const fileCount = Math.max(1, Math.ceil(rows / rowsPerFile));
   const select = `SELECT ${columnList(FACT_COLUMNS)} FROM ${readParquetSql(oldFiles)} ORDER BY ${FACT_ORDER_SQL}`;
   const opts = `(FORMAT PARQUET, COMPRESSION ZSTD, ROW_GROUP_SIZE ${groupRows})`;
-  await core.storage.mkdirp(`${tx.blobDir}/${FACT_TABLE}/${dir}`);
+  const scratch = await core.storage.scratchDir(`${tx.tmpDir}/${dir}`);
   const names = Array.from({ length: fileCount }, (_, n) => `compact-${tx.commitId}-${String(n).padStart(4, '0')}.parquet`);
   const blobs = names.map((n) => `${tx.blobDir}/${FACT_TABLE}/${dir}/${n}`);
+  const locals = names.map((n) => path.join(scratch, n));
   if (fileCount === 1) {
-    await copyCount(conn, `COPY (${select}) TO ${sqlString(core.storage.abs(blobs[0]!))} ${opts}`);
+    await copyCount(conn, `COPY (${select}) TO ${sqlString(locals[0]!)} ${opts}`);
   } else {
     await conn.run(`CREATE OR REPLACE TEMP TABLE compact_sorted AS ${select}`);
     for (let n = 0; n < fileCount; n++) {
-      await copyCount(conn, `COPY (SELECT * FROM compact_sorted WHERE rowid >= ${n * rowsPerFile} AND rowid < ${(n + 1) * rowsPerFile} ORDER BY rowid) TO ${sqlString(core.storage.abs(blobs[n]!))} ${opts}`);
+      await copyCount(conn, `COPY (SELECT * FROM compact_sorted WHERE rowid >= ${n * rowsPerFile} AND rowid < ${(n + 1) * rowsPerFile} ORDER BY rowid) TO ${sqlString(locals[n]!)} ${opts}`);
     }
     await conn.run('DROP TABLE compact_sorted');
   }
   const out: FileEntry[] = [];
-  for (let n = 0; n < fileCount; n++) out.push(await duckFileEntry(core, conn, blobs[n]!, names[n]!, { sorted: true, group: tx.commitId }));
+  for (let n = 0; n < fileCount; n++) out.push(await duckFileEntry(core, conn, locals[n]!, blobs[n]!, names[n]!, { sorted: true, group: tx.commitId }));
   return out.filter((f) => f.rows > 0);
 }

@@ -13,7 +13,9 @@
  *   _store/lock                                      writer lock
  *
  * A commit: (1) write blobs, fsync; (2) build the version directory; (3) create the log entry exclusively
- * (commit point); (4) swap `current`. A crash before (3) leaves garbage that recovery deletes; a crash after
+ * (commit point); (4) publish the views (Iceberg) and swap `current`. On a store without links (an object
+ * store: ObjectStorage only) there is no Hive view: steps (2) and the symlinks are skipped and `current` is
+ * the object `_store/current` holding the published version; the log and the blobs are the same. A crash before (3) leaves garbage that recovery deletes; a crash after
  * (3) is rolled forward by recovery (the version directory is rebuilt from the log and published).
  */
 import { randomBytes } from 'node:crypto';
@@ -22,7 +24,7 @@ import { asDiskFull } from '../events/io.js';
 import { WriterLock } from './lock.js';
 import { applyCommit, EMPTY_STATE, manifestDocument, replay, type CommitEntry, type Operation, type PartitionChange, type PartitionState, type TableState } from './state.js';
 import { FACT_TABLE, QUARANTINE_TABLE } from './schema.js';
-import type { Storage } from './storage.js';
+import { hiveView, type ObjectStorage, type Storage } from './storage.js';
 
 export const LOG_DIR = '_store/log';
 export const BLOB_DIR = '_store/blobs';
@@ -31,6 +33,8 @@ export const TMP_DIR = '_store/tmp';
 /** DuckDB spill directories, one per process (`<pid>-<random>`), removed once their process is gone. */
 export const DUCK_SPILL_DIR = '_store/duck';
 export const CURRENT = 'current';
+/** The published version on a store without symlinks (no Hive view). */
+export const CURRENT_POINTER = '_store/current';
 const BASE_TABLES = [FACT_TABLE, QUARANTINE_TABLE];
 
 export interface CoreOptions {
@@ -72,7 +76,12 @@ export const versionName = (v: number) => `v${String(v).padStart(10, '0')}`;
 export const logName = (v: number) => `${String(v).padStart(10, '0')}.json`;
 
 export class WarehouseCore {
-  constructor(readonly storage: Storage, readonly opts: CoreOptions) {}
+  /** The local disk's Hive view (version directories of hard links, the `current` symlink), null on an object store. */
+  private readonly hive: Storage | null;
+
+  constructor(readonly storage: ObjectStorage, readonly opts: CoreOptions) {
+    this.hive = hiveView(storage);
+  }
 
   async fault(point: string): Promise<void> {
     if (this.opts.faults) await this.opts.faults(point);
@@ -89,9 +98,9 @@ export class WarehouseCore {
       try {
         e = JSON.parse(text ?? '') as CommitEntry;
       } catch (err) {
-        throw new FatalError(`commit log entry ${this.storage.abs(rel)} is not valid JSON (${(err as Error).message}); the table is corrupt: restore that file from backup`, { cause: err });
+        throw new FatalError(`commit log entry ${this.storage.root}/${rel} is not valid JSON (${(err as Error).message}); the table is corrupt: restore that file from backup`, { cause: err });
       }
-      if (e.version !== out.length + 1) throw new FatalError(`commit log ${this.storage.abs(LOG_DIR)} is missing version ${out.length + 1} (found ${n}); restore the log from backup`);
+      if (e.version !== out.length + 1) throw new FatalError(`commit log ${this.storage.root}/${LOG_DIR} is missing version ${out.length + 1} (found ${n}); restore the log from backup`);
       out.push(e);
     }
     return out;
@@ -138,7 +147,7 @@ export class WarehouseCore {
         tmpDir,
       };
       attempt = { blobDir: tx.blobDir, version: tx.version };
-      await this.storage.mkdirp(tmpDir);
+      await this.storage.scratchDir(tmpDir);
       const { outcome, result } = await fn(tx);
       if (!outcome) {
         await this.storage.removeTree(tx.blobDir);
@@ -172,7 +181,7 @@ export class WarehouseCore {
 
   private async discard(a: { blobDir: string; version: number }): Promise<void> {
     await this.storage.removeTree(a.blobDir);
-    if ((await this.storage.readSymlink(CURRENT)) !== `${VERSION_DIR}/${versionName(a.version)}`) await this.storage.removeTree(`${VERSION_DIR}/${versionName(a.version)}`);
+    if ((await this.publishedVersion()) !== a.version) await this.storage.removeTree(`${VERSION_DIR}/${versionName(a.version)}`);
   }
 
   private entryFor(tx: Tx, o: TxOutcome): CommitEntry {
@@ -209,35 +218,47 @@ export class WarehouseCore {
     return { ...p, manifestBlob };
   }
 
-  /** Builds _store/versions/v<N> from a state (idempotent: rebuilt from scratch). */
+  /** Builds _store/versions/v<N> from a state (idempotent: rebuilt from scratch). Only the local disk has this view. */
   private async buildVersionDir(state: TableState): Promise<void> {
+    const hive = this.hive;
+    if (!hive) return;
     const root = `${VERSION_DIR}/${versionName(state.version)}`;
-    await this.storage.removeTree(root);
+    await hive.removeTree(root);
     const tables = new Set(BASE_TABLES);
     for (const p of state.partitions.values()) tables.add(p.table);
-    for (const t of tables) await this.storage.mkdirp(`${root}/${t}`);
+    for (const t of tables) await hive.mkdirp(`${root}/${t}`);
     for (const p of state.partitions.values()) {
       const dir = `${root}/${p.table}/${p.dir}`;
-      await this.storage.mkdirp(dir);
-      for (const f of p.files) await this.storage.link(f.blob, `${dir}/${f.name}`);
-      await this.storage.link(p.manifestBlob, `${dir}/_manifest.json`);
-      if (p.successBlob) await this.storage.link(p.successBlob, `${dir}/_SUCCESS`);
+      await hive.mkdirp(dir);
+      for (const f of p.files) await hive.link(f.blob, `${dir}/${f.name}`);
+      await hive.link(p.manifestBlob, `${dir}/_manifest.json`);
+      if (p.successBlob) await hive.link(p.successBlob, `${dir}/_SUCCESS`);
     }
-    for (const t of tables) await this.storage.fsyncDir(`${root}/${t}`);
-    await this.storage.fsyncDir(VERSION_DIR);
+    for (const t of tables) await hive.fsyncDir(`${root}/${t}`);
+    await hive.fsyncDir(VERSION_DIR);
+  }
+
+  /** The version readers see: `current`'s target on the local disk, the `_store/current` object elsewhere; null before the first. */
+  private async publishedVersion(): Promise<number | null> {
+    const text = this.hive ? await this.hive.readSymlink(CURRENT) : await this.storage.readText(CURRENT_POINTER);
+    const m = /(\d+)$/.exec(text ?? '');
+    return m ? Number(m[1]) : null;
   }
 
   /** Publishes the views of version N, points `current` at it (one atomic rename) and makes sure the per-table links exist. */
   private async publish(version: number, state: TableState, entry: CommitEntry): Promise<void> {
     if (this.opts.publishViews) await this.opts.publishViews(state, entry);
     await this.fault('publish:after-views');
-    await this.storage.swapSymlink(CURRENT, `${VERSION_DIR}/${versionName(version)}`);
+    if (!this.hive) return this.storage.writeDurable(CURRENT_POINTER, String(version));
+    await this.hive.swapSymlink(CURRENT, `${VERSION_DIR}/${versionName(version)}`);
     await this.ensureTableLinks(version);
   }
 
   private async ensureTableLinks(version: number): Promise<void> {
-    const tables = (await this.storage.list(`${VERSION_DIR}/${versionName(version)}`)).filter((n) => !n.startsWith('.'));
-    for (const t of tables) await this.storage.ensureSymlink(t, `${CURRENT}/${t}`);
+    const hive = this.hive;
+    if (!hive) return;
+    const tables = (await hive.list(`${VERSION_DIR}/${versionName(version)}`)).filter((n) => !n.startsWith('.'));
+    for (const t of tables) await hive.ensureSymlink(t, `${CURRENT}/${t}`);
   }
 
   private async pruneVersionDirs(current: number): Promise<void> {
@@ -264,8 +285,7 @@ export class WarehouseCore {
       if (!m || Number(m[1]) > last) await this.storage.removeTree(`${VERSION_DIR}/${n}`);
     }
     if (last === 0) return entries;
-    const target = `${VERSION_DIR}/${versionName(last)}`;
-    if ((await this.storage.readSymlink(CURRENT)) !== target) {
+    if ((await this.publishedVersion()) !== last) {
       const state = replay(entries);
       await this.buildVersionDir(state);
       await this.publish(last, state, entries[last - 1]!);

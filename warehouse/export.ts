@@ -79,7 +79,7 @@ export async function exportFacts(core: WarehouseCore, req: ExportRequest, t: Tu
   const files: string[] = [];
   for (const d of days) {
     const p = state.partitions.get(partitionPath(FACT_TABLE, `${FACT_PARTITION_KEY}=${d}`));
-    for (const f of p?.files ?? []) files.push(core.storage.abs(f.blob));
+    for (const f of p?.files ?? []) files.push(await core.storage.localFile(f.blob));
   }
   const outAbs = path.resolve(req.out);
   await fs.mkdir(path.dirname(outAbs), { recursive: true });

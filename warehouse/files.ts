@@ -5,8 +5,10 @@
 import * as arrow from 'apache-arrow';
 import * as pw from 'parquet-wasm';
 import { open } from 'node:fs/promises';
+import path from 'node:path';
 import { arrowSchema, rowsBlock, type Block, type CellValue, type ColumnSpec } from './columns.js';
 import { writeParquetFile } from './parquet.js';
+import type { ObjectStorage } from './storage.js';
 
 /** Writes a whole small table (quarantine batch, dimension snapshot) to one file; zero rows give a schema-only file. */
 export async function writeSmallTable(absPath: string, specs: readonly ColumnSpec[], rows: readonly Record<string, CellValue>[], rowGroupRows: number): Promise<number> {
@@ -29,4 +31,15 @@ export async function writeSmallTable(absPath: string, specs: readonly ColumnSpe
   }
   const res = await writeParquetFile(absPath, specs, gen(), { rowGroupRows });
   return res.rows;
+}
+
+/**
+ * Writes a small table into the local scratch directory of `scratchKey` (a commit's tmpDir), then stores it as
+ * `blob` through the storage seam. Returns its rows and stored size.
+ */
+export async function putSmallTable(storage: ObjectStorage, scratchKey: string, blob: string, specs: readonly ColumnSpec[], rows: readonly Record<string, CellValue>[], rowGroupRows: number): Promise<{ rows: number; bytes: number }> {
+  const local = path.join(await storage.scratchDir(scratchKey), path.posix.basename(blob));
+  const n = await writeSmallTable(local, specs, rows, rowGroupRows);
+  await storage.putFile(blob, local);
+  return { rows: n, bytes: await storage.size(blob) };
 }

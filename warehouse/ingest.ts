@@ -14,7 +14,7 @@ import { randomBytes } from 'node:crypto';
 import { asDiskFull } from '../events/io.js';
 import { removeDeadProcessDirs, withSharedDuck } from './duck.js';
 import { DUCK_SPILL_DIR } from './core.js';
-import { writeSmallTable } from './files.js';
+import { putSmallTable } from './files.js';
 import { FACT_PARTITION_KEY, FACT_TABLE, QUARANTINE_COLUMNS, QUARANTINE_PARTITION_KEY, QUARANTINE_TABLE, dayOfMicros, quarantineRow } from './schema.js';
 import { stageEvents, writeStagedDays, type Staged } from './stage.js';
 import { partitionPath, type PartitionChange } from './state.js';
@@ -69,10 +69,10 @@ export interface PreparedIngest {
  * Nothing here is visible to anyone; `discardPrepared` (or a later prepare, once this process is gone) removes it.
  */
 export async function prepareIngest(core: WarehouseCore, input: IngestInput, t: TuningOptions): Promise<PreparedIngest> {
-  removeDeadProcessDirs(core.storage.abs(PREP_DIR));
+  removeDeadProcessDirs(await core.storage.scratchDir(PREP_DIR));
   const dir = `${PREP_DIR}/${process.pid}-${randomBytes(5).toString('hex')}`;
   try {
-    await core.storage.mkdirp(dir);
+    await core.storage.scratchDir(dir);
     return { input, dir, staged: await stageEvents(core, dir, input, t) };
   } catch (e) {
     await core.storage.removeTree(dir);
@@ -98,7 +98,7 @@ export async function ingestInTx(core: WarehouseCore, tx: Tx, prepared: Prepared
   const written: string[] = [];
   const counts = { duplicatesInBatch: 0, duplicatesExisting: 0, rowsWritten: 0, filesAdded: 0 };
   await core.fault('ingest:after-read');
-  if (staged.files.size > 0) await withSharedDuck(core.storage.abs(DUCK_SPILL_DIR), { memoryLimit: t.memoryLimit, threads: t.threads }, async (conn) => {
+  if (staged.files.size > 0) await withSharedDuck(await core.storage.scratchDir(DUCK_SPILL_DIR), { memoryLimit: t.memoryLimit, threads: t.threads }, async (conn) => {
     const existingOf = (day: string) => tx.state.partitions.get(partitionPath(FACT_TABLE, `${FACT_PARTITION_KEY}=${day}`))?.files ?? [];
     const perDay = await writeStagedDays(core, tx, conn, input.source, staged, existingOf, t, counts);
     for (const [day, files] of perDay) {
@@ -151,10 +151,9 @@ export async function quarantineChange(core: WarehouseCore, tx: Tx, entries: rea
   const path = partitionPath(QUARANTINE_TABLE, dir);
   const name = `quarantine-${tx.commitId}.parquet`;
   const blob = `${tx.blobDir}/${QUARANTINE_TABLE}/${dir}/${name}`;
-  await core.storage.mkdirp(`${tx.blobDir}/${QUARANTINE_TABLE}/${dir}`);
-  const rows = await writeSmallTable(core.storage.abs(blob), QUARANTINE_COLUMNS, entries.map((q) => quarantineRow(q, tx.version, committedUs)), rowGroupRows);
+  const { rows, bytes } = await putSmallTable(core.storage, tx.tmpDir, blob, QUARANTINE_COLUMNS, entries.map((q) => quarantineRow(q, tx.version, committedUs)), rowGroupRows);
   const prev = tx.state.partitions.get(path);
-  const file = { name, blob, rows, bytes: await core.storage.size(blob), minTs: null, maxTs: null, totals: [], sorted: false, group: null };
+  const file = { name, blob, rows, bytes, minTs: null, maxTs: null, totals: [], sorted: false, group: null };
   const state = await core.finishPartition(tx, { table: QUARANTINE_TABLE, dir, files: [...(prev?.files ?? []), file], successBlob: null, dataVersion: tx.version });
   return { path, state };
 }

@@ -7,7 +7,7 @@
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { RetriableError } from '../events/errors.js';
-import type { Storage } from './storage.js';
+import type { ObjectStorage } from './storage.js';
 
 export const LOCK_PATH = '_store/lock';
 const BREAKER_PATH = '_store/lock.break';
@@ -49,13 +49,12 @@ function parseHolder(text: string | null): LockHolder | null {
 }
 
 export class WriterLock {
-  private constructor(private readonly storage: Storage, readonly holder: LockHolder) {}
+  private constructor(private readonly storage: ObjectStorage, readonly holder: LockHolder) {}
 
-  static async acquire(storage: Storage, purpose: string, o: LockOptions): Promise<WriterLock> {
+  static async acquire(storage: ObjectStorage, purpose: string, o: LockOptions): Promise<WriterLock> {
     const me: LockHolder = { pid: process.pid, host: hostname(), token: randomBytes(8).toString('hex'), acquiredAt: new Date(o.now()).toISOString(), purpose };
     const alive = o.isAlive ?? processAlive;
     const deadline = o.now() + o.timeoutMs;
-    await storage.mkdirp('_store');
     for (;;) {
       if (await storage.createExclusive(LOCK_PATH, JSON.stringify(me))) return new WriterLock(storage, me);
       const text = await storage.readText(LOCK_PATH);
@@ -67,14 +66,14 @@ export class WriterLock {
       if (o.now() >= deadline) {
         throw new RetriableError(
           `the warehouse ${storage.root} is locked by ${other ? `pid ${other.pid} on ${other.host} (${other.purpose}, since ${other.acquiredAt})` : 'another writer'}; ` +
-            `waited ${Math.round(o.timeoutMs / 1000)} s. Try again later, or remove ${storage.abs(LOCK_PATH)} if that process is gone.`,
+            `waited ${Math.round(o.timeoutMs / 1000)} s. Try again later, or remove ${storage.root}/${LOCK_PATH} if that process is gone.`,
         );
       }
       await o.sleep(o.pollMs);
     }
   }
 
-  private static async breakStale(storage: Storage, staleText: string, o: LockOptions): Promise<void> {
+  private static async breakStale(storage: ObjectStorage, staleText: string, o: LockOptions): Promise<void> {
     const breaker = JSON.stringify({ pid: process.pid, host: hostname(), at: new Date(o.now()).toISOString() });
     if (!(await storage.createExclusive(BREAKER_PATH, breaker))) {
       const b = parseHolder(await storage.readText(BREAKER_PATH));

@@ -8,7 +8,8 @@
  *   event_ids already in the partition; a spilled batch is merged there too (cross-run winners, ORDER BY
  *   under memory_limit). Each written file's counts and exact totals are read back by DuckDB for the manifest.
  */
-import { open } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
+import { join as joinPath } from 'node:path';
 import { RetriableError } from '../events/errors.js';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { BillingEvent, QuarantineEntry } from '../events/model.js';
@@ -62,9 +63,10 @@ export async function stageEvents(core: WarehouseCore, dir: string, input: Inges
   const checkDay = dayChecker();
   let buf = new LineBuffer();
   let fileNo = 0;
+  const scratch = await core.storage.scratchDir(dir);
   const flush = async () => {
     for (const [day, idx] of buf.sortedByDay()) {
-      const path = core.storage.abs(`${dir}/stage-${day}-${String(fileNo++).padStart(5, '0')}.csv`);
+      const path = joinPath(scratch, `stage-${day}-${String(fileNo++).padStart(5, '0')}.csv`);
       const { rows } = await writeLines(path, buf, idx);
       s.fileRows.set(path, rows);
       s.files.set(day, [...(s.files.get(day) ?? []), path]);
@@ -112,8 +114,9 @@ interface Counts {
 }
 
 /** Existing rows that can share an event_id with this load: event_id hashes the source, so only its rows. */
-function existingIdsSql(core: WarehouseCore, files: readonly FileEntry[], source: string): string {
-  return `SELECT event_id FROM ${readParquetSql(files.map((f) => core.storage.abs(f.blob)))} WHERE billing_source = ${sqlString(source)}`;
+async function existingIdsSql(core: WarehouseCore, files: readonly FileEntry[], source: string): Promise<string> {
+  const local = await Promise.all(files.map((f) => core.storage.localFile(f.blob)));
+  return `SELECT event_id FROM ${readParquetSql(local)} WHERE billing_source = ${sqlString(source)}`;
 }
 
 /**
@@ -169,44 +172,36 @@ export async function writeStagedDays(core: WarehouseCore, tx: Tx, conn: DuckDBC
     const dir = `${FACT_PARTITION_KEY}=${day}`;
     const name = `part-${tx.commitId}-0000.parquet`;
     const blob = `${tx.blobDir}/${FACT_TABLE}/${dir}/${name}`;
-    await core.storage.mkdirp(`${tx.blobDir}/${FACT_TABLE}/${dir}`);
+    const local = joinPath(await core.storage.scratchDir(tx.tmpDir), name.replace(/\.parquet$/, `-${day}.parquet`));
     const existing = existingOf(day);
     const where = [
       ...(lost.has(day) ? [`_ord NOT IN (SELECT _ord FROM ${LOSERS_TABLE})`] : []),
-      ...(existing.length > 0 ? [`event_id NOT IN (${existingIdsSql(core, existing, source)})`] : []),
+      ...(existing.length > 0 ? [`event_id NOT IN (${await existingIdsSql(core, existing, source)})`] : []),
     ];
     const n = await copyCount(
       conn,
       `COPY (SELECT ${factSelect()} FROM ${readCsvSql(s.files.get(day)!)}${where.length ? ` WHERE ${where.join(' AND ')}` : ''}${s.spilled ? ` ORDER BY ${FACT_ORDER_SQL}` : ''})
-        TO ${sqlString(core.storage.abs(blob))} (FORMAT PARQUET, COMPRESSION ZSTD, ROW_GROUP_SIZE ${t.rowGroupRows})`,
+        TO ${sqlString(local)} (FORMAT PARQUET, COMPRESSION ZSTD, ROW_GROUP_SIZE ${t.rowGroupRows})`,
     );
     counts.duplicatesExisting += (s.rows.get(day) ?? 0) - (lost.get(day) ?? 0) - n;
     if (n === 0) {
-      await core.storage.removeFile(blob);
+      await rm(local, { force: true });
       out.set(day, []);
       continue;
     }
-    out.set(day, [await duckFileEntry(core, conn, blob, name, { sorted: true, group: null })]);
+    out.set(day, [await duckFileEntry(core, conn, local, blob, name, { sorted: true, group: null })]);
   }
   if (s.spilled) await conn.run(`DROP TABLE IF EXISTS ${LOSERS_TABLE}`);
   return out;
 }
 
-/** fsyncs a file DuckDB wrote (COPY does not promise durability). */
-export async function syncFile(abs: string): Promise<void> {
-  const fh = await open(abs, 'r+');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-}
-
-/** The manifest entry of a fact file written by DuckDB: fsynced, then counted and totalled by DuckDB. */
-export async function duckFileEntry(core: WarehouseCore, conn: DuckDBConnection, blob: string, name: string, o: { sorted: boolean; group: string | null }): Promise<FileEntry> {
-  const abs = core.storage.abs(blob);
-  await syncFile(abs);
-  const st = (await factFileStats(conn, [abs])).get(abs)!;
+/**
+ * The manifest entry of a fact file DuckDB wrote at the local scratch path `local`: counted and totalled by
+ * DuckDB, then stored as `blob` through the storage seam (durably; the scratch file is gone afterwards).
+ */
+export async function duckFileEntry(core: WarehouseCore, conn: DuckDBConnection, local: string, blob: string, name: string, o: { sorted: boolean; group: string | null }): Promise<FileEntry> {
+  const st = (await factFileStats(conn, [local])).get(local)!;
+  await core.storage.putFile(blob, local);
   const acc = new TotalsAccumulator();
   for (const x of st.totals) acc.add(x.billing_source, x.event_type, x.currency, x.rows, x.sum);
   return {

@@ -29,6 +29,8 @@ export interface ObjectStorage {
   putFile(rel: string, localPath: string): Promise<void>;
   /** A local path holding the bytes of `rel` (the object itself on a local disk, a fetched copy elsewhere), for DuckDB to read. */
   localFile(rel: string): Promise<string>;
+  /** A local directory (created) for temporary files of the key prefix `rel`: DuckDB's output before putFile, spill files. removeTree(rel) removes it. */
+  scratchDir(rel: string): Promise<string>;
   /** Names directly under the prefix `rel` (objects and deeper prefixes), sorted; [] when there are none. No temporary names. */
   list(rel: string): Promise<string[]>;
   exists(rel: string): Promise<boolean>;
@@ -52,6 +54,12 @@ export interface Storage extends ObjectStorage {
   ensureSymlink(rel: string, target: string): Promise<void>;
   readSymlink(rel: string): Promise<string | null>;
   fsyncDir(rel: string): Promise<void>;
+}
+
+/** The store as a local disk with the Hive view's operations, or null (an object store has no links). */
+export function hiveView(s: ObjectStorage): Storage | null {
+  const l = s as Partial<Storage>;
+  return typeof l.link === 'function' && typeof l.swapSymlink === 'function' && typeof l.abs === 'function' ? (s as Storage) : null;
 }
 
 function isCode(e: unknown, code: string): boolean {
@@ -132,6 +140,11 @@ export class LocalStorage implements Storage {
   }
 
   async localFile(rel: string): Promise<string> {
+    return this.abs(rel);
+  }
+
+  async scratchDir(rel: string): Promise<string> {
+    await this.mkdirp(rel);
     return this.abs(rel);
   }
 

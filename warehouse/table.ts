@@ -11,8 +11,8 @@ import { discardPrepared, ingestInTx, prepareIngest, type IngestInput, type Inge
 import { tuning, type TuningOptions, type WarehouseOptions } from './options.js';
 import { FACT_PARTITION_KEY, FACT_TABLE, dimensionColumns, DIMENSION_PARTITION_KEY } from './schema.js';
 import { manifestDocument, partitionPath, partitionsOf, type CommitEntry, type ManifestDocument, type PartitionState } from './state.js';
-import { LocalStorage, type Storage } from './storage.js';
-import { writeSmallTable } from './files.js';
+import { LocalStorage, type ObjectStorage } from './storage.js';
+import { putSmallTable } from './files.js';
 import { publishIceberg } from './iceberg/publish.js';
 
 export interface TableInfo {
@@ -43,7 +43,7 @@ export class FactTable {
   private constructor(readonly core: WarehouseCore, readonly tuning: TuningOptions) {}
 
   /** Opens (or starts) the warehouse at `dir`. Nothing is written until the first commit. */
-  static async open(dir: string, options: WarehouseOptions = {}, storage?: Storage): Promise<FactTable> {
+  static async open(dir: string, options: WarehouseOptions = {}, storage?: ObjectStorage): Promise<FactTable> {
     const st = storage ?? new LocalStorage(path.resolve(dir));
     const core = new WarehouseCore(st, {
       now: options.now ?? Date.now,
@@ -125,7 +125,7 @@ export class FactTable {
   /** Absolute paths of the day's live Parquet files (stable immutable objects, safe to read at any time). */
   async files(day: string, asOfMs?: number): Promise<string[]> {
     const p = await this.partition(FACT_TABLE, `${FACT_PARTITION_KEY}=${assertDay(day)}`, asOfMs);
-    return (p?.files ?? []).map((f) => this.core.storage.abs(f.blob));
+    return Promise.all((p?.files ?? []).map((f) => this.core.storage.localFile(f.blob)));
   }
 
   /** Marks a day complete (`_SUCCESS` with `payload`); the marker disappears when the day's data changes. */
@@ -184,9 +184,8 @@ export class FactTable {
     const { entry } = await this.core.transaction(`dimension ${name} ${snapshotDate}`, async (tx) => {
       const fname = `${name}-${tx.commitId}.parquet`;
       const blob = `${tx.blobDir}/${name}/${dir}/${fname}`;
-      await this.core.storage.mkdirp(`${tx.blobDir}/${name}/${dir}`);
-      const n = await writeSmallTable(this.core.storage.abs(blob), dimensionColumns(keys), rows.map((r) => ({ ...r, [DIMENSION_PARTITION_KEY]: snapshotDate })), this.tuning.rowGroupRows);
-      const file = { name: fname, blob, rows: n, bytes: await this.core.storage.size(blob), minTs: null, maxTs: null, totals: [], sorted: false, group: null };
+      const { rows: n, bytes } = await putSmallTable(this.core.storage, tx.tmpDir, blob, dimensionColumns(keys), rows.map((r) => ({ ...r, [DIMENSION_PARTITION_KEY]: snapshotDate })), this.tuning.rowGroupRows);
+      const file = { name: fname, blob, rows: n, bytes, minTs: null, maxTs: null, totals: [], sorted: false, group: null };
       const state = await this.core.finishPartition(tx, { table: name, dir, files: [file], successBlob: null, dataVersion: tx.version });
       return { outcome: { operation: 'dimension', changes: [{ path: partitionPath(name, dir), state }], summary: { rows: n } }, result: null };
     });

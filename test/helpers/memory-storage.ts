@@ -60,6 +60,12 @@ export class MemoryStorage implements ObjectStorage {
     return p;
   }
 
+  async scratchDir(rel: string): Promise<string> {
+    const p = path.join(this.cacheDir, 'scratch', ...this.key(rel).split('/'));
+    mkdirSync(p, { recursive: true });
+    return p;
+  }
+
   async list(rel: string): Promise<string[]> {
     const prefix = rel.replace(/^\/+|\/+$/g, '');
     const p = prefix === '' ? '' : `${prefix}/`;
@@ -88,6 +94,7 @@ export class MemoryStorage implements ObjectStorage {
   async removeTree(rel: string): Promise<void> {
     const k = this.key(rel);
     for (const x of [...this.bucket.keys()]) if (x === k || x.startsWith(`${k}/`)) this.bucket.delete(x);
+    rmSync(path.join(this.cacheDir, 'scratch', ...k.split('/')), { recursive: true, force: true });
   }
 
   /** Removes the local copies handed out by localFile. */

@@ -110,7 +110,8 @@ for (const [name, make] of ADAPTERS) {
     });
 
     it('putFile stores a local scratch file (how DuckDB output enters the store); localFile hands bytes back as a local path', async () => {
-      const scratch = path.join(mkdtempSync(path.join(scratchRoot, 'scratch-')), 'duck-output.parquet');
+      const dir = await s.scratchDir('tmp/c1');
+      const scratch = path.join(dir, 'duck-output.parquet');
       const data = bytesOf(300_000, 3);
       writeFileSync(scratch, data);
       await s.putFile('blobs/c1/fact/part-0.parquet', scratch);
@@ -118,6 +119,10 @@ for (const [name, make] of ADAPTERS) {
       expect(await s.size('blobs/c1/fact/part-0.parquet')).toBe(data.length);
       const local = await s.localFile('blobs/c1/fact/part-0.parquet');
       expect(readFileSync(local).equals(Buffer.from(data))).toBe(true);
+      writeFileSync(path.join(dir, 'spill.tmp'), 'x');
+      await s.removeTree('tmp/c1');
+      expect(existsSync(dir)).toBe(false);
+      expect(await s.exists('blobs/c1/fact/part-0.parquet')).toBe(true);
     });
 
     it('what was written is there for a new adapter instance over the same store', async () => {

@@ -21,7 +21,7 @@
 import { createHash } from 'node:crypto';
 import { FatalError } from '../../events/errors.js';
 import type { CommitEntry, FileEntry, PartitionState, TableState } from '../state.js';
-import type { Storage } from '../storage.js';
+import type { ObjectStorage } from '../storage.js';
 import { decodeAvroFile, encodeAvroFile, manifestEntrySchema, MANIFEST_FILE_SCHEMA, type ManifestEntry, type ManifestFile } from './avro.js';
 import { dateBound, fieldId, ICEBERG_TABLES, icebergSchema, isoToMicros, nameMapping, partitionDays, partitionSpec, PARTITION_FIELD_ID, SORT_ORDER_ID, sortOrders, timestampBound, type IcebergTableDef } from './schema.js';
 
@@ -45,8 +45,10 @@ const manifestListName = (version: number) => `snap-v${version}.avro`;
 const manifestName = (month: string, version: number) => `m-${month}-v${version}.avro`;
 const MANIFEST_RE = /\/m-(\d{4}-\d{2})-v(\d+)\.avro$/;
 
-export function locationRoot(storage: Storage, o: IcebergOptions): string {
-  return (o.location ?? `file://${storage.abs('')}`).replace(/\/+$/, '');
+export function locationRoot(storage: ObjectStorage, o: IcebergOptions): string {
+  if (o.location) return o.location.replace(/\/+$/, '');
+  if (storage.root.startsWith('/')) return `file://${storage.root.replace(/\/+$/, '')}`;
+  throw new FatalError(`the Iceberg view of ${storage.root} needs its location (the URI engines read the warehouse at): set iceberg.location`);
 }
 
 /** A UUID (v4 layout) derived from text, so the same table gets the same uuid when rebuilt. */
@@ -95,12 +97,12 @@ const monthOf = (dir: string) => /=(\d{4}-\d{2})-\d{2}$/.exec(dir)![1]!;
  * Publishes warehouse version `entry.version` (whose state is `state`) to every Iceberg table. Call after the
  * commit point and before the version becomes `current`.
  */
-export async function publishIceberg(storage: Storage, state: TableState, entry: CommitEntry, o: IcebergOptions = {}, faults?: (point: string) => void | Promise<void>): Promise<void> {
+export async function publishIceberg(storage: ObjectStorage, state: TableState, entry: CommitEntry, o: IcebergOptions = {}, faults?: (point: string) => void | Promise<void>): Promise<void> {
   if (state.version !== entry.version) throw new Error(`internal: Iceberg publish of version ${entry.version} got the state of version ${state.version}`);
   for (const def of ICEBERG_TABLES) await publishTable(storage, def, state, entry, o, faults);
 }
 
-async function readPrevious(storage: Storage, def: IcebergTableDef, version: number, location: string): Promise<{ meta: Metadata; manifests: ManifestFile[] } | null> {
+async function readPrevious(storage: ObjectStorage, def: IcebergTableDef, version: number, location: string): Promise<{ meta: Metadata; manifests: ManifestFile[] } | null> {
   if (version < 1) return null;
   const text = await storage.readText(`${metadataDir(def.table)}/${metadataName(version)}`);
   if (text === null) return null;
@@ -108,7 +110,7 @@ async function readPrevious(storage: Storage, def: IcebergTableDef, version: num
   try {
     meta = JSON.parse(text) as Metadata;
   } catch (e) {
-    throw new FatalError(`Iceberg metadata ${storage.abs(`${metadataDir(def.table)}/${metadataName(version)}`)} is not valid JSON (${(e as Error).message}); delete ${storage.abs(tableDir(def.table))} and the next commit rebuilds it`, { cause: e });
+    throw new FatalError(`Iceberg metadata ${storage.root}/${metadataDir(def.table)}/${metadataName(version)} is not valid JSON (${(e as Error).message}); delete ${storage.root}/${tableDir(def.table)} and the next commit rebuilds it`, { cause: e });
   }
   // A moved location or a snapshot that is not this version's: start over from the warehouse state.
   if (meta.location !== `${location}/${tableDir(def.table)}` || meta['current-snapshot-id'] !== version) return null;
@@ -135,7 +137,7 @@ function fileBounds(def: IcebergTableDef, p: PartitionState, f: FileEntry): Pick
   return { lower_bounds: lower, upper_bounds: upper };
 }
 
-async function publishTable(storage: Storage, def: IcebergTableDef, state: TableState, entry: CommitEntry, o: IcebergOptions, faults?: (point: string) => void | Promise<void>): Promise<void> {
+async function publishTable(storage: ObjectStorage, def: IcebergTableDef, state: TableState, entry: CommitEntry, o: IcebergOptions, faults?: (point: string) => void | Promise<void>): Promise<void> {
   const N = entry.version;
   const root = locationRoot(storage, o);
   const tableLocation = `${root}/${tableDir(def.table)}`;
@@ -275,8 +277,8 @@ async function publishTable(storage: Storage, def: IcebergTableDef, state: Table
   await storage.writeDurable(`${mdir}/version-hint.text`, String(N));
 }
 
-function failMissing(storage: Storage, uri: string): never {
-  throw new FatalError(`Iceberg manifest ${uri} is missing under ${storage.abs(ICEBERG_DIR)}; delete that directory and the next commit rebuilds the view from the warehouse`);
+function failMissing(storage: ObjectStorage, uri: string): never {
+  throw new FatalError(`Iceberg manifest ${uri} is missing under ${storage.root}/${ICEBERG_DIR}; delete that directory and the next commit rebuilds the view from the warehouse`);
 }
 
 function icebergOperation(entry: CommitEntry, s: { addedFiles: number; deletedFiles: number }): string {
