@@ -104,19 +104,15 @@ export const MANIFEST_FILE_SCHEMA = {
   type: 'record',
   name: 'manifest_file',
   fields: [
-    req('manifest_path', 'string', 500),
-    req('manifest_length', 'long', 501),
-    req('partition_spec_id', 'int', 502),
-    req('content', 'int', 517),
-    req('sequence_number', 'long', 515),
-    req('min_sequence_number', 'long', 516),
-    req('added_snapshot_id', 'long', 503),
-    req('added_files_count', 'int', 504),
-    req('existing_files_count', 'int', 505),
-    req('deleted_files_count', 'int', 506),
-    req('added_rows_count', 'long', 512),
-    req('existing_rows_count', 'long', 513),
-    req('deleted_rows_count', 'long', 514),
+    // [name, Avro type, Iceberg field id], as in the spec's manifest_file table
+    ...(
+      [
+        ['manifest_path', 'string', 500], ['manifest_length', 'long', 501], ['partition_spec_id', 'int', 502], ['content', 'int', 517],
+        ['sequence_number', 'long', 515], ['min_sequence_number', 'long', 516], ['added_snapshot_id', 'long', 503],
+        ['added_files_count', 'int', 504], ['existing_files_count', 'int', 505], ['deleted_files_count', 'int', 506],
+        ['added_rows_count', 'long', 512], ['existing_rows_count', 'long', 513], ['deleted_rows_count', 'long', 514],
+      ] as const
+    ).map(([name, type, id]) => req(name, type, id)),
     {
       name: 'partitions',
       type: opt({
