@@ -7,11 +7,12 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { sumDecimalStrings } from '../events/money.js';
 import type { BillingEvent, QuarantineEntry } from '../events/model.js';
-import type { SourceConfig } from '../config/sources.js';
+import { referencedFields, type ObjectSpec, type SourceConfig } from '../config/sources.js';
 import { objectForFile } from './landing/pickup.js';
 import { readRecords } from './landing/readers.js';
 import { compileMapper } from './mapping/map.js';
 import { MapSession, REPEATED_VERSION } from './mapping/session.js';
+import { getPath } from './paths.js';
 
 export interface FilePreview {
   file: string;
@@ -25,6 +26,27 @@ export interface FilePreview {
   quarantine: { reason: string; rows: number; example: Pick<QuarantineEntry, 'sourcePosition' | 'field' | 'rawValue' | 'message'> }[];
   /** Records skipped, per `<object>.<skip rule>` or `<object>.(repeated version)`: not billing events, never quarantined. */
   skippedRecords: Record<string, number>;
+  /**
+   * Fields the object's mapping names (ids, timestamps, money, keys, conditions…) that no record of this file has:
+   * what a first load would quarantine or silently miss. A list of alternatives is missing only when all are.
+   */
+  missingColumns: { field: string; usedBy: string }[];
+}
+
+/** Referenced fields of the mapping that none of the records has (alternatives grouped by the key naming them). */
+function missingColumns(spec: ObjectSpec, seen: Set<string>): FilePreview['missingColumns'] {
+  const byKey = new Map<string, string[]>();
+  for (const { key, field } of referencedFields(spec)) {
+    // fields inside JSON-text fields are decoded by the mapper: not visible in the raw records
+    if (spec.jsonFields.some((j) => field.startsWith(`${j}.`))) continue;
+    // `timestamps:` declares formats (often shared across objects); the fields read are named by events[].ts etc.
+    if (key[0] === 'timestamps') continue;
+    const k = (typeof key.at(-1) === 'number' ? key.slice(0, -1) : key).join('.');
+    byKey.set(k, [...(byKey.get(k) ?? []), field]);
+  }
+  const out: FilePreview['missingColumns'] = [];
+  for (const [usedBy, fields] of byKey) if (!fields.some((f) => seen.has(f))) for (const field of new Set(fields)) out.push({ field, usedBy });
+  return out;
 }
 
 /** One mapping session over all files (history versions may be spread over several), reported per file. */
@@ -42,15 +64,22 @@ export async function previewFiles(source: SourceConfig, files: readonly string[
   for (const file of files) {
     const which = objectForFile(source, path.basename(file));
     if ('reason' in which) {
-      out.push({ file, object: null, skipped: which.reason, records: 0, mapped: 0, events: [], quarantine: [], skippedRecords: {} });
+      out.push({ file, object: null, skipped: which.reason, records: 0, mapped: 0, events: [], quarantine: [], skippedRecords: {}, missingColumns: [] });
       continue;
     }
-    const p: FilePreview = { file, object: which.spec.object, skipped: null, records: 0, mapped: 0, events: [], quarantine: [], skippedRecords: {} };
+    const p: FilePreview = { file, object: which.spec.object, skipped: null, records: 0, mapped: 0, events: [], quarantine: [], skippedRecords: {}, missingColumns: [] };
+    const fields = [...new Set(referencedFields(which.spec).map((x) => x.field))];
+    const seen = new Set<string>();
+    let parsed = 0;
     const f = { p, sums: new Map<string, string[]>(), reasons: new Map<string, FilePreview['quarantine'][number]>() };
     byFile.set(file, f);
     out.push(p);
     for await (const r of readRecords(await readFile(file), which.name, which.spec, file)) {
       p.records++;
+      if (!r.parseError) {
+        parsed++;
+        for (const fld of fields) if (!seen.has(fld) && getPath(r.data, fld) !== undefined) seen.add(fld);
+      }
       const { events, outcome } = session.push(r);
       events.forEach(add);
       if (outcome.kind === 'mapped') p.mapped++;
@@ -62,6 +91,7 @@ export async function previewFiles(source: SourceConfig, files: readonly string[
         else f.reasons.set(q.reason, { reason: q.reason, rows: 1, example: { sourcePosition: q.sourcePosition, field: q.field, rawValue: q.rawValue, message: q.message } });
       }
     }
+    if (parsed > 0) p.missingColumns = missingColumns(which.spec, seen);
   }
   const end = session.finish();
   end.events.forEach(add);

@@ -21,6 +21,7 @@ function human(source: SourceConfig, previews: FilePreview[]): string {
     lines.push(`${p.file} (object ${p.object}): ${p.records} records → ${p.mapped} mapped, ${q} quarantined, ${sk} skipped`);
     for (const e of p.events) lines.push(`  ${e.event_type.padEnd(26)} ${e.currency}  rows ${String(e.rows).padStart(6)}  sum ${e.amount_sum}`);
     for (const [rule, n] of Object.entries(p.skippedRecords)) lines.push(`  SKIPPED ${rule} × ${n} (not billing events, by rule)`);
+    for (const m of p.missingColumns) lines.push(`  MISSING COLUMN "${m.field}" (named by objects.${p.object}.${m.usedBy}): no record of this file has it`);
     for (const x of p.quarantine) lines.push(`  QUARANTINE ${x.reason} × ${x.rows}, e.g. position ${x.example.sourcePosition}${x.example.field ? ` field ${x.example.field}` : ''}: ${x.example.message}`);
   }
   return lines.join('\n');
@@ -45,6 +46,6 @@ export const register: Register = (program, ctx) => {
       }
       const previews = await previewFiles(source, files);
       ctx.emit({ source: source.name, files: previews }, () => human(source, previews));
-      if (previews.some((p) => p.skipped || p.quarantine.length > 0)) process.exitCode = EXIT.PROBLEM;
+      if (previews.some((p) => p.skipped || p.quarantine.length > 0 || p.missingColumns.length > 0)) process.exitCode = EXIT.PROBLEM;
     });
 };

@@ -88,3 +88,38 @@ describe('a source defined beside the built-ins, through the CLI', () => {
     expect(r.err).toContain(`${cfg}: sources[0].include: sources/nope.yaml`);
   });
 });
+
+describe('source-check finds what a first load would (issue 15 item 8)', () => {
+  it('reports every column the mapping names that the sample files lack, with object and file, in one pass', () => {
+    const t = tempDir();
+    cleanups.push(t.cleanup);
+    const def = path.join(t.dir, 'acme.yaml');
+    writeFileSync(
+      def,
+      [
+        'name: acme',
+        'timezone: UTC',
+        'objects:',
+        '  - object: payment',
+        '    id: [payment_id, id]',
+        '    currency: { column: currency_code }',
+        '    money: { amount: { column: amount_total, unit: major } }',
+        '    keys: { account: customer }',
+        '    events:',
+        '      - { eventType: PAYMENT_PROCESSED, ts: paid_at, amount: amount }',
+      ].join('\n'),
+    );
+    const csv = path.join(t.dir, 'payment.csv');
+    writeFileSync(csv, 'id,paid_at,amount,currency,customer\np1,2024-01-03T10:00:00Z,12.50,USD,c1\n');
+    const r = run(['--json', 'source-check', '--definition', def, csv]);
+    expect(r.code).toBe(1);
+    const doc = JSON.parse(r.out) as { files: { missingColumns: { field: string; usedBy: string }[] }[] };
+    expect(doc.files[0]!.missingColumns).toEqual([
+      { field: 'currency_code', usedBy: 'currency.column' },
+      { field: 'amount_total', usedBy: 'money.amount.column' },
+    ]); // `id` is present, so the alternatives [payment_id, id] are satisfied
+    const h = run(['source-check', '--definition', def, csv]);
+    expect(h.out).toContain(`MISSING COLUMN "amount_total" (named by objects.payment.money.amount.column): no record of this file has it`);
+    expect(h.out).toContain(`MISSING COLUMN "currency_code"`);
+  });
+});
