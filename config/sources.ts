@@ -53,6 +53,8 @@ export const MoneySpecSchema = z
     currency: CurrencySpecSchema.optional(),
     /** Most decimal places a major-unit amount may carry; more is AMOUNT_OUT_OF_RANGE (never rounded). */
     scale: z.number().int().min(0).max(9).optional(),
+    /** The source writes major-unit amounts in exponent notation (`1.5e3`) on purpose; refused otherwise (BAD_AMOUNT). */
+    exponent: z.boolean().optional(),
   })
   .strict();
 export type MoneySpec = z.infer<typeof MoneySpecSchema>;

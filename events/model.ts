@@ -2,6 +2,7 @@
  * The canonical billing event: atomic grain, one row per billing event line, UTC, exact money, stable identity.
  * Everything downstream (warehouse, jobs, billing) consumes this shape; connectors produce it through makeEvent().
  */
+import { isLosslessNumber } from 'lossless-json';
 import { RecordError, type SourceLocation } from './errors.js';
 import { Money } from './money.js';
 import type { ParsedTimestamp, TsPrecision } from './time.js';
@@ -198,7 +199,7 @@ export function quarantineFromError(err: RecordError, ctx: { billingSource: stri
     sourceFile: err.location?.file ?? ctx.sourceFile,
     sourcePosition: err.location?.line ?? err.location?.position ?? ctx.sourcePosition,
     field: err.location?.field ?? null,
-    rawValue: raw === undefined || raw === null ? null : typeof raw === 'string' ? raw : typeof raw === 'bigint' ? raw.toString() : JSON.stringify(raw),
+    rawValue: raw === undefined || raw === null ? null : typeof raw === 'string' ? raw : typeof raw === 'bigint' ? raw.toString() : isLosslessNumber(raw) ? raw.value : JSON.stringify(raw, (_k, v) => (isLosslessNumber(v) ? v.value : v)),
     reason: err.code,
     message: err.message,
     rawRecord: ctx.rawRecord,

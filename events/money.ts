@@ -76,11 +76,18 @@ export class Money {
     Object.freeze(this);
   }
 
-  /** Major units as written by the source: `70.36`, `20.830000000`, `99.0`, `-1e3`. */
-  static major(raw: RawAmount, currency: string, location?: SourceLocation): Money {
+  /**
+   * Major units as written by the source: `70.36`, `20.830000000`, `99.0`. Exponent notation (`1.23457E+11`, the
+   * display value of a spreadsheet that rounded the amount) is refused unless the source declares it
+   * (`exponent: true` on the money field): an exponent usually means the exact digits are already lost.
+   */
+  static major(raw: RawAmount, currency: string, location?: SourceLocation, o: { exponent?: boolean } = {}): Money {
     const text = rawText(raw);
     if (text === undefined || text === '' || !DECIMAL_RE.test(text)) {
-      throw new RecordError('BAD_AMOUNT', `amount ${JSON.stringify(typeof raw === 'bigint' ? raw.toString() : raw)} is not a decimal number`, raw, location);
+      throw new RecordError('BAD_AMOUNT', `amount ${JSON.stringify(text ?? (typeof raw === 'bigint' ? raw.toString() : raw))} is not a decimal number`, text ?? raw, location);
+    }
+    if (!o.exponent && /[eE]/.test(text)) {
+      throw new RecordError('BAD_AMOUNT', `amount ${shorten(text)} is in exponent notation, which is not an exact amount (a spreadsheet may have rounded it); export plain decimals, or declare exponent: true on the money field if the source really writes exponents`, text, location);
     }
     const amount = new Decimal(text);
     // decimal.js flushes exponents below its minimum (1e-9000000000000000) to zero: refuse instead of losing it
@@ -94,7 +101,7 @@ export class Money {
   static minor(raw: RawAmount, currency: string, location?: SourceLocation): Money {
     const text = rawText(raw);
     if (text === undefined || !INTEGER_RE.test(text)) {
-      throw new RecordError('BAD_AMOUNT', `minor-unit amount ${JSON.stringify(typeof raw === 'bigint' ? raw.toString() : raw)} is not an integer`, raw, location);
+      throw new RecordError('BAD_AMOUNT', `minor-unit amount ${JSON.stringify(text ?? (typeof raw === 'bigint' ? raw.toString() : raw))} is not an integer`, text ?? raw, location);
     }
     const amount = new Decimal(text).div(new Decimal(10).pow(currencyExponent(currency)));
     return Money.checked(amount, currency, raw, location);

@@ -2,7 +2,7 @@
  * The mapping engine: one raw record + its object mapping → canonical events, or one RecordError.
  * A record yields either all of its events or none (the first problem quarantines the whole record).
  */
-import { parse as parseLossless, stringify as stringifyLossless } from 'lossless-json';
+import { isLosslessNumber, parse as parseLossless, stringify as stringifyLossless } from 'lossless-json';
 import { isIoError, RecordError, type SourceLocation } from '../../events/errors.js';
 import { eventId } from '../../events/identity.js';
 import { makeEvent, quarantineFromError, type BillingEvent, type QuarantineEntry } from '../../events/model.js';
@@ -183,6 +183,10 @@ function mapOne(sourceName: string, c: Compiled, r: RawRecord, ctx: MapContext):
 
 /** An id or version as text; a control character (U+0000–U+001F, U+007F) in it is a bad value, not an identity. */
 function identityText(hit: { path: string; value: unknown }, r: RawRecord): string | null {
+  if (hit.value !== null && typeof hit.value !== 'string' && !isLosslessNumber(hit.value)) {
+    const what = typeof hit.value === 'boolean' ? `the boolean ${hit.value}` : Array.isArray(hit.value) ? 'a list' : typeof hit.value === 'object' ? 'an object' : typeof hit.value;
+    throw new RecordError('BAD_VALUE', `"${hit.path}" is ${what}; an id or version must be text or a number`, String(textOf(hit.value) ?? what), locOf(r, hit.path));
+  }
   const text = textOf(hit.value);
   const ctl = text === null ? null : /[\u0000-\u001f\u007f]/.exec(text);
   if (ctl) {

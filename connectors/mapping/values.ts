@@ -91,7 +91,7 @@ export function readMoney(data: unknown, name: string, spec: MoneySpec, currency
   if (!hit) throw new RecordError('MISSING_FIELD', `amount field ${paths.join(' / ')} is empty`, null, at);
   const raw = toRawAmount(hit.value);
   if (raw === null) throw new RecordError('BAD_AMOUNT', `amount ${JSON.stringify(hit.value)} is not a number`, hit.value, at);
-  const money = spec.unit === 'minor' ? Money.minor(raw, currency, at) : Money.major(raw, currency, at);
+  const money = spec.unit === 'minor' ? Money.minor(raw, currency, at) : Money.major(raw, currency, at, { exponent: spec.exponent === true });
   if (spec.unit === 'major' && spec.scale !== undefined) {
     const text = textOf(raw)!;
     if (new Decimal(text).decimalPlaces() > spec.scale) {

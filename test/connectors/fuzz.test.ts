@@ -98,3 +98,18 @@ describe('a control character in an id (U+001F) quarantines that record only', (
     expect(batch.stats.mapped).toBe(batch.stats.records - 1);
   });
 });
+
+describe('minor: an id that is not text (issue 15 item 9)', () => {
+  it('"id": true is a BAD_VALUE, not the id "true"; a quarantined number shows its digits', async () => {
+    const landing = path.join(t.dir, 'boolid');
+    const dir = path.join(landing, 'stripe', DAY, '00');
+    mkdirSync(dir, { recursive: true });
+    const line = JSON.parse(readFileSync(path.join(FIXTURES, 'stripe', 'charge-api.json'), 'utf8')) as Record<string, unknown>;
+    writeFileSync(path.join(dir, 'charge.jsonl'), `${JSON.stringify({ ...line, id: true })}\n${JSON.stringify({ ...line, id: 'ch_ok' })}\n`);
+    writeFileSync(path.join(dir, '_SUCCESS'), '');
+    const batch = await openSource(connectorConfig(landing), 'stripe').read(WINDOW, { lookbackHours: 24, nowMs: NOW, runId: 'b' });
+    for await (const _ of batch.events) void _;
+    expect(batch.quarantine.map((q) => [q.reason, q.field, q.sourcePosition])).toEqual([['BAD_VALUE', 'id', 1]]);
+    expect(batch.quarantine[0]!.message).toMatch(/"id" is the boolean true/);
+  });
+});

@@ -43,7 +43,7 @@ describe('exact round trips', () => {
     expect(Money.major('70.36', 'USD').toFixed()).toBe('70.360000000');
     expect(Money.major('20.830000000', 'USD').toFixed()).toBe('20.830000000');
     expect(Money.major('99.0', 'USD').toFixed()).toBe('99.000000000');
-    expect(Money.major('-1e3', 'USD').toFixed()).toBe('-1000.000000000');
+    expect(Money.major('-1e3', 'USD', undefined, { exponent: true }).toFixed()).toBe('-1000.000000000');
     expect(Money.major(' .5 ', 'USD').toFixed()).toBe('0.500000000');
     expect(Money.major('-0.00', 'USD').toFixed()).toBe('0.000000000'); // no negative zero
   });
@@ -109,7 +109,7 @@ describe('values that DECIMAL(38,9) cannot hold exactly are rejected, never roun
     ['1e29', 'exponent form, too large'],
     ['1e-10', 'exponent form, too small'],
   ])('%s (%s)', (raw) => {
-    const e = rejects(() => Money.major(raw, 'USD', at));
+    const e = rejects(() => Money.major(raw, 'USD', at, { exponent: true }));
     expect(e.code).toBe('AMOUNT_OUT_OF_RANGE');
     expect(e.message).toContain(`amount ${raw}`);
     expect(e.message).toContain('refusing to round');
@@ -120,7 +120,7 @@ describe('values that DECIMAL(38,9) cannot hold exactly are rejected, never roun
   it('rejects minor units that overflow after scaling, and amounts that would underflow to zero', () => {
     expect(rejects(() => Money.minor('1' + '0'.repeat(40), 'USD', at)).code).toBe('AMOUNT_OUT_OF_RANGE');
     expect(rejects(() => Money.minor(10n ** 41n, 'JPY', at)).code).toBe('AMOUNT_OUT_OF_RANGE');
-    const tiny = rejects(() => Money.major('1e-99999999999999999', 'USD', at));
+    const tiny = rejects(() => Money.major('1e-99999999999999999', 'USD', at, { exponent: true }));
     expect(tiny.code).toBe('AMOUNT_OUT_OF_RANGE');
     expect(tiny.message).toMatch(/too small .* refusing to round it to zero/);
   });
@@ -143,5 +143,21 @@ describe('values that DECIMAL(38,9) cannot hold exactly are rejected, never roun
 
   it(`stores at most ${AMOUNT_SCALE} decimals but accepts trailing zeros beyond them`, () => {
     expect(Money.major('1.500000000000', 'USD').toFixed()).toBe('1.500000000');
+  });
+});
+
+describe('exponent notation as money (issue 15 item 9)', () => {
+  const where = { file: 'x/2024-01-03/00/invoice.csv', line: 7, field: 'amount' };
+  it('refuses an Excel-rounded display value such as 1.23457E+11 unless the source declares exponents', () => {
+    const e = rejects(() => Money.major('1.23457E+11', 'USD', where));
+    expect(e.code).toBe('BAD_AMOUNT');
+    expect(e.message).toMatch(/amount 1\.23457E\+11 is in exponent notation/);
+    expect(rejects(() => Money.major(new LosslessNumber('1e5'), 'USD', where)).code).toBe('BAD_AMOUNT');
+    expect(Money.major('1.5e3', 'USD', where, { exponent: true }).toFixed()).toBe('1500.000000000');
+  });
+  it('messages show the number as written, not lossless-json internals', () => {
+    const e = rejects(() => Money.minor(new LosslessNumber('1e5'), 'USD', where));
+    expect(e.message).toContain('minor-unit amount "1e5" is not an integer');
+    expect(e.message).not.toContain('isLosslessNumber');
   });
 });
