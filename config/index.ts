@@ -45,6 +45,10 @@ export const ConfigSchema = z
       .strict(),
     /** Each billing window is re-read this many hours back (late updates, coarse cursors). */
     lookbackHours: z.number().int().min(0).max(24 * 31),
+    /** One landed record larger than this is quarantined (RECORD_TOO_LARGE, with its position) unparsed. */
+    maxRecordBytes: z.number().int().min(1024),
+    /** Mode of the files billing-mart writes (they may carry raw records): e.g. "0640"; applied as the process umask. */
+    fileMode: z.string().regex(/^0?[0-7]{3}$/, 'an octal file mode such as "0640"'),
     schedule: z
       .object({
         billing: z.string(),
@@ -86,6 +90,8 @@ export const DEFAULTS = {
   oltp: { kind: 'file', snapshotDir: '_oltp' },
   pickup: { mode: 'marker-or-quiet', quietSeconds: 60 },
   lookbackHours: 24,
+  maxRecordBytes: 16 * 1024 * 1024,
+  fileMode: '0640',
   schedule: {
     billing: '0 */4 * * *',
     oltp: '0 1 * * *',

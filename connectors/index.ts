@@ -13,7 +13,7 @@ import { parseSourceConfig, type SourceConfig } from '../config/sources.js';
 import type { Window } from '../partitions/index.js';
 import { readControlTotals } from './control.js';
 import { planPickup, sha256, type PickupPlan, type PickupSettings, type PlannedFile } from './landing/pickup.js';
-import { readRecords } from './landing/readers.js';
+import { DEFAULT_MAX_RECORD_BYTES, readRecords, type ReadLimits } from './landing/readers.js';
 import { compileMapper, type Mapper } from './mapping/map.js';
 import { MapSession, type MapStats } from './mapping/session.js';
 import type { ControlTotals, InputFile, MapContext, MapResult, RawRecord } from './types.js';
@@ -71,18 +71,20 @@ export interface ConnectorConfig {
   pickup: PickupSettings;
   /** Validated source definitions (Config.sources), or raw ones (validated here). */
   sources: readonly unknown[];
+  /** A record larger than this is quarantined (RECORD_TOO_LARGE) unparsed; default 16 MiB. */
+  maxRecordBytes?: number;
 }
 
 const toInput = (f: PlannedFile): InputFile => ({ path: f.path, sha256: f.sha256, bytes: f.bytes });
 
 /** Reads the records of planned files, checking each file still has the content that was planned. */
-export async function* recordsOf(files: readonly PlannedFile[]): AsyncGenerator<RawRecord> {
+export async function* recordsOf(files: readonly PlannedFile[], limits?: ReadLimits): AsyncGenerator<RawRecord> {
   for (const f of files) {
     const buf = await readFile(f.abs);
     if (sha256(buf) !== f.sha256) {
       throw new RetriableError(`landing file ${f.path} changed while this run was reading it (re-delivery in progress?); the run will be retried`);
     }
-    yield* readRecords(buf, f.name, f.spec, f.path);
+    yield* readRecords(buf, f.name, f.spec, f.path, limits);
   }
 }
 
@@ -104,6 +106,7 @@ export function openSource(config: ConnectorConfig, sourceName: string): Landing
   }
   const source = parseSourceConfig(raw, `source "${sourceName}"`);
   const mapper = compileMapper(source);
+  const limits: ReadLimits = { maxRecordBytes: config.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES };
   const plan = (w: Window, o: Omit<ReadOptions, 'runId'>) =>
     planPickup(config.landing, source, w, { lookbackHours: o.lookbackHours, nowMs: o.nowMs, pickup: config.pickup, ...(o.committed ? { committed: o.committed } : {}) });
   return {
@@ -111,12 +114,12 @@ export function openSource(config: ConnectorConfig, sourceName: string): Landing
     config: source,
     plan,
     async *records(w, o) {
-      yield* recordsOf((await plan(w, o)).inputs);
+      yield* recordsOf((await plan(w, o)).inputs, limits);
     },
     map: mapper,
     async read(w, o) {
       const p = await plan(w, o);
-      const m = mapRecords(recordsOf(p.inputs), mapper, source.name, o.runId);
+      const m = mapRecords(recordsOf(p.inputs, limits), mapper, source.name, o.runId);
       return { inputs: p.inputs.map(toInput), skipped: p.skipped.map(toInput), pending: p.pending, unrecognised: p.unrecognised, folders: p.folders, ...m };
     },
     controlTotals: (day) => readControlTotals(config.landing, source.name, day),

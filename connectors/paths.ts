@@ -48,6 +48,11 @@ export function firstPresent(data: unknown, paths: string | string[] | undefined
  * Resolves a records path (`list[].invoice`, `data[]`, `$`) in a parsed JSON document.
  * Returns null when the path does not exist in this document (so the next alternative can be tried).
  */
+/** A JSON element that could not be parsed, kept in place of the value so the records around it survive. */
+export class BadElement {
+  constructor(readonly reason: 'MALFORMED_RECORD' | 'RECORD_TOO_LARGE', readonly message: string, readonly rawText: string) {}
+}
+
 export function resolveRecordsPath(doc: unknown, path: string): unknown[] | null {
   if (path === '$') return Array.isArray(doc) ? doc : [doc];
   const segs = path.split('.');
@@ -58,11 +63,11 @@ export function resolveRecordsPath(doc: unknown, path: string): unknown[] | null
     const key = isArr ? seg.slice(0, -2) : seg;
     const next: unknown[] = [];
     for (const node of cur) {
-      const v = key === '' ? node : node !== null && typeof node === 'object' && !Array.isArray(node) ? (node as Record<string, unknown>)[key] : undefined;
+      const v = key === '' || node instanceof BadElement ? node : node !== null && typeof node === 'object' && !Array.isArray(node) ? (node as Record<string, unknown>)[key] : undefined;
       if (isArr) {
         if (!Array.isArray(v)) {
           if (!sawArray) return null;
-          next.push(undefined); // an element without the expected list: kept, so it is quarantined, not lost
+          next.push(v instanceof BadElement ? v : undefined); // an element without the expected list: kept, so it is quarantined, not lost
           continue;
         }
         next.push(...v);

@@ -38,6 +38,8 @@ export const QUARANTINE_REASONS = [
   'UNKNOWN_EVENT_TYPE',
   'MALFORMED_RECORD',
   'BAD_VALUE',
+  'BAD_ENCODING',
+  'RECORD_TOO_LARGE',
 ] as const;
 export type ReasonCode = (typeof QUARANTINE_REASONS)[number];
 

@@ -35,7 +35,16 @@ export function sourceNames(config: Config): string[] {
   return config.sources.map((s) => s.name);
 }
 
+/** The process umask that gives written files `mode` (e.g. "0640" → files 0640, directories 0750). */
+export function umaskFor(mode: string): number {
+  const m = parseInt(mode, 8);
+  // directories keep the search (x) bit wherever the mode grants reading
+  return ~m & 0o777 & ~((m & 0o444) >> 2);
+}
+
 export async function openApp(config: Config, o: AppOptions = {}): Promise<App> {
+  // Written files (quarantine, run records, Parquet) may carry raw records: not world-readable by default.
+  process.umask(umaskFor(config.fileMode));
   const clock = o.clock ?? systemClock;
   const log = o.log ?? createLogger({ format: config.log.format, clock, sink: o.logSink ?? ((l) => process.stderr.write(l + '\n')) });
   const table = await FactTable.open(config.warehouse, {
@@ -50,7 +59,7 @@ export async function openApp(config: Config, o: AppOptions = {}): Promise<App> 
   }
   const warehouse = warehousePort(table);
   const ports = new Map<string, SourcePort>();
-  const connectorConfig = { landing: config.landing, pickup: config.pickup, sources: config.sources };
+  const connectorConfig = { landing: config.landing, pickup: config.pickup, sources: config.sources, maxRecordBytes: config.maxRecordBytes };
   const deps: JobDeps = {
     clock,
     log,

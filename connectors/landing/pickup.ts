@@ -3,7 +3,7 @@
  * (marker or quiet period, time injected), and what each contains (sha256) so committed files are skipped.
  */
 import { createHash } from 'node:crypto';
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { lstat, readdir, readFile, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { ObjectSpec, SourceConfig } from '../../config/sources.js';
 import type { Window } from '../../partitions/index.js';
@@ -69,6 +69,21 @@ export async function windowFolders(sourceRoot: string, window: Window, lookback
   return out.sort((a, b) => a.startMs - b.startMs);
 }
 
+/** Where a path really is, or null when it is a dangling link. */
+async function realOrNull(p: string): Promise<string | null> {
+  try {
+    return await realpath(p);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw e;
+  }
+}
+
+function inside(root: string, p: string): boolean {
+  const r = path.relative(root, p);
+  return r === '' || (!r.startsWith('..') && !path.isAbsolute(r));
+}
+
 export function objectForFile(source: SourceConfig, fileName: string): { spec: ObjectSpec; name: FileName } | { reason: string } {
   const name = parseFileName(fileName);
   if (!name) return { reason: 'not a data file name <object>[-<suffix>].<csv|jsonl|json>[.gz]' };
@@ -86,8 +101,17 @@ export async function planPickup(
 ): Promise<PickupPlan> {
   const sourceRoot = path.join(landing, source.name);
   const plan: PickupPlan = { inputs: [], skipped: [], pending: [], unrecognised: [], folders: [] };
+  // Links that leave the landing zone are reported, never followed (a link to /etc/passwd must not land its lines).
+  const root = (await realOrNull(landing)) ?? path.resolve(landing);
+  const outside = async (abs: string, rel: string): Promise<boolean> => {
+    const real = await realOrNull(abs);
+    if (real !== null && inside(root, real)) return false;
+    plan.unrecognised.push({ path: rel, reason: real === null ? 'a dangling symbolic link: not followed' : `a symbolic link leaving the landing zone (to ${real}): not followed` });
+    return true;
+  };
   for (const folder of await windowFolders(sourceRoot, window, o.lookbackHours)) {
     const dir = path.join(sourceRoot, folder.rel);
+    if (await outside(dir, `${source.name}/${folder.rel}`)) continue;
     plan.folders.push(`${source.name}/${folder.rel}`);
     const names = await listDir(dir);
     const present = new Set(names);
@@ -96,6 +120,7 @@ export async function planPickup(
       if (n === '_SUCCESS' || n.endsWith('.done') || n.startsWith('.')) continue;
       const rel = `${source.name}/${folder.rel}/${n}`;
       const abs = path.join(dir, n);
+      if ((await lstat(abs)).isSymbolicLink() && (await outside(abs, rel))) continue;
       const st = await stat(abs);
       if (!st.isFile()) continue;
       const which = objectForFile(source, n);

@@ -3,12 +3,13 @@
  * line/position. A record that cannot be parsed is still yielded, with `parseError` set, so it reaches
  * quarantine: nothing is dropped. Whole files are read into memory once (the same bytes are hashed).
  */
+import { isUtf8 } from 'node:buffer';
 import { gunzipSync } from 'node:zlib';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { parse as parseLossless, stringify as stringifyLossless } from 'lossless-json';
 import { RecordError } from '../../events/errors.js';
 import type { FileFormat, ObjectSpec } from '../../config/sources.js';
-import { asList, resolveRecordsPath, getPath } from '../paths.js';
+import { asList, BadElement, resolveRecordsPath, getPath } from '../paths.js';
 import type { RawRecord } from '../types.js';
 
 export interface FileName {
@@ -31,8 +32,54 @@ function malformed(file: string, message: string, value: unknown, where: { line?
   return new RecordError('MALFORMED_RECORD', message, value, { file, ...where });
 }
 
+/** Default cap on one record's size (configurable: `maxRecordBytes`); a larger record is RECORD_TOO_LARGE. */
+export const DEFAULT_MAX_RECORD_BYTES = 16 * 1024 * 1024;
+
+export interface ReadLimits {
+  maxRecordBytes: number;
+}
+
+/** What a quarantine entry keeps of a huge record: its start and its size, never the whole text. */
+function headOf(text: string, from = 0, to = text.length): string {
+  const n = to - from;
+  return n <= 1024 ? text.slice(from, to) : `${text.slice(from, from + 1024)}… (${n} characters in all)`;
+}
+
+function tooLarge(file: string, n: number, cap: number, where: { line?: number; position?: number }, rawText: string): RecordError {
+  return new RecordError('RECORD_TOO_LARGE', `record is ${n} bytes, more than the ${cap}-byte limit (maxRecordBytes); not parsed`, rawText, { file, ...where });
+}
+
+/** The dotted path of the first text value holding U+FFFD (where an invalid byte sequence was decoded), or null. */
+function replacedAt(v: unknown, prefix: string): string | null {
+  if (typeof v === 'string') return v.includes('\uFFFD') ? prefix || '$' : null;
+  if (v === null || typeof v !== 'object' || v instanceof BadElement) return null;
+  for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
+    const hit = replacedAt(x, prefix ? `${prefix}.${k}` : k);
+    if (hit) return hit;
+  }
+  return null;
+}
+
+/**
+ * In a file that is not valid UTF-8, a record holding a replaced byte sequence is quarantined (BAD_ENCODING),
+ * naming the field: `ID<FF>` and `ID<FE>` must not both become `ID\uFFFD` and collapse into one identity.
+ */
+function* checkEncoding(records: Iterable<RawRecord>, invalid: boolean, file: string): Generator<RawRecord> {
+  for (const r of records) {
+    const field = invalid && !r.parseError ? replacedAt(r.data, '') : null;
+    if (field === null) {
+      yield r;
+      continue;
+    }
+    const where = r.location.line !== undefined ? { line: r.location.line } : { position: r.location.position ?? 0 };
+    const value = getPath(r.data, field);
+    const err = new RecordError('BAD_ENCODING', `field "${field}" holds bytes that are not valid UTF-8 (shown as U+FFFD); fix the export's encoding — the value is never guessed`, typeof value === 'string' ? value : null, { file, ...where, field });
+    yield { ...r, data: {}, parseError: err, rawText: r.rawText ?? JSON.stringify(r.data) };
+  }
+}
+
 /** Reads the records of one file. `file` is the landing-relative path used in locations. */
-export async function* readRecords(bytes: Buffer, name: FileName, spec: ObjectSpec, file: string): AsyncGenerator<RawRecord> {
+export async function* readRecords(bytes: Buffer, name: FileName, spec: ObjectSpec, file: string, limits: ReadLimits = { maxRecordBytes: DEFAULT_MAX_RECORD_BYTES }): AsyncGenerator<RawRecord> {
   let buf = bytes;
   if (name.gzip) {
     try {
@@ -43,12 +90,19 @@ export async function* readRecords(bytes: Buffer, name: FileName, spec: ObjectSp
       return;
     }
   }
-  if (name.format === 'csv') yield* readCsv(buf, spec, file);
-  else if (name.format === 'jsonl') yield* readJsonLines(buf.toString('utf8'), spec, file);
-  else yield* readJsonPages(buf.toString('utf8'), spec, file);
+  const invalid = !isUtf8(buf);
+  const cap = limits.maxRecordBytes;
+  const text = () => stripBom(buf.toString('utf8'));
+  if (name.format === 'csv') yield* checkEncoding(readCsv(buf, spec, file, cap), invalid, file);
+  else if (name.format === 'jsonl') yield* checkEncoding(readJsonLines(text(), spec, file, cap), invalid, file);
+  else yield* checkEncoding(readJsonPages(text(), spec, file, cap), invalid, file);
 }
 
-function* readCsv(buf: Buffer, spec: ObjectSpec, file: string): Generator<RawRecord> {
+function stripBom(text: string): string {
+  return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+}
+
+function* readCsv(buf: Buffer, spec: ObjectSpec, file: string, cap: number): Generator<RawRecord> {
   const skipped: RawRecord[] = [];
   // The whole file is in memory already (it was hashed): the synchronous parser avoids stream overhead.
   const rows = parseCsv(buf, {
@@ -62,18 +116,36 @@ function* readCsv(buf: Buffer, spec: ObjectSpec, file: string): Generator<RawRec
     skip_records_with_error: true,
     on_skip: (err, raw) => {
       const line = Number(err?.lines ?? 0);
-      const error = malformed(file, `unparseable CSV record: ${err?.message ?? 'unknown error'}`, raw ?? null, { line });
-      skipped.push({ object: spec.object, data: {}, location: { file, line }, rawText: raw ?? '', parseError: error });
+      const big = (err as { code?: string } | undefined)?.code === 'CSV_MAX_RECORD_SIZE';
+      const rawText = headOf(raw ?? '');
+      const error = big ? tooLarge(file, (raw ?? '').length || cap + 1, cap, { line }, rawText) : malformed(file, `unparseable CSV record: ${err?.message ?? 'unknown error'}`, raw ?? null, { line });
+      skipped.push({ object: spec.object, data: {}, location: { file, line }, rawText, parseError: error });
       return undefined;
     },
   }) as unknown as { record: string[]; info: { lines: number }; raw: string }[];
   let header: string[] | null = null;
+  let repeated: string | null = null;
   for (const { record, info, raw } of rows) {
     if (header === null) {
       header = record.map((h) => h.trim());
+      const firstAt = new Map<string, number>();
+      header.forEach((h, i) => {
+        if (repeated === null && firstAt.has(h)) repeated = `the header repeats column "${h}" (columns ${firstAt.get(h)! + 1} and ${i + 1}): which value is meant cannot be told`;
+        firstAt.set(h, i);
+      });
       continue;
     }
     const line = info.lines;
+    if (raw.length > cap) {
+      const rawText = headOf(raw);
+      yield { object: spec.object, data: {}, location: { file, line }, rawText, parseError: tooLarge(file, Buffer.byteLength(raw), cap, { line }, rawText) };
+      continue;
+    }
+    if (repeated !== null) {
+      const rawText = raw.replace(/\r?\n$/, '');
+      yield { object: spec.object, data: {}, location: { file, line }, rawText, parseError: malformed(file, repeated, header.join(','), { line }) };
+      continue;
+    }
     if (record.length !== header.length) {
       const rawText = raw.replace(/\r?\n$/, '');
       const err = malformed(file, `row has ${record.length} fields but the header has ${header.length}: columns are shifted or the row is cut`, rawText, { line });
@@ -99,13 +171,18 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === 'object' && !Array.isArray(v);
 }
 
-function* readJsonLines(text: string, spec: ObjectSpec, file: string): Generator<RawRecord> {
+function* readJsonLines(text: string, spec: ObjectSpec, file: string, cap: number): Generator<RawRecord> {
   const lines = text.split('\n');
   const paths = asList(spec.recordPath);
   for (let i = 0; i < lines.length; i++) {
     const lineText = lines[i]!.replace(/\r$/, '');
     if (lineText.trim() === '') continue;
     const line = i + 1;
+    if (lineText.length > cap) {
+      const rawText = headOf(lineText);
+      yield { object: spec.object, data: {}, location: { file, line }, rawText, parseError: tooLarge(file, Buffer.byteLength(lineText), cap, { line }, rawText) };
+      continue;
+    }
     let parsed: unknown;
     try {
       parsed = parseLossless(lineText);
@@ -123,14 +200,155 @@ function* readJsonLines(text: string, spec: ObjectSpec, file: string): Generator
   }
 }
 
-function* readJsonPages(text: string, spec: ObjectSpec, file: string): Generator<RawRecord> {
+/** End (exclusive) of the JSON string starting at `i` (a quote), or -1 when it is not terminated. */
+function stringEnd(t: string, i: number, end: number): number {
+  for (let j = i + 1; j < end; j++) {
+    const c = t.charCodeAt(j);
+    if (c === 92) j++; // backslash
+    else if (c === 34) return j + 1;
+  }
+  return -1;
+}
+
+const WS = new Set([32, 9, 10, 13]);
+function skipWs(t: string, i: number, end: number): number {
+  while (i < end && WS.has(t.charCodeAt(i))) i++;
+  return i;
+}
+
+/** End (exclusive) of the JSON value starting at `i`, by bracket balance (content is checked by the parser), or -1. */
+function valueEnd(t: string, i: number, end: number): number {
+  const c = t[i];
+  if (c === '"') return stringEnd(t, i, end);
+  if (c === '{' || c === '[') {
+    let depth = 0;
+    for (let j = i; j < end; j++) {
+      const ch = t[j];
+      if (ch === '"') {
+        j = stringEnd(t, j, end) - 1;
+        if (j < 0) return -1;
+      } else if (ch === '{' || ch === '[') depth++;
+      else if (ch === '}' || ch === ']') if (--depth === 0) return j + 1;
+    }
+    return -1;
+  }
+  let j = i;
+  while (j < end && !/[,\]}\s]/.test(t[j]!)) j++;
+  return j > i ? j : -1;
+}
+
+const MAX_DEPTH = 64;
+
+/**
+ * Parses t[s, e) so that one bad element does not take its neighbours with it: a container that fails to parse
+ * as a whole is split into its elements, each parsed on its own; an element that fails (a duplicate key, nesting
+ * deeper than MAX_DEPTH, a syntax error, more than `cap` bytes) becomes a BadElement in its place.
+ */
+function parseTolerant(t: string, s: number, e: number, depth: number, cap: number, inList: boolean): unknown {
+  s = skipWs(t, s, e);
+  while (e > s && WS.has(t.charCodeAt(e - 1))) e--;
+  const bad = (why: string) => new BadElement('MALFORMED_RECORD', why, headOf(t, s, e));
+  if (inList && e - s > cap) return new BadElement('RECORD_TOO_LARGE', `element is ${e - s} characters, more than the ${cap}-byte limit (maxRecordBytes); not parsed`, headOf(t, s, e));
+  const c = t[s];
+  if (e - s <= cap || (c !== '{' && c !== '[')) {
+    try {
+      return parseLossless(t.slice(s, e));
+    } catch (err) {
+      if (c !== '{' && c !== '[') return bad(`not valid JSON: ${(err as Error).message}`);
+    }
+  }
+  if (depth >= MAX_DEPTH) return bad(`nested deeper than ${MAX_DEPTH} levels`);
+  const close = c === '{' ? '}' : ']';
+  const out: unknown[] = [];
+  const obj: Record<string, unknown> = {};
+  let j = skipWs(t, s + 1, e);
+  if (t[j] === close && skipWs(t, j + 1, e) === e) return c === '{' ? obj : out;
+  for (;;) {
+    let vs = j;
+    if (c === '{') {
+      const ke = t[j] === '"' ? stringEnd(t, j, e) : -1;
+      if (ke < 0) return bad(`expected a quoted key at character ${j - s}`);
+      let key: string;
+      try {
+        key = JSON.parse(t.slice(j, ke)) as string;
+      } catch (err) {
+        return bad(`key at character ${j - s} is not a valid JSON string: ${(err as Error).message}`);
+      }
+      const colon = skipWs(t, ke, e);
+      if (t[colon] !== ':') return bad(`expected ":" after key ${JSON.stringify(key)}`);
+      if (Object.prototype.hasOwnProperty.call(obj, key)) return bad(`duplicate key ${JSON.stringify(key)}`);
+      vs = skipWs(t, colon + 1, e);
+      const ve = valueEnd(t, vs, e);
+      if (ve < 0) return bad(`the value of ${JSON.stringify(key)} is cut or unbalanced`);
+      Object.defineProperty(obj, key, { value: parseTolerant(t, vs, ve, depth + 1, cap, false), enumerable: true, writable: true, configurable: true });
+      j = skipWs(t, ve, e);
+    } else {
+      const ve = valueEnd(t, vs, e);
+      if (ve < 0) {
+        // the rest of the list cannot be split reliably: one bad element for it, the ones before survive
+        out.push(new BadElement('MALFORMED_RECORD', `element ${out.length} is cut or unbalanced (and what follows it)`, headOf(t, vs, e)));
+        return out;
+      }
+      out.push(parseTolerant(t, vs, ve, depth + 1, cap, true));
+      j = skipWs(t, ve, e);
+    }
+    if (t[j] === ',') {
+      j = skipWs(t, j + 1, e);
+      continue;
+    }
+    if (t[j] === close && skipWs(t, j + 1, e) === e) return c === '{' ? obj : out;
+    if (c === '[') {
+      out.push(new BadElement('MALFORMED_RECORD', `unexpected ${JSON.stringify(t[j] ?? 'end')} after element ${out.length - 1}`, headOf(t, j, e)));
+      return out;
+    }
+    return bad(`unexpected ${JSON.stringify(t[j] ?? 'end')} at character ${j - s}`);
+  }
+}
+
+/** The first BadElement inside a parsed value (a record that holds one is quarantined whole), or null. */
+function badInside(v: unknown, depth = 0): BadElement | null {
+  if (v instanceof BadElement) return v;
+  if (v === null || typeof v !== 'object' || depth > MAX_DEPTH) return null;
+  for (const x of Array.isArray(v) ? v : Object.values(v as Record<string, unknown>)) {
+    const b = badInside(x, depth + 1);
+    if (b) return b;
+  }
+  return null;
+}
+
+function* readJsonPages(text: string, spec: ObjectSpec, file: string, cap: number): Generator<RawRecord> {
+  // an empty page holds no records, as an empty CSV or JSON-lines file does
+  if (text.trim() === '') return;
   let doc: unknown;
+  let tolerant = false;
+  let trailingAt = -1;
+  /** The data after the document, as one quarantined record after the last one. */
+  function* trailing(position: number): Generator<RawRecord> {
+    if (trailingAt < 0) return;
+    const rawText = headOf(text, trailingAt);
+    const err = malformed(file, `trailing data after the JSON document (at character ${trailingAt}); the document before it was read`, rawText, { position });
+    yield { object: spec.object, data: {}, location: { file, position }, rawText, parseError: err };
+  }
   try {
+    if (text.length > cap) throw new Error('too large to parse whole');
     doc = parseLossless(text);
-  } catch (e) {
-    const err = malformed(file, `file is not valid JSON: ${(e as Error).message}`, null, { position: 0 });
-    yield { object: spec.object, data: {}, location: { file, position: 0 }, rawText: text, parseError: err };
-    return;
+  } catch {
+    tolerant = true;
+    const s = skipWs(text, 0, text.length);
+    const end = valueEnd(text, s, text.length);
+    if (end < 0) {
+      doc = parseTolerant(text, s, text.length, 0, cap, false);
+    } else {
+      doc = parseTolerant(text, s, end, 0, cap, false);
+      const rest = skipWs(text, end, text.length);
+      if (rest < text.length) trailingAt = rest;
+    }
+    if (doc instanceof BadElement) {
+      const err = malformed(file, `file is not valid JSON: ${doc.message}`, null, { position: 0 });
+      yield { object: spec.object, data: {}, location: { file, position: 0 }, rawText: doc.rawText, parseError: err };
+      yield* trailing(1);
+      return;
+    }
   }
   const paths = asList(spec.recordsPath);
   let records: unknown[] | null = null;
@@ -140,11 +358,18 @@ function* readJsonPages(text: string, spec: ObjectSpec, file: string): Generator
   }
   if (records === null) {
     const err = malformed(file, `no records at ${paths.join(' or ')} in this document`, null, { position: 0 });
-    yield { object: spec.object, data: {}, location: { file, position: 0 }, rawText: text, parseError: err };
+    yield { object: spec.object, data: {}, location: { file, position: 0 }, rawText: headOf(text), parseError: err };
+    yield* trailing(1);
     return;
   }
   for (let position = 0; position < records.length; position++) {
     const rec = records[position];
+    const broken = tolerant ? badInside(rec) : null;
+    if (broken) {
+      const err = new RecordError(broken.reason, `record ${position} at ${paths.join(' or ')}: ${broken.message}`, broken.rawText, { file, position });
+      yield { object: spec.object, data: {}, location: { file, position }, rawText: broken.rawText, parseError: err };
+      continue;
+    }
     if (!isObject(rec)) {
       const rawText = rec === undefined ? 'undefined' : String(stringifyLossless(rec));
       const err = malformed(file, `record ${position} at ${paths.join(' or ')} is not a JSON object`, rawText, { position });
@@ -153,4 +378,5 @@ function* readJsonPages(text: string, spec: ObjectSpec, file: string): Generator
     }
     yield { object: spec.object, data: rec, location: { file, position } };
   }
+  yield* trailing(records.length);
 }

@@ -5,8 +5,9 @@
  *   <warehouse>/billing_records/run=00000001/assignments.parquet  one row per assigned event_id
  *   <warehouse>/billing_records/run=00000001/run.json             the manifest (logic timeline, watermark, files read)
  *
- * A record set is written into billing_records/_tmp/<unique>/ and then renamed to run=<seq> in one step, so a
- * killed run leaves nothing visible; a second run racing for the same seq fails its rename (the target exists and
+ * A record set is written into <warehouse>/.billing_records.tmp/<unique>/ (beside billing_records/, never inside
+ * it, so no glob over billing_records/ can count a killed run's complete set) and then renamed to run=<seq> in one
+ * step, so a killed run leaves nothing visible; leftovers older than an hour are removed by the next run; a second run racing for the same seq fails its rename (the target exists and
  * is not empty) and is told to re-run. Nothing here ever rewrites or deletes a run=<seq> directory.
  */
 import { promises as fs } from 'node:fs';
@@ -46,6 +47,29 @@ export interface StoredRun {
 
 export function recordsRoot(warehouseDir: string): string {
   return path.join(warehouseDir, RECORDS_DIR);
+}
+
+/** Where record sets are assembled before their atomic rename: outside billing_records/, same file system. */
+export function recordsTmpRoot(warehouseDir: string): string {
+  return path.join(warehouseDir, `.${RECORDS_DIR}.tmp`);
+}
+
+const STALE_TMP_MS = 3_600_000;
+
+/** Removes what killed runs left in the temp root (older than an hour: a running bill is never that slow to write). */
+async function removeStaleTmp(tmpRoot: string, nowMs: number): Promise<void> {
+  let names: string[];
+  try {
+    names = await fs.readdir(tmpRoot);
+  } catch (e) {
+    if (isErrno(e, 'ENOENT')) return;
+    throw e;
+  }
+  for (const n of names) {
+    const p = path.join(tmpRoot, n);
+    const st = await fs.stat(p).catch((e: unknown) => (isErrno(e, 'ENOENT') ? null : Promise.reject(e)));
+    if (st && nowMs - st.mtimeMs > STALE_TMP_MS) await fs.rm(p, { recursive: true, force: true });
+  }
 }
 
 /** All committed record sets, in seq order. */
@@ -124,9 +148,12 @@ async function writeSynced(file: string, data: Uint8Array | string): Promise<voi
 /** Writes one record set atomically as run=<manifest.seq>. Returns its directory. */
 export async function writeRun(warehouseDir: string, manifest: RunManifest, records: CycleRecord[], assignments: Assignment[]): Promise<string> {
   const root = recordsRoot(warehouseDir);
-  const tmp = path.join(root, '_tmp', `${manifest.runId}-${uniqueSuffix()}`);
+  const tmpRoot = recordsTmpRoot(warehouseDir);
+  await removeStaleTmp(tmpRoot, Date.now());
+  const tmp = path.join(tmpRoot, `${manifest.runId}-${uniqueSuffix()}`);
   const final = path.join(root, `run=${String(manifest.seq).padStart(8, '0')}`);
   await fs.mkdir(tmp, { recursive: true });
+  await fs.mkdir(root, { recursive: true });
   try {
     await writeSynced(path.join(tmp, 'records.parquet'), toParquet(recordColumns(records)));
     await writeSynced(path.join(tmp, 'assignments.parquet'), toParquet(assignmentColumns(assignments)));

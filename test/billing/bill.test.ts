@@ -180,7 +180,8 @@ describe('bill: bad input and concurrency', () => {
     const r = await runBilling({ warehouse: w, cycle: 'monthly', through: '2024-01-31', now: NOW });
     await expect(writeRun(w, { ...r.manifest!, runId: 'racer' }, [], [])).rejects.toThrow(/another bill run committed billing record set .*run=00000001 first/);
     expect((await readdir(path.join(w, 'billing_records'))).filter((n) => n.startsWith('run='))).toEqual(['run=00000001']);
-    expect(await readdir(path.join(w, 'billing_records', '_tmp'))).toEqual([]); // the loser's temp files are gone
+    expect(await readdir(path.join(w, '.billing_records.tmp'))).toEqual([]); // the loser's temp files are gone
+    expect(await readdir(path.join(w, 'billing_records'))).toEqual(['run=00000001']); // no temp dir inside the table
     expect((await listRuns(w)).map((x) => x.manifest.runId)).toEqual([r.manifest!.runId]);
   });
 });
@@ -200,5 +201,19 @@ describe('bill: a run that only changes the billing logic', () => {
     const check = await checkBilling(w);
     expect(check.ok).toBe(true);
     expect(check.records).toBe(4);
+  });
+
+  it('a killed bill leaves its set outside billing_records/ (no glob counts it), and the next run removes it', async () => {
+    const { mkdir, utimes, writeFile } = await import('node:fs/promises');
+    const w = await tempWarehouse(dirs);
+    await writeFact(w, 'l1', JAN);
+    const dead = path.join(w, '.billing_records.tmp', 'killed-run');
+    await mkdir(dead, { recursive: true });
+    await writeFile(path.join(dead, 'records.parquet'), 'complete but never published');
+    const old = new Date(Date.now() - 2 * 3_600_000);
+    await utimes(dead, old, old);
+    await runBilling({ warehouse: w, cycle: 'monthly', through: '2024-01-31', now: NOW });
+    expect(await readdir(path.join(w, '.billing_records.tmp'))).toEqual([]);
+    expect(await readdir(path.join(w, 'billing_records'))).toEqual(['run=00000001']);
   });
 });

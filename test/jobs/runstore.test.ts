@@ -186,3 +186,28 @@ describe('structured logs', () => {
     expect(lines[1]).toBe('2024-01-03T08:00:02Z WARN  run.retry runId=r-1 error="disk \\"full\\"" retryIn=30s');
   });
 });
+
+describe('written files are not world-readable (issue 15 item 9: fileMode)', () => {
+  it('openApp applies config.fileMode (default 0640; directories 0750) to what it writes', async () => {
+    const { mkdtempSync, statSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const pathMod = await import('node:path');
+    const { loadConfig } = await import('../../config/index.js');
+    const { openApp, umaskFor } = await import('../../jobs/app.js');
+    expect(umaskFor('0640')).toBe(0o027);
+    expect(umaskFor('0600')).toBe(0o077);
+    const before = process.umask();
+    try {
+      const d = mkdtempSync(pathMod.join(tmpdir(), 'bm-mode-'));
+      const config = loadConfig({ warehouse: pathMod.join(d, 'wh'), landing: pathMod.join(d, 'land'), env: {} });
+      expect(config.fileMode).toBe('0640');
+      const app = await openApp(config, { log: (await import('../../jobs/log.js')).nullLogger });
+      const rec = await app.deps.runs.start({ job: 'x', trigger: 'manual' });
+      const file = pathMod.join(config.state, 'runs', rec.startedAt.slice(0, 10), `${rec.runId}.json`);
+      expect(statSync(file).mode & 0o777).toBe(0o640);
+      expect(statSync(pathMod.dirname(file)).mode & 0o777).toBe(0o750);
+    } finally {
+      process.umask(before);
+    }
+  });
+});
