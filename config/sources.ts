@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { EVENT_TYPES } from '../events/model.js';
 import { isValidZone } from '../events/time-zone.js';
 import { ConfigError, QUARANTINE_REASONS } from '../events/errors.js';
+import { completenessSchema, DEFAULT_COMPLETENESS } from './completeness.js';
 
 const IDENT = /^[a-z][a-z0-9_]*$/;
 const Ident = (what: string) => z.string().regex(IDENT, `${what} must be a lower-case identifier such as "invoice_item"`);
@@ -345,6 +346,8 @@ export const SourceConfigSchema = z
     /** Event types beyond the canonical ones, with their sign convention (S1): `PAYMENT_VOIDED: {sign: negative, description}`. */
     eventTypes: z.record(z.string().regex(EVENT_TYPE_NAME, 'an event type name in upper case, such as PAYMENT_VOIDED'), DeclaredEventTypeSchema).default({}),
     objects: z.array(ObjectSpecSchema).min(1, 'at least one object mapping'),
+    // --- completeness (S2): how the source proves a day arrived in full; config/completeness.ts ---
+    completeness: completenessSchema(WhenSchema).CompletenessSpecSchema.default(DEFAULT_COMPLETENESS),
   })
   .strict()
   .superRefine((s, ctx) => {

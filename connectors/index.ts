@@ -11,7 +11,8 @@ import { ConfigError, RetriableError } from '../events/errors.js';
 import type { BillingEvent, QuarantineEntry } from '../events/model.js';
 import { parseSourceConfig, type SourceConfig } from '../config/sources.js';
 import type { Window } from '../partitions/index.js';
-import { readControlTotals } from './control.js';
+import type { ProofKind } from '../config/completeness.js';
+import { openControl, windowDeliveries, type ControlProvider, type WindowDelivery } from './control/index.js';
 import { planPickup, sha256, type PickupPlan, type PickupSettings, type PlannedFile } from './landing/pickup.js';
 import { DEFAULT_MAX_RECORD_BYTES, readRecords, type ReadLimits } from './landing/readers.js';
 import { compileMapper, type Mapper } from './mapping/map.js';
@@ -25,7 +26,7 @@ export type { PickupPlan, PickupSettings } from './landing/pickup.js';
 export { compileMapper, toQuarantine, type Mapper } from './mapping/map.js';
 export { parseFileName, readRecords } from './landing/readers.js';
 export { planPickup } from './landing/pickup.js';
-export { readControlTotals, controlPath } from './control.js';
+export { readControlTotals, controlPath, openControl, windowDeliveries, aggregateControl, type ControlProvider, type WindowDelivery } from './control/index.js';
 export { loadSourceFile } from './load.js';
 export { NO_CURRENCY } from './mapping/values.js';
 
@@ -63,7 +64,12 @@ export interface LandingSource {
   map(record: RawRecord, ctx: MapContext): MapResult;
   /** Plan + read + map, as the warehouse's commitIngest wants it. */
   read(window: Window, o: ReadOptions): Promise<SourceBatch>;
+  /** How the source proves a day (its `completeness.control`) and where its numbers come from. */
+  readonly proof: { kind: ProofKind; origin: string | null };
+  /** The source's own totals for the day (its ControlProvider), or null when none are declared or reported yet. */
   controlTotals(day: string): Promise<ControlTotals | null>;
+  /** Delivery evidence per window of the day (for ARRIVED). */
+  deliveries(day: string): Promise<WindowDelivery[]>;
 }
 
 export interface ConnectorConfig {
@@ -98,7 +104,7 @@ export function mapRecords(records: AsyncIterable<RawRecord>, map: Mapper, billi
   return { events: events(), quarantine: session.quarantine, stats: session.stats };
 }
 
-export function openSource(config: ConnectorConfig, sourceName: string): LandingSource {
+export function openSource(config: ConnectorConfig, sourceName: string, o: { recount?: ControlProvider } = {}): LandingSource {
   const raw = config.sources.find((s) => (s as { name?: unknown })?.name === sourceName);
   if (!raw) {
     const names = config.sources.map((s) => (s as { name?: unknown })?.name).join(', ');
@@ -107,6 +113,7 @@ export function openSource(config: ConnectorConfig, sourceName: string): Landing
   const source = parseSourceConfig(raw, `source "${sourceName}"`);
   const mapper = compileMapper(source);
   const limits: ReadLimits = { maxRecordBytes: config.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES };
+  const control = openControl(source.completeness.control, { landing: config.landing, source: source.name, ...(o.recount ? { recount: o.recount } : {}) });
   const plan = (w: Window, o: Omit<ReadOptions, 'runId'>) =>
     planPickup(config.landing, source, w, { lookbackHours: o.lookbackHours, nowMs: o.nowMs, pickup: config.pickup, ...(o.committed ? { committed: o.committed } : {}) });
   return {
@@ -122,6 +129,8 @@ export function openSource(config: ConnectorConfig, sourceName: string): Landing
       const m = mapRecords(recordsOf(p.inputs, limits), mapper, source.name, o.runId);
       return { inputs: p.inputs.map(toInput), skipped: p.skipped.map(toInput), pending: p.pending, unrecognised: p.unrecognised, folders: p.folders, ...m };
     },
-    controlTotals: (day) => readControlTotals(config.landing, source.name, day),
+    proof: { kind: source.completeness.control.kind, origin: control?.origin ?? null },
+    controlTotals: async (day) => (control ? control.totals(day) : null),
+    deliveries: (day) => windowDeliveries(config.landing, source.name, day),
   };
 }

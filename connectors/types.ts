@@ -55,5 +55,7 @@ export interface ControlTotals {
   source: string;
   date: string;
   generated_at?: string;
+  /** Where the numbers came from (file, query), when the provider knows. */
+  origin?: string;
   totals: { event_type: string; currency: string; rows: number; amount_sum: string }[];
 }

@@ -5,7 +5,7 @@
 import path from 'node:path';
 import type { Config } from '../config/index.js';
 import { openSource } from '../connectors/index.js';
-import { openPuller } from '../connectors/api/index.js';
+import { openPuller, recountControl } from '../connectors/api/index.js';
 import { ConfigError } from '../events/errors.js';
 import { FactTable } from '../warehouse/index.js';
 import { oltpPort, warehousePort } from './adapters.js';
@@ -70,11 +70,19 @@ export async function openApp(config: Config, o: AppOptions = {}): Promise<App> 
     source(name) {
       let p = ports.get(name);
       if (!p) {
-        const s = openSource(connectorConfig, name);
-        p = { name: s.name, read: (w, ro) => s.read(w, ro), controlTotals: (day) => s.controlTotals(day) };
         const pullConfig = config.pull[name];
-        if (pullConfig) {
-          const puller = openPuller({ landing: config.landing, source: s.config, pull: pullConfig, env: o.env ?? process.env });
+        const sourceConfig = config.sources.find((x) => x.name === name);
+        const puller = pullConfig && sourceConfig ? openPuller({ landing: config.landing, source: sourceConfig, pull: pullConfig, env: o.env ?? process.env }) : null;
+        // an API source's recount is its `recount` control provider (completeness.control: {kind: recount})
+        const s = openSource(connectorConfig, name, puller ? { recount: recountControl(puller, clock) } : {});
+        p = {
+          name: s.name,
+          read: (w, ro) => s.read(w, ro),
+          completeness: { proof: s.proof.kind, origin: s.proof.origin, arrival: s.config.completeness.arrival },
+          controlTotals: (day) => s.controlTotals(day),
+          deliveries: (day) => s.deliveries(day),
+        };
+        if (puller) {
           p.pull = (ws, ro) => puller.pull(ws, { ...ro, clock });
           p.recount = (day) => puller.recount(day, { nowMs: clock.now(), clock });
         }

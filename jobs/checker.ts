@@ -5,9 +5,9 @@
  * verifies, and appends every result to a history file (`<state>/completeness/history.jsonl`).
  */
 import path from 'node:path';
-import { addDays, windowsOfDay } from '../partitions/index.js';
+import { addDays, windowKey, windowsOfDay } from '../partitions/index.js';
 import { isoUtc } from './clock.js';
-import { compareDay, samePayload, successPayload, type SourceDayResult } from './completeness.js';
+import { compareDay, dayLevel, DONE_STATUSES, samePayload, successPayload, type ArrivalEvidence, type CompletenessLevel, type SourceDayResult } from './completeness.js';
 import type { JobDeps } from './deps.js';
 import { appendLine, readJsonLines } from './fsutil.js';
 import type { DayManifest } from './ports.js';
@@ -23,7 +23,10 @@ export interface CheckedSourceDay extends SourceDayResult {
 
 export interface DayOutcome {
   day: string;
+  /** Every source reached the best level its declaration allows (COMPLETE, or ARRIVED for `control: none`). */
   complete: boolean;
+  /** The weakest level of the day's sources (what `_SUCCESS` says). */
+  level: CompletenessLevel;
   success: SuccessAction;
   results: CheckedSourceDay[];
 }
@@ -66,10 +69,32 @@ class TableView {
   }
 }
 
-async function evaluate(deps: JobDeps, view: TableView, source: string, day: string): Promise<SourceDayResult> {
-  const [manifest, control, loaded] = await Promise.all([view.manifest(day), deps.source(source).controlTotals(day), view.loadedWindows(source)]);
-  return compareDay({ source, day, manifest: manifest?.totals ?? [], control, loadedWindows: loaded, nowMs: deps.clock.now(), graceHours: deps.settings.graceHours });
+/** Delivery markers of the day's windows and the source's rows on its fully loaded trailing days. */
+async function evidence(deps: JobDeps, view: TableView, source: string, day: string): Promise<ArrivalEvidence> {
+  const port = deps.source(source);
+  const [deliveries, loaded] = await Promise.all([port.deliveries(day), view.loadedWindows(source)]);
+  const history: number[] = [];
+  for (let i = 1; i <= port.completeness.arrival.trailingDays; i++) {
+    const d = addDays(day, -i);
+    if (!windowsOfDay(d).every((w) => loaded.has(windowKey(w)))) continue;
+    const m = await view.manifest(d);
+    history.push((m?.totals ?? []).filter((t) => t.billing_source === source).reduce((n, t) => n + t.rows, 0));
+  }
+  return { deliveries, history };
 }
+
+async function evaluate(deps: JobDeps, view: TableView, source: string, day: string): Promise<SourceDayResult> {
+  const port = deps.source(source);
+  const [manifest, control, loaded] = await Promise.all([view.manifest(day), port.controlTotals(day), view.loadedWindows(source)]);
+  const input = { source, day, manifest: manifest?.totals ?? [], control, loadedWindows: loaded, nowMs: deps.clock.now(), graceHours: deps.settings.graceHours, completeness: port.completeness };
+  const first = compareDay(input);
+  // The source's own numbers settle it; otherwise say how far the day got (ARRIVED or not).
+  if (port.completeness.proof !== 'none' && first.status === 'COMPLETE') return first;
+  return compareDay({ ...input, evidence: await evidence(deps, view, source, day) });
+}
+
+/** Statuses a self-heal may fix: data or windows missing after the grace period. */
+const HEALABLE = new Set(['INCOMPLETE', 'NOT_ARRIVED', 'UNUSUAL_VOLUME']);
 
 /**
  * One idempotent run (one commit) for the day's windows, reading the day plus the next day's closed windows and the
@@ -112,7 +137,7 @@ async function checkDay(deps: JobDeps, view: TableView, day: string, o: { heal?:
   const results: CheckedSourceDay[] = [];
   for (const source of deps.sourceNames) {
     let r: CheckedSourceDay = await evaluate(deps, view, source, day);
-    if (r.status === 'INCOMPLETE' && o.heal !== false) {
+    if (HEALABLE.has(r.status) && o.heal !== false) {
       log.warn('completeness.heal', { source, day, detail: r.detail });
       const healRuns = await heal(deps, source, day, o.signal);
       view.clear();
@@ -121,7 +146,7 @@ async function checkDay(deps: JobDeps, view: TableView, day: string, o: { heal?:
     }
     results.push(r);
   }
-  const complete = results.length > 0 && results.every((r) => r.status === 'COMPLETE');
+  const complete = results.length > 0 && results.every((r) => DONE_STATUSES.includes(r.status));
   const existing = await deps.warehouse.readSuccess(day);
   let success: SuccessAction = 'none';
   if (complete) {
@@ -136,7 +161,7 @@ async function checkDay(deps: JobDeps, view: TableView, day: string, o: { heal?:
     success = 'withdrawn';
     log.warn('completeness.success_withdrawn', { day, reason: results.filter((r) => r.status !== 'COMPLETE').map((r) => `${r.source}: ${r.status}`).join(', ') });
   }
-  return { day, complete, success, results };
+  return { day, complete, level: dayLevel(results), success, results };
 }
 
 /** Every stored result, oldest first. */
@@ -151,12 +176,13 @@ export async function latestResults(stateDir: string): Promise<Map<string, Histo
   return m;
 }
 
-const STATUS_MARK: Record<string, string> = { COMPLETE: 'OK', INCOMPLETE: 'INCOMPLETE', MISSING_CONTROL: 'NO CONTROL', LATE: 'LATE' };
+const STATUS_MARK: Record<string, string> = { COMPLETE: 'OK', ARRIVED: 'ARRIVED', INCOMPLETE: 'INCOMPLETE', NOT_ARRIVED: 'NOT ARRIVED', UNUSUAL_VOLUME: 'VOLUME?', MISSING_CONTROL: 'NO CONTROL', LATE: 'LATE' };
 
 export function formatOutcome(out: CheckOutcome): string {
   const lines: string[] = [];
   for (const d of out.days) {
-    lines.push(`${d.day}  ${d.complete ? 'COMPLETE' : 'NOT COMPLETE'}${d.success === 'written' ? '  (_SUCCESS written)' : d.success === 'kept' ? '  (_SUCCESS in place)' : d.success === 'withdrawn' ? '  (_SUCCESS withdrawn)' : ''}`);
+    const head = d.complete ? (d.level === 'COMPLETE' ? 'COMPLETE' : 'ARRIVED (not reconciled with the source\'s numbers)') : 'NOT COMPLETE';
+    lines.push(`${d.day}  ${head}${d.success === 'written' ? '  (_SUCCESS written)' : d.success === 'kept' ? '  (_SUCCESS in place)' : d.success === 'withdrawn' ? '  (_SUCCESS withdrawn)' : ''}`);
     for (const r of d.results) {
       const healed = r.beforeHeal ? `  [was ${r.beforeHeal}; self-heal re-ingested the day (run ${r.healRuns?.join(', ') || 'none'})]` : '';
       lines.push(`  ${r.source.padEnd(12)} ${(STATUS_MARK[r.status] ?? r.status).padEnd(11)} ${r.detail}${healed}`);
@@ -164,11 +190,13 @@ export function formatOutcome(out: CheckOutcome): string {
         lines.push(`      ${x.event_type} ${x.currency}: expected ${x.expectedRows} rows / ${x.expectedAmount}, table has ${x.actualRows} / ${x.actualAmount} → missing ${x.missingRows} rows / ${x.missingAmount}`);
       }
       if (r.missingWindows.length) lines.push(`      windows not loaded: ${r.missingWindows.join(', ')}`);
+      if (r.undeliveredWindows.length) lines.push(`      windows not delivered (no folder or no marker): ${r.undeliveredWindows.join(', ')}`);
     }
   }
   if (!out.ok) {
-    lines.push('', 'Some days are not complete. LATE resolves by itself within the grace period; MISSING_CONTROL waits for the source\'s control file;',
-      'INCOMPLETE survived a self-heal: check the landing zone for missing files (billing-mart status), then `billing-mart backfill --from D --to D --force`.');
+    lines.push('', 'Some days are not complete. LATE resolves by itself within the grace period; MISSING_CONTROL waits for the source\'s control totals',
+      '(its completeness.control: an export file, a query or a recount); INCOMPLETE / NOT_ARRIVED / UNUSUAL_VOLUME survived a self-heal: check the',
+      'landing zone for missing files and markers (billing-mart status), then `billing-mart backfill --from D --to D --force`.');
   }
   return lines.join('\n');
 }

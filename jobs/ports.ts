@@ -75,6 +75,8 @@ export interface ControlTotals {
   source: string;
   date: string;
   generated_at?: string;
+  /** Where the numbers came from (file, query), when the provider knows. */
+  origin?: string;
   totals: { event_type: string; currency: string; rows: number; amount_sum: string }[];
 }
 
@@ -100,12 +102,19 @@ export interface SourcePort {
   readonly name: string;
   /** Reads the window's landing folders plus `lookbackHours` before it, leaving out `committed` inputs. */
   read(window: Window, o: { lookbackHours: number; nowMs: number; committed: Set<string>; runId: string }): Promise<SourceBatch>;
-  /** `<landing>/<source>/_control/<day>.json`, or null when the source has not reported it yet. */
+  /**
+   * How the source proves a day (config `completeness`): the kind of control ('none': ARRIVED at best), where its
+   * numbers come from, and the volume rule of ARRIVED.
+   */
+  readonly completeness: SourceCompleteness;
+  /** The source's own totals for the day (export, query or recount), or null when none are declared or reported yet. */
   controlTotals(day: string): Promise<ControlTotals | null>;
   /** API sources (config `pull.<source>`): lists the windows from the vendor and lands the pages before `read`. */
   pull?(windows: Window[], o: { lookbackHours: number; nowMs: number; signal?: AbortSignal; log: (event: string, fields: Record<string, unknown>) => void }): Promise<PullSummary>;
   /** API sources: the day listed again by creation time, mapped in memory (the source-side completeness control). */
   recount?(day: string): Promise<ControlTotals & { method: string; eventTypes: string[] }>;
+  /** Delivery evidence per 4-hour window of the day: folder present and marked. */
+  deliveries(day: string): Promise<WindowDelivery[]>;
 }
 
 export interface PullSummary {
@@ -113,6 +122,19 @@ export interface PullSummary {
   records: number;
   requests: number;
   notes: string[];
+}
+
+export interface SourceCompleteness {
+  proof: 'export' | 'query' | 'recount' | 'none';
+  origin: string | null;
+  arrival: { trailingDays: number; minHistory: number; tolerance: number };
+}
+
+export interface WindowDelivery {
+  window: string;
+  delivered: boolean;
+  folders: string[];
+  reason?: string;
 }
 
 export interface OltpPort {

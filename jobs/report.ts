@@ -12,8 +12,17 @@ function esc(s: unknown): string {
   return redact(String(s ?? '')).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 }
 
-const COLORS: Record<string, string> = { COMPLETE: '#2e9e5b', INCOMPLETE: '#d64541', MISSING_CONTROL: '#e08e0b', LATE: '#f2c94c', NOT_CHECKED: '#c9ced6' };
-const LABEL: Record<string, string> = { COMPLETE: 'complete', INCOMPLETE: 'incomplete', MISSING_CONTROL: 'no control totals', LATE: 'late (in grace)', NOT_CHECKED: 'not checked' };
+const COLORS: Record<string, string> = { COMPLETE: '#2e9e5b', ARRIVED: '#9fd4b0', INCOMPLETE: '#d64541', NOT_ARRIVED: '#b03a6f', UNUSUAL_VOLUME: '#8e6fd8', MISSING_CONTROL: '#e08e0b', LATE: '#f2c94c', NOT_CHECKED: '#c9ced6' };
+const LABEL: Record<string, string> = {
+  COMPLETE: 'complete (reconciled with the source\'s numbers)',
+  ARRIVED: 'arrived (every window delivered and loaded, usual volume; not reconciled)',
+  INCOMPLETE: 'incomplete',
+  NOT_ARRIVED: 'not arrived (a window not delivered or not loaded)',
+  UNUSUAL_VOLUME: 'unusual volume',
+  MISSING_CONTROL: 'no control totals',
+  LATE: 'late (in grace)',
+  NOT_CHECKED: 'not checked',
+};
 
 function weekday(day: string): number {
   return (new Date(`${day}T00:00:00Z`).getUTCDay() + 6) % 7; // Monday = 0

@@ -31,7 +31,8 @@ export interface StatusData {
   from: string;
   to: string;
   sources: string[];
-  days: { day: string; success: boolean; parquetFiles: number; rows: number; cells: Record<string, Cell> }[];
+  /** `successLevel`: what the day's `_SUCCESS` proves (COMPLETE: every source reconciled; ARRIVED: some only arrived). */
+  days: { day: string; success: boolean; successLevel: string | null; parquetFiles: number; rows: number; cells: Record<string, Cell> }[];
   freshness: { source: string; lastWindow: string | null; ageMs: number | null }[];
   failedRuns: RunRecord[];
   /** Latest runs per (source, window) that loaded nothing useful: a warning state, not a success. */
@@ -95,7 +96,9 @@ export async function collectStatus(deps: JobDeps, o: { from: string; to: string
         warnings: warned.get(`${s}|${day}`) ?? [],
       };
     }
-    outDays.push({ day, success: marked.has(day), parquetFiles: manifest?.files.length ?? 0, rows: Object.values(cells).reduce((n, c) => n + c.rows, 0), cells });
+    const levels = deps.sourceNames.map((src) => latest.get(`${src}|${day}`)?.level);
+    const successLevel = marked.has(day) ? (levels.every((l) => l === 'COMPLETE') ? 'COMPLETE' : 'ARRIVED') : null;
+    outDays.push({ day, success: marked.has(day), successLevel, parquetFiles: manifest?.files.length ?? 0, rows: Object.values(cells).reduce((n, c) => n + c.rows, 0), cells });
   }
   const freshness = deps.sourceNames.map((source) => {
     const ends = [...loaded.get(source)!].map((k) => Date.parse(k.split('/')[1]!.replace('Z', ':00Z'))).filter((x) => !Number.isNaN(x));
@@ -109,7 +112,7 @@ export async function collectStatus(deps: JobDeps, o: { from: string; to: string
   return { now: isoUtc(now), from: o.from, to: o.to, sources: deps.sourceNames, days: outDays, freshness, failedRuns, warningRuns: warningRuns.slice(-recent), recentRuns: newest, factPath: deps.warehouse.factPath };
 }
 
-const SHORT: Record<string, string> = { COMPLETE: 'OK', INCOMPLETE: 'INCOMPLETE', MISSING_CONTROL: 'NO-CONTROL', LATE: 'LATE', NOT_CHECKED: '-' };
+const SHORT: Record<string, string> = { COMPLETE: 'OK', ARRIVED: 'ARRIVED', INCOMPLETE: 'INCOMPLETE', NOT_ARRIVED: 'NOT-ARRIVED', UNUSUAL_VOLUME: 'VOLUME?', MISSING_CONTROL: 'NO-CONTROL', LATE: 'LATE', NOT_CHECKED: '-' };
 
 function pad(s: string, n: number): string {
   return s.length >= n ? s.slice(0, n) : s + ' '.repeat(n - s.length);
@@ -126,7 +129,7 @@ export function formatStatusGrid(d: StatusData): string {
       const c = day.cells[s]!;
       return pad(`${SHORT[c.status] ?? c.status} ${c.windowsLoaded}/${c.windowsTotal}w ${c.rows}r ${c.files}f${c.quarantined ? ` ${c.quarantined}q` : ''}${c.warnings.length ? ' WARN' : ''}`, w);
     });
-    out.push(`${pad(day.day, 11)} ${cells.join(' ')} ${day.success ? 'yes' : 'no'}`);
+    out.push(`${pad(day.day, 11)} ${cells.join(' ')} ${day.success ? `yes (${day.successLevel})` : 'no'}`);
   }
   out.push('');
   out.push('freshness (age of the last loaded window):');

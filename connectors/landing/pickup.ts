@@ -43,7 +43,8 @@ export function sha256(buf: Buffer): string {
   return createHash('sha256').update(buf).digest('hex');
 }
 
-async function listDir(dir: string): Promise<string[]> {
+/** A directory's entries, sorted; none when it does not exist. */
+export async function listDir(dir: string): Promise<string[]> {
   try {
     return (await readdir(dir)).sort();
   } catch (e) {

@@ -70,7 +70,7 @@ export function productsQuery(table = 'products'): string {
 }
 
 /** Network/server-availability failures are worth retrying; SQL and auth errors are not. */
-function isRetriable(e: unknown): boolean {
+export function isRetriable(e: unknown): boolean {
   const code = (e as { code?: string })?.code ?? '';
   return ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN', '57P01', '57P03', '53300', '08006', '08001', '40001'].includes(code) ||
     /timeout|terminated unexpectedly|Connection terminated/i.test((e as Error)?.message ?? '');

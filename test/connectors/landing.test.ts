@@ -31,10 +31,10 @@ const SRC = {
 const T0 = Date.parse('2024-01-03T08:00:00Z');
 const W = { startMs: T0, endMs: T0 + 4 * 3_600_000 };
 
-function setup(mode: 'marker' | 'quiet' | 'marker-or-quiet' = 'marker') {
+function setup(mode: 'marker' | 'quiet' | 'marker-or-quiet' = 'marker', src: object = SRC) {
   const t = tempDir();
   cleanups.push(t.cleanup);
-  const config: ConnectorConfig = { landing: t.dir, pickup: { mode, quietSeconds: 60 }, sources: [SRC] };
+  const config: ConnectorConfig = { landing: t.dir, pickup: { mode, quietSeconds: 60 }, sources: [src] };
   const put = (rel: string, text: string, mtimeMs = T0) => {
     const f = path.join(t.dir, 'acme', rel);
     mkdirSync(path.dirname(f), { recursive: true });
@@ -175,20 +175,29 @@ describe('broken input is quarantined, never dropped', () => {
 });
 
 describe('control totals', () => {
-  it('reads <landing>/<source>/_control/<day>.json, or null when absent', async () => {
+  const declared = { ...SRC, completeness: { control: { kind: 'export', format: 'billing-mart' } } };
+  it('a source that declares no control has none (ARRIVED is its best level)', async () => {
     const { put, src } = setup();
+    put('_control/2024-01-03.json', JSON.stringify({ source: 'acme', date: '2024-01-03', totals: [] }));
+    expect(src.proof).toEqual({ kind: 'none', origin: null });
+    expect(await src.controlTotals('2024-01-03')).toBeNull();
+  });
+
+  it('reads <landing>/<source>/_control/<day>.json, or null when absent', async () => {
+    const { put, src } = setup('marker', declared);
     expect(await src.controlTotals('2024-01-03')).toBeNull();
     put('_control/2024-01-03.json', JSON.stringify({ source: 'acme', date: '2024-01-03', generated_at: '2024-01-04T02:00:00Z', totals: [{ event_type: 'PAYMENT_PROCESSED', currency: 'usd', rows: 2, amount_sum: '12.510000000' }] }));
     expect(await src.controlTotals('2024-01-03')).toEqual({
       source: 'acme',
       date: '2024-01-03',
       generated_at: '2024-01-04T02:00:00Z',
+      origin: 'acme/_control/2024-01-03.json',
       totals: [{ event_type: 'PAYMENT_PROCESSED', currency: 'USD', rows: 2, amount_sum: '12.510000000' }],
     });
   });
 
   it('rejects a control file with a float amount or the wrong day, naming the file', async () => {
-    const { put, src } = setup();
+    const { put, src } = setup('marker', declared);
     put('_control/2024-01-03.json', JSON.stringify({ source: 'acme', date: '2024-01-03', totals: [{ event_type: 'X', currency: 'USD', rows: 1, amount_sum: 1.5 }] }));
     await expect(src.controlTotals('2024-01-03')).rejects.toThrow(/_control\/2024-01-03\.json is malformed: totals\.0\.amount_sum/);
     put('_control/2024-01-04.json', JSON.stringify({ source: 'acme', date: '2024-01-03', totals: [] }));

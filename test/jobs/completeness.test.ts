@@ -127,7 +127,7 @@ describe('checkCompleteness', () => {
     expect(out.ok).toBe(false);
     expect(out.days[0]).toMatchObject({ complete: false, success: 'withdrawn', results: [{ status: 'INCOMPLETE', beforeHeal: 'INCOMPLETE' }] });
     expect(h.wh.success.has(DAY)).toBe(false);
-    expect(formatOutcome(out)).toMatch(/INCOMPLETE survived a self-heal/);
+    expect(formatOutcome(out)).toMatch(/INCOMPLETE \/ NOT_ARRIVED \/ UNUSUAL_VOLUME survived a self-heal/);
   });
 
   it('does not heal or mark a day that is only LATE, and needs every source COMPLETE for _SUCCESS', async () => {
@@ -138,5 +138,90 @@ describe('checkCompleteness', () => {
     expect(out.days[0]!.results.map((r) => [r.source, r.status, r.beforeHeal])).toEqual([['zuora', 'LATE', undefined], ['stripe', 'LATE', undefined]]);
     expect(out.days[0]!.success).toBe('none');
     expect(h.landing.reads).toBe(6);
+  });
+});
+
+describe('completeness levels', () => {
+  const after = Date.parse('2024-01-05T00:00:00Z');
+  const none = { proof: 'none' as const, origin: null, arrival: { trailingDays: 28, minHistory: 3, tolerance: 0.5 } };
+  const delivered = windowsOfDay(DAY).map((w) => ({ window: windowKey(w), delivered: true, folders: [`acme/${DAY}/x`] }));
+  const manifest = [{ billing_source: 'acme', event_type: 'INVOICE_POSTED', currency: 'USD', rows: 100, amount_sum: '1' }];
+  const base = { source: 'acme', day: DAY, manifest, control: null, loadedWindows: allWindows, nowMs: after, graceHours: 6, completeness: none };
+
+  it('without a control, a day delivered, loaded and of usual volume is ARRIVED — never COMPLETE', () => {
+    const r = compareDay({ ...base, evidence: { deliveries: delivered, history: [90, 120, 80] } });
+    expect(r).toMatchObject({ status: 'ARRIVED', level: 'ARRIVED', proof: 'none', volume: { rows: 100, low: 40, high: 180, judged: true, ok: true } });
+    expect(r.detail).toMatch(/not reconciled \(no control declared\)/);
+  });
+
+  it('a window without its delivery marker is NOT_ARRIVED; a volume outside the trailing range is UNUSUAL_VOLUME', () => {
+    const unmarked = delivered.map((d, i) => (i === 2 ? { ...d, delivered: false, reason: 'no marker' } : d));
+    expect(compareDay({ ...base, evidence: { deliveries: unmarked, history: [100, 100, 100] } })).toMatchObject({ status: 'NOT_ARRIVED', level: 'NONE', undeliveredWindows: [windowKey(windowsOfDay(DAY)[2]!)] });
+    const low = compareDay({ ...base, evidence: { deliveries: delivered, history: [250, 300, 400] } });
+    expect(low).toMatchObject({ status: 'UNUSUAL_VOLUME', level: 'NONE' });
+    expect(low.detail).toBe('100 rows is outside the usual 125–600 of the last 3 days');
+    expect(compareDay({ ...base, evidence: { deliveries: delivered, history: [250, 300, 400] }, nowMs: Date.parse('2024-01-04T05:00:00Z') }).status).toBe('LATE');
+  });
+
+  it('with too little history the volume is not judged, and says so', () => {
+    const r = compareDay({ ...base, evidence: { deliveries: delivered, history: [5000] } });
+    expect(r).toMatchObject({ status: 'ARRIVED', volume: { judged: false, historyDays: 1 } });
+    expect(r.detail).toMatch(/volume not judged \(1 trailing day\(s\) of history\)/);
+  });
+
+  it('a declared control that is missing stays MISSING_CONTROL, and reports how far the day got', () => {
+    const r = compareDay({ ...base, completeness: { ...none, proof: 'export', origin: 'acme/_control/<day>.json' }, evidence: { deliveries: delivered, history: [100, 100, 100] } });
+    expect(r).toMatchObject({ status: 'MISSING_CONTROL', level: 'ARRIVED' });
+    expect(r.detail).toMatch(/the control export: acme\/_control\/<day>\.json\); the day has ARRIVED/);
+  });
+});
+
+describe('checkCompleteness with levels', () => {
+  /** `days` consecutive days of stripe, 6 windows each, `perWindow` invoices per window (override per day). */
+  function stripeDays(h: Harness, days: string[], perWindow: (day: string) => number) {
+    for (const day of days) {
+      for (const hh of ['00', '04', '08', '12', '16', '20']) {
+        const es = Array.from({ length: perWindow(day) }, (_, i) => ev('stripe', `in-${day}-${hh}-${i}`, `${day}T${hh}:0${i % 10}:00Z`, '1.00'));
+        h.landing.deliver('stripe', `${day}T${hh}:00:00Z`, { name: 'invoice.csv', events: es });
+      }
+    }
+  }
+  const days = ['2024-01-01', '2024-01-02', '2024-01-03', '2024-01-04', '2024-01-05'];
+
+  it('a source with control: none gets ARRIVED days and _SUCCESS saying level ARRIVED; a volume drop is not marked', async () => {
+    const h = harness(dir(), { sources: ['stripe'], now: '2024-01-07T00:00:00Z' });
+    h.landing.proofs.set('stripe', { proof: 'none', origin: null, arrival: { trailingDays: 28, minHistory: 3, tolerance: 0.5 } });
+    stripeDays(h, days, (d) => (d === '2024-01-05' ? 1 : 3));
+    for (const d of days) for (const w of windowsOfDay(d)) expect((await runIngest(h.deps, { source: 'stripe', window: w, trigger: 'backfill', lookbackHours: 0 })).status).toBe('succeeded');
+    const out = await checkCompleteness(h.deps, { days, trigger: 'manual' });
+    expect(out.days.map((d) => [d.day, d.results[0]!.status, d.level, d.success])).toEqual([
+      ['2024-01-01', 'ARRIVED', 'ARRIVED', 'written'],
+      ['2024-01-02', 'ARRIVED', 'ARRIVED', 'written'],
+      ['2024-01-03', 'ARRIVED', 'ARRIVED', 'written'],
+      ['2024-01-04', 'ARRIVED', 'ARRIVED', 'written'],
+      ['2024-01-05', 'UNUSUAL_VOLUME', 'NONE', 'none'],
+    ]);
+    expect(out.days[3]!.results[0]!.volume).toMatchObject({ judged: true, historyDays: 3, low: 9, high: 27 });
+    expect(h.wh.success.get('2024-01-04')).toMatchObject({ level: 'ARRIVED', sources: { stripe: { level: 'ARRIVED', proof: 'none', rows: 18 } } });
+    expect(out.days[4]!.results[0]!.beforeHeal).toBe('UNUSUAL_VOLUME'); // a heal was tried first
+    expect(formatOutcome(out)).toMatch(/2024-01-01 {2}ARRIVED \(not reconciled with the source's numbers\) {2}\(_SUCCESS written\)/);
+
+    // An unmarked window is not delivered: the day is not ARRIVED and loses its marker.
+    h.landing.unmarked.add(`stripe|${Date.parse('2024-01-04T08:00:00Z')}`);
+    const again = await checkCompleteness(h.deps, { days: ['2024-01-04'], trigger: 'manual' });
+    expect(again.days[0]).toMatchObject({ complete: false, success: 'withdrawn', results: [{ status: 'NOT_ARRIVED', undeliveredWindows: ['2024-01-04T08:00Z/2024-01-04T12:00Z'] }] });
+  });
+
+  it('a day is COMPLETE only when every source was reconciled; with one source only ARRIVED the day says ARRIVED', async () => {
+    const h = harness(dir(), { sources: ['zuora', 'stripe'], now: '2024-01-07T00:00:00Z' });
+    h.landing.proofs.set('stripe', { proof: 'none', origin: null, arrival: { trailingDays: 28, minHistory: 3, tolerance: 0.5 } });
+    const { all } = setup(h);
+    h.landing.deliver('zuora', `${DAY}T16:00:00Z`, { name: 'invoice.csv', events: all.filter((e) => e.sourceRecordId.endsWith('-16')) });
+    stripeDays(h, [DAY], () => 2);
+    for (const s of ['zuora', 'stripe']) for (const w of windowsOfDay(DAY)) await runIngest(h.deps, { source: s, window: w, trigger: 'backfill', lookbackHours: 0 });
+    const out = await checkCompleteness(h.deps, { days: [DAY], trigger: 'manual' });
+    expect(out.days[0]).toMatchObject({ complete: true, level: 'ARRIVED', success: 'written' });
+    expect(out.days[0]!.results.map((r) => [r.source, r.status, r.level])).toEqual([['zuora', 'COMPLETE', 'COMPLETE'], ['stripe', 'ARRIVED', 'ARRIVED']]);
+    expect(h.wh.success.get(DAY)).toMatchObject({ level: 'ARRIVED', sources: { zuora: { level: 'COMPLETE', proof: 'export' }, stripe: { level: 'ARRIVED', proof: 'none' } } });
   });
 });

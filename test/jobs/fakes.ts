@@ -8,12 +8,13 @@ import path from 'node:path';
 import { eventId } from '../../events/identity.js';
 import { Decimal, Money } from '../../events/money.js';
 import type { BillingEvent, EventType, QuarantineEntry } from '../../events/model.js';
-import { dayOf, windowKey, type Window } from '../../partitions/index.js';
+import { assertDay, dayOf, windowKey, windowsOfDay, type Window } from '../../partitions/index.js';
+import { aggregateControl, type ControlCell, type ControlProvider } from '../../connectors/control/index.js';
 import { ManualClock } from '../../jobs/clock.js';
 import { dimsLoader, type JobDeps } from '../../jobs/deps.js';
 import { LockManager } from '../../jobs/lock.js';
 import { memoryLogger } from '../../jobs/log.js';
-import type { CommitRequest, CommitResult, ControlTotals, DayManifest, DimRow, InputFile, OltpPort, SourceBatch, SourcePort, WarehousePort } from '../../jobs/ports.js';
+import type { CommitRequest, CommitResult, ControlTotals, DayManifest, DimRow, InputFile, OltpPort, SourceBatch, SourceCompleteness, SourcePort, WarehousePort } from '../../jobs/ports.js';
 import { RunStore } from '../../jobs/runstore.js';
 
 let seq = 0n;
@@ -62,6 +63,10 @@ const HOUR = 3_600_000;
 export class FakeLanding {
   readonly folders = new Map<string, LandingFile[]>();
   readonly controls = new Map<string, ControlTotals>();
+  /** How each source proves a day (default: a control export). */
+  readonly proofs = new Map<string, SourceCompleteness>();
+  /** `${source}|${windowStartMs}` of folders delivered without a marker. */
+  readonly unmarked = new Set<string>();
   reads = 0;
   deliver(source: string, windowStart: string, file: Omit<LandingFile, 'path'> & { name: string }): void {
     const ms = Date.parse(windowStart);
@@ -73,21 +78,22 @@ export class FakeLanding {
   }
   /** Control totals that match exactly the given events (valid records only). */
   control(source: string, day: string, events: BillingEvent[]): void {
-    const by = new Map<string, { event_type: string; currency: string; rows: number; amount_sum: string }>();
-    for (const e of events.filter((x) => x.eventDate === day)) {
-      const k = `${e.eventType}|${e.amount.currency}`;
-      const cur = by.get(k) ?? { event_type: e.eventType, currency: e.amount.currency, rows: 0, amount_sum: '0' };
-      cur.rows++;
-      cur.amount_sum = new Decimal(cur.amount_sum).plus(e.amount.amount).toFixed(9);
-      by.set(k, cur);
-    }
-    this.controls.set(`${source}|${day}`, { source, date: day, totals: [...by.values()] });
+    this.controlCells(source, day, events.filter((x) => x.eventDate === day).map((e) => ({ event_type: e.eventType, currency: e.amount.currency, rows: 1, amount: e.amount.amount })));
+  }
+  /** Control totals as the source reports them (any split, any currency case). */
+  controlCells(source: string, day: string, cells: ControlCell[]): void {
+    this.controls.set(`${source}|${day}`, aggregateControl(source, day, cells, { origin: 'fake control' }));
+  }
+  /** The fake's ControlProvider (run through the same contract as the real ones). */
+  provider(source: string): ControlProvider {
+    return { kind: 'export', origin: 'fake control', totals: async (day) => this.controls.get(`${source}|${assertDay(day)}`) ?? null };
   }
   fingerprint(f: LandingFile): InputFile {
     const sha256 = createHash('sha256').update(`${f.path}#${f.revision ?? 0}#${f.events.map((e) => e.eventId).join(',')}`).digest('hex');
     return { path: f.path, sha256, bytes: 100 * f.events.length };
   }
   port(source: string, fail?: () => Error | undefined): SourcePort {
+    const landing = this;
     return {
       name: source,
       read: async (w: Window, o): Promise<SourceBatch> => {
@@ -117,7 +123,18 @@ export class FakeLanding {
         }
         return { inputs, skipped, events: gen(), quarantine };
       },
-      controlTotals: async (day) => this.controls.get(`${source}|${day}`) ?? null,
+      get completeness() {
+        return landing.proofs.get(source) ?? { proof: 'export' as const, origin: 'fake control', arrival: { trailingDays: 28, minHistory: 3, tolerance: 0.5 } };
+      },
+      controlTotals: async (day) => (landing.proofs.get(source)?.proof === 'none' ? null : this.provider(source).totals(day)),
+      deliveries: async (day) =>
+        windowsOfDay(day).map((w) => {
+          const key = `${source}|${w.startMs}`;
+          const files = this.folders.get(key) ?? [];
+          const folder = `${source}/${day}/${new Date(w.startMs).toISOString().slice(11, 13)}`;
+          if (!files.length) return { window: windowKey(w), delivered: false, folders: [], reason: 'no landing folder' };
+          return this.unmarked.has(key) ? { window: windowKey(w), delivered: false, folders: [folder], reason: `no _SUCCESS / .done marker in ${folder}` } : { window: windowKey(w), delivered: true, folders: [folder] };
+        }),
     };
   }
 }

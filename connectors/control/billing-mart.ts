@@ -1,12 +1,15 @@
 /**
- * Control totals a source's export job drops per UTC event day: `<landing>/<source>/_control/<day>.json`.
+ * billing-mart's own control-export shape, as the generator (and any export job that adopts it) drops it per UTC
+ * event day: `<landing>/<source>/_control/<day>.json` = {source, date, generated_at?, totals: [{event_type,
+ * currency, rows, amount_sum: "exact text"}]}. Declared as `completeness.control: {kind: export, format: billing-mart}`.
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
-import { FatalError } from '../events/errors.js';
-import { assertDay } from '../partitions/index.js';
-import type { ControlTotals } from './types.js';
+import { FatalError } from '../../events/errors.js';
+import { assertDay } from '../../partitions/index.js';
+import type { ControlTotals } from '../types.js';
+import { aggregateControl, type ControlProvider } from './provider.js';
 
 const ControlSchema = z
   .object({
@@ -54,10 +57,10 @@ export async function readControlTotals(landing: string, source: string, day: st
   if (r.data.source !== source || r.data.date !== day) {
     throw new FatalError(`control file ${file} says source "${r.data.source}", date "${r.data.date}": expected "${source}", "${day}"`);
   }
-  return {
-    source: r.data.source,
-    date: r.data.date,
-    ...(r.data.generated_at !== undefined ? { generated_at: r.data.generated_at } : {}),
-    totals: r.data.totals.map((t) => ({ event_type: t.event_type, currency: t.currency.toUpperCase(), rows: t.rows, amount_sum: t.amount_sum })),
-  };
+  const meta = { origin: path.relative(landing, file).split(path.sep).join('/'), ...(r.data.generated_at !== undefined ? { generated_at: r.data.generated_at } : {}) };
+  return aggregateControl(source, day, r.data.totals.map((t) => ({ event_type: t.event_type, currency: t.currency, rows: t.rows, amount: t.amount_sum })), meta);
+}
+
+export function billingMartExport(landing: string, source: string): ControlProvider {
+  return { kind: 'export', origin: `${source}/_control/<day>.json`, totals: (day) => readControlTotals(landing, source, day) };
 }
