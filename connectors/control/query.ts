@@ -11,7 +11,7 @@ import { EVENT_TYPES } from '../../events/model.js';
 import type { QuerySpec } from '../../config/completeness.js';
 import { assertDay } from '../../partitions/index.js';
 import { isRetriable, resolvePgTarget } from '../oltp/postgres.js';
-import { scrub } from '../oltp/redact.js';
+import { scrub } from '../../events/redact.js';
 import { aggregateControl, type ControlCell, type ControlProvider } from './provider.js';
 
 const COLUMNS = ['day', 'event_type', 'currency', 'rows', 'amount'] as const;
