@@ -8,6 +8,7 @@ import { EVENT_TYPES } from '../events/model.js';
 import { isValidZone } from '../events/time-zone.js';
 import { ConfigError, QUARANTINE_REASONS } from '../events/errors.js';
 import { completenessSchema, DEFAULT_COMPLETENESS } from './completeness.js';
+import { mrrSchema } from './mrr.js';
 
 const IDENT = /^[a-z][a-z0-9_]*$/;
 const Ident = (what: string) => z.string().regex(IDENT, `${what} must be a lower-case identifier such as "invoice_item"`);
@@ -233,6 +234,8 @@ export const ObjectSpecSchema = z
     /** The table's documented columns (S1): every field the mapping names must be one of them (checked at load). */
     columns: z.array(z.string().min(1)).min(1).optional(),
     events: z.array(EventRuleSchema).default([]),
+    // --- MRR (S2): the subscription's recurring amount this record states; config/mrr.ts ---
+    mrr: mrrSchema(WhenSchema, CurrencySpecSchema).optional(),
   })
   .strict()
   .superRefine((o, ctx) => {

@@ -7,7 +7,7 @@
  *   await src.controlTotals('2024-01-03');
  */
 import { readFile } from 'node:fs/promises';
-import { ConfigError, RetriableError } from '../events/errors.js';
+import { ConfigError, RecordError, RetriableError } from '../events/errors.js';
 import type { BillingEvent, QuarantineEntry } from '../events/model.js';
 import { parseSourceConfig, type SourceConfig } from '../config/sources.js';
 import type { Window } from '../partitions/index.js';
@@ -16,7 +16,9 @@ import { openControl, windowDeliveries, type ControlProvider, type WindowDeliver
 import { planPickup, sha256, type PickupPlan, type PickupSettings, type PlannedFile } from './landing/pickup.js';
 import { DEFAULT_MAX_RECORD_BYTES, readRecords, type ReadLimits } from './landing/readers.js';
 import { compileMapper, type Mapper } from './mapping/map.js';
+import { compileMrrObserver, type MrrObserver } from './mapping/mrr.js';
 import { MapSession, type MapStats } from './mapping/session.js';
+import type { MrrObservation } from '../events/mrr.js';
 import type { ControlTotals, InputFile, MapContext, MapResult, RawRecord } from './types.js';
 
 export type { ControlTotals, InputFile, MapContext, MapResult, RawRecord, RecordLocation } from './types.js';
@@ -51,6 +53,8 @@ export interface SourceBatch {
   quarantine: QuarantineEntry[];
   /** Filled while `events` is iterated: records read = records that produced events (mapped) + quarantined + skipped. */
   stats: MapStats;
+  /** MRR observations of the records read (objects with an `mrr:` clause); complete after `events` ends. */
+  mrr: MrrObservation[];
 }
 
 export interface LandingSource {
@@ -62,6 +66,8 @@ export interface LandingSource {
   records(window: Window, o: Omit<ReadOptions, 'runId'>): AsyncIterable<RawRecord>;
   /** One record → events or a RecordError. */
   map(record: RawRecord, ctx: MapContext): MapResult;
+  /** True when some object declares `mrr:` (ingest then turns observations into mrr_delta rows). */
+  readonly statesMrr: boolean;
   /** Plan + read + map, as the warehouse's commitIngest wants it. */
   read(window: Window, o: ReadOptions): Promise<SourceBatch>;
   /** How the source proves a day (its `completeness.control`) and where its numbers come from. */
@@ -94,14 +100,42 @@ export async function* recordsOf(files: readonly PlannedFile[], limits?: ReadLim
   }
 }
 
-/** Maps a record stream: events stream out, quarantine entries and counts fill in as it is iterated. */
-export function mapRecords(records: AsyncIterable<RawRecord>, map: Mapper, billingSource: string, ingestRunId: string): { events: AsyncIterable<BillingEvent>; quarantine: QuarantineEntry[]; stats: MapStats } {
-  const session = new MapSession(map, billingSource, ingestRunId);
+/**
+ * Maps a record stream: events stream out, quarantine entries and counts fill in as it is iterated. With an MRR
+ * observer (objects that declare `mrr:`), each mapped record's MRR observation is collected in `mrr`; a record whose
+ * MRR cannot be read is quarantined whole (its events too), so every record still ends in exactly one place.
+ */
+export function mapRecords(
+  records: AsyncIterable<RawRecord>,
+  map: Mapper,
+  billingSource: string,
+  ingestRunId: string,
+  observeMrr?: MrrObserver | null,
+): { events: AsyncIterable<BillingEvent>; quarantine: QuarantineEntry[]; stats: MapStats; mrr: MrrObservation[] } {
+  const mrr: MrrObservation[] = [];
+  const session = new MapSession(observeMrr ? withMrr(map, observeMrr, mrr) : map, billingSource, ingestRunId);
   async function* events(): AsyncGenerator<BillingEvent> {
     for await (const r of records) yield* session.push(r).events;
     yield* session.finish().events;
   }
-  return { events: events(), quarantine: session.quarantine, stats: session.stats };
+  return { events: events(), quarantine: session.quarantine, stats: session.stats, mrr };
+}
+
+/** The mapper, also collecting each mapped record's MRR observation (a record whose MRR cannot be read → its error). */
+function withMrr(map: Mapper, observe: MrrObserver, into: MrrObservation[]): Mapper {
+  const wrapped = ((r, ctx) => {
+    const res = map(r, ctx);
+    if (!Array.isArray(res)) return res;
+    try {
+      const o = observe(r);
+      if (o) into.push(o);
+    } catch (e) {
+      if (e instanceof RecordError) return e;
+      throw e;
+    }
+    return res;
+  }) as Mapper;
+  return Object.assign(wrapped, map);
 }
 
 export function openSource(config: ConnectorConfig, sourceName: string, o: { recount?: ControlProvider } = {}): LandingSource {
@@ -113,6 +147,7 @@ export function openSource(config: ConnectorConfig, sourceName: string, o: { rec
   const source = parseSourceConfig(raw, `source "${sourceName}"`);
   const mapper = compileMapper(source);
   const limits: ReadLimits = { maxRecordBytes: config.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES };
+  const observeMrr = compileMrrObserver(source);
   const control = openControl(source.completeness.control, { landing: config.landing, source: source.name, ...(o.recount ? { recount: o.recount } : {}) });
   const plan = (w: Window, o: Omit<ReadOptions, 'runId'>) =>
     planPickup(config.landing, source, w, { lookbackHours: o.lookbackHours, nowMs: o.nowMs, pickup: config.pickup, ...(o.committed ? { committed: o.committed } : {}) });
@@ -124,9 +159,10 @@ export function openSource(config: ConnectorConfig, sourceName: string, o: { rec
       yield* recordsOf((await plan(w, o)).inputs, limits);
     },
     map: mapper,
+    statesMrr: observeMrr !== null,
     async read(w, o) {
       const p = await plan(w, o);
-      const m = mapRecords(recordsOf(p.inputs, limits), mapper, source.name, o.runId);
+      const m = mapRecords(recordsOf(p.inputs, limits), mapper, source.name, o.runId, observeMrr);
       return { inputs: p.inputs.map(toInput), skipped: p.skipped.map(toInput), pending: p.pending, unrecognised: p.unrecognised, folders: p.folders, ...m };
     },
     proof: { kind: source.completeness.control.kind, origin: control?.origin ?? null },

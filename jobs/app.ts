@@ -9,6 +9,7 @@ import { openPuller, recountControl } from '../connectors/api/index.js';
 import { ConfigError } from '../events/errors.js';
 import { FactTable } from '../warehouse/index.js';
 import { oltpPort, warehousePort } from './adapters.js';
+import { mrrPort } from './billing/mrr-store.js';
 import { systemClock, type Clock } from './clock.js';
 import { dimsLoader, type JobDeps } from './deps.js';
 import { LockManager } from './lock.js';
@@ -77,6 +78,7 @@ export async function openApp(config: Config, o: AppOptions = {}): Promise<App> 
         const s = openSource(connectorConfig, name, puller ? { recount: recountControl(puller, clock) } : {});
         p = {
           name: s.name,
+          statesMrr: s.statesMrr,
           read: (w, ro) => s.read(w, ro),
           completeness: { proof: s.proof.kind, origin: s.proof.origin, arrival: s.config.completeness.arrival },
           controlTotals: (day) => s.controlTotals(day),
@@ -91,6 +93,7 @@ export async function openApp(config: Config, o: AppOptions = {}): Promise<App> 
       return p;
     },
     oltp: oltpPort(config.oltp, config.landing),
+    mrr: mrrPort(config.warehouse),
     dims: dimsLoader(warehouse),
     settings: {
       lookbackHours: config.lookbackHours,

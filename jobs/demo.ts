@@ -84,6 +84,8 @@ export interface DemoResult {
   firstCheck: CheckOutcome;
   secondCheck: CheckOutcome;
   totals: { source: string; currency: string; rows: number; amount: string }[];
+  /** MRR movements per source, month and currency (sources whose mappings state MRR). */
+  mrr: MrrMovement[];
 }
 
 export async function runDemo(o: DemoOptions): Promise<DemoResult> {
@@ -128,7 +130,8 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
   say(formatStatusGrid(status));
   writeFileSync(layout.report, renderReport(status));
   const totals = await totalsPerSource(deps.warehouse.factPath);
-  return { from, to, backfill, firstCheck, secondCheck, totals };
+  const mrr = await mrrMovements(deps.warehouse.factPath);
+  return { from, to, backfill, firstCheck, secondCheck, totals, mrr };
 }
 
 function indent(s: string): string {
@@ -146,28 +149,80 @@ function onlyProblems(out: CheckOutcome): string {
   return `${head}; not complete:\n${formatOutcome({ ...out, ok: true, days: bad })}`;
 }
 
+/** Billing events only: the MRR_CHANGED rows billing-mart derives from subscription states are counted by the movements query. */
+const SOURCE_EVENTS = "source_object_type <> 'mrr_delta'";
+
 /** The closing DuckDB query: rows and exact amount per source and currency, straight from the Parquet files. */
 export async function totalsPerSource(factPath: string): Promise<DemoResult['totals']> {
+  const rows = await duckRows(totalsSql(factPath));
+  return rows.map((row) => ({ source: String(row[0]), currency: String(row[1]), rows: Number(row[2]), amount: decimalText(row[3]) }));
+}
+
+export function totalsSql(factPath: string): string {
+  return `SELECT billing_source, currency, count(*) AS rows, sum(amount) AS total\nFROM read_parquet('${factGlob(factPath)}', hive_partitioning = true)\nWHERE ${SOURCE_EVENTS}\nGROUP BY ALL ORDER BY billing_source, currency;`;
+}
+
+/**
+ * MRR movements per source, UTC month and currency from the mrr_delta rows: for each subscription and month, its
+ * MRR at the month's start (the sum of its earlier deltas) and end; new (0 → >0), expansion (up), contraction (down,
+ * still >0), churn (→ 0), each the signed change. Order-independent: late versions' corrections land in the right months.
+ */
+export function mrrMovementsSql(factPath: string): string {
+  return `WITH d AS (
+  SELECT billing_source, subscription_id, currency, strftime(event_date, '%Y-%m') AS month, sum(mrr_delta) AS delta
+  FROM read_parquet('${factGlob(factPath)}', hive_partitioning = true)
+  WHERE event_type = 'MRR_CHANGED' AND mrr_delta IS NOT NULL GROUP BY ALL),
+m AS (SELECT *, coalesce(sum(delta) OVER (PARTITION BY billing_source, subscription_id ORDER BY month ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS s FROM d)
+SELECT billing_source, month, currency,
+  sum(CASE WHEN s = 0 AND s + delta > 0 THEN delta ELSE 0 END) AS new,
+  sum(CASE WHEN s > 0 AND delta > 0 THEN delta ELSE 0 END) AS expansion,
+  sum(CASE WHEN s > 0 AND delta < 0 AND s + delta > 0 THEN delta ELSE 0 END) AS contraction,
+  sum(CASE WHEN s > 0 AND s + delta = 0 THEN delta ELSE 0 END) AS churn
+FROM m WHERE delta <> 0 GROUP BY ALL ORDER BY billing_source, month, currency;`;
+}
+
+export interface MrrMovement {
+  source: string;
+  month: string;
+  currency: string;
+  new: string;
+  expansion: string;
+  contraction: string;
+  churn: string;
+}
+
+export async function mrrMovements(factPath: string): Promise<MrrMovement[]> {
+  const rows = await duckRows(mrrMovementsSql(factPath));
+  return rows.map((r) => ({ source: String(r[0]), month: String(r[1]), currency: String(r[2]), new: decimalText(r[3]), expansion: decimalText(r[4]), contraction: decimalText(r[5]), churn: decimalText(r[6]) }));
+}
+
+export function formatMrr(m: MrrMovement[]): string {
+  if (!m.length) return '(no source states MRR)';
+  const cols = ['new', 'expansion', 'contraction', 'churn'] as const;
+  const w = Math.max(12, ...m.flatMap((x) => cols.map((c) => x[c].length)));
+  return [
+    `${'source'.padEnd(10)} ${'month'.padEnd(7)} ${'cur'.padEnd(4)} ${cols.map((c) => c.padStart(w)).join(' ')}`,
+    ...m.map((x) => `${x.source.padEnd(10)} ${x.month.padEnd(7)} ${x.currency.padEnd(4)} ${cols.map((c) => x[c].padStart(w)).join(' ')}`),
+  ].join('\n');
+}
+
+function factGlob(factPath: string): string {
+  return path.join(factPath, 'event_date=*', '*.parquet').replace(/'/g, "''");
+}
+
+function decimalText(v: unknown): string {
+  return v instanceof DuckDBDecimalValue ? unscaledToText(v.value, v.scale) : String(v);
+}
+
+async function duckRows(sql: string): Promise<unknown[][]> {
   const instance = await DuckDBInstance.create(':memory:');
   const conn = await instance.connect();
   try {
-    const glob = path.join(factPath, 'event_date=*', '*.parquet').replace(/'/g, "''");
-    const r = await conn.runAndReadAll(
-      `SELECT billing_source, currency, count(*) AS n, sum(amount) AS total FROM read_parquet('${glob}', hive_partitioning = true) GROUP BY ALL ORDER BY billing_source, currency`,
-    );
-    return r.getRows().map((row) => {
-      const total = row[3];
-      const amount = total instanceof DuckDBDecimalValue ? unscaledToText(total.value, total.scale) : String(total);
-      return { source: String(row[0]), currency: String(row[1]), rows: Number(row[2]), amount };
-    });
+    return (await conn.runAndReadAll(sql)).getRows() as unknown[][];
   } finally {
     conn.closeSync();
     instance.closeSync();
   }
-}
-
-export function totalsSql(factPath: string): string {
-  return `SELECT billing_source, currency, count(*) AS rows, sum(amount) AS total\nFROM read_parquet('${path.join(factPath, 'event_date=*', '*.parquet')}', hive_partitioning = true)\nGROUP BY ALL ORDER BY billing_source, currency;`;
 }
 
 export function formatTotals(t: DemoResult['totals']): string {

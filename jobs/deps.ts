@@ -3,7 +3,7 @@ import type { Clock } from './clock.js';
 import { DimensionLookup } from './enrich.js';
 import type { LockManager } from './lock.js';
 import type { Logger } from './log.js';
-import type { OltpPort, SourcePort, WarehousePort } from './ports.js';
+import type { MrrPort, OltpPort, SourcePort, WarehousePort } from './ports.js';
 import type { RetryPolicy } from './retry.js';
 import type { RunStore } from './runstore.js';
 
@@ -25,6 +25,8 @@ export interface JobDeps {
   sourceNames: string[];
   source(name: string): SourcePort;
   oltp: OltpPort;
+  /** MRR observations → mrr_delta events (per-source durable state). */
+  mrr: MrrPort;
   dims: DimsLoader;
   settings: JobSettings;
 }

@@ -8,7 +8,8 @@ import { ConfigError, errorKind, messageWithCauses } from '../events/errors.js';
 import { dayOf, lastClosedWindow, windowKey, type Window } from '../partitions/index.js';
 import { isoUtc } from './clock.js';
 import type { JobDeps } from './deps.js';
-import type { CommitResult, InputFile } from './ports.js';
+import type { CommitResult, InputFile, SourceBatch } from './ports.js';
+import { quarantineFromError, type BillingEvent } from '../events/model.js';
 import { withRetry, type RetryPolicy } from './retry.js';
 import type { RunRecord } from './runstore.js';
 
@@ -66,6 +67,8 @@ export async function runIngest(deps: JobDeps, req: IngestRequest): Promise<RunR
       async (attempt) => {
         rec = await deps.runs.update(rec, { attempts: attempt });
         const names = (req.covers ?? [req.window]).map((w) => lockNameFor(req.source, w));
+        // a source stating MRR updates its MRR state in the same run: one run of the source at a time does that
+        if (deps.source(req.source).statesMrr) names.push(`mrr:${req.source}`);
         return deps.locks.withLocks(names, () => attemptOnce(deps, req, rec.runId), `${req.trigger} run ${rec.runId}`);
       },
       req.retry ?? deps.settings.retry,
@@ -164,7 +167,10 @@ async function attemptOnce(deps: JobDeps, req: IngestRequest, runId: string): Pr
   }
   const dims = await deps.dims.get();
   const marked = await wh.markedDays();
-  const res = await wh.commitIngest({ runId, source: req.source, windows: covers, inputs: batch.inputs, events: dims.enrichAll(batch.events), quarantine: batch.quarantine });
+  const mrr = withMrrDeltas(deps, req.source, runId, batch);
+  const res = await wh.commitIngest({ runId, source: req.source, windows: covers, inputs: batch.inputs, events: dims.enrichAll(mrr.events), quarantine: batch.quarantine });
+  // after the commit: a run that dies in between leaves the state behind the table (docs/billing.md says what that means)
+  await mrr.persist();
   const recordsRead = batch.stats?.records ?? res.rowsIn + batch.quarantine.length;
   const useful = batch.stats ? batch.stats.mapped + sum(batch.stats.skipped) : res.rowsIn;
   if (recordsRead > 0 && useful === 0) warnings.push(`every one of the ${recordsRead} record(s) read was quarantined (${[...new Set(batch.quarantine.map((q) => q.reason))].join(', ')}); nothing was loaded — see the quarantine table`);
@@ -187,6 +193,27 @@ async function attemptOnce(deps: JobDeps, req: IngestRequest, runId: string): Pr
   const st = batch.stats;
   const records = st ? { read: st.records, mapped: st.mapped, quarantined: st.quarantined, skipped: { ...st.skipped } } : undefined;
   return { res, inputs: batch.inputs, filesSkipped: batch.skipped.length, quarantined, quarantinedByDay, ...(records ? { records } : {}), withdrawn, unrecognised, warnings };
+}
+
+/**
+ * The batch's events followed by the mrr_delta events its MRR observations imply (events/mrr.ts against the
+ * source's durable state): planned once the batch is read, refusals quarantined with their file and line.
+ * `persist()` appends the new state; call it after the commit.
+ */
+function withMrrDeltas(deps: JobDeps, source: string, runId: string, batch: SourceBatch): { events: AsyncIterable<BillingEvent>; persist(): Promise<unknown> } {
+  let persist: () => Promise<unknown> = async () => undefined;
+  async function* events(): AsyncGenerator<BillingEvent> {
+    yield* batch.events;
+    if (!batch.mrr?.length) return;
+    const plan = await deps.mrr.plan(source, batch.mrr, runId);
+    for (const e of plan.errors) {
+      const loc = e.location;
+      batch.quarantine.push(quarantineFromError(e, { billingSource: source, sourceFile: loc?.file ?? '', sourcePosition: loc?.line ?? loc?.position ?? 0, rawRecord: JSON.stringify({ mrr: e.value }), ingestRunId: runId }));
+    }
+    persist = plan.persist;
+    yield* plan.events;
+  }
+  return { events: events(), persist: () => persist() };
 }
 
 function sum(o: Record<string, number>): number {

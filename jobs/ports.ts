@@ -3,7 +3,9 @@
  * warehouse/index.ts and connectors/index.ts (docs/CONTRACTS.md); tests bind them to in-memory fakes, so the
  * orchestration logic is tested without Parquet.
  */
+import type { RecordError } from '../events/errors.js';
 import type { BillingEvent, QuarantineEntry } from '../events/model.js';
+import type { MrrObservation } from '../events/mrr.js';
 import type { Window } from '../partitions/index.js';
 
 export interface InputFile {
@@ -96,10 +98,19 @@ export interface SourceBatch {
   stats?: { records: number; mapped: number; quarantined: number; skipped: Record<string, number> };
   /** Landing folders (`<source>/<day>/<HH>`) the read looked at. */
   folders?: string[];
+  /** MRR observations of the records read (sources whose mappings declare `mrr:`); complete after `events` ends. */
+  mrr?: MrrObservation[];
+}
+
+/** Turns a source's MRR observations into mrr_delta events against the durable MRR state (jobs/billing/mrr-store.ts). */
+export interface MrrPort {
+  plan(source: string, observations: readonly MrrObservation[], runId: string): Promise<{ events: BillingEvent[]; errors: RecordError[]; persist(): Promise<unknown> }>;
 }
 
 export interface SourcePort {
   readonly name: string;
+  /** Some object of the source declares `mrr:` (its runs then hold the source's MRR lock and update its MRR state). */
+  readonly statesMrr?: boolean;
   /** Reads the window's landing folders plus `lookbackHours` before it, leaving out `committed` inputs. */
   read(window: Window, o: { lookbackHours: number; nowMs: number; committed: Set<string>; runId: string }): Promise<SourceBatch>;
   /**

@@ -77,6 +77,8 @@ export const CHARGEBEE: SourceConfigInput = {
         { eventType: 'SUBSCRIPTION_CANCELLED', when: { status: 'cancelled' }, ts: ['cancelled_at', 'updated_at'] },
         { eventType: 'SUBSCRIPTION_PAUSED', when: { status: 'paused' }, ts: ['pause_date', 'updated_at'] },
       ],
+      // MRR (S2): Chargebee states each subscription version's monthly recurring revenue in `mrr` (cents).
+      mrr: { when: { mrr: { present: true } }, version: { column: 'resource_version', kind: 'integer' }, ts: ['updated_at', 'created_at'], amount: { column: 'mrr', unit: 'minor' } },
     }),
     chargebeeObject({
       object: 'event',
@@ -91,7 +93,17 @@ export const CHARGEBEE: SourceConfigInput = {
         { eventType: 'SUBSCRIPTION_CANCELLED', when: { event_type: 'subscription_cancelled' }, ts: 'occurred_at', identity: { object: 'subscription', id: 'content.subscription.id' } },
         { eventType: 'SUBSCRIPTION_PAUSED', when: { event_type: 'subscription_paused' }, ts: 'occurred_at', identity: { object: 'subscription', id: 'content.subscription.id' } },
         { eventType: 'SUBSCRIPTION_RESUMED', when: { event_type: 'subscription_resumed' }, ts: 'occurred_at', identity: { object: 'subscription', id: 'content.subscription.id' } },
+        // a plan or quantity change: one event per change (the event's own id)
+        { eventType: 'SUBSCRIPTION_AMENDED', when: { event_type: 'subscription_changed' }, ts: 'occurred_at' },
       ],
+      // MRR (S2): an event's content is the subscription as it became, with its `mrr` and resource_version.
+      mrr: {
+        when: { 'content.subscription.mrr': { present: true } },
+        subscription: 'content.subscription.id',
+        version: { column: 'content.subscription.resource_version', kind: 'integer' },
+        ts: 'occurred_at',
+        amount: { column: 'content.subscription.mrr', unit: 'minor' },
+      },
     }),
   ],
 };

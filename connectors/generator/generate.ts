@@ -5,6 +5,7 @@
  *   <out>/_late/<same relative paths>                            late files and changed re-deliveries, to deliver later
  *   <out>/_oltp/accounts.csv, products.csv, oltp.sql             OLTP metadata (file snapshot + SQL for PostgreSQL)
  *   <out>/_truth/expected_fact.csv, expected_quarantine.csv      ground truth after exactly-once loading
+ *   <out>/_truth/expected_mrr.csv                                MRR movements per source, month, currency (sources stating MRR)
  */
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -134,6 +135,7 @@ export async function generate(o: GenerateOptions): Promise<GenerateSummary> {
         const ev = renderer.normalise(raw);
         if (!ev) return false;
         truth.add(ev, day);
+        if (renderer.statesMrr && ev.subscriptionId && ev.attrs.mrr !== undefined) truth.addMrr(src.name, ev.subscriptionId, ev.currency, ev.ms, Number(ev.attrs.sub_version), BigInt(ev.attrs.mrr));
         summary.events++;
         const { text } = renderer.render(ev, rng);
         write(ev, text);
@@ -176,6 +178,7 @@ export async function generate(o: GenerateOptions): Promise<GenerateSummary> {
   mkdirSync(truthDir, { recursive: true });
   writeFileSync(path.join(truthDir, 'expected_fact.csv'), truth.factCsv());
   writeFileSync(path.join(truthDir, 'expected_quarantine.csv'), truth.quarantineCsv());
+  writeFileSync(path.join(truthDir, 'expected_mrr.csv'), truth.mrrCsv());
   writeFileSync(path.join(truthDir, 'generator.json'), JSON.stringify({ seed: o.seed, from: o.from, to: o.to, eventsPerDay: o.eventsPerDay, sources: sources.map((s) => s.name), ...summary }, null, 1) + '\n');
   return summary;
 }

@@ -43,6 +43,11 @@ export interface Renderer {
    * source has no record that yields it. Truth, control totals and rendering all use the normalised event.
    */
   normalise(ev: GenEvent): GenEvent | null;
+  /**
+   * The source's records state each subscription version's MRR (`attrs.mrr`, `attrs.sub_version` of lifecycle
+   * events): the truth then records MRR movements for it (`_truth/expected_mrr.csv`).
+   */
+  readonly statesMrr?: boolean;
   /** CSV header line for an object (csv only). */
   header(object: string): string;
   render(ev: GenEvent, rng: Rng): Rendered;

@@ -24,12 +24,14 @@ const OBJECT_OF: Partial<Record<EventType, string>> = {
   SUBSCRIPTION_CANCELLED: 'event',
   SUBSCRIPTION_PAUSED: 'event',
   SUBSCRIPTION_RESUMED: 'event',
+  SUBSCRIPTION_AMENDED: 'event',
 };
 
 const EVENT_NAME: Partial<Record<EventType, string>> = {
   SUBSCRIPTION_CANCELLED: 'subscription_cancelled',
   SUBSCRIPTION_PAUSED: 'subscription_paused',
   SUBSCRIPTION_RESUMED: 'subscription_resumed',
+  SUBSCRIPTION_AMENDED: 'subscription_changed',
 };
 
 /** The page wrapper key of each object (`{"list":[{"<key>": {...}}]}`). */
@@ -46,6 +48,7 @@ export const chargebeeRenderer: Renderer = {
     if (!object) return null;
     return { ...ev, object };
   },
+  statesMrr: true,
   header() {
     return '';
   },
@@ -98,6 +101,14 @@ export const chargebeeRenderer: Renderer = {
     return { object: ev.object, text: jsonText(rec) };
   },
 };
+
+/**
+ * A subscription version's resource_version: epoch ms of the change plus the version number (the simulation's
+ * changes fall on whole seconds, so this is unique and ordered like Chargebee's own).
+ */
+export function subscriptionVersion(ev: GenEvent): number | null {
+  return ev.attrs.sub_version !== undefined ? ev.ms + Number(ev.attrs.sub_version) : null;
+}
 
 function chargebeeRecord(ev: GenEvent): Record<string, unknown> {
   const at = epochS(ev.ms);
@@ -159,7 +170,7 @@ function chargebeeRecord(ev: GenEvent): Record<string, unknown> {
       };
     }
     case 'subscription':
-      return { id: ev.recordId, customer_id: ev.accountId, plan_id: ev.productId, plan_quantity: 1, status: 'active', created_at: at, started_at: at, currency_code: ev.currency, updated_at: at, resource_version: rv, object: 'subscription' };
+      return { id: ev.recordId, customer_id: ev.accountId, plan_id: ev.productId, plan_quantity: 1, status: 'active', created_at: at, started_at: at, currency_code: ev.currency, updated_at: at, resource_version: subscriptionVersion(ev) ?? rv, mrr: BigInt(ev.attrs.mrr ?? '0'), object: 'subscription' };
     case 'event':
       return {
         id: `ev_${ev.recordId}`,
@@ -168,7 +179,16 @@ function chargebeeRecord(ev: GenEvent): Record<string, unknown> {
         object: 'event',
         api_version: 'v2',
         event_type: EVENT_NAME[t],
-        content: { subscription: { id: ev.subscriptionId, customer_id: ev.accountId, status: t === 'SUBSCRIPTION_CANCELLED' ? 'cancelled' : t === 'SUBSCRIPTION_PAUSED' ? 'paused' : 'active', currency_code: ev.currency }, customer: { id: ev.accountId } },
+        content: {
+          subscription: {
+            id: ev.subscriptionId,
+            customer_id: ev.accountId,
+            status: t === 'SUBSCRIPTION_CANCELLED' ? 'cancelled' : t === 'SUBSCRIPTION_PAUSED' ? 'paused' : 'active',
+            currency_code: ev.currency,
+            ...(ev.attrs.mrr !== undefined ? { mrr: BigInt(ev.attrs.mrr), resource_version: subscriptionVersion(ev) } : {}),
+          },
+          customer: { id: ev.accountId },
+        },
       };
     default:
       throw new Error(`chargebee renderer: unexpected object ${ev.object}`);

@@ -88,7 +88,7 @@ export class SourceSim implements BillingSim {
           const sub = this.newSub(rng, acct);
           sub.createdMs = at(t + 60_000);
           this.active.push(sub);
-          out({ ...this.base(acct, sub), eventType: 'SUBSCRIPTION_CREATED', object: 'subscription', recordId: sub.id, version: '1', ms: sub.createdMs, nightly: false, amountMinor: 0n, attrs: { status: 'active' } });
+          out({ ...this.base(acct, sub), eventType: 'SUBSCRIPTION_CREATED', object: 'subscription', recordId: sub.id, version: '1', ms: sub.createdMs, nightly: false, amountMinor: 0n, attrs: { status: 'active', ...this.mrrAttrs(sub) } });
           postInvoice(this, rng, out, at(t + 120_000), sub, false);
           break;
         }
@@ -111,13 +111,12 @@ export class SourceSim implements BillingSim {
         case 'amend': {
           if (!active.length) break;
           const sub = rng.pick(active);
-          const oldMonthly = this.monthly(sub);
-          sub.quantity += BigInt(rng.range(1, 5));
+          // mostly upgrades (expansion), some downgrades (contraction) while more than one seat is left
+          if (sub.quantity > 1n && rng.chance(0.3)) sub.quantity -= 1n;
+          else sub.quantity += BigInt(rng.range(1, 5));
           sub.version++;
           const t = randomMs();
-          const delta = this.monthly(sub) - oldMonthly;
-          out({ ...this.base(sub.account, sub), eventType: 'SUBSCRIPTION_AMENDED', object: 'amendment', recordId: this.id(rng, 'sub'), version: null, ms: t, nightly: false, amountMinor: 0n, attrs: { type: 'UpdateProduct', quantity: sub.quantity.toString() } });
-          out({ ...this.base(sub.account, sub), eventType: 'MRR_CHANGED', object: 'subscription_mrr', recordId: this.id(rng, 'mrr'), version: null, ms: at(t + 1000), nightly: false, amountMinor: delta });
+          out({ ...this.base(sub.account, sub), eventType: 'SUBSCRIPTION_AMENDED', object: 'amendment', recordId: this.id(rng, 'sub'), version: null, ms: t, nightly: false, amountMinor: 0n, attrs: { type: 'UpdateProduct', quantity: sub.quantity.toString(), ...this.mrrAttrs(sub) } });
           break;
         }
         case 'cancel':
@@ -131,8 +130,7 @@ export class SourceSim implements BillingSim {
           sub.version++;
           if (activity === 'cancel') {
             sub.status = 'cancelled';
-            out({ ...this.base(sub.account, sub), eventType: 'SUBSCRIPTION_CANCELLED', object: 'amendment', recordId: this.id(rng, 'sub'), version: null, ms: t, nightly: false, amountMinor: 0n, attrs: { type: 'Cancellation', sub_created_ms: String(sub.createdMs) } });
-            out({ ...this.base(sub.account, sub), eventType: 'MRR_CHANGED', object: 'subscription_mrr', recordId: this.id(rng, 'mrr'), version: null, ms: at(t + 1000), nightly: false, amountMinor: -this.monthly(sub) });
+            out({ ...this.base(sub.account, sub), eventType: 'SUBSCRIPTION_CANCELLED', object: 'amendment', recordId: this.id(rng, 'sub'), version: null, ms: t, nightly: false, amountMinor: 0n, attrs: { type: 'Cancellation', sub_created_ms: String(sub.createdMs), ...this.mrrAttrs(sub) } });
             const credit = this.monthly(sub) / 3n;
             if (credit !== 0n) {
               const memoId = this.id(rng, 'cn');
@@ -146,13 +144,13 @@ export class SourceSim implements BillingSim {
             sub.status = 'paused';
             sub.wasPaused = true;
             this.paused.push(sub);
-            out({ ...this.base(sub.account, sub), eventType: 'SUBSCRIPTION_PAUSED', object: 'amendment', recordId: this.id(rng, 'sub'), version: null, ms: t, nightly: false, amountMinor: 0n, attrs: { type: 'Suspend', sub_created_ms: String(sub.createdMs) } });
+            out({ ...this.base(sub.account, sub), eventType: 'SUBSCRIPTION_PAUSED', object: 'amendment', recordId: this.id(rng, 'sub'), version: null, ms: t, nightly: false, amountMinor: 0n, attrs: { type: 'Suspend', sub_created_ms: String(sub.createdMs), ...this.mrrAttrs(sub) } });
             if (this.paused.length > 1) {
               const r = this.paused.splice(rng.int(this.paused.length - 1), 1)[0]!; // not the one just paused (last)
               r.status = 'active';
               this.active.push(r);
               r.version++;
-              out({ ...this.base(r.account, r), eventType: 'SUBSCRIPTION_RESUMED', object: 'amendment', recordId: this.id(rng, 'sub'), version: null, ms: at(t + 5000), nightly: false, amountMinor: 0n, attrs: { type: 'Resume', sub_created_ms: String(r.createdMs) } });
+              out({ ...this.base(r.account, r), eventType: 'SUBSCRIPTION_RESUMED', object: 'amendment', recordId: this.id(rng, 'sub'), version: null, ms: at(t + 5000), nightly: false, amountMinor: 0n, attrs: { type: 'Resume', sub_created_ms: String(r.createdMs), ...this.mrrAttrs(r) } });
             }
           }
           break;
@@ -261,6 +259,14 @@ export class SourceSim implements BillingSim {
   scale(usdCents: bigint, ccy: string): bigint {
     const v = priceFor(usdCents, ccy);
     return ccy === 'JPY' ? v / 100n + 1n : v;
+  }
+
+  /**
+   * The subscription's state as a source states it on a lifecycle record: its MRR (minor units; 0 while cancelled
+   * or paused) and its version (each change adds one). Sources that state MRR render these; the truth follows them.
+   */
+  mrrAttrs(sub: Sub): { mrr: string; sub_version: string } {
+    return { mrr: (sub.status === 'active' ? this.monthly(sub) : 0n).toString(), sub_version: String(sub.version) };
   }
 
   monthly(sub: Sub): bigint {

@@ -22,6 +22,8 @@ export class Truth {
   /** date → key(source|type|currency) → cell */
   private byDay = new Map<string, Map<string, Cell>>();
   private quarantine = new Map<string, number>();
+  /** source|subscription → the MRR the source stated at each version (minor units). */
+  private mrr = new Map<string, { currency: string; versions: { ms: number; version: number; minor: bigint }[] }>();
 
   /** `date`: the event's UTC day when the caller knows it (saves a Date per event). */
   add(ev: GenEvent, date = new Date(ev.ms).toISOString().slice(0, 10)): void {
@@ -64,6 +66,47 @@ export class Truth {
     rows.sort((a, b) => a.slice(0, 4).join('|').localeCompare(b.slice(0, 4).join('|')));
     for (const r of rows) lines.push(csvRow(r));
     return lines.join('\n') + '\n';
+  }
+
+  /** One subscription version's MRR as the source's records state it. */
+  addMrr(source: string, subscriptionId: string, currency: string, ms: number, version: number, minor: bigint): void {
+    const key = `${source}|${subscriptionId}`;
+    let s = this.mrr.get(key);
+    if (!s) this.mrr.set(key, (s = { currency, versions: [] }));
+    s.versions.push({ ms, version, minor });
+  }
+
+  /**
+   * MRR movements per (source, UTC month, currency): for each subscription and month with a change, its MRR at the
+   * month's start (s) and end (e): new (s = 0 < e), churn (s > 0 = e), expansion (e > s > 0), contraction
+   * (s > e > 0); each summed as the signed change e − s.
+   */
+  mrrCsv(): string {
+    const cells = new Map<string, { new: bigint; expansion: bigint; contraction: bigint; churn: bigint }>();
+    for (const [key, sub] of this.mrr) {
+      const source = key.slice(0, key.indexOf('|'));
+      const versions = [...sub.versions].sort((a, b) => a.ms - b.ms || a.version - b.version);
+      let value = 0n;
+      for (let i = 0; i < versions.length; ) {
+        const month = new Date(versions[i]!.ms).toISOString().slice(0, 7);
+        const start = value;
+        while (i < versions.length && new Date(versions[i]!.ms).toISOString().slice(0, 7) === month) value = versions[i++]!.minor;
+        const d = value - start;
+        if (d === 0n) continue;
+        const k = `${source}|${month}|${sub.currency}`;
+        const c = cells.get(k) ?? { new: 0n, expansion: 0n, contraction: 0n, churn: 0n };
+        if (start === 0n) c.new += d;
+        else if (value === 0n) c.churn += d;
+        else if (d > 0n) c.expansion += d;
+        else c.contraction += d;
+        cells.set(k, c);
+      }
+    }
+    const rows = [...cells.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([k, c]) => {
+      const [source, month, currency] = k.split('|') as [string, string, string];
+      return [source, month, currency, ...[c.new, c.expansion, c.contraction, c.churn].map((v) => minorToDecimal9(v, currency))];
+    });
+    return ['billing_source,month,currency,new,expansion,contraction,churn', ...rows.map((r) => csvRow(r))].join('\n') + '\n';
   }
 
   quarantineCsv(): string {

@@ -83,8 +83,9 @@ export class MrrStateStore {
     readonly seq: number,
   ) {}
 
-  static async open(warehouseDir: string): Promise<MrrStateStore> {
-    const dir = path.join(warehouseDir, MRR_STATE_DIR);
+  /** `scope`: one log per billing source (`<warehouse>/billing/mrr_state/<source>/`), so sources never contend. */
+  static async open(warehouseDir: string, scope?: string): Promise<MrrStateStore> {
+    const dir = scope === undefined ? path.join(warehouseDir, MRR_STATE_DIR) : path.join(warehouseDir, MRR_STATE_DIR, scope);
     let names: string[];
     try {
       names = (await fs.readdir(dir)).filter((n) => FILE_RE.test(n)).sort();
@@ -141,6 +142,16 @@ export class MrrStateStore {
   }
 }
 
+/** The jobs' MRR port over the state logs under `warehouseDir`: one log per source, planned under the source's MRR lock. */
+export function mrrPort(warehouseDir: string): { plan(source: string, observations: readonly MrrObservation[], runId: string): Promise<{ events: BillingEvent[]; errors: MrrApplyResult['errors']; persist(): Promise<unknown> }> } {
+  return {
+    async plan(source, observations, runId) {
+      const p = await planMrrRun(warehouseDir, observations, runId, source);
+      return { events: p.events, errors: p.result.errors, persist: p.persist };
+    },
+  };
+}
+
 export interface MrrRunPlan {
   /** MRR_CHANGED events (amount 0, mrr_delta set) to commit to the fact table. */
   events: BillingEvent[];
@@ -150,8 +161,8 @@ export interface MrrRunPlan {
 }
 
 /** Loads the state, applies the observations and returns the delta events plus a persist() for afterwards. */
-export async function planMrrRun(warehouseDir: string, observations: Iterable<MrrObservation>, runId: string): Promise<MrrRunPlan> {
-  const store = await MrrStateStore.open(warehouseDir);
+export async function planMrrRun(warehouseDir: string, observations: Iterable<MrrObservation>, runId: string, scope?: string): Promise<MrrRunPlan> {
+  const store = await MrrStateStore.open(warehouseDir, scope);
   const result = applyMrrObservations(store.state, observations);
   return {
     events: result.deltas.map((d) => mrrDeltaToEvent(d, runId)),

@@ -2,7 +2,7 @@ import path from 'node:path';
 import { loadConfig } from '../../config/index.js';
 import { openApp } from '../app.js';
 import { systemClock } from '../clock.js';
-import { demoLayout, formatTotals, prepareDemoDir, runDemo, totalsSql } from '../demo.js';
+import { demoLayout, formatTotals, formatMrr, mrrMovementsSql, prepareDemoDir, runDemo, totalsSql } from '../demo.js';
 import { createLogger } from '../log.js';
 import { progressReporter } from '../progress.js';
 import { CliExit, EXIT, type GlobalOptions, type Register } from './context.js';
@@ -56,7 +56,7 @@ export const register: Register = (program, ctx) => {
         say,
       });
       const secs = ((Date.now() - started) / 1000).toFixed(1);
-      ctx.emit({ ...layout, factTable: deps.warehouse.factPath, from: result.from, to: result.to, seconds: Number(secs), complete: result.secondCheck.ok, totals: result.totals }, () =>
+      ctx.emit({ ...layout, factTable: deps.warehouse.factPath, from: result.from, to: result.to, seconds: Number(secs), complete: result.secondCheck.ok, totals: result.totals, mrr: result.mrr }, () =>
         [
           '',
           `Parquet fact table: ${deps.warehouse.factPath}  (Hive layout event_date=YYYY-MM-DD/*.parquet)`,
@@ -70,6 +70,14 @@ export const register: Register = (program, ctx) => {
             .join('\n'),
           '',
           formatTotals(result.totals),
+          '',
+          'DuckDB: MRR movements per source and month (from mrr_delta)',
+          mrrMovementsSql(deps.warehouse.factPath)
+            .split('\n')
+            .map((l) => `  ${l}`)
+            .join('\n'),
+          '',
+          formatMrr(result.mrr),
           '',
           `demo finished in ${secs}s — try: billing-mart --warehouse ${path.relative(process.cwd(), layout.warehouse) || '.'} --landing ${path.relative(process.cwd(), layout.landing) || '.'} status --from ${result.from} --to ${result.to}`,
         ].join('\n'),

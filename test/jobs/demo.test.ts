@@ -51,6 +51,12 @@ describe('billing-mart demo', () => {
     );
     expect(printed.size).toBeGreaterThan(4);
     expect(printed).toEqual(truth);
+
+    // the MRR movements query (new, expansion, contraction, churn per month, from mrr_delta) equals the truth too
+    const mrrTruth = readFileSync(path.join(dir, 'landing', '_truth', 'expected_mrr.csv'), 'utf8').trim().split('\n').slice(1).map((l) => l.split(','));
+    const mrrPrinted = [...out.matchAll(/^(zuora|stripe|chargebee|recurly) +(\d{4}-\d{2}) +([A-Z]{3}) +(-?\d+\.\d{9}) +(-?\d+\.\d{9}) +(-?\d+\.\d{9}) +(-?\d+\.\d{9})$/gm)].map((m) => m.slice(1));
+    expect(mrrTruth.length).toBeGreaterThan(0);
+    expect(mrrPrinted).toEqual(mrrTruth);
     expect(elapsed).toBeLessThan(60_000);
   });
 });

@@ -16,6 +16,7 @@ import { LockManager } from '../../jobs/lock.js';
 import { memoryLogger } from '../../jobs/log.js';
 import type { CommitRequest, CommitResult, ControlTotals, DayManifest, DimRow, InputFile, OltpPort, SourceBatch, SourceCompleteness, SourcePort, WarehousePort } from '../../jobs/ports.js';
 import { RunStore } from '../../jobs/runstore.js';
+import { mrrPort } from '../../jobs/billing/mrr-store.js';
 
 let seq = 0n;
 export function ev(source: string, recordId: string, ts: string, amount: string, o: { type?: EventType; currency?: string; account?: string | null; product?: string | null; version?: string } = {}): BillingEvent {
@@ -266,6 +267,7 @@ export function harness(dir: string, o: { sources?: string[]; now?: string; auto
     sourceNames: sources,
     source: (n) => landing.port(n, o.failRead),
     oltp: fakeOltp([], []),
+    mrr: mrrPort(path.join(dir, 'mrr')), // the real state log (files), under the test's directory
     dims: dimsLoader(wh),
     settings: { lookbackHours: 24, retry: { maxAttempts: 3, baseMs: 1000, maxMs: 4000 }, graceHours: 6, stateDir: path.join(dir, 'state') },
   };
