@@ -57,5 +57,7 @@ export interface ControlTotals {
   generated_at?: string;
   /** Where the numbers came from (file, query), when the provider knows. */
   origin?: string;
+  /** The event types these numbers vouch for (an API recount lists only some objects); absent: all of them. */
+  eventTypes?: string[];
   totals: { event_type: string; currency: string; rows: number; amount_sum: string }[];
 }

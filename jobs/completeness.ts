@@ -159,7 +159,8 @@ export function compareDay(o: {
   // MRR_CHANGED rows are billing-mart's own derivation from subscription states (events/mrr.ts), not source events:
   // compared only when the source's numbers speak of them.
   const derivedCompared = o.control.totals.some((t) => t.event_type === 'MRR_CHANGED');
-  const actual = new Map(totals.filter((t) => derivedCompared || t.event_type !== 'MRR_CHANGED').map((t) => [`${t.event_type}|${t.currency}`, { rows: t.rows, amount: new Decimal(t.amount_sum) }]));
+  const vouched = o.control.eventTypes ? new Set(o.control.eventTypes) : null;
+  const actual = new Map(totals.filter((t) => (derivedCompared || t.event_type !== 'MRR_CHANGED') && (!vouched || vouched.has(t.event_type))).map((t) => [`${t.event_type}|${t.currency}`, { rows: t.rows, amount: new Decimal(t.amount_sum) }]));
   const diffs: TotalsDiff[] = [];
   for (const k of [...new Set([...expected.keys(), ...actual.keys()])].sort()) {
     const e = expected.get(k) ?? { rows: 0, amount: new Decimal(0) };

@@ -169,6 +169,22 @@ describe('completeness levels', () => {
     expect(r.detail).toMatch(/volume not judged \(1 trailing day\(s\) of history\)/);
   });
 
+  it('compares derived MRR_CHANGED rows only when the control speaks of them, and only the event types a recount vouches for', () => {
+    const table = [
+      { billing_source: 'acme', event_type: 'INVOICE_POSTED', currency: 'USD', rows: 2, amount_sum: '3' },
+      { billing_source: 'acme', event_type: 'MRR_CHANGED', currency: 'USD', rows: 5, amount_sum: '0' },
+      { billing_source: 'acme', event_type: 'INVOICE_PAID', currency: 'USD', rows: 1, amount_sum: '3' },
+    ];
+    const export_ = { ...none, proof: 'export' as const };
+    const invoices = { source: 'acme', date: DAY, totals: [{ event_type: 'INVOICE_POSTED', currency: 'USD', rows: 2, amount_sum: '3' }, { event_type: 'INVOICE_PAID', currency: 'USD', rows: 1, amount_sum: '3' }] };
+    expect(compareDay({ ...base, manifest: table, completeness: export_, control: invoices }).status).toBe('COMPLETE');
+    const withMrr = { ...invoices, totals: [...invoices.totals, { event_type: 'MRR_CHANGED', currency: 'USD', rows: 4, amount_sum: '0' }] };
+    expect(compareDay({ ...base, manifest: table, completeness: export_, control: withMrr }).diffs.map((d) => [d.event_type, d.missingRows])).toEqual([['MRR_CHANGED', -1]]);
+    const recount = { source: 'acme', date: DAY, eventTypes: ['INVOICE_POSTED'], totals: [invoices.totals[0]!] };
+    expect(compareDay({ ...base, manifest: table, completeness: { ...none, proof: 'recount' }, control: recount }).status).toBe('COMPLETE');
+    expect(compareDay({ ...base, manifest: table, completeness: { ...none, proof: 'recount' }, control: { ...recount, totals: [] } }).status).toBe('INCOMPLETE');
+  });
+
   it('a declared control that is missing stays MISSING_CONTROL, and reports how far the day got', () => {
     const r = compareDay({ ...base, completeness: { ...none, proof: 'export', origin: 'acme/_control/<day>.json' }, evidence: { deliveries: delivered, history: [100, 100, 100] } });
     expect(r).toMatchObject({ status: 'MISSING_CONTROL', level: 'ARRIVED' });
