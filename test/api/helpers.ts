@@ -64,7 +64,8 @@ export async function tableState(e: PullEnv, source: string): Promise<TableState
       if (/No files found/.test(err.message)) return [];
       throw err;
     });
-  const ids = (await rows(`SELECT event_id FROM read_parquet('${fact}', hive_partitioning = true) WHERE billing_source = '${source}'`)).map((r) => String(r[0]));
+  // source events only: the MRR_CHANGED rows ingest derives from subscription versions (mrr_delta) are not records
+  const ids = (await rows(`SELECT event_id FROM read_parquet('${fact}', hive_partitioning = true) WHERE billing_source = '${source}' AND source_object_type <> 'mrr_delta'`)).map((r) => String(r[0]));
   const q = (await rows(`SELECT raw_record FROM read_parquet('${quar}', hive_partitioning = true) WHERE billing_source = '${source}'`)).map((r) => {
     const rec = JSON.parse(String(r[0])) as { object?: string; id?: string };
     return `${rec.object === 'line_item' ? 'invoice_line_item' : rec.object}:${rec.id}`;

@@ -43,7 +43,7 @@ async function setup() {
     copyFileSync(path.join(REPORT, d, 'balance_change_from_activity.csv'), path.join(landing, 'stripe', '_control', d, 'balance_change_from_activity.csv'));
   }
   const configFile = path.join(root, 'billing-mart.yaml');
-  writeFileSync(configFile, JSON.stringify({ landing, warehouse: path.join(root, 'wh'), sources: [{ ...STRIPE, completeness: { control: BALANCE_REPORT } }] }));
+  writeFileSync(configFile, JSON.stringify({ landing, warehouse: path.join(root, 'wh'), builtins: 'none', sources: [{ ...STRIPE, completeness: { control: BALANCE_REPORT } }] }));
   const clock = new ManualClock('2021-03-20T00:00:00Z');
   const app = await openApp(loadConfig({ configFile, env: {} }), { clock, log: memoryLogger(clock) });
   // one run loads the file and records every window of the report's days as loaded
