@@ -165,7 +165,8 @@ function windowsIn(key: string): number {
   return Number.isFinite(ms) && ms > 0 ? Math.max(1, Math.round(ms / (WINDOW_HOURS * 3_600_000))) : 1;
 }
 
-export function formatSummary(s: BackfillSummary, rerun: string): string {
+/** The summary for people; `rerun` is the command to paste (built from the real arguments), `signal` the interrupt received. */
+export function formatSummary(s: BackfillSummary, rerun: string, signal: string | null = null): string {
   const lines = [
     `backfill ${s.interrupted ? 'INTERRUPTED' : s.failed.length ? 'finished with failures' : 'finished'} in ${(s.durationMs / 1000).toFixed(1)}s`,
     `  windows: ${s.planned} planned, ${s.succeeded} loaded, ${s.skipped} skipped (already loaded), ${s.noFiles ? `${s.noFiles} found no files (not marked loaded), ` : ''}${s.failedWindows} failed${s.notRun ? `, ${s.notRun} not started` : ''}`,
@@ -178,8 +179,10 @@ export function formatSummary(s: BackfillSummary, rerun: string): string {
   }
   for (const f of s.failed.slice(0, 20)) lines.push(`  FAILED ${f.source} ${f.window} (run ${f.runId}): ${f.error ?? 'unknown error'}`);
   if (s.failed.length > 20) lines.push(`  … and ${s.failed.length - 20} more failed windows (billing-mart status shows them)`);
-  if (s.failed.length || s.interrupted) {
+  if (s.failed.length) {
     lines.push(`  next: fix the cause above, then run the same command again — \`${rerun}\` — loaded windows are skipped, the rest run.`);
+  } else if (s.interrupted) {
+    lines.push(`  stopped by ${signal ?? 'an interrupt'} after the runs in progress; nothing partial is visible. To resume, run the same command again — \`${rerun}\` — loaded windows are skipped, the rest run.`);
   }
   return lines.join('\n');
 }

@@ -138,10 +138,12 @@ async function checkDay(deps: JobDeps, view: TableView, day: string, o: { heal?:
   for (const source of deps.sourceNames) {
     let r: CheckedSourceDay = await evaluate(deps, view, source, day);
     if (HEALABLE.has(r.status) && o.heal !== false) {
-      log.warn('completeness.heal', { source, day, detail: r.detail });
+      log.info('completeness.heal', { source, day, detail: r.detail });
       const healRuns = await heal(deps, source, day, o.signal);
       view.clear();
       const again = await evaluate(deps, view, source, day);
+      // Only a heal that did not help is a warning; one that completed the day is routine.
+      if (again.status !== 'COMPLETE') log.warn('completeness.heal_incomplete', { source, day, status: again.status, detail: again.detail });
       r = { ...again, beforeHeal: r.status, healRuns };
     }
     results.push(r);
@@ -176,7 +178,8 @@ export async function latestResults(stateDir: string): Promise<Map<string, Histo
   return m;
 }
 
-const STATUS_MARK: Record<string, string> = { COMPLETE: 'OK', ARRIVED: 'ARRIVED', INCOMPLETE: 'INCOMPLETE', NOT_ARRIVED: 'NOT ARRIVED', UNUSUAL_VOLUME: 'VOLUME?', MISSING_CONTROL: 'NO CONTROL', LATE: 'LATE' };
+/** Diffs listed per source-day in text (JSON has them all). */
+const DIFFS_SHOWN = 12;
 
 export function formatOutcome(out: CheckOutcome): string {
   const lines: string[] = [];
@@ -185,10 +188,11 @@ export function formatOutcome(out: CheckOutcome): string {
     lines.push(`${d.day}  ${head}${d.success === 'written' ? '  (_SUCCESS written)' : d.success === 'kept' ? '  (_SUCCESS in place)' : d.success === 'withdrawn' ? '  (_SUCCESS withdrawn)' : ''}`);
     for (const r of d.results) {
       const healed = r.beforeHeal ? `  [was ${r.beforeHeal}; self-heal re-ingested the day (run ${r.healRuns?.join(', ') || 'none'})]` : '';
-      lines.push(`  ${r.source.padEnd(12)} ${(STATUS_MARK[r.status] ?? r.status).padEnd(11)} ${r.detail}${healed}`);
-      for (const x of r.diffs.slice(0, 12)) {
+      lines.push(`  ${r.source.padEnd(12)} ${r.status.padEnd(15)} ${r.detail}${healed}`);
+      for (const x of r.diffs.slice(0, DIFFS_SHOWN)) {
         lines.push(`      ${x.event_type} ${x.currency}: expected ${x.expectedRows} rows / ${x.expectedAmount}, table has ${x.actualRows} / ${x.actualAmount} → missing ${x.missingRows} rows / ${x.missingAmount}`);
       }
+      if (r.diffs.length > DIFFS_SHOWN) lines.push(`      … ${r.diffs.length - DIFFS_SHOWN} more (--json lists them all)`);
       if (r.missingWindows.length) lines.push(`      windows not loaded: ${r.missingWindows.join(', ')}`);
       if (r.undeliveredWindows.length) lines.push(`      windows not delivered (no folder or no marker): ${r.undeliveredWindows.join(', ')}`);
     }

@@ -34,7 +34,8 @@ export interface StatusData {
   /** `successLevel`: what the day's `_SUCCESS` proves (COMPLETE: every source reconciled; ARRIVED: some only arrived). */
   days: { day: string; success: boolean; successLevel: string | null; parquetFiles: number; rows: number; cells: Record<string, Cell> }[];
   freshness: { source: string; lastWindow: string | null; ageMs: number | null }[];
-  failedRuns: RunRecord[];
+  /** Failed or abandoned runs; `resolved` when every window the run covered is loaded now (a later run succeeded). */
+  failedRuns: (RunRecord & { resolved?: boolean })[];
   /** Latest runs per (source, window) that loaded nothing useful: a warning state, not a success. */
   warningRuns: RunRecord[];
   recentRuns: RunRecord[];
@@ -46,14 +47,16 @@ function folderDay(file: string): string | null {
   return m ? m[1]! : null;
 }
 
-export async function collectStatus(deps: JobDeps, o: { from: string; to: string; recent?: number }): Promise<StatusData> {
+export async function collectStatus(deps: JobDeps, o: { from: string; to: string; recent?: number; sources?: string[] }): Promise<StatusData> {
   const days = dayRange(o.from, o.to);
+  const sources = o.sources ?? deps.sourceNames;
   const now = deps.clock.now();
   const latest = await latestResults(deps.settings.stateDir);
   // Only the runs of the days shown (the run store's day index) and the newest runs: never the whole store.
+  const inScope = (r: RunRecord) => r.source === null || r.source === '_oltp' || sources.includes(r.source);
   const runs = await deps.runs.list({ days: { from: o.from, to: o.to } });
-  const newest = await deps.runs.recent(50);
-  const ingests = runs.filter((r) => r.job === 'ingest');
+  const newest = (await deps.runs.recent(50)).filter(inScope);
+  const ingests = runs.filter((r) => r.job === 'ingest' && inScope(r));
   const files = new Map<string, number>();
   const quarantined = new Map<string, number>();
   for (const r of ingests) {
@@ -75,14 +78,14 @@ export async function collectStatus(deps: JobDeps, o: { from: string; to: string
     warned.set(k, [...(warned.get(k) ?? []), ...r.warnings!]);
   }
   const loaded = new Map<string, Set<string>>();
-  for (const s of deps.sourceNames) loaded.set(s, await deps.warehouse.loadedWindows(s));
+  for (const s of sources) loaded.set(s, await deps.warehouse.loadedWindows(s));
   const marked = await deps.warehouse.markedDays();
   const outDays: StatusData['days'] = [];
   for (const day of days) {
     const manifest = await deps.warehouse.manifest(day);
     const keys = windowsOfDay(day).map(windowKey);
     const cells: Record<string, Cell> = {};
-    for (const s of deps.sourceNames) {
+    for (const s of sources) {
       const h = latest.get(`${s}|${day}`);
       cells[s] = {
         status: h?.status ?? 'NOT_CHECKED',
@@ -100,7 +103,7 @@ export async function collectStatus(deps: JobDeps, o: { from: string; to: string
     const successLevel = marked.has(day) ? (levels.every((l) => l === 'COMPLETE') ? 'COMPLETE' : 'ARRIVED') : null;
     outDays.push({ day, success: marked.has(day), successLevel, parquetFiles: manifest?.files.length ?? 0, rows: Object.values(cells).reduce((n, c) => n + c.rows, 0), cells });
   }
-  const freshness = deps.sourceNames.map((source) => {
+  const freshness = sources.map((source) => {
     const ends = [...loaded.get(source)!].map((k) => Date.parse(k.split('/')[1]!.replace('Z', ':00Z'))).filter((x) => !Number.isNaN(x));
     const last = ends.length ? Math.max(...ends) : null;
     const key = last === null ? null : [...loaded.get(source)!].find((k) => Date.parse(k.split('/')[1]!.replace('Z', ':00Z')) === last) ?? null;
@@ -108,28 +111,51 @@ export async function collectStatus(deps: JobDeps, o: { from: string; to: string
   });
   const recent = o.recent ?? 10;
   const seen = new Map([...runs, ...newest].map((r) => [r.runId, r]));
-  const failedRuns = [...seen.values()].filter((r) => r.status === 'failed' || r.status === 'abandoned').sort((a, b) => a.startedAt.localeCompare(b.startedAt) || a.runId.localeCompare(b.runId)).slice(-recent);
-  return { now: isoUtc(now), from: o.from, to: o.to, sources: deps.sourceNames, days: outDays, freshness, failedRuns, warningRuns: warningRuns.slice(-recent), recentRuns: newest, factPath: deps.warehouse.factPath };
+  const failedRuns = [...seen.values()]
+    .filter((r) => (r.status === 'failed' || r.status === 'abandoned') && inScope(r))
+    .sort((a, b) => a.startedAt.localeCompare(b.startedAt) || a.runId.localeCompare(b.runId))
+    .slice(-recent)
+    .map((r) => ({ ...r, resolved: isResolved(r, loaded) }));
+  return { now: isoUtc(now), from: o.from, to: o.to, sources, days: outDays, freshness, failedRuns, warningRuns: warningRuns.slice(-recent), recentRuns: newest, factPath: deps.warehouse.factPath };
 }
 
-const SHORT: Record<string, string> = { COMPLETE: 'OK', ARRIVED: 'ARRIVED', INCOMPLETE: 'INCOMPLETE', NOT_ARRIVED: 'NOT-ARRIVED', UNUSUAL_VOLUME: 'VOLUME?', MISSING_CONTROL: 'NO-CONTROL', LATE: 'LATE', NOT_CHECKED: '-' };
+/** A failed ingest is resolved when every aligned window inside its span is loaded now (a later run did it). */
+function isResolved(r: RunRecord, loaded: Map<string, Set<string>>): boolean {
+  if (r.job !== 'ingest' || !r.source || !r.window) return false;
+  const have = loaded.get(r.source);
+  const [a, b] = r.window.split('/');
+  const start = Date.parse(a!.replace('Z', ':00Z'));
+  const end = Date.parse(b!.replace('Z', ':00Z'));
+  if (!have || Number.isNaN(start) || Number.isNaN(end) || end <= start) return false;
+  for (let t = start; t < end; t += 4 * 3_600_000) {
+    const w = windowsOfDay(new Date(t).toISOString().slice(0, 10)).find((x) => x.startMs === t);
+    if (!w || !have.has(windowKey(w))) return false;
+  }
+  return true;
+}
+
+/** Source-days that need attention (exit 1 of `status`): INCOMPLETE or MISSING_CONTROL cells, and unresolved failed runs. */
+export function statusProblems(d: StatusData): { cells: number; failedRuns: number } {
+  let cells = 0;
+  for (const day of d.days) for (const s of d.sources) if (['INCOMPLETE', 'MISSING_CONTROL'].includes(day.cells[s]!.status)) cells++;
+  return { cells, failedRuns: d.failedRuns.filter((r) => !r.resolved).length };
+}
 
 function pad(s: string, n: number): string {
-  return s.length >= n ? s.slice(0, n) : s + ' '.repeat(n - s.length);
+  return s.length >= n ? s : s + ' '.repeat(n - s.length);
 }
 
+/** The grid's cells use the status names of JSON and HTML (COMPLETE, INCOMPLETE, MISSING_CONTROL, LATE, NOT_CHECKED). */
 export function formatStatusGrid(d: StatusData): string {
-  const w = 30;
+  const text = (c: Cell) => `${c.status} ${c.windowsLoaded}/${c.windowsTotal}w ${c.rows}r ${c.files}f${c.quarantined ? ` ${c.quarantined}q` : ''}${c.warnings.length ? ' WARN' : ''}`;
+  const w = Math.max(12, ...d.sources.map((s) => s.length), ...d.days.flatMap((x) => d.sources.map((s) => text(x.cells[s]!).length)));
   const out: string[] = [];
   out.push(`billing-mart status ${d.from} … ${d.to} (now ${d.now}); cell = completeness · windows loaded · rows · landing files · quarantined`);
   out.push('');
-  out.push(`${pad('day', 11)} ${d.sources.map((s) => pad(s, w)).join(' ')} _SUCCESS`);
+  out.push(`${pad('day', 11)} ${d.sources.map((s) => pad(s, w)).join('  ')}  _SUCCESS`);
   for (const day of d.days) {
-    const cells = d.sources.map((s) => {
-      const c = day.cells[s]!;
-      return pad(`${SHORT[c.status] ?? c.status} ${c.windowsLoaded}/${c.windowsTotal}w ${c.rows}r ${c.files}f${c.quarantined ? ` ${c.quarantined}q` : ''}${c.warnings.length ? ' WARN' : ''}`, w);
-    });
-    out.push(`${pad(day.day, 11)} ${cells.join(' ')} ${day.success ? `yes (${day.successLevel})` : 'no'}`);
+    const cells = d.sources.map((s) => pad(text(day.cells[s]!), w));
+    out.push(`${pad(day.day, 11)} ${cells.join('  ')}  ${day.success ? `yes (${day.successLevel})` : 'no'}`);
   }
   out.push('');
   out.push('freshness (age of the last loaded window):');
@@ -137,7 +163,7 @@ export function formatStatusGrid(d: StatusData): string {
   out.push('');
   if (d.failedRuns.length) {
     out.push(`recent failed runs (${d.failedRuns.length}):`);
-    for (const r of d.failedRuns) out.push(`  ${r.startedAt} ${r.job} ${r.source ?? ''} ${r.window ?? ''} ${r.status}: ${r.error ?? ''}  (run ${r.runId})`);
+    for (const r of d.failedRuns) out.push(`  ${r.startedAt} ${r.job} ${r.source ?? ''} ${r.window ?? ''} ${r.status}${r.resolved ? ' (resolved: loaded by a later run)' : ''}: ${r.error ?? ''}  (run ${r.runId})`);
   } else out.push('recent failed runs: none');
   if (d.warningRuns.length) {
     out.push(`runs that loaded nothing useful (${d.warningRuns.length}; WARN in the grid):`);

@@ -2,6 +2,7 @@ import { ConfigError } from '../../events/errors.js';
 import { formatPlan, formatSummary, planBackfill, runBackfill } from '../backfill.js';
 import { progressReporter } from '../progress.js';
 import { CliExit, EXIT, type Register } from './context.js';
+import { noteNewWarehouse, requireLanding, rerunCommand } from './guards.js';
 import { appFor, day, gracefulShutdown, parsePositiveInt } from './jobs-common.js';
 
 interface Flags {
@@ -32,6 +33,8 @@ export const register: Register = (program, ctx) => {
       if (to < from) throw new ConfigError(`--to ${to} is before --from ${from}`);
       const parallel = parsePositiveInt('--parallel', f.parallel);
       const batchDays = parsePositiveInt('--batch-days', f.batchDays);
+      requireLanding(ctx);
+      if (!f.dryRun) noteNewWarehouse(ctx);
       const app = await appFor(ctx, { minLevel: ctx.json || ctx.config().log.format === 'json' ? 'info' : 'warn' });
       const { deps } = app;
       const sources = f.sources ? f.sources.split(',').map((s) => s.trim()).filter(Boolean) : deps.sourceNames;
@@ -49,10 +52,11 @@ export const register: Register = (program, ctx) => {
         const tty = Boolean(process.stderr.isTTY) && !ctx.json;
         const progress = ctx.json ? undefined : progressReporter({ tty, write: (s) => process.stderr.write(s), clock: deps.clock, everyMs: 2000 });
         const summary = await runBackfill(deps, plan, { parallel, force: Boolean(f.force), signal: stop.signal, progress, group: batchDays });
-        const rerun = `billing-mart backfill --from ${from} --to ${to}${f.sources ? ` --sources ${sources.join(',')}` : ''}`;
-        ctx.emit(summary, () => formatSummary(summary, rerun));
+        const rerun = rerunCommand(ctx, { drop: ['--force'] });
+        ctx.emit({ ...summary, rerun }, () => formatSummary(summary, rerun, stop.received()));
+        if (summary.interrupted) throw new CliExit(EXIT.INTERRUPTED, '');
         // a backfill that found no files or unrecognised ones is not a success (a typo in --landing looks like this)
-        if (summary.failed.length || summary.interrupted || summary.warnings.length) throw new CliExit(EXIT.PROBLEM, '');
+        if (summary.failed.length || summary.warnings.length) throw new CliExit(EXIT.PROBLEM, '');
       } finally {
         stop.dispose();
       }

@@ -7,6 +7,7 @@ import { checkBilling, formatBillingCheck } from '../billing/check.js';
 import { addDays } from '../../partitions/index.js';
 import { checkCommand } from './check.js';
 import { CliExit, EXIT, type Register } from './context.js';
+import { requireWarehouse } from './guards.js';
 
 interface BillFlags {
   cycle: string;
@@ -39,7 +40,7 @@ export const register: Register = (program, ctx) => {
     .option('--through <day>', 'last UTC day (YYYY-MM-DD) whose cycles may close; default yesterday')
     .option('--from <day>', 'day a change of billing logic (cycle or per) takes effect; default the day after the last billed cycle')
     .action(async (flags: BillFlags) => {
-      const warehouse = ctx.config().warehouse;
+      const warehouse = requireWarehouse(ctx);
       const r = await runBilling({ warehouse, cycle: flags.cycle, per: flags.per, through: flags.through, from: flags.from, now: Date.now() });
       ctx.emit(r, () => describeBill(r));
     });
@@ -48,7 +49,7 @@ export const register: Register = (program, ctx) => {
     .command('billing')
     .description('verify billing records: each closed-cycle event in exactly one cycle, no pointer to a missing event, totals equal their events (exit 1 on any violation)')
     .action(async () => {
-      const warehouse = ctx.config().warehouse;
+      const warehouse = requireWarehouse(ctx);
       const report = await checkBilling(warehouse);
       ctx.emit(report, () => formatBillingCheck(report, warehouse));
       if (!report.ok) throw new CliExit(EXIT.PROBLEM, '');

@@ -1,7 +1,8 @@
 import { checkCompleteness, formatOutcome } from '../checker.js';
 import { checkCommand } from './check.js';
 import { CliExit, EXIT, type Register } from './context.js';
-import { appFor, daysFrom, gracefulShutdown, yesterday } from './jobs-common.js';
+import { requireLanding, requireWarehouse } from './guards.js';
+import { appFor, daysFrom, gracefulShutdown, notInFuture, yesterday } from './jobs-common.js';
 
 /** `billing-mart check completeness [--date D | --from D --to D] [--json] [--no-heal]`. */
 export const register: Register = (program, ctx) => {
@@ -13,12 +14,16 @@ export const register: Register = (program, ctx) => {
     .option('--to <day>', 'last day of a range (inclusive)')
     .option('--no-heal', 'report without re-ingesting incomplete days first')
     .action(async (o: { date?: string; from?: string; to?: string; heal: boolean }) => {
+      daysFrom(o, () => []); // usage errors first, then the paths
+      requireWarehouse(ctx);
+      requireLanding(ctx);
       const app = await appFor(ctx, { minLevel: 'warn' });
-      const days = daysFrom(o, () => [yesterday(app.deps.clock)]);
+      const days = notInFuture(daysFrom(o, () => [yesterday(app.deps.clock)]), app.deps.clock, o.date ? '--date' : '--to');
       const stop = gracefulShutdown(() => undefined);
       try {
         const out = await checkCompleteness(app.deps, { days, heal: o.heal, trigger: 'manual', signal: stop.signal });
         ctx.emit(out, () => formatOutcome(out));
+        if (stop.signal.aborted) throw new CliExit(EXIT.INTERRUPTED, `interrupted by ${stop.received()}: the days above were checked; run the same command again for the rest`);
         if (!out.ok) throw new CliExit(EXIT.PROBLEM, '');
       } finally {
         stop.dispose();

@@ -3,17 +3,18 @@
  * frozen Config, output helpers that honour --json, and the exit-code convention.
  *
  * Exit codes: 0 ok; 1 a check found a problem (incomplete day, billing violation, failed windows);
- * 2 usage or configuration error; 3 the run itself failed (I/O, corrupt table, unexpected error).
+ * 2 usage or configuration error; 3 the run itself failed (I/O, corrupt table, unexpected error);
+ * 130 interrupted (SIGINT/SIGTERM): the work in progress finished, nothing partial is visible, re-run to resume.
  */
 import type { Command } from 'commander';
 import { loadConfig, type Config } from '../../config/index.js';
 import { redact } from '../../events/redact.js';
 
-export const EXIT = { OK: 0, PROBLEM: 1, USAGE: 2, FAILED: 3 } as const;
+export const EXIT = { OK: 0, PROBLEM: 1, USAGE: 2, FAILED: 3, INTERRUPTED: 130 } as const;
 
-/** Throw to end a command with a specific exit code and message. */
+/** Throw to end a command with a specific exit code and message (and what to do, as hints). */
 export class CliExit extends Error {
-  constructor(readonly code: number, message: string) {
+  constructor(readonly code: number, message: string, readonly hints: string[] = []) {
     super(message);
     this.name = 'CliExit';
   }
@@ -34,6 +35,10 @@ export interface CliContext {
   emit(data: unknown, human: () => string): void;
   /** Progress and notes for people: stderr, suppressed with --json. */
   info(line: string): void;
+  /** The global options as given (for messages that say where a value came from). */
+  globals(): GlobalOptions;
+  /** The arguments after the program name, exactly as typed (rerun hints are built from them). */
+  args(): string[];
 }
 
 export function makeContext(program: Command): CliContext {
@@ -55,6 +60,9 @@ export function makeContext(program: Command): CliContext {
     info(line) {
       if (!opts().json) process.stderr.write(redact(line).replace(/\n?$/, '\n'));
     },
+    globals: opts,
+    // commander keeps the argv it parsed (node, script, args…) on the root command; its typings omit it.
+    args: () => ((program as unknown as { rawArgs: string[] }).rawArgs ?? []).slice(2),
   };
 }
 

@@ -3,6 +3,7 @@ import { parseWindow, windowsOfDay } from '../../partitions/index.js';
 import { defaultWindow, runIngest, runOltp } from '../ingest.js';
 import type { RunRecord } from '../runstore.js';
 import { CliExit, EXIT, type Register } from './context.js';
+import { noteNewWarehouse, requireLanding } from './guards.js';
 import { appFor, day, gracefulShutdown } from './jobs-common.js';
 
 export function describeRun(r: RunRecord): string {
@@ -32,6 +33,8 @@ export const register: Register = (program, ctx) => {
     .action(async (o: { source: string; window?: string; date?: string; attempts: string }) => {
       const attempts = Number(o.attempts);
       if (!Number.isInteger(attempts) || attempts < 1) throw new ConfigError(`--attempts: expected a whole number ≥ 1, got "${o.attempts}"`);
+      requireLanding(ctx);
+      noteNewWarehouse(ctx);
       const app = await appFor(ctx);
       const { deps } = app;
       const stop = gracefulShutdown((sig) => deps.log.warn('shutdown.requested', { signal: sig, note: 'finishing the current commit; no new attempts' }));
@@ -54,6 +57,7 @@ export const register: Register = (program, ctx) => {
           rec = await runIngest(deps, { source: o.source, window, trigger: 'manual', signal: stop.signal, retry });
         }
         ctx.emit(rec, () => describeRun(rec));
+        if (rec.status === 'failed' && stop.signal.aborted) throw new CliExit(EXIT.INTERRUPTED, `interrupted by ${stop.received()}: nothing partial is visible; re-run the same command`);
         if (rec.status !== 'failed' && rec.warnings?.length) process.exitCode = EXIT.PROBLEM;
         if (rec.status === 'failed') throw new CliExit(EXIT.FAILED, `the run failed: ${rec.error} (${kindHint(rec.errorKind ?? 'unexpected')})`);
       } finally {

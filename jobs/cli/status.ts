@@ -1,40 +1,79 @@
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { ConfigError } from '../../events/errors.js';
 import { addDays, dayOf } from '../../partitions/index.js';
 import { renderReport } from '../report.js';
-import { collectStatus, formatStatusGrid } from '../status.js';
-import type { Register } from './context.js';
+import { collectStatus, formatStatusGrid, statusProblems, type StatusData } from '../status.js';
+import { CliExit, EXIT, type CliContext, type Register } from './context.js';
+import { requireWarehouse, rerunCommand } from './guards.js';
 import { appFor, daysFrom } from './jobs-common.js';
 
-function range(o: { from?: string; to?: string }, nowMs: number): { from: string; to: string } {
-  const days = daysFrom(o, () => [addDays(dayOf(nowMs), -13), dayOf(nowMs)]);
-  return { from: days[0]!, to: days.at(-1)! };
+interface RangeFlags {
+  from?: string;
+  to?: string;
+  sources?: string;
 }
 
-/** `billing-mart status [--from D --to D]` and `billing-mart report --out report.html [--from D --to D]`. */
-export const register: Register = (program, ctx) => {
-  program
-    .command('status')
-    .description('days × sources grid: completeness, windows loaded, rows, files, quarantined; freshness; recent failed runs')
-    .option('--from <day>', 'first day (default: 13 days ago)')
-    .option('--to <day>', 'last day (default: today, UTC)')
-    .action(async (o: { from?: string; to?: string }) => {
-      const { deps } = await appFor(ctx, { minLevel: 'warn' });
-      const data = await collectStatus(deps, range(o, deps.clock.now()));
-      ctx.emit(data, () => formatStatusGrid(data));
-    });
+function range(o: RangeFlags, nowMs: number): { from: string; to: string; defaulted: boolean } {
+  const days = daysFrom(o, () => [addDays(dayOf(nowMs), -13), dayOf(nowMs)]);
+  return { from: days[0]!, to: days.at(-1)!, defaulted: !o.from && !o.to };
+}
 
-  program
-    .command('report')
-    .description('write the status as a self-contained HTML page (calendar heatmap per source, rows per day, run history)')
-    .requiredOption('--out <file>', 'HTML file to write, e.g. report.html')
+/** `--sources a,b`: a subset of the configured sources, in the order given; unknown names are exit 2. */
+export function selectSources(flag: string | undefined, configured: string[]): string[] | undefined {
+  if (flag === undefined) return undefined;
+  const list = flag.split(',').map((s) => s.trim()).filter(Boolean);
+  const unknown = list.filter((s) => !configured.includes(s));
+  if (unknown.length || !list.length) throw new ConfigError(`--sources: unknown source(s) ${unknown.join(', ') || '(none given)'}`, [`configured sources: ${configured.join(', ')}`]);
+  return list;
+}
+
+/** Collects the status; when the default range holds no rows but the table does, says where the data is. */
+async function gather(ctx: CliContext, o: RangeFlags): Promise<{ data: StatusData; hint: string | null }> {
+  requireWarehouse(ctx);
+  const { deps, table } = await appFor(ctx, { minLevel: 'warn' });
+  const r = range(o, deps.clock.now());
+  const data = await collectStatus(deps, { from: r.from, to: r.to, sources: selectSources(o.sources, deps.sourceNames) });
+  let hint: string | null = null;
+  if (data.days.every((d) => d.rows === 0)) {
+    const days = await table.days();
+    if (days.length) {
+      const cmd = rerunCommand(ctx, { set: { '--from': days[0]!, '--to': days.at(-1)! } });
+      hint = `no rows in ${r.from} … ${r.to}${r.defaulted ? ' (the default: the last 14 days)' : ''}; your data is in ${days[0]} … ${days.at(-1)} (${days.length} day(s)): ${cmd}`;
+    }
+  }
+  return { data, hint };
+}
+
+const rangeOptions = (c: import('commander').Command) =>
+  c
     .option('--from <day>', 'first day (default: 13 days ago)')
     .option('--to <day>', 'last day (default: today, UTC)')
-    .action(async (o: { out: string; from?: string; to?: string }) => {
-      const { deps } = await appFor(ctx, { minLevel: 'warn' });
-      const data = await collectStatus(deps, range(o, deps.clock.now()));
-      const out = path.resolve(o.out);
-      await writeFile(out, renderReport(data));
-      ctx.emit({ report: out }, () => `report written to ${out}`);
-    });
+    .option('--sources <list>', 'comma-separated sources (default: all configured)');
+
+/** `billing-mart status [--from D --to D] [--sources a,b]` and `billing-mart report --out report.html [...]`. */
+export const register: Register = (program, ctx) => {
+  rangeOptions(
+    program
+      .command('status')
+      .description('days × sources grid: completeness, windows loaded, rows, files, quarantined; freshness; recent failed runs (exit 1 when a source-day is INCOMPLETE or MISSING_CONTROL, or a failed run is unresolved)'),
+  ).action(async (o: RangeFlags) => {
+    const { data, hint } = await gather(ctx, o);
+    const problems = statusProblems(data);
+    ctx.emit({ ...data, problems, hint }, () => formatStatusGrid(data) + (hint ? `\n\n${hint}` : ''));
+    if (problems.cells || problems.failedRuns) throw new CliExit(EXIT.PROBLEM, '');
+  });
+
+  rangeOptions(
+    program
+      .command('report')
+      .description('write the status as a self-contained HTML page (calendar heatmap per source, rows per day, run history)')
+      .requiredOption('--out <file>', 'HTML file to write, e.g. report.html'),
+  ).action(async (o: RangeFlags & { out: string }) => {
+    const { data, hint } = await gather(ctx, o);
+    const out = path.resolve(o.out);
+    await writeFile(out, renderReport(data));
+    if (hint) ctx.info(`billing-mart: ${hint}`);
+    ctx.emit({ report: out, hint }, () => `report written to ${out}`);
+  });
 };

@@ -1,11 +1,18 @@
 /**
  * Warehouse commands: `compact`, `export` (time travel), `table info`, `table history`.
  */
+import { createReadStream } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
 import { assertDay, dayRange } from '../../partitions/index.js';
 import { FactTable } from '../../warehouse/index.js';
 import { CliExit, EXIT, type CliContext, type Register } from './context.js';
+import { requireWarehouse } from './guards.js';
 
 async function openTable(ctx: CliContext): Promise<FactTable> {
+  requireWarehouse(ctx);
   const c = ctx.config();
   return FactTable.open(c.warehouse, { targetFileBytes: c.compaction.targetFileBytes, autoCompactFileCount: c.compaction.autoCompactFileCount });
 }
@@ -75,7 +82,7 @@ export const register: Register = (program, ctx) => {
     .requiredOption('--to <day>', 'last UTC day')
     .option('--as-of <timestamp>', 'table as committed at this instant (ISO 8601 with zone, or a day = its UTC end); default now')
     .requiredOption('--format <format>', 'csv or parquet')
-    .requiredOption('--out <path>', 'output file')
+    .requiredOption('--out <path>', 'output file, or - for standard output')
     .action(async (o: { from: string; to: string; asOf?: string; format: string; out: string }) => {
       if (o.format !== 'csv' && o.format !== 'parquet') throw new CliExit(EXIT.USAGE, `--format "${o.format}" is not supported: use csv or parquet`);
       const from = day(o.from, '--from');
@@ -83,6 +90,19 @@ export const register: Register = (program, ctx) => {
       if (to < from) throw new CliExit(EXIT.USAGE, `--from ${from} is after --to ${to}`);
       const asOfMs = o.asOf === undefined ? undefined : parseAsOf(o.asOf);
       const table = await openTable(ctx);
+      if (o.out === '-') {
+        // `--out -` is standard output: export to a private temp file, stream it, report on stderr.
+        const dir = await mkdtemp(path.join(tmpdir(), 'billing-mart-export-'));
+        try {
+          const res = await table.export({ from, to, asOfMs, format: o.format, out: path.join(dir, `export.${o.format}`) });
+          await pipeline(createReadStream(res.out), process.stdout, { end: false });
+          const summary = { ...res, out: '-' };
+          process.stderr.write((ctx.json ? JSON.stringify(summary) : `${res.rows} rows (${from}..${to}, table version ${res.version}) → stdout, sha256 ${res.sha256}`) + '\n');
+        } finally {
+          await rm(dir, { recursive: true, force: true });
+        }
+        return;
+      }
       const res = await table.export({ from, to, asOfMs, format: o.format, out: o.out });
       ctx.emit(res, () => `${res.rows} rows (${from}..${to}, table version ${res.version}${res.committedAt ? ` committed ${res.committedAt}` : ', empty table'}) → ${res.out}\nsha256 ${res.sha256}`);
     });

@@ -98,9 +98,10 @@ describe('jobs CLI', () => {
     const out = JSON.parse(c.out);
     expect(out.ok).toBe(false);
     expect(out.days[0].results.map((x: { source: string; status: string }) => `${x.source}:${x.status}`)).toEqual(['zuora:MISSING_CONTROL', 'stripe:MISSING_CONTROL', 'chargebee:MISSING_CONTROL', 'recurly:MISSING_CONTROL']);
+    // status names as in JSON; a MISSING_CONTROL source-day makes status exit 1 (it used to exit 0 whatever it showed)
     const s = cli([...w.base, 'status', '--from', '2024-01-03', '--to', '2024-01-03'], w.dir);
-    expect(s.code).toBe(0);
-    expect(s.out).toMatch(/2024-01-03 +NO-CONTROL 0\/6w 0r 0f +NO-CONTROL 0\/6w 0r 0f WARN/);
+    expect(s.code).toBe(1);
+    expect(s.out).toMatch(/2024-01-03 +MISSING_CONTROL 0\/6w 0r 0f +MISSING_CONTROL 0\/6w 0r 0f WARN/);
     expect(s.out).toMatch(/runs that loaded nothing useful \(1; WARN in the grid\)/);
   });
 });

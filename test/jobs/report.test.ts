@@ -59,7 +59,7 @@ describe('status', () => {
     ]);
     expect(data.failedRuns.map((r) => [r.source, r.error])).toEqual([['stripe', 'failed after 3 attempts: volume offline']]);
     const grid = formatStatusGrid(data);
-    expect(grid).toContain('2024-01-03  OK 6/6w 6r 6f 1q');
+    expect(grid).toContain('2024-01-03  COMPLETE 6/6w 6r 6f 1q');
     expect(grid).toMatch(/2024-01-03 .*INCOMPLETE 6\/6w 5r 5f 1q .* no/);
     expect(grid).toMatch(/ {2}zuora +2024-01-03T20:00Z\/2024-01-04T00:00Z {2}2d00h ago/);
     expect(grid).toMatch(/recent failed runs \(1\):\n .* ingest stripe 2024-01-04T00:00Z\/2024-01-04T04:00Z failed: failed after 3 attempts: volume offline/);
