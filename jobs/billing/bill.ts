@@ -3,17 +3,20 @@
  * Reads the committed record sets and the fact table, plans with planBilling() (pure), and writes one immutable
  * record set. Re-running with nothing new to close writes nothing (idempotent).
  */
+import { stat } from 'node:fs/promises';
+import path from 'node:path';
 import { ConfigError, FatalError } from '../../events/errors.js';
 import { addDays, assertDay, dayOf, dayStartMs } from '../../partitions/index.js';
 import { planBilling, type BillPlan, type FactEventRow } from './assign.js';
-import { CYCLES, PARTIES, changeTimeline, describePolicy, type CycleKind, type PartyKind, type PolicySegment } from './cycles.js';
+import { CYCLES, PARTIES, changeTimeline, describePolicy, samePolicy, type CycleKind, type PartyKind, type PolicySegment } from './cycles.js';
 import { big, createBillingViews, createFactView, listFactFiles, rows, text, withDuck } from './duck.js';
 import { uniqueSuffix } from './fs.js';
 import { listRuns, writeRun, type RunManifest } from './store.js';
 
 export interface BillOptions {
   warehouse: string;
-  cycle: string;
+  /** Billing cycle; default: the logic in force (required for the first run). */
+  cycle?: string;
   per?: string;
   /** Last day (inclusive, UTC) whose cycles may close; default yesterday. Must be before today. */
   through?: string;
@@ -22,6 +25,10 @@ export interface BillOptions {
   /** Current time, ms since epoch (injected). */
   now: number;
   runId?: string;
+  /** Plan and report, write nothing. */
+  dryRun?: boolean;
+  /** A change of the cycle or the billed party (for good, from `from` on) must be asked for explicitly. */
+  changeLogic?: boolean;
 }
 
 export interface BillResult {
@@ -31,7 +38,12 @@ export interface BillResult {
   manifest: RunManifest | undefined;
   notes: string[];
   timeline: PolicySegment[];
+  /** Last day billed (inclusive): every cycle ending on or before it is closed; null before the first run. */
   billedThrough: string | null;
+  /** True for --dry-run: `manifest` is what would be written. */
+  dryRun: boolean;
+  /** Days inside the closed (or to-be-closed) cycles that are not verified complete (no `_SUCCESS`). */
+  unverifiedDays: string[];
 }
 
 function parseChoice<T extends string>(value: string | undefined, allowed: readonly T[], flag: string, dflt?: T): T {
@@ -69,9 +81,32 @@ export function toFactRow(r: Record<string, unknown>): FactEventRow {
   };
 }
 
+const inclusive = (watermark: string | null | undefined) => (watermark ? addDays(watermark, -1) : null);
+
+/** Days of [start, end) whose fact partition has no `_SUCCESS` marker (not verified complete). */
+async function unverified(warehouse: string, periods: { start: string; end: string }[]): Promise<string[]> {
+  const days = new Set<string>();
+  for (const p of periods) for (let d = p.start; d < p.end; d = addDays(d, 1)) days.add(d);
+  const out: string[] = [];
+  for (const d of [...days].sort()) {
+    const ok = await stat(path.join(warehouse, 'fact_billing_event', `event_date=${d}`, '_SUCCESS')).then(() => true, () => false);
+    if (!ok) out.push(d);
+  }
+  return out;
+}
+
 export async function runBilling(o: BillOptions): Promise<BillResult> {
-  const cycle = parseChoice<CycleKind>(o.cycle, CYCLES, '--cycle');
-  const per = parseChoice<PartyKind>(o.per, PARTIES, '--per', 'account');
+  const runsBefore = await listRuns(o.warehouse);
+  const inForce = runsBefore[runsBefore.length - 1]?.manifest.timeline.at(-1);
+  if (o.cycle === undefined && !inForce) throw new ConfigError('--cycle is required for the first bill run: monthly or weekly (later runs keep the logic in force)');
+  const cycle = parseChoice<CycleKind>(o.cycle ?? inForce!.cycle, CYCLES, '--cycle');
+  const per = parseChoice<PartyKind>(o.per ?? inForce?.per, PARTIES, '--per', 'account');
+  if (inForce && !samePolicy(inForce, { cycle, per }) && !o.changeLogic) {
+    throw new ConfigError(
+      `the billing logic in force is ${describePolicy(inForce)} (since ${inForce.from}); ${describePolicy({ cycle, per })} would change it for good from ${o.from ?? 'the day after the last billed cycle'} on`,
+      [`to change it, add --change-logic (see what it would do first with --dry-run)`, `to keep it, leave out --cycle/--per or pass --cycle ${inForce.cycle} --per ${inForce.per}`],
+    );
+  }
   const today = dayOf(o.now);
   const through = o.through === undefined ? addDays(today, -1) : parseDay(o.through, '--through');
   if (through >= today) throw new ConfigError(`--through ${through} is not over yet (today is ${today} UTC); cycles can only close on past days — use --through ${addDays(today, -1)} or earlier`);
@@ -79,7 +114,7 @@ export async function runBilling(o: BillOptions): Promise<BillResult> {
   const endExclusive = addDays(through, 1);
   const runId = o.runId ?? `bill-${new Date(o.now).toISOString().replace(/[-:.]/g, '')}-${uniqueSuffix()}`;
 
-  const runs = await listRuns(o.warehouse);
+  const runs = runsBefore;
   const last = runs[runs.length - 1]?.manifest;
   const watermark = last?.watermarkAfter ?? undefined;
   const snap = await listFactFiles(o.warehouse);
@@ -94,7 +129,7 @@ export async function runBilling(o: BillOptions): Promise<BillResult> {
     }
     const change = changeTimeline(last?.timeline ?? [], watermark, { cycle, per }, from, firstDay);
     const notes = change.note ? [change.note] : [];
-    if (change.timeline.length === 0) return { written: false, manifest: undefined, notes, timeline: [], billedThrough: null };
+    if (change.timeline.length === 0) return { written: false, manifest: undefined, notes, timeline: [], billedThrough: null, dryRun: Boolean(o.dryRun), unverifiedDays: [] };
 
     const endMicros = BigInt(dayStartMs(endExclusive)) * 1000n;
     const found = await rows(
@@ -111,7 +146,7 @@ export async function runBilling(o: BillOptions): Promise<BillResult> {
     if (plan.beforeStart > 0) notes.push(`${plan.beforeStart} event(s) are dated before billing starts (${change.timeline[0]!.from}) and are not billed`);
     if (plan.periods.length === 0 && !change.changed) {
       notes.push(`no ${describePolicy({ cycle, per })} cycle ends by ${through} beyond what is billed (billed through ${watermark ? addDays(watermark, -1) : 'nothing yet'}); nothing written`);
-      return { written: false, manifest: undefined, notes, timeline: change.timeline, billedThrough: watermark ?? null };
+      return { written: false, manifest: undefined, notes, timeline: change.timeline, billedThrough: inclusive(watermark), dryRun: Boolean(o.dryRun), unverifiedDays: [] };
     }
     const manifest: RunManifest = {
       format: 'billing-mart/billing-run/v1',
@@ -133,7 +168,14 @@ export async function runBilling(o: BillOptions): Promise<BillResult> {
       },
       factFiles: snap.files,
     };
+    const unverifiedDays = await unverified(o.warehouse, plan.periods);
+    if (unverifiedDays.length) {
+      notes.push(
+        `warning: ${unverifiedDays.length} day(s) in the cycles ${o.dryRun ? 'to close' : 'closed'} are not verified complete (no _SUCCESS): ${unverifiedDays.slice(0, 5).join(', ')}${unverifiedDays.length > 5 ? ', …' : ''}; events that arrive for them later are billed as late adjustments — run billing-mart check completeness --from ${unverifiedDays[0]} --to ${unverifiedDays.at(-1)} first`,
+      );
+    }
+    if (o.dryRun) return { written: false, manifest, notes, timeline: change.timeline, billedThrough: inclusive(watermark), dryRun: true, unverifiedDays };
     const dir = await writeRun(o.warehouse, manifest, plan.records, plan.assignments);
-    return { written: true, dir, manifest, notes, timeline: change.timeline, billedThrough: manifest.watermarkAfter };
+    return { written: true, dir, manifest, notes, timeline: change.timeline, billedThrough: inclusive(manifest.watermarkAfter), dryRun: false, unverifiedDays };
   });
 }

@@ -15,7 +15,7 @@
 import path from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { Decimal } from '../../events/money.js';
-import { dayStartMs } from '../../partitions/index.js';
+import { addDays, dayStartMs } from '../../partitions/index.js';
 import { dayOfMicros } from './cycles.js';
 import { big, createBillingViews, createFactView, listFactFiles, rows, text, withDuck } from './duck.js';
 import { listRuns, type RunManifest } from './store.js';
@@ -51,7 +51,7 @@ export interface BillingCheckReport {
   records: number;
   assignments: number;
   factEvents: number;
-  /** Exclusive day billed through, null before the first run. */
+  /** Last day billed (inclusive: every cycle ending on or before it is closed), null before the first run. */
   billedThrough: string | null;
   violations: Violation[];
   /** Late events waiting for the next cycle to close (not violations). */
@@ -197,7 +197,7 @@ export async function checkBilling(warehouseDir: string): Promise<BillingCheckRe
       records: Number(big(counts!.r)),
       assignments: Number(big(counts!.a)),
       factEvents: Number(big(counts!.f)),
-      billedThrough,
+      billedThrough: billedThrough === null ? null : addDays(billedThrough, -1),
       violations,
       pending,
       beforeStart,
@@ -209,7 +209,7 @@ export async function checkBilling(warehouseDir: string): Promise<BillingCheckRe
 export function formatBillingCheck(r: BillingCheckReport, warehouseDir: string, limit = 50): string {
   const lines = [
     `billing check of ${path.join(warehouseDir, 'billing_records')}: ${r.ok ? 'OK' : `${r.violations.length} violation(s)`}`,
-    `  record sets ${r.runs}, records ${r.records}, assignments ${r.assignments}, fact events ${r.factEvents}, billed through ${r.billedThrough ?? '(nothing billed yet)'} (exclusive)`,
+    `  record sets ${r.runs}, records ${r.records}, assignments ${r.assignments}, fact events ${r.factEvents}, billed through ${r.billedThrough ?? '(nothing billed yet)'}`,
   ];
   for (const v of r.violations.slice(0, limit)) lines.push(`  ${v.code}: ${v.message}`);
   if (r.violations.length > limit) lines.push(`  … and ${r.violations.length - limit} more (use --json for all)`);

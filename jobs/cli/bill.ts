@@ -2,7 +2,9 @@
  * `billing-mart bill --cycle <monthly|weekly> [--per account|subscription] [--through D] [--from D]` and
  * `billing-mart check billing`. See docs/billing.md.
  */
+import { ConfigError } from '../../events/errors.js';
 import { runBilling, type BillResult } from '../billing/bill.js';
+import { CYCLES, PARTIES } from '../billing/cycles.js';
 import { checkBilling, formatBillingCheck } from '../billing/check.js';
 import { addDays } from '../../partitions/index.js';
 import { checkCommand } from './check.js';
@@ -10,23 +12,25 @@ import { CliExit, EXIT, type Register } from './context.js';
 import { requireWarehouse } from './guards.js';
 
 interface BillFlags {
-  cycle: string;
-  per: string;
+  cycle?: string;
+  per?: string;
   through?: string;
   from?: string;
+  dryRun?: boolean;
+  changeLogic?: boolean;
 }
 
 function describeBill(r: BillResult): string {
   const lines: string[] = [];
   const logic = r.timeline.map((s) => `${s.cycle} per ${s.per} from ${s.from}`).join(', then ');
-  if (r.written && r.manifest) {
+  if (r.manifest && (r.written || r.dryRun)) {
     const m = r.manifest;
-    lines.push(`billing record set ${m.seq} written to ${r.dir} (run ${m.runId})`);
+    lines.push(r.dryRun ? `dry run: would write billing record set ${m.seq} (nothing written)` : `billing record set ${m.seq} written to ${r.dir} (run ${m.runId})`);
     lines.push(`  closed ${m.periods.length} period(s): ${m.periods.map((p) => `${p.start}..${addDays(p.end, -1)}`).join(', ') || '(none: billing logic change only)'}`);
     lines.push(`  ${m.counts.records} record(s), ${m.counts.assignments} event(s) assigned: ${m.counts.onTime} on time, ${m.counts.late} late adjustment(s)`);
-  } else lines.push('nothing written');
+  } else lines.push(r.dryRun ? 'dry run: nothing would be written' : 'nothing written');
   if (logic) lines.push(`  billing logic: ${logic}`);
-  lines.push(`  billed through: ${r.billedThrough ? addDays(r.billedThrough, -1) : '(nothing billed yet)'}`);
+  lines.push(`  billed through: ${r.billedThrough ?? '(nothing billed yet)'}${r.dryRun && r.manifest?.watermarkAfter ? ` (after this run: ${addDays(r.manifest.watermarkAfter, -1)})` : ''}`);
   for (const n of r.notes) lines.push(`  note: ${n}`);
   return lines.join('\n');
 }
@@ -35,13 +39,18 @@ export const register: Register = (program, ctx) => {
   program
     .command('bill')
     .description('assign the events of closed billing cycles to immutable billing records (one record set per run; late events go to the next open cycle)')
-    .requiredOption('--cycle <cycle>', 'billing cycle: monthly | weekly (ISO weeks, Monday to Sunday)')
-    .option('--per <party>', 'bill per account | subscription', 'account')
+    .option('--cycle <cycle>', 'billing cycle: monthly | weekly (ISO weeks, Monday to Sunday); required the first time, later default: the logic in force')
+    .option('--per <party>', 'bill per account | subscription (first run default: account; later: the logic in force)')
     .option('--through <day>', 'last UTC day (YYYY-MM-DD) whose cycles may close; default yesterday')
     .option('--from <day>', 'day a change of billing logic (cycle or per) takes effect; default the day after the last billed cycle')
+    .option('--change-logic', 'confirm a change of the cycle or the billed party (it applies for good from --from on)')
+    .option('--dry-run', 'show the cycles that would close and the records that would be written; write nothing')
     .action(async (flags: BillFlags) => {
+      if (flags.cycle !== undefined && !(CYCLES as readonly string[]).includes(flags.cycle)) throw new ConfigError(`--cycle must be one of ${CYCLES.join(', ')} (got ${JSON.stringify(flags.cycle)})`);
+      if (flags.per !== undefined && !(PARTIES as readonly string[]).includes(flags.per)) throw new ConfigError(`--per must be one of ${PARTIES.join(', ')} (got ${JSON.stringify(flags.per)})`);
       const warehouse = requireWarehouse(ctx);
-      const r = await runBilling({ warehouse, cycle: flags.cycle, per: flags.per, through: flags.through, from: flags.from, now: Date.now() });
+      const r = await runBilling({ warehouse, cycle: flags.cycle, per: flags.per, through: flags.through, from: flags.from, now: Date.now(), dryRun: flags.dryRun, changeLogic: flags.changeLogic });
+      for (const n of r.notes.filter((x) => x.startsWith('warning: '))) ctx.info(`billing-mart: ${n}`);
       ctx.emit(r, () => describeBill(r));
     });
 

@@ -25,8 +25,8 @@ function isDir(p: string): boolean {
   }
 }
 
-/** Markers of a billing-mart warehouse: the store, the published version, or the run state. */
-const WAREHOUSE_MARKERS = ['_store', 'current', '_state'];
+/** Markers of a billing-mart warehouse: the store, the published version, the run state, or a plain fact table directory. */
+const WAREHOUSE_MARKERS = ['_store', 'current', '_state', 'fact_billing_event'];
 
 /** The warehouse must exist and hold a billing-mart table (read-only commands create nothing). */
 export function requireWarehouse(ctx: CliContext): string {

@@ -116,7 +116,7 @@ describe('bill: changing the billing logic', () => {
     const run1 = path.join(w, 'billing_records', 'run=00000001');
     const before = await Promise.all((await readdir(run1)).sort().map((f) => readFile(path.join(run1, f))));
 
-    await expect(runBilling({ warehouse: w, cycle: 'weekly', from: '2024-01-15', through: '2024-02-29', now: NOW })).rejects.toThrow(
+    await expect(runBilling({ warehouse: w, cycle: 'weekly', from: '2024-01-15', through: '2024-02-29', now: NOW, changeLogic: true })).rejects.toThrow(
       /cannot change the billing logic from 2024-01-15: cycles up to 2024-01-31 are already billed .* use --from 2024-02-01 or later/,
     );
     await writeFact(w, 'l2', [
@@ -125,7 +125,7 @@ describe('bill: changing the billing logic', () => {
       { id: 'f3', ts: '2024-02-20T00:00:00Z', amount: '3', subscription: 'S1' },
       { id: 'f5', ts: '2024-02-27T00:00:00Z', amount: '4', subscription: 'S1' },
     ]);
-    const r = await runBilling({ warehouse: w, cycle: 'weekly', per: 'subscription', from: '2024-02-15', through: '2024-02-29', now: NOW });
+    const r = await runBilling({ warehouse: w, cycle: 'weekly', per: 'subscription', from: '2024-02-15', through: '2024-02-29', now: NOW, changeLogic: true });
     expect(r.manifest!.timeline).toEqual([
       { cycle: 'monthly', per: 'account', from: '2024-01-01' },
       { cycle: 'weekly', per: 'subscription', from: '2024-02-15' },
@@ -152,7 +152,7 @@ describe('bill: changing the billing logic', () => {
   it('a first run with --from counts earlier events as before billing start', async () => {
     const w = await tempWarehouse(dirs);
     await writeFact(w, 'l1', JAN);
-    const r = await runBilling({ warehouse: w, cycle: 'monthly', from: '2024-02-01', through: '2024-02-29', now: NOW });
+    const r = await runBilling({ warehouse: w, cycle: 'monthly', from: '2024-02-01', through: '2024-02-29', now: NOW, changeLogic: true });
     expect(r.manifest!.counts).toMatchObject({ onTime: 1, beforeStart: 4 });
     expect((await checkBilling(w)).beforeStart).toBe(4);
   });
@@ -191,7 +191,7 @@ describe('bill: a run that only changes the billing logic', () => {
     const w = await tempWarehouse(dirs);
     await writeFact(w, 'l1', JAN);
     await runBilling({ warehouse: w, cycle: 'monthly', through: '2024-01-31', now: NOW });
-    const r = await runBilling({ warehouse: w, cycle: 'weekly', from: '2024-03-04', through: '2024-02-10', now: NOW });
+    const r = await runBilling({ warehouse: w, cycle: 'weekly', from: '2024-03-04', through: '2024-02-10', now: NOW, changeLogic: true });
     expect(r.written).toBe(true);
     expect(r.manifest!.counts.records).toBe(0);
     expect(r.manifest!.timeline.map((s) => `${s.cycle}@${s.from}`)).toEqual(['monthly@2024-01-01', 'weekly@2024-03-04']);

@@ -26,7 +26,7 @@ describe('billing-mart bill / check billing (CLI)', () => {
     expect(bill.err).toBe('');
     expect(bill.code).toBe(0);
     const res = JSON.parse(bill.out);
-    expect(res).toMatchObject({ written: true, billedThrough: '2024-02-01', manifest: { seq: 1, counts: { assignments: 2 } } });
+    expect(res).toMatchObject({ written: true, billedThrough: '2024-01-31', manifest: { seq: 1, counts: { assignments: 2 } } });
 
     const human = cli(['--warehouse', w, 'bill', '--cycle', 'monthly', '--through', '2024-01-31']);
     expect(human.code).toBe(0);
@@ -49,6 +49,7 @@ describe('billing-mart bill / check billing (CLI)', () => {
 
   it('exits 2 on bad flags, naming them', async () => {
     const w = await tempWarehouse(dirs);
+    await writeFact(w, 'l1', [{ id: 'x', ts: '2024-01-05T10:00:00Z', amount: '1' }]);
     const r = cli(['--warehouse', w, 'bill', '--cycle', 'daily']);
     expect(r.code).toBe(2);
     expect(r.err).toMatch(/--cycle must be one of monthly, weekly/);

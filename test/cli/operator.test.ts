@@ -51,7 +51,7 @@ describe('wrong paths are exit 2 and create nothing', () => {
     const w = world(['2024-01-03']);
     const r = cli(['--warehouse', w.landing, 'status']);
     expect(r.code).toBe(2);
-    expect(r.err).toMatch(/is not a billing-mart warehouse: it has no _store\/, current\/, _state\/[\s\S]*is this the landing zone or a parent directory\?/);
+    expect(r.err).toMatch(/is not a billing-mart warehouse: it has no _store\/, current\/, _state\/, fact_billing_event\/[\s\S]*is this the landing zone or a parent directory\?/);
   });
 
   it('a mistyped --landing: backfill and ingest exit 2 before anything is loaded or marked loaded', () => {
