@@ -75,6 +75,16 @@ export const ConfigSchema = z
       })
       .strict(),
     log: z.object({ format: z.enum(['json', 'human']) }).strict(),
+    /** Loading before any dimension snapshot exists: warn (rows get dim_status MISSING_*; `re-enrich` repairs them) or refuse. */
+    enrichment: z.object({ missingSnapshot: z.enum(['warn', 'refuse']) }).strict(),
+    /** `check freshness`: age of a source's last loaded window (hours) that warns / is an error; per-source overrides. */
+    freshness: z
+      .object({
+        warnHours: z.number().min(0),
+        errorHours: z.number().min(0),
+        sources: z.record(z.string(), z.object({ warnHours: z.number().min(0).optional(), errorHours: z.number().min(0).optional() }).strict()).optional(),
+      })
+      .strict(),
     /** Warehouse tuning (rowGroupRows, spillRows, memoryLimit, threads); checked by config/tuning.ts. */
     tuning: z.record(z.string(), z.unknown()).optional(),
     /** Sources pulled from a vendor API before each run (config/pull.ts, docs/connectors.md#pull-connectors). */
@@ -106,6 +116,8 @@ export const DEFAULTS = {
   compaction: { targetFileBytes: 128 * 1024 * 1024, autoCompactFileCount: 24 },
   log: { format: 'human' },
   pull: {},
+  enrichment: { missingSnapshot: 'warn' },
+  freshness: { warnHours: 8, errorHours: 24 },
 } as const;
 
 export interface ConfigOverrides {

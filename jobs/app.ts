@@ -100,6 +100,7 @@ export async function openApp(config: Config, o: AppOptions = {}): Promise<App> 
       retry: { maxAttempts: config.schedule.maxAttempts, baseMs: config.schedule.backoffBaseSeconds * 1000, maxMs: config.schedule.backoffMaxSeconds * 1000 },
       graceHours: config.completeness.graceHours,
       stateDir: config.state,
+      missingSnapshot: config.enrichment.missingSnapshot,
     },
   };
   return { deps, table, config };

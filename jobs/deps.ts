@@ -13,6 +13,8 @@ export interface JobSettings {
   graceHours: number;
   /** Directory for checker history and the scheduler state. */
   stateDir: string;
+  /** Ingest before any dimension snapshot exists: warn once per process (default) or refuse. */
+  missingSnapshot?: 'warn' | 'refuse';
 }
 
 export interface JobDeps {

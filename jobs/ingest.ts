@@ -166,6 +166,7 @@ async function attemptOnce(deps: JobDeps, req: IngestRequest, runId: string): Pr
     return { skipped: undefined, inputs: [], filesSkipped: 0, quarantined: {}, quarantinedByDay: {}, withdrawn: [], records: { read: 0, mapped: 0, quarantined: 0, skipped: {} }, unrecognised, warnings };
   }
   const dims = await deps.dims.get();
+  if (dims.empty) noSnapshot(deps, req.source, runId, dims);
   const marked = await wh.markedDays();
   const mrr = withMrrDeltas(deps, req.source, runId, batch);
   const res = await wh.commitIngest({ runId, source: req.source, windows: covers, inputs: batch.inputs, events: dims.enrichAll(mrr.events), quarantine: batch.quarantine });
@@ -214,6 +215,19 @@ function withMrrDeltas(deps: JobDeps, source: string, runId: string, batch: Sour
     yield* plan.events;
   }
   return { events: events(), persist: () => persist() };
+}
+
+const warnedNoSnapshot = new WeakSet<object>();
+
+/** No dimension snapshot yet: every row would be MISSING_*. Refuse (enrichment.missingSnapshot: refuse) or warn once per loader. */
+function noSnapshot(deps: JobDeps, source: string, runId: string, dims: object): void {
+  const what = 'no dimension snapshot is loaded yet, so every row gets dim_status MISSING_ACCOUNT / MISSING_BOTH and no account or product attributes';
+  if (deps.settings.missingSnapshot === 'refuse') {
+    throw new ConfigError(`${what}; refused (enrichment.missingSnapshot: refuse)`, ['load one first: billing-mart ingest --source oltp', 'or set enrichment.missingSnapshot: warn and repair later with billing-mart re-enrich --from D --to D']);
+  }
+  if (warnedNoSnapshot.has(dims)) return;
+  warnedNoSnapshot.add(dims);
+  deps.log.warn('dims.missing', { runId, source, note: `${what}; load one (billing-mart ingest --source oltp), then repair the loaded days with billing-mart re-enrich --from D --to D` });
 }
 
 function sum(o: Record<string, number>): number {

@@ -52,7 +52,7 @@ export interface PartitionChange {
   state: PartitionState | null;
 }
 
-export type Operation = 'ingest' | 'compact' | 'dimension' | 'success' | 'clear-success';
+export type Operation = 'ingest' | 'compact' | 'dimension' | 'success' | 'clear-success' | 'reenrich';
 
 export interface CommitEntry {
   format: 1;

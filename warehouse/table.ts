@@ -8,6 +8,7 @@ import { WarehouseCore } from './core.js';
 import { compactInTx, isCompact, type CompactResult } from './compact.js';
 import { exportFacts, type ExportRequest, type ExportResult } from './export.js';
 import { discardPrepared, ingestInTx, prepareIngest, type IngestInput, type IngestResult } from './ingest.js';
+import { reenrichInTx, type ReenrichResult } from './reenrich.js';
 import { tuning, type TuningOptions, type WarehouseOptions } from './options.js';
 import { FACT_PARTITION_KEY, FACT_TABLE, dimensionColumns, DIMENSION_PARTITION_KEY } from './schema.js';
 import { manifestDocument, partitionPath, partitionsOf, type CommitEntry, type ManifestDocument, type PartitionState } from './state.js';
@@ -86,6 +87,14 @@ export class FactTable {
       const all = days ?? partitionsOf(tx.state, FACT_TABLE).map((p) => p.dir.slice(FACT_PARTITION_KEY.length + 1));
       return compactInTx(this.core, tx, all, this.tuning);
     });
+    return result;
+  }
+
+  /** Rewrites the dimension columns of the given days from the stored snapshots, as one commit (warehouse/reenrich.ts). */
+  async reenrich(days: readonly string[], o: { snapshot?: string } = {}): Promise<ReenrichResult> {
+    days.forEach(assertDay);
+    if (o.snapshot) assertDay(o.snapshot);
+    const { result } = await this.core.transaction('reenrich', (tx) => reenrichInTx(this.core, tx, days, this.tuning, o));
     return result;
   }
 

@@ -14,8 +14,10 @@ import { register as jobsCmds } from './jobs-commands.js';
 import { register as generateCmd } from './generate.js';
 import { register as profileCmd } from './profile.js';
 import { register as sourceCheckCmd } from './source-check.js';
+import { register as reenrichCmd } from './reenrich.js';
+import { register as inspectCmds } from './inspect.js';
 
-const COMMANDS: Register[] = [tableCmds, jobsCmds, timestampsCmd, configCmd, billCmd, generateCmd, profileCmd, sourceCheckCmd];
+const COMMANDS: Register[] = [tableCmds, jobsCmds, timestampsCmd, configCmd, billCmd, generateCmd, profileCmd, sourceCheckCmd, reenrichCmd, inspectCmds];
 
 export function buildProgram(): Command {
   const program = new Command();
