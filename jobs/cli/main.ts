@@ -120,6 +120,11 @@ export async function main(argv: string[]): Promise<number> {
 
 const isEntry = process.argv[1] && /billing-mart(\.js)?$|jobs[\\/]cli[\\/]main\.(js|ts)$/.test(process.argv[1]);
 if (isEntry) {
+  // `billing-mart … | head`: a closed pipe ends the output, not the process with a stack trace.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw e;
+  });
   main(process.argv).then(
     (code) => {
       process.exitCode = code;
