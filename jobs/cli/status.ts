@@ -2,6 +2,8 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ConfigError } from '../../events/errors.js';
 import { addDays, dayOf } from '../../partitions/index.js';
+import type { App } from '../app.js';
+import { collectDiagnostics } from '../diagnose.js';
 import { renderReport } from '../report.js';
 import { collectStatus, formatStatusGrid, statusProblems, type StatusData } from '../status.js';
 import { CliExit, EXIT, type CliContext, type Register } from './context.js';
@@ -29,9 +31,10 @@ export function selectSources(flag: string | undefined, configured: string[]): s
 }
 
 /** Collects the status; when the default range holds no rows but the table does, says where the data is. */
-async function gather(ctx: CliContext, o: RangeFlags): Promise<{ data: StatusData; hint: string | null }> {
+async function gather(ctx: CliContext, o: RangeFlags): Promise<{ data: StatusData; hint: string | null; app: App }> {
   requireWarehouse(ctx);
-  const { deps, table } = await appFor(ctx, { minLevel: 'warn' });
+  const app = await appFor(ctx, { minLevel: 'warn' });
+  const { deps, table } = app;
   const r = range(o, deps.clock.now());
   const data = await collectStatus(deps, { from: r.from, to: r.to, sources: selectSources(o.sources, deps.sourceNames) });
   let hint: string | null = null;
@@ -42,7 +45,13 @@ async function gather(ctx: CliContext, o: RangeFlags): Promise<{ data: StatusDat
       hint = `no rows in ${r.from} … ${r.to}${r.defaulted ? ' (the default: the last 14 days)' : ''}; your data is in ${days[0]} … ${days.at(-1)} (${days.length} day(s)): ${cmd}`;
     }
   }
-  return { data, hint };
+  return { data, hint, app };
+}
+
+/** The global flags as typed (for commands printed in the report). */
+function globalPrefix(ctx: CliContext): string[] {
+  const g = ctx.globals();
+  return [...(g.config ? ['--config', g.config] : []), ...(g.warehouse ? ['--warehouse', g.warehouse] : []), ...(g.landing ? ['--landing', g.landing] : [])];
 }
 
 const rangeOptions = (c: import('commander').Command) =>
@@ -70,9 +79,10 @@ export const register: Register = (program, ctx) => {
       .description('write the status as a self-contained HTML page (calendar heatmap per source, rows per day, run history)')
       .requiredOption('--out <file>', 'HTML file to write, e.g. report.html'),
   ).action(async (o: RangeFlags & { out: string }) => {
-    const { data, hint } = await gather(ctx, o);
+    const { data, hint, app } = await gather(ctx, o);
     const out = path.resolve(o.out);
-    await writeFile(out, renderReport(data));
+    const diag = await collectDiagnostics(app.deps, app.table, data, { prefix: globalPrefix(ctx), landing: app.config.landing, freshness: app.config.freshness });
+    await writeFile(out, renderReport(data, diag));
     if (hint) ctx.info(`billing-mart: ${hint}`);
     ctx.emit({ report: out, hint }, () => `report written to ${out}`);
   });
