@@ -16,8 +16,9 @@ import { register as profileCmd } from './profile.js';
 import { register as sourceCheckCmd } from './source-check.js';
 import { register as reenrichCmd } from './reenrich.js';
 import { register as inspectCmds } from './inspect.js';
+import { register as doctorCmd } from './doctor.js';
 
-const COMMANDS: Register[] = [tableCmds, jobsCmds, timestampsCmd, configCmd, billCmd, generateCmd, profileCmd, sourceCheckCmd, reenrichCmd, inspectCmds];
+const COMMANDS: Register[] = [tableCmds, jobsCmds, timestampsCmd, configCmd, billCmd, generateCmd, profileCmd, sourceCheckCmd, reenrichCmd, inspectCmds, doctorCmd];
 
 export function buildProgram(): Command {
   const program = new Command();

@@ -205,3 +205,20 @@ describe('interrupts: exit 130, one interrupt per burst, a rerun hint built from
     expect(again.out).toMatch(/144 planned, \d+ loaded, [1-9]\d* skipped \(already loaded\), 0 failed/);
   });
 });
+
+describe('doctor', () => {
+  it('checks landing, warehouse, OLTP, snapshot and schedule, with fixes; exit 1 on a failed check, creating nothing', () => {
+    const w = world(['2024-01-03']);
+    const bad = cli(['--warehouse', path.join(w.dir, 'nowh'), '--landing', path.join(w.dir, 'noland'), 'doctor']);
+    expect(bad.code).toBe(1);
+    expect(bad.out).toMatch(/^FAIL {2}landing +\S+noland does not exist \(from --landing\)\n {6}fix: /m);
+    expect(bad.out).toMatch(/^FAIL {2}oltp /m);
+    expect(bad.out).toMatch(/^OK {4}schedule +billing "0 \*\/4 \* \* \*" next /m);
+    expect(existsSync(path.join(w.dir, 'nowh'))).toBe(false);
+    expect(cli([...w.base, 'ingest', '--source', 'oltp', '--date', '2024-01-01']).code).toBe(0);
+    const good = cli([...w.base, '--json', 'doctor']);
+    expect(good.code).toBe(0);
+    const checks = Object.fromEntries(JSON.parse(good.out).checks.map((c: { check: string; level: string }) => [c.check, c.level]));
+    expect(checks).toMatchObject({ landing: 'OK', 'landing sources': 'OK', warehouse: 'OK', oltp: 'OK', 'dimension snapshot': 'OK', schedule: 'OK', scheduler: 'WARN' });
+  });
+});
