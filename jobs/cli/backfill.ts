@@ -33,13 +33,13 @@ export const register: Register = (program, ctx) => {
       if (to < from) throw new ConfigError(`--to ${to} is before --from ${from}`);
       const parallel = parsePositiveInt('--parallel', f.parallel);
       const batchDays = parsePositiveInt('--batch-days', f.batchDays);
-      requireLanding(ctx);
-      if (!f.dryRun) noteNewWarehouse(ctx);
       const app = await appFor(ctx, { minLevel: ctx.json || ctx.config().log.format === 'json' ? 'info' : 'warn' });
       const { deps } = app;
       const sources = f.sources ? f.sources.split(',').map((s) => s.trim()).filter(Boolean) : deps.sourceNames;
       const unknown = sources.filter((s) => !deps.sourceNames.includes(s));
       if (unknown.length) throw new ConfigError(`unknown source(s) ${unknown.join(', ')}`, [`configured sources: ${deps.sourceNames.join(', ')}`]);
+      requireLanding(ctx, sources);
+      if (!f.dryRun) noteNewWarehouse(ctx);
       const loaded = new Map<string, Set<string>>();
       for (const s of sources) loaded.set(s, await deps.warehouse.loadedWindows(s));
       const plan = planBackfill({ from, to, sources, loaded, force: Boolean(f.force), nowMs: deps.clock.now() });

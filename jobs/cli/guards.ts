@@ -47,9 +47,15 @@ export function requireWarehouse(ctx: CliContext): string {
   return wh;
 }
 
-/** The landing zone must exist before anything reads it (a typo must not load "0 files" and call it done). */
-export function requireLanding(ctx: CliContext): string {
-  const landing = ctx.config().landing;
+/**
+ * The landing zone must exist before anything reads it (a typo must not load "0 files" and call it done). Sources
+ * pulled from a vendor API (config `pull`) land their pages themselves: a run of only those may create it.
+ */
+export function requireLanding(ctx: CliContext, sources?: string[]): string {
+  const c = ctx.config();
+  const landing = c.landing;
+  const pulled = (c as { pull?: Record<string, unknown> }).pull ?? {};
+  if (sources && sources.length > 0 && sources.every((s) => s in pulled)) return landing;
   if (!isDir(landing)) {
     throw new CliExit(EXIT.USAGE, `landing zone ${landing} ${existsSync(landing) ? 'is not a directory' : 'does not exist'} (${originOf(ctx, 'landing')})`, [
       'check the path (a typo?); nothing was loaded or marked loaded',

@@ -33,7 +33,7 @@ export const register: Register = (program, ctx) => {
     .action(async (o: { source: string; window?: string; date?: string; attempts: string }) => {
       const attempts = Number(o.attempts);
       if (!Number.isInteger(attempts) || attempts < 1) throw new ConfigError(`--attempts: expected a whole number ≥ 1, got "${o.attempts}"`);
-      requireLanding(ctx);
+      requireLanding(ctx, o.source === 'oltp' || o.source === '_oltp' ? undefined : [o.source]);
       noteNewWarehouse(ctx);
       const app = await appFor(ctx);
       const { deps } = app;
