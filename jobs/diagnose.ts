@@ -60,9 +60,10 @@ export async function collectDiagnostics(
 ): Promise<Diagnostics> {
   const { state } = await table.core.state();
   const inRange = (d: string) => d >= data.from && d <= data.to;
-  const factFiles = partitionsOf(state, 'fact_billing_event').filter((p) => inRange(p.dir.slice('event_date='.length))).flatMap((p) => p.files.map((f) => table.core.storage.abs(f.blob)));
+  const localOf = (blobs: string[]) => Promise.all(blobs.map((b) => table.core.storage.localFile(b)));
+  const factFiles = await localOf(partitionsOf(state, 'fact_billing_event').filter((p) => inRange(p.dir.slice('event_date='.length))).flatMap((p) => p.files.map((f) => f.blob)));
   // Quarantine is partitioned by commit day; the report counts an entry on the day of its landing folder (as status does).
-  const qFiles = partitionsOf(state, 'quarantine').flatMap((p) => p.files.map((f) => table.core.storage.abs(f.blob)));
+  const qFiles = await localOf(partitionsOf(state, 'quarantine').flatMap((p) => p.files.map((f) => f.blob)));
   const list = (fs: string[]) => `read_parquet([${fs.map(sqlString).join(', ')}], union_by_name = true)`;
   const sources = new Set(data.sources);
   const out: Diagnostics = { quarantine: [], amounts: [], lag: [], dims: [], heal: {}, manifests: {}, runRecords: {} };

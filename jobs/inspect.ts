@@ -79,10 +79,13 @@ async function billingAssignments(c: DuckDBConnection, warehouse: string, eventI
 export async function trace(table: FactTable, id: string, o: { asOfMs?: number; from?: string; to?: string } = {}): Promise<TraceResult> {
   const { state } = await table.core.state(o.asOfMs);
   const inRange = (d: string) => (!o.from || d >= o.from) && (!o.to || d <= o.to);
-  const factFiles = partitionsOf(state, 'fact_billing_event')
+  const factBlobs = partitionsOf(state, 'fact_billing_event')
     .filter((p) => inRange(p.dir.slice('event_date='.length)))
-    .flatMap((p) => p.files.map((f) => table.core.storage.abs(f.blob)));
-  const quarantineFiles = partitionsOf(state, 'quarantine').flatMap((p) => p.files.map((f) => table.core.storage.abs(f.blob)));
+    .flatMap((p) => p.files.map((f) => f.blob));
+  const quarantineBlobs = partitionsOf(state, 'quarantine').flatMap((p) => p.files.map((f) => f.blob));
+  const localOf = (blobs: string[]) => Promise.all(blobs.map((b) => table.core.storage.localFile(b)));
+  const factFiles = await localOf(factBlobs);
+  const quarantineFiles = await localOf(quarantineBlobs);
   const commits = new Map<string, { commit: string; version: number; committedAt: string }>();
   for (const h of await table.history()) if (h.runId && h.operation === 'ingest') commits.set(h.runId, { commit: h.commitId, version: h.version, committedAt: h.committedAt });
   const lit = sqlString(id);

@@ -88,7 +88,8 @@ export async function reenrichInTx(
     throw new ConfigError(`--snapshot ${o.snapshot}: no dimension snapshot of that date (stored: ${have})`);
   }
   const changes: PartitionChange[] = [];
-  await withSharedDuck(core.storage.abs(DUCK_SPILL_DIR), { memoryLimit: t.memoryLimit, threads: t.threads }, async (conn) => {
+  const local = (blob: string) => core.storage.localFile(blob);
+  await withSharedDuck(await core.storage.scratchDir(DUCK_SPILL_DIR), { memoryLimit: t.memoryLimit, threads: t.threads }, async (conn) => {
     for (const day of [...new Set(days)].sort()) {
       const dir = `${FACT_PARTITION_KEY}=${day}`;
       const path = partitionPath(FACT_TABLE, dir);
@@ -99,13 +100,13 @@ export async function reenrichInTx(
       }
       const acc = snapshotFor(accounts, day, o.snapshot);
       const prod = snapshotFor(products, day, o.snapshot);
-      const oldFiles = p.files.map((f) => core.storage.abs(f.blob));
-      const accSql = await dimSql(conn, acc ? acc.files.map((f) => core.storage.abs(f.blob)) : null, 'account_id', ['account_name', 'segment', 'country']);
-      const prodSql = await dimSql(conn, prod ? prod.files.map((f) => core.storage.abs(f.blob)) : null, 'product_id', ['product_name', 'plan_name']);
+      const oldFiles = await Promise.all(p.files.map((f) => local(f.blob)));
+      const accSql = await dimSql(conn, acc ? await Promise.all(acc.files.map((f) => local(f.blob))) : null, 'account_id', ['account_name', 'segment', 'country']);
+      const prodSql = await dimSql(conn, prod ? await Promise.all(prod.files.map((f) => local(f.blob))) : null, 'product_id', ['product_name', 'plan_name']);
       const select = FACT_COLUMNS.map((c) => (REPLACED[c.name] ? `${REPLACED[c.name]} AS "${c.name}"` : `f."${c.name}"`)).join(', ');
       const name = `reenrich-${tx.commitId}-0000.parquet`;
       const blob = `${tx.blobDir}/${FACT_TABLE}/${dir}/${name}`;
-      await core.storage.mkdirp(`${tx.blobDir}/${FACT_TABLE}/${dir}`);
+      const out = `${await core.storage.scratchDir(`${tx.tmpDir}/${dir}`)}/${name}`;
       const before = await dimCounts(conn, oldFiles);
       await copyCount(
         conn,
@@ -113,13 +114,13 @@ export async function reenrichInTx(
            LEFT JOIN ${accSql} a ON a.billing_source = f.billing_source AND a.account_id = f.account_id
            LEFT JOIN ${prodSql} p ON p.billing_source = f.billing_source AND p.product_id = f.product_id
            ORDER BY ${FACT_ORDER_SQL.split(',').map((x) => `f.${x.trim()}`).join(', ')})
-         TO ${sqlString(core.storage.abs(blob))} (FORMAT PARQUET, COMPRESSION ZSTD, ROW_GROUP_SIZE ${t.rowGroupRows})`,
+         TO ${sqlString(out)} (FORMAT PARQUET, COMPRESSION ZSTD, ROW_GROUP_SIZE ${t.rowGroupRows})`,
       );
-      const file = await duckFileEntry(core, conn, blob, name, { sorted: true, group: tx.commitId });
+      const after = await dimCounts(conn, [out]);
+      const file = await duckFileEntry(core, conn, out, blob, name, { sorted: true, group: tx.commitId });
       const expectedRows = p.files.reduce((n, f) => n + f.rows, 0);
       const problem = file.rows !== expectedRows ? `wrote ${file.rows} rows, the manifest has ${expectedRows}` : diffTotals(mergeTotals(p.files), mergeTotals([file]));
       if (problem) throw new FatalError(`re-enrichment of ${day} changed more than the dimension columns (${problem}); nothing was published. Report this as a bug.`);
-      const after = await dimCounts(conn, [core.storage.abs(blob)]);
       const ps = await core.finishPartition(tx, { table: FACT_TABLE, dir, files: [file], successBlob: p.successBlob, dataVersion: p.dataVersion });
       changes.push({ path, state: ps });
       const dateOf = (x: PartitionState | null) => (x ? x.dir.slice(DIMENSION_PARTITION_KEY.length + 1) : null);

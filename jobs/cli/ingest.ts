@@ -33,10 +33,10 @@ export const register: Register = (program, ctx) => {
     .action(async (o: { source: string; window?: string; date?: string; attempts: string }) => {
       const attempts = Number(o.attempts);
       if (!Number.isInteger(attempts) || attempts < 1) throw new ConfigError(`--attempts: expected a whole number ≥ 1, got "${o.attempts}"`);
-      requireLanding(ctx, o.source === 'oltp' || o.source === '_oltp' ? undefined : [o.source]);
       noteNewWarehouse(ctx);
       const app = await appFor(ctx);
       const { deps } = app;
+      requireLanding(ctx, o.source === 'oltp' || o.source === '_oltp' ? undefined : [o.source]);
       const stop = gracefulShutdown((sig) => deps.log.warn('shutdown.requested', { signal: sig, note: 'finishing the current commit; no new attempts' }));
       try {
         let rec: RunRecord;
