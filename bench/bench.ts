@@ -78,6 +78,7 @@ async function main(argv: string[]): Promise<void> {
   }
   const out = path.resolve(f.out);
   const log = (s: string) => process.stderr.write(`bench: ${s}\n`);
+  const m = machine(); // load average at the start of the runs
   mkdirSync(out, { recursive: true });
 
   const landing = await ensureLanding(out, { events, days, seed: f.seed, from: f.from }, log);
@@ -123,7 +124,6 @@ async function main(argv: string[]): Promise<void> {
     { phase: 'completeness check', s: completeness, unit: '' },
     { phase: 'DuckDB reference', s: reference, unit: 'rows' },
   ]);
-  const m = machine();
   process.stdout.write(
     [
       `billing-mart bench: ${landing.summary.events} events (${landing.summary.records} landing records, ${landing.summary.files} files) over ${days} day(s) from ${landing.from}`,
@@ -162,6 +162,7 @@ async function longBackfill(days: number, perDay: number, parallel: number, out:
   const log = (s: string) => process.stderr.write(`bench: ${s}\n`);
   mkdirSync(out, { recursive: true });
   const landing = await ensureLanding(out, { events: days * perDay, days, seed, from }, log);
+  const m = machine(); // load average at the start of the backfill
   const warehouse = path.join(out, 'work', 'warehouse-long');
   rmSync(warehouse, { recursive: true, force: true });
   log(`long backfill: ${days} days × ${perDay} events/day, --parallel ${parallel}`);
@@ -170,7 +171,6 @@ async function longBackfill(days: number, perDay: number, parallel: number, out:
   const d = r.detail as { runs: number; sources: number; doneAt: number[]; status10Seconds: number; statusAllSeconds: number };
   const totalRuns = SEVEN_YEARS_DAYS * d.sources;
   const p = projectBackfill(d.doneAt, totalRuns);
-  const m = machine();
   const doc = { at: new Date().toISOString(), machine: m, loadAvgAtEnd: os.loadavg(), params: { days, perDay, parallel, seed, from }, run: r, projection: { totalRuns, ...p } };
   writeFileSync(path.join(out, `long-${days}.json`), JSON.stringify(doc, null, 1) + '\n');
   const k = Math.min(100, Math.floor(d.runs / 2));

@@ -52,6 +52,7 @@ export function warehousePort(table: FactTable): WarehousePort {
     committedInputs: (s) => table.committedInputs(s),
     loadedWindows: (s) => table.loadedWindows(s),
     manifest: async (day) => (await table.manifest(day)) as DayManifest | null,
+    manifests: async (days) => (await table.manifests(days)) as Map<string, DayManifest | null>,
     compact: async (days) => {
       await table.compact(days);
     },

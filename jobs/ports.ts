@@ -60,6 +60,8 @@ export interface WarehousePort {
   committedInputs(source: string): Promise<Set<string>>;
   loadedWindows(source: string): Promise<Set<string>>;
   manifest(day: string): Promise<DayManifest | null>;
+  /** The manifests of many days from one read of the table state (status shows a range of days). */
+  manifests(days: readonly string[]): Promise<Map<string, DayManifest | null>>;
   compact(days: string[]): Promise<void>;
   writeSuccess(day: string, payload: unknown): Promise<void>;
   clearSuccess(day: string): Promise<void>;

@@ -81,8 +81,9 @@ export async function collectStatus(deps: JobDeps, o: { from: string; to: string
   for (const s of sources) loaded.set(s, await deps.warehouse.loadedWindows(s));
   const marked = await deps.warehouse.markedDays();
   const outDays: StatusData['days'] = [];
+  const manifests = await deps.warehouse.manifests(days); // one read of the table state, not one per day
   for (const day of days) {
-    const manifest = await deps.warehouse.manifest(day);
+    const manifest = manifests.get(day) ?? null;
     const keys = windowsOfDay(day).map(windowKey);
     const cells: Record<string, Cell> = {};
     for (const s of sources) {

@@ -125,6 +125,22 @@ export class FactTable {
     return text ? (JSON.parse(text) as ManifestDocument) : manifestDocument(p, p.dataVersion, '');
   }
 
+  /** The manifests of `days` from one read of the table state (null for a day without a partition). */
+  async manifests(days: readonly string[]): Promise<Map<string, ManifestDocument | null>> {
+    const { state } = await this.core.state();
+    const out = new Map<string, ManifestDocument | null>();
+    for (const day of days) {
+      const p = state.partitions.get(partitionPath(FACT_TABLE, `${FACT_PARTITION_KEY}=${assertDay(day)}`));
+      if (!p) {
+        out.set(day, null);
+        continue;
+      }
+      const text = await this.core.storage.readText(p.manifestBlob);
+      out.set(day, text ? (JSON.parse(text) as ManifestDocument) : manifestDocument(p, p.dataVersion, ''));
+    }
+    return out;
+  }
+
   /** Days (YYYY-MM-DD) that have a fact partition. */
   async days(): Promise<string[]> {
     const { state } = await this.core.state();

@@ -197,6 +197,12 @@ export class FakeWarehouse implements WarehousePort {
   async loadedWindows(source: string) {
     return new Set(this.windows.get(source) ?? []);
   }
+  async manifests(days: readonly string[]): Promise<Map<string, DayManifest | null>> {
+    const out = new Map<string, DayManifest | null>();
+    for (const d of days) out.set(d, await this.manifest(d));
+    return out;
+  }
+
   async manifest(day: string): Promise<DayManifest | null> {
     const rows = this.rows.get(day);
     if (!rows) return null;
