@@ -76,7 +76,8 @@ export function compactVsCopy(compact: PhaseSummary, copy: PhaseSummary): number
 
 /**
  * Projection of a long backfill from measured run completion times: the time between consecutive runs fitted
- * as a + b·i (least squares; b > 0 means each commit costs more as the table ages), summed over `totalRuns`.
+ * as a + b·i (least squares; b > 0 means each commit costs more as the table ages; a falling fit counts as flat),
+ * summed over `totalRuns`.
  */
 export function projectBackfill(doneAt: readonly number[], totalRuns: number): { a: number; b: number; seconds: number; firstToLast: number } {
   const gaps = doneAt.map((t, i) => t - (i === 0 ? 0 : doneAt[i - 1]!));
@@ -90,8 +91,10 @@ export function projectBackfill(doneAt: readonly number[], totalRuns: number): {
     sxy += (i - mx) * (g - my);
     sxx += (i - mx) ** 2;
   });
-  const b = sxx > 0 ? sxy / sxx : 0;
-  const a = my - b * mx;
+  // a falling fit is noise on a shared machine (a commit never gets cheaper with age): project it as flat
+  const fit = sxx > 0 ? sxy / sxx : 0;
+  const b = Math.max(0, fit);
+  const a = fit > 0 ? my - fit * mx : my;
   const k = Math.min(100, Math.floor(n / 2));
   const sum = (xs: number[]) => xs.reduce((x, y) => x + y, 0);
   const firstToLast = sum(gaps.slice(-k)) / Math.max(1e-9, sum(gaps.slice(0, k)));

@@ -58,6 +58,10 @@ describe('bench figures', () => {
     expect(g.b).toBeCloseTo(0.01, 9);
     expect(g.seconds).toBeCloseTo(1000 * 0.1 + (0.01 * 999 * 1000) / 2, 6);
     expect(g.firstToLast).toBeCloseTo(1.595 / 0.595, 6); // mean of the last 100 gaps over the first 100
+    let u = 0;
+    const falling = projectBackfill(Array.from({ length: 100 }, (_, i) => (u += 1 - 0.005 * i)), 1000);
+    expect(falling.b).toBe(0); // noise, never a negative projection
+    expect(falling.seconds).toBeCloseTo(1000 * (u / 100), 6);
     expect(() => projectBackfill([1], 10)).toThrow(/at least 2/);
   });
 
