@@ -145,7 +145,7 @@ describe('checks that used to pass silently', () => {
 
   it('check completeness lists 12 differences per source-day and says how many more there are', () => {
     const diffs = Array.from({ length: 17 }, (_, i) => ({ event_type: `T${i}`, currency: 'USD', expectedRows: 1, expectedAmount: '1', actualRows: 0, actualAmount: '0', missingRows: 1, missingAmount: '1' }));
-    const out = { ok: false, days: [{ day: '2024-01-03', complete: false, success: 'none', results: [{ source: 'zuora', day: '2024-01-03', status: 'INCOMPLETE', detail: '17 type/currency pairs differ', diffs, missingWindows: [] }] }] } as unknown as CheckOutcome;
+    const out = { ok: false, days: [{ day: '2024-01-03', complete: false, success: 'none', results: [{ source: 'zuora', day: '2024-01-03', status: 'INCOMPLETE', detail: '17 type/currency pairs differ', diffs, missingWindows: [], undeliveredWindows: [] }] }] } as unknown as CheckOutcome;
     const text = formatOutcome(out);
     expect(text.match(/^ {6}T\d+ USD/gm)).toHaveLength(12);
     expect(text).toContain('      … 5 more (--json lists them all)');
