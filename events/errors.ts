@@ -40,6 +40,8 @@ export const QUARANTINE_REASONS = [
   'BAD_VALUE',
   'BAD_ENCODING',
   'RECORD_TOO_LARGE',
+  /** Same event identity and same record version (seqn) as another record, but different money or instant. */
+  'CONFLICTING_DUPLICATE',
 ] as const;
 export type ReasonCode = (typeof QUARANTINE_REASONS)[number];
 

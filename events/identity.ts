@@ -27,3 +27,15 @@ export function eventId(parts: IdentityParts): string {
     .join(SEP);
   return createHash('sha256').update(text).digest('hex').slice(0, 32);
 }
+
+export type CorrectionKind = 'REVERSAL' | 'RESTATEMENT';
+
+/**
+ * event_id of a correction row (docs/warehouse.md, "Corrections"): the first 32 hex chars of
+ *   sha256( "v1-correction" \x1f corrected event_id \x1f kind \x1f seqn of the version that caused it )
+ * Each record version changes an event at most once, so these ids are unique in the table and the same
+ * history always yields the same ids.
+ */
+export function correctionEventId(correctedEventId: string, kind: CorrectionKind, seqn: bigint): string {
+  return createHash('sha256').update(['v1-correction', correctedEventId, kind, seqn.toString()].join(SEP)).digest('hex').slice(0, 32);
+}

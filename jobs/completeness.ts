@@ -116,7 +116,7 @@ export function compareDay(o: {
   const sc: SourceCompleteness = o.completeness ?? { proof: 'export', origin: null, arrival: { trailingDays: 28, minHistory: 3, tolerance: 0.5 } };
   const own = o.manifest.filter((t) => t.billing_source === o.source);
   const totals = own
-    .map((t) => ({ event_type: t.event_type, currency: t.currency, rows: t.rows, amount_sum: fix(new Decimal(t.amount_sum)) }))
+    .map((t) => ({ event_type: t.event_type, currency: t.currency, rows: t.net_rows ?? t.rows, amount_sum: fix(new Decimal(t.amount_sum)) }))
     .sort((a, b) => a.event_type.localeCompare(b.event_type) || a.currency.localeCompare(b.currency));
   const rows = totals.reduce((a, t) => a + t.rows, 0);
   const missingWindows = windowsOfDay(o.day)

@@ -35,6 +35,8 @@ export interface TotalsRow {
   event_type: string;
   currency: string;
   rows: number;
+  /** Events the rows hold now when it differs from `rows` (correction REVERSAL rows count -1). */
+  net_rows?: number;
   /** Exact decimal text. */
   amount_sum: string;
 }

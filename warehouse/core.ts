@@ -22,7 +22,7 @@ import { randomBytes } from 'node:crypto';
 import { FatalError, RetriableError } from '../events/errors.js';
 import { asDiskFull } from '../events/io.js';
 import { WriterLock } from './lock.js';
-import { applyCommit, EMPTY_STATE, manifestDocument, replay, type CommitEntry, type Operation, type PartitionChange, type PartitionState, type TableState } from './state.js';
+import { applyCommit, EMPTY_STATE, manifestDocument, replay, type CommitEntry, type IndexChange, type Operation, type PartitionChange, type PartitionState, type TableState } from './state.js';
 import { FACT_TABLE, QUARANTINE_TABLE } from './schema.js';
 import { hiveView, type ObjectStorage, type Storage } from './storage.js';
 
@@ -69,6 +69,8 @@ export interface TxOutcome {
   inputs?: string[];
   fingerprint?: string | null;
   changes: PartitionChange[];
+  /** Event-index changes (versions.ts). */
+  index?: IndexChange[];
   summary?: Record<string, number | string>;
 }
 
@@ -205,6 +207,7 @@ export class WarehouseCore {
       inputs: [...(o.inputs ?? [])].sort(),
       fingerprint: o.fingerprint ?? null,
       changes: o.changes,
+      ...(o.index && o.index.length > 0 ? { index: o.index } : {}),
       added: added.sort(),
       removed: removed.sort(),
       summary: o.summary ?? {},

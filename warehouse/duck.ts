@@ -89,10 +89,13 @@ export function sqlString(s: string): string {
   return `'${s.replace(/'/g, "''")}'`;
 }
 
-/** `read_parquet([...])` over an explicit file list (no globbing: only the files we name are read). */
+/**
+ * `read_parquet([...])` over an explicit file list (no globbing: only the files we name are read), by column
+ * name, so files written before a column was added read it as null.
+ */
 export function readParquetSql(paths: readonly string[]): string {
   if (paths.length === 0) throw new Error('internal: read_parquet over an empty file list');
-  return `read_parquet([${paths.map(sqlString).join(', ')}])`;
+  return `read_parquet([${paths.map(sqlString).join(', ')}], union_by_name = true)`;
 }
 
 /** Select list that returns every column in the shape of CellValue (timestamps as µs, dates as text). */
@@ -185,8 +188,8 @@ export interface FileStats {
   rows: number;
   minTs: bigint | null;
   maxTs: bigint | null;
-  /** Per (billing_source, event_type, currency): rows and exact unscaled DECIMAL(38,9) sum. */
-  totals: { billing_source: string; event_type: string; currency: string; rows: number; sum: bigint }[];
+  /** Per (billing_source, event_type, currency): rows, net events (REVERSAL rows count -1) and exact unscaled DECIMAL(38,9) sum. */
+  totals: { billing_source: string; event_type: string; currency: string; rows: number; netRows: number; sum: bigint }[];
 }
 
 /** Row counts, min/max event_ts and exact control totals of fact files, per file, in one scan. */
@@ -195,8 +198,9 @@ export async function factFileStats(conn: DuckDBConnection, files: readonly stri
   if (files.length === 0) return out;
   const rows = await queryAll(
     conn,
-    `SELECT filename, billing_source, event_type, currency, count(*)::BIGINT, sum(amount)::DECIMAL(38,9), min(epoch_us(event_ts)), max(epoch_us(event_ts))
-     FROM read_parquet(${'[' + files.map(sqlString).join(', ') + ']'}, filename = true) GROUP BY ALL ORDER BY ALL`,
+    `SELECT filename, billing_source, event_type, currency, count(*)::BIGINT, sum(amount)::DECIMAL(38,9), min(epoch_us(event_ts)), max(epoch_us(event_ts)),
+       sum(CASE WHEN correction_kind = 'REVERSAL' THEN -1 ELSE 1 END)::BIGINT
+     FROM read_parquet(${'[' + files.map(sqlString).join(', ') + ']'}, filename = true, union_by_name = true) GROUP BY ALL ORDER BY ALL`,
   );
   for (const r of rows) {
     const s = out.get(String(r[0]));
@@ -207,7 +211,7 @@ export async function factFileStats(conn: DuckDBConnection, files: readonly stri
     const lo = r[6] as bigint;
     const hi = r[7] as bigint;
     s.rows += n;
-    s.totals.push({ billing_source: String(r[1]), event_type: String(r[2]), currency: String(r[3]), rows: n, sum: sum.value });
+    s.totals.push({ billing_source: String(r[1]), event_type: String(r[2]), currency: String(r[3]), rows: n, netRows: Number(r[8] as bigint), sum: sum.value });
     if (s.minTs === null || lo < s.minTs) s.minTs = lo;
     if (s.maxTs === null || hi > s.maxTs) s.maxTs = hi;
   }

@@ -1,7 +1,8 @@
 /**
  * commitIngest: one source load (windows + input files) → one commit.
  * Streams events into a column buffer (stage.ts), keeps one row per event_id (highest seqn, then later
- * lineage; counted), drops event_ids already in their partition (counted), sorts each day by
+ * lineage; counted), matches them against the source's event index (versions.ts: duplicates, stale
+ * versions, conflicts and corrections, whatever day the recorded row is on), sorts each day by
  * (billing_source, event_type, event_ts, seqn) and writes one file per touched day. Large batches spill
  * sorted runs to the commit's scratch directory and DuckDB merges them under its memory limit. Records the
  * warehouse cannot store go to quarantine.
@@ -17,7 +18,7 @@ import { DUCK_SPILL_DIR } from './core.js';
 import { putSmallTable } from './files.js';
 import { FACT_PARTITION_KEY, FACT_TABLE, QUARANTINE_COLUMNS, QUARANTINE_PARTITION_KEY, QUARANTINE_TABLE, dayOfMicros, quarantineRow } from './schema.js';
 import { stageEvents, writeStagedDays, type Staged } from './stage.js';
-import { partitionPath, type PartitionChange } from './state.js';
+import { partitionPath, type IndexChange, type PartitionChange } from './state.js';
 import type { TuningOptions } from './options.js';
 
 export interface IngestInput {
@@ -40,7 +41,14 @@ export interface IngestResult {
   rowsIn: number;
   rowsWritten: number;
   duplicatesInBatch: number;
+  /** Events the table already holds with the same money and instant (a re-read, or a newer version that changes neither). */
   duplicatesExisting: number;
+  /** Older versions of events the table holds at a newer version: nothing written. */
+  staleVersions: number;
+  /** Recorded events whose newer version changed money or instant: each wrote a REVERSAL and a RESTATEMENT row. */
+  corrections: number;
+  /** Same event and version with different values: quarantined as CONFLICTING_DUPLICATE (included in `quarantined`). */
+  conflicts: number;
   quarantined: number;
   filesAdded: number;
   /** Days (YYYY-MM-DD) that received rows. */
@@ -91,17 +99,21 @@ export async function discardPrepared(core: WarehouseCore, p: PreparedIngest): P
 export async function ingestInTx(core: WarehouseCore, tx: Tx, prepared: PreparedIngest, t: TuningOptions): Promise<{ outcome: TxOutcome | null; result: IngestResult }> {
   const { input, staged } = prepared;
   const fingerprint = loadFingerprint(input.source, input.windows, input.inputs);
-  const empty: IngestResult = { commitId: null, version: tx.state.version, skipped: true, rowsIn: 0, rowsWritten: 0, duplicatesInBatch: 0, duplicatesExisting: 0, quarantined: 0, filesAdded: 0, partitions: [] };
+  const empty: IngestResult = { commitId: null, version: tx.state.version, skipped: true, rowsIn: 0, rowsWritten: 0, duplicatesInBatch: 0, duplicatesExisting: 0, staleVersions: 0, corrections: 0, conflicts: 0, quarantined: 0, filesAdded: 0, partitions: [] };
   if (tx.entries.some((e) => e.fingerprint === fingerprint)) return { outcome: null, result: empty };
 
   const changes: PartitionChange[] = [];
   const written: string[] = [];
-  const counts = { duplicatesInBatch: 0, duplicatesExisting: 0, rowsWritten: 0, filesAdded: 0 };
+  const counts = { duplicatesInBatch: 0, duplicatesExisting: 0, staleVersions: 0, corrections: 0, conflicts: 0, rowsWritten: 0, filesAdded: 0 };
   await core.fault('ingest:after-read');
+  const conflicts: QuarantineEntry[] = [];
+  let index: IndexChange | null = null;
   if (staged.files.size > 0) await withSharedDuck(await core.storage.scratchDir(DUCK_SPILL_DIR), { memoryLimit: t.memoryLimit, threads: t.threads }, async (conn) => {
     const existingOf = (day: string) => tx.state.partitions.get(partitionPath(FACT_TABLE, `${FACT_PARTITION_KEY}=${day}`))?.files ?? [];
-    const perDay = await writeStagedDays(core, tx, conn, input.source, staged, existingOf, t, counts);
-    for (const [day, files] of perDay) {
+    const w = await writeStagedDays(core, tx, conn, input, staged, t, counts);
+    conflicts.push(...w.conflicts);
+    index = w.index;
+    for (const [day, files] of w.days) {
       if (files.length === 0) continue;
       const dir = `${FACT_PARTITION_KEY}=${day}`;
       const path = partitionPath(FACT_TABLE, dir);
@@ -114,10 +126,10 @@ export async function ingestInTx(core: WarehouseCore, tx: Tx, prepared: Prepared
   });
   await core.fault('ingest:after-write');
 
-  const quarantine = [...input.quarantine, ...staged.rejected];
+  const quarantine = [...input.quarantine, ...staged.rejected, ...conflicts];
   if (quarantine.length > 0) changes.push(await quarantineChange(core, tx, quarantine, t.rowGroupRows));
 
-  const { rowsWritten, duplicatesInBatch, duplicatesExisting, filesAdded } = counts;
+  const { rowsWritten, duplicatesInBatch, duplicatesExisting, staleVersions, corrections, filesAdded } = counts;
   const rowsIn = staged.rowsIn;
   const result: IngestResult = {
     commitId: tx.commitId,
@@ -127,6 +139,9 @@ export async function ingestInTx(core: WarehouseCore, tx: Tx, prepared: Prepared
     rowsWritten,
     duplicatesInBatch,
     duplicatesExisting,
+    staleVersions,
+    corrections,
+    conflicts: counts.conflicts,
     quarantined: quarantine.length,
     filesAdded,
     partitions: written,
@@ -139,7 +154,8 @@ export async function ingestInTx(core: WarehouseCore, tx: Tx, prepared: Prepared
     inputs: input.inputs.map((i) => `${i.path}@${i.sha256}`),
     fingerprint,
     changes,
-    summary: { rowsIn, rowsWritten, duplicatesInBatch, duplicatesExisting, quarantined: quarantine.length, filesAdded },
+    index: index ? [index] : [],
+    summary: { rowsIn, rowsWritten, duplicatesInBatch, duplicatesExisting, staleVersions, corrections, conflicts: counts.conflicts, quarantined: quarantine.length, filesAdded },
   };
   return { outcome, result };
 }

@@ -9,6 +9,7 @@ import { asDiskFull, writeAll } from '../events/io.js';
 import type { BillingEvent } from '../events/model.js';
 import type { Money } from '../events/money.js';
 import { dayOfMicros, microsToIso } from './schema.js';
+import { inBatch, type ConflictInfo } from './versions.js';
 
 const MICROS_PER_DAY = 86_400_000_000n;
 /** Bytes per chunk of the line store and per fh.write. */
@@ -43,8 +44,13 @@ export function stageLine(e: BillingEvent, ord: number, checkDay: (e: BillingEve
     `${e.eventTs},${q(e.eventDate)},${q(e.tsPrecision)},${e.tsTruncated},${e.tsAmbiguous},${e.tsNonexistent},${q(e.sourceTsRaw)},${q(e.sourceTimezone)},${q(e.sourceLocalDate)},` +
     `${money(e.amount)},${q(e.amount.currency)},${q(e.accountId)},${q(e.subscriptionId)},${q(e.invoiceId)},${q(e.productId)},${e.mrrDelta ? money(e.mrrDelta) : ','},` +
     `${q(d?.accountName ?? null)},${q(d?.accountSegment ?? null)},${q(d?.accountCountry ?? null)},${q(d?.productName ?? null)},${q(d?.planName ?? null)},${q(d?.dimStatus ?? 'NOT_ENRICHED')},` +
-    `${q(e.lineage.sourceFile)},${e.lineage.sourcePosition},${q(e.lineage.ingestRunId)},${ord}\n`
+    `${q(e.lineage.sourceFile)},${e.lineage.sourcePosition},${q(e.lineage.ingestRunId)},,,${ord}\n`
   );
+}
+
+/** The values two records of one event version must agree on (versions.ts): type, amount, currency, mrr, instant. */
+export function versionValues(e: BillingEvent): string {
+  return `${e.eventType} ${e.amount.toFixed()} ${e.amount.currency} at ${microsToIso(e.eventTs)}${e.mrrDelta ? ` (mrr_delta ${e.mrrDelta.toFixed()})` : ''}`;
 }
 
 /** Checks event_date is the UTC day of event_ts, caching the current day's bounds. */
@@ -90,7 +96,11 @@ export class LineBuffer {
   private readonly file: string[] = [];
   private readonly pos: number[] = [];
   private readonly run: string[] = [];
+  /** What must agree between two records of the same event_id and seqn (versions.ts inBatch). */
+  private readonly val: string[] = [];
   readonly dropped = new Set<number>();
+  /** Same event_id and seqn with different values: the losers (dropped, to be quarantined). */
+  readonly conflicts: ConflictInfo[] = [];
   private readonly byId = new Map<string, number>();
   private readonly pairs = new Map<string, Map<string, number>>();
   private readonly pairNames: [string, string][] = [];
@@ -124,6 +134,7 @@ export class LineBuffer {
     this.file.push(e.lineage.sourceFile);
     this.pos.push(e.lineage.sourcePosition);
     this.run.push(e.lineage.ingestRunId);
+    this.val.push(versionValues(e));
     let types = this.pairs.get(e.billingSource);
     if (!types) this.pairs.set(e.billingSource, (types = new Map()));
     let p = types.get(e.eventType);
@@ -137,16 +148,13 @@ export class LineBuffer {
       this.byId.set(e.eventId, i);
       return;
     }
-    this.duplicates++;
-    if (this.supersedes(i, prev)) {
-      this.dropped.add(prev);
-      this.byId.set(e.eventId, i);
-    } else this.dropped.add(i);
-  }
-
-  /** Highest seqn wins, then the later source file / position / run; on a full tie the earlier row stays. */
-  private supersedes(a: number, b: number): boolean {
-    return (cmpBig(this.seqn[a]!, this.seqn[b]!) || cmpStr(this.file[a]!, this.file[b]!) || this.pos[a]! - this.pos[b]! || cmpStr(this.run[a]!, this.run[b]!)) > 0;
+    const v = inBatch({ seqn: this.seqn[i]!, values: this.val[i]! }, { seqn: this.seqn[prev]!, values: this.val[prev]! });
+    const wins = (v.order || cmpStr(this.file[i]!, this.file[prev]!) || this.pos[i]! - this.pos[prev]! || cmpStr(this.run[i]!, this.run[prev]!)) > 0;
+    const [winner, loser] = wins ? [i, prev] : [prev, i];
+    this.dropped.add(loser);
+    if (wins) this.byId.set(e.eventId, i);
+    if (v.conflict) this.conflicts.push({ eventId: e.eventId, seqn: this.seqn[loser]!, sourceFile: this.file[loser]!, sourcePosition: this.pos[loser]!, values: this.val[loser]!, keptValues: this.val[winner]!, keptAt: `${this.file[winner]}:${this.pos[winner]}` });
+    else this.duplicates++;
   }
 
   /** Live row indices per day (days ascending), each in the partition order. */

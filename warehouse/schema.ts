@@ -48,6 +48,8 @@ export const FACT_COLUMNS: readonly ColumnSpec[] = [
   c('source_file', 'utf8', false, 'lineage: landing-zone file, endpoint or query'),
   c('source_position', 'int64', false, 'lineage: 1-based line, else 0-based record position'),
   c('ingest_run_id', 'utf8', false, 'lineage: the run that loaded the row'),
+  c('corrects_event_id', 'utf8', true, 'null on an original event; on a correction row the event_id of the event it corrects (warehouse/versions.ts)'),
+  c('correction_kind', 'utf8', true, 'null on an original event; REVERSAL (the recorded values negated, on their day) or RESTATEMENT (the new values)'),
 ];
 
 export const FACT_COLUMN_NAMES: readonly string[] = FACT_COLUMNS.map((s) => s.name);
@@ -86,6 +88,8 @@ export interface FactRow {
   source_file: string;
   source_position: bigint;
   ingest_run_id: string;
+  corrects_event_id: string | null;
+  correction_kind: string | null;
 }
 
 export const getCell = <R>(row: R, col: string): CellValue => (row as Record<string, CellValue>)[col] ?? null;
@@ -149,6 +153,8 @@ export function factRowFromEvent(e: BillingEvent): FactRow {
     source_file: e.lineage.sourceFile,
     source_position: BigInt(e.lineage.sourcePosition),
     ingest_run_id: e.lineage.ingestRunId,
+    corrects_event_id: null,
+    correction_kind: null,
   };
 }
 

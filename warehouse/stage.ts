@@ -18,7 +18,8 @@ import type { Tx, WarehouseCore } from './core.js';
 import { columnList, copyCount, factFileStats, queryAll, readParquetSql, sqlString } from './duck.js';
 import { FACT_COLUMNS, FACT_ORDER_SQL, FACT_PARTITION_KEY, FACT_TABLE, microsToIso } from './schema.js';
 import { LineBuffer, dayChecker, stageLine, writeLines } from './lines.js';
-import { TotalsAccumulator, type FileEntry } from './state.js';
+import { TotalsAccumulator, type FileEntry, type IndexChange } from './state.js';
+import { conflictEntry, originalsWhere, resolveVersions, restatementsSql, reversalsSql, writeIndexSegment, type ConflictInfo, type VersionCounts } from './versions.js';
 import type { IngestInput } from './ingest.js';
 import type { TuningOptions } from './options.js';
 
@@ -55,11 +56,13 @@ export interface Staged {
   /** Whether the batch spilled (its runs still hold cross-run duplicates and need a merge). */
   spilled: boolean;
   duplicatesInBatch: number;
+  /** Same event_id and seqn with different values inside the batch (the losers; versions.ts). */
+  conflicts: ConflictInfo[];
 }
 
 /** Streams the events into sorted, de-duplicated CSV files per day in `dir` (the prepare's scratch; no lock needed). */
 export async function stageEvents(core: WarehouseCore, dir: string, input: IngestInput, t: TuningOptions): Promise<Staged> {
-  const s: Staged = { rowsIn: 0, rejected: [], files: new Map(), rows: new Map(), fileRows: new Map(), spilled: false, duplicatesInBatch: 0 };
+  const s: Staged = { rowsIn: 0, rejected: [], files: new Map(), rows: new Map(), fileRows: new Map(), spilled: false, duplicatesInBatch: 0, conflicts: [] };
   const checkDay = dayChecker();
   let buf = new LineBuffer();
   let fileNo = 0;
@@ -73,6 +76,7 @@ export async function stageEvents(core: WarehouseCore, dir: string, input: Inges
       s.rows.set(day, (s.rows.get(day) ?? 0) + idx.length);
     }
     s.duplicatesInBatch += buf.duplicates;
+    s.conflicts.push(...buf.conflicts);
     buf = new LineBuffer();
   };
   for await (const ev of input.events as AsyncIterable<BillingEvent>) {
@@ -107,16 +111,17 @@ export async function stageEvents(core: WarehouseCore, dir: string, input: Inges
   return s;
 }
 
-type ExistingOf = (day: string) => readonly FileEntry[];
-interface Counts {
+export interface Counts extends VersionCounts {
   duplicatesInBatch: number;
-  duplicatesExisting: number;
 }
 
-/** Existing rows that can share an event_id with this load: event_id hashes the source, so only its rows. */
-async function existingIdsSql(core: WarehouseCore, files: readonly FileEntry[], source: string): Promise<string> {
-  const local = await Promise.all(files.map((f) => core.storage.localFile(f.blob)));
-  return `SELECT event_id FROM ${readParquetSql(local)} WHERE billing_source = ${sqlString(source)}`;
+export interface WrittenDays {
+  /** Files added per day (days ascending); a day may get none. */
+  days: Map<string, FileEntry[]>;
+  /** The source's new event-index segments (null: unchanged). */
+  index: IndexChange | null;
+  /** CONFLICTING_DUPLICATE entries (same event and version, different values). */
+  conflicts: QuarantineEntry[];
 }
 
 /**
@@ -148,42 +153,70 @@ function factSelect(): string {
   }).join(', ');
 }
 
+/** The staged rows of `files` that won inside the batch, as a relation with the fact columns (in staged order). */
+function winnersSql(files: readonly string[], spilled: boolean): string {
+  return `(SELECT ${factSelect()} FROM ${readCsvSql(files)}${spilled ? ` WHERE _ord NOT IN (SELECT _ord FROM ${LOSERS_TABLE})` : ''})`;
+}
+
 /**
  * Writes the staged rows: one file per day. A batch that fit in memory is already sorted and de-duplicated:
- * DuckDB converts it (dropping ids already in the partition) without sorting, keeping the order. A spilled
- * batch is merged in DuckDB: cross-run winners by a window over the runs, then ORDER BY under memory_limit.
+ * DuckDB converts it without sorting, keeping the order. A spilled batch is merged in DuckDB: cross-run
+ * winners by a window over the runs, then ORDER BY under memory_limit. The winners are then matched against
+ * the source's event index (versions.ts): known ids are dropped, stale or conflicting, corrections add a
+ * RESTATEMENT on the new day and a REVERSAL on the recorded day (such days are sorted in DuckDB).
  */
-export async function writeStagedDays(core: WarehouseCore, tx: Tx, conn: DuckDBConnection, source: string, s: Staged, existingOf: ExistingOf, t: TuningOptions, counts: Counts): Promise<Map<string, FileEntry[]>> {
+export async function writeStagedDays(core: WarehouseCore, tx: Tx, conn: DuckDBConnection, input: { source: string; runId: string }, s: Staged, t: TuningOptions, counts: Counts): Promise<WrittenDays> {
+  const { source } = input;
   counts.duplicatesInBatch += s.duplicatesInBatch;
   await verifyStaged(conn, s);
+  const conflicts = s.conflicts.map((c) => conflictEntry(source, input.runId, c));
+  counts.conflicts += conflicts.length;
   const lost = new Map<string, number>();
+  const allFiles = [...s.files.values()].flat();
   if (s.spilled) {
-    const all = readCsvSql([...s.files.values()].flat());
+    const all = readCsvSql(allFiles);
+    const dec = (c: string) => `CAST(CAST(${c}__i AS DECIMAL(38,9)) + ${c}__f * 0.000000001 AS DECIMAL(38,9))::VARCHAR`;
+    // the same text as lines.ts versionValues
+    const vals = `event_type || ' ' || ${dec('amount')} || ' ' || currency || ' at ' || strftime(make_timestamptz(event_ts) AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%S.%fZ') || coalesce(' (mrr_delta ' || ${dec('mrr_delta')} || ')', '')`;
     await conn.run(`CREATE OR REPLACE TEMP TABLE ${LOSERS_TABLE} AS
-      SELECT _ord, CAST(event_date AS VARCHAR) AS day FROM (
-        SELECT _ord, event_date, row_number() OVER (PARTITION BY event_id ORDER BY seqn DESC, source_file DESC, source_position DESC, ingest_run_id DESC, _ord ASC) AS rn
-        FROM ${all} WHERE event_id IN (SELECT event_id FROM ${all} GROUP BY event_id HAVING count(*) > 1)
+      SELECT _ord, CAST(event_date AS VARCHAR) AS day, event_id, seqn, source_file, source_position, vals, seqn = w_seqn AND vals <> w_vals AS conflict, w_vals, w_at FROM (
+        SELECT _ord, event_date, event_id, seqn, source_file, source_position, vals,
+          row_number() OVER w AS rn, first_value(seqn) OVER w AS w_seqn, first_value(vals) OVER w AS w_vals, first_value(source_file || ':' || source_position) OVER w AS w_at
+        FROM (SELECT *, ${vals} AS vals FROM ${all} WHERE event_id IN (SELECT event_id FROM ${all} GROUP BY event_id HAVING count(*) > 1))
+        WINDOW w AS (PARTITION BY event_id ORDER BY seqn DESC, source_file DESC, source_position DESC, ingest_run_id DESC, _ord ASC)
       ) WHERE rn > 1`);
     for (const [day, n] of await queryAll(conn, `SELECT day, count(*)::BIGINT FROM ${LOSERS_TABLE} GROUP BY day`)) lost.set(String(day), Number(n as bigint));
-    counts.duplicatesInBatch += [...lost.values()].reduce((a, b) => a + b, 0);
+    const cross = await queryAll(conn, `SELECT event_id, seqn, source_file, source_position, vals, w_vals, w_at FROM ${LOSERS_TABLE} WHERE conflict ORDER BY _ord`);
+    for (const r of cross) {
+      conflicts.push(conflictEntry(source, input.runId, { eventId: String(r[0]), seqn: r[1] as bigint, sourceFile: String(r[2]), sourcePosition: Number(r[3] as bigint), values: String(r[4]), keptValues: String(r[5]), keptAt: String(r[6]) }));
+    }
+    counts.conflicts += cross.length;
+    counts.duplicatesInBatch += [...lost.values()].reduce((a, b) => a + b, 0) - cross.length;
   }
+  const res = await resolveVersions(conn, core, tx, source, input.runId, winnersSql(allFiles, s.spilled));
+  for (const k of ['duplicatesExisting', 'staleVersions', 'conflicts', 'corrections'] as const) counts[k] += res.counts[k];
+  conflicts.push(...res.conflicts);
   const out = new Map<string, FileEntry[]>();
-  for (const day of [...s.files.keys()].sort()) {
+  const days = [...new Set([...s.files.keys(), ...res.reversalDays.keys()])].sort();
+  for (const day of days) {
     const dir = `${FACT_PARTITION_KEY}=${day}`;
     const name = `part-${tx.commitId}-0000.parquet`;
     const blob = `${tx.blobDir}/${FACT_TABLE}/${dir}/${name}`;
     const local = joinPath(await core.storage.scratchDir(tx.tmpDir), name.replace(/\.parquet$/, `-${day}.parquet`));
-    const existing = existingOf(day);
-    const where = [
-      ...(lost.has(day) ? [`_ord NOT IN (SELECT _ord FROM ${LOSERS_TABLE})`] : []),
-      ...(existing.length > 0 ? [`event_id NOT IN (${await existingIdsSql(core, existing, source)})`] : []),
-    ];
+    const staged = s.files.get(day);
+    const parts: string[] = [];
+    if (staged) {
+      const rel = winnersSql(staged, s.spilled);
+      parts.push(`SELECT * FROM ${rel} WHERE ${originalsWhere()}`);
+      if (res.restatementDays.has(day)) parts.push(restatementsSql(rel));
+    }
+    if (res.reversalDays.has(day)) parts.push(reversalsSql(day));
+    const sort = s.spilled || res.restatementDays.has(day) || res.reversalDays.has(day);
     const n = await copyCount(
       conn,
-      `COPY (SELECT ${factSelect()} FROM ${readCsvSql(s.files.get(day)!)}${where.length ? ` WHERE ${where.join(' AND ')}` : ''}${s.spilled ? ` ORDER BY ${FACT_ORDER_SQL}` : ''})
+      `COPY (${parts.length === 1 ? parts[0] : parts.map((p) => `(${p})`).join(' UNION ALL ')}${sort ? ` ORDER BY ${FACT_ORDER_SQL}` : ''})
         TO ${sqlString(local)} (FORMAT PARQUET, COMPRESSION ZSTD, ROW_GROUP_SIZE ${t.rowGroupRows})`,
     );
-    counts.duplicatesExisting += (s.rows.get(day) ?? 0) - (lost.get(day) ?? 0) - n;
     if (n === 0) {
       await rm(local, { force: true });
       out.set(day, []);
@@ -191,8 +224,9 @@ export async function writeStagedDays(core: WarehouseCore, tx: Tx, conn: DuckDBC
     }
     out.set(day, [await duckFileEntry(core, conn, local, blob, name, { sorted: true, group: null })]);
   }
+  const index = await writeIndexSegment(conn, core, tx, source, winnersSql(allFiles, s.spilled), res);
   if (s.spilled) await conn.run(`DROP TABLE IF EXISTS ${LOSERS_TABLE}`);
-  return out;
+  return { days: out, index, conflicts };
 }
 
 /**
@@ -203,7 +237,7 @@ export async function duckFileEntry(core: WarehouseCore, conn: DuckDBConnection,
   const st = (await factFileStats(conn, [local])).get(local)!;
   await core.storage.putFile(blob, local);
   const acc = new TotalsAccumulator();
-  for (const x of st.totals) acc.add(x.billing_source, x.event_type, x.currency, x.rows, x.sum);
+  for (const x of st.totals) acc.add(x.billing_source, x.event_type, x.currency, x.rows, x.sum, x.netRows);
   return {
     name,
     blob,

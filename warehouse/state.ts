@@ -9,6 +9,11 @@ export interface TotalRow {
   event_type: string;
   currency: string;
   rows: number;
+  /**
+   * Events these rows hold now, when it differs from `rows`: REVERSAL correction rows count -1 (compare this,
+   * not `rows`, with a source's own count of its events). Absent when equal to `rows`.
+   */
+  net_rows?: number;
   /** Exact sum, DECIMAL(38,9) text. */
   amount_sum: string;
 }
@@ -52,6 +57,23 @@ export interface PartitionChange {
   state: PartitionState | null;
 }
 
+/**
+ * One immutable file of a source's event index (warehouse/versions.ts): Parquet rows
+ * (event_id, eff_id, seqn, event_type, event_ts, amount, currency, mrr_delta, v), later `v` wins.
+ */
+export interface IndexSegment {
+  blob: string;
+  rows: number;
+  /** Version of the commit that wrote it. */
+  version: number;
+}
+
+/** The new segment list of one source's event index. */
+export interface IndexChange {
+  source: string;
+  segments: IndexSegment[];
+}
+
 export type Operation = 'ingest' | 'compact' | 'dimension' | 'success' | 'clear-success' | 'reenrich';
 
 export interface CommitEntry {
@@ -70,6 +92,8 @@ export interface CommitEntry {
   /** Identity of the load (source + windows + inputs): the same load is never committed twice. */
   fingerprint: string | null;
   changes: PartitionChange[];
+  /** Event-index changes (absent in entries written before the index existed). */
+  index?: IndexChange[];
   added: string[];
   removed: string[];
   summary: Record<string, number | string>;
@@ -79,9 +103,11 @@ export interface TableState {
   version: number;
   committedAt: string | null;
   partitions: ReadonlyMap<string, PartitionState>;
+  /** Per billing source, the segments of its event index (warehouse/versions.ts). */
+  indexes: ReadonlyMap<string, readonly IndexSegment[]>;
 }
 
-export const EMPTY_STATE: TableState = { version: 0, committedAt: null, partitions: new Map() };
+export const EMPTY_STATE: TableState = { version: 0, committedAt: null, partitions: new Map(), indexes: new Map() };
 
 export function partitionPath(table: string, dir: string): string {
   return `${table}/${dir}`;
@@ -94,7 +120,13 @@ export function applyCommit(state: TableState, entry: CommitEntry): TableState {
     if (ch.state) partitions.set(ch.path, ch.state);
     else partitions.delete(ch.path);
   }
-  return { version: entry.version, committedAt: entry.committedAt, partitions };
+  let indexes = state.indexes;
+  if (entry.index && entry.index.length > 0) {
+    const next = new Map(indexes);
+    for (const ch of entry.index) next.set(ch.source, ch.segments);
+    indexes = next;
+  }
+  return { version: entry.version, committedAt: entry.committedAt, partitions, indexes };
 }
 
 /** State after every commit with committedAt ≤ asOf (all when asOf is undefined). */
@@ -128,25 +160,26 @@ function totalKey(t: { billing_source: string; event_type: string; currency: str
 
 /** Accumulates control totals exactly (bigint sums of unscaled amounts). */
 export class TotalsAccumulator {
-  private readonly acc = new Map<string, { billing_source: string; event_type: string; currency: string; rows: number; sum: bigint }>();
+  private readonly acc = new Map<string, { billing_source: string; event_type: string; currency: string; rows: number; net: number; sum: bigint }>();
 
-  add(billing_source: string, event_type: string, currency: string, rows: number, unscaled: bigint): void {
+  add(billing_source: string, event_type: string, currency: string, rows: number, unscaled: bigint, netRows = rows): void {
     const k = totalKey({ billing_source, event_type, currency });
     const cur = this.acc.get(k);
     if (cur) {
       cur.rows += rows;
+      cur.net += netRows;
       cur.sum += unscaled;
-    } else this.acc.set(k, { billing_source, event_type, currency, rows, sum: unscaled });
+    } else this.acc.set(k, { billing_source, event_type, currency, rows, net: netRows, sum: unscaled });
   }
 
   addTotals(rows: readonly TotalRow[]): void {
-    for (const t of rows) this.add(t.billing_source, t.event_type, t.currency, t.rows, textToUnscaled(t.amount_sum));
+    for (const t of rows) this.add(t.billing_source, t.event_type, t.currency, t.rows, textToUnscaled(t.amount_sum), t.net_rows ?? t.rows);
   }
 
   result(): TotalRow[] {
     return [...this.acc.entries()]
       .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-      .map(([, v]) => ({ billing_source: v.billing_source, event_type: v.event_type, currency: v.currency, rows: v.rows, amount_sum: unscaledToText(v.sum) }));
+      .map(([, v]) => ({ billing_source: v.billing_source, event_type: v.event_type, currency: v.currency, rows: v.rows, ...(v.net !== v.rows ? { net_rows: v.net } : {}), amount_sum: unscaledToText(v.sum) }));
   }
 }
 
