@@ -8,7 +8,7 @@ import { RetriableError } from '../events/errors.js';
 import { asDiskFull, writeAll } from '../events/io.js';
 import type { BillingEvent } from '../events/model.js';
 import type { Money } from '../events/money.js';
-import { dayOfMicros, microsToIso } from './schema.js';
+import { FACT_COLUMNS, dayOfMicros, microsToIso } from './schema.js';
 import { inBatch, type ConflictInfo } from './versions.js';
 
 const MICROS_PER_DAY = 86_400_000_000n;
@@ -51,6 +51,66 @@ export function stageLine(e: BillingEvent, ord: number, checkDay: (e: BillingEve
 /** The values two records of one event version must agree on (versions.ts): type, amount, currency, mrr, instant. */
 export function versionValues(e: BillingEvent): string {
   return `${e.eventType} ${e.amount.toFixed()} ${e.amount.currency} at ${microsToIso(e.eventTs)}${e.mrrDelta ? ` (mrr_delta ${e.mrrDelta.toFixed()})` : ''}`;
+}
+
+/** FNV-1a, two seeds, folded to 53 bits (a number: 8 bytes a row, no string kept). */
+function hash53(s: string): number {
+  let a = 0x811c9dc5;
+  let b = 0x01000193 ^ 0x5bd1e995;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    a = Math.imul(a ^ c, 0x01000193);
+    b = Math.imul(b ^ c, 0x5bd1e995);
+  }
+  return (a >>> 0) * 0x200000 + ((b >>> 0) & 0x1fffff);
+}
+
+/** Field positions of a staged line (money columns are two fields: integer part and signed fraction). */
+const STAGED_FIELDS: readonly string[] = FACT_COLUMNS.flatMap((c) => (c.kind === 'decimal38_9' ? [`${c.name}__i`, `${c.name}__f`] : [c.name]));
+const F = (name: string) => STAGED_FIELDS.indexOf(name);
+const F_TYPE = F('event_type');
+const F_TS = F('event_ts');
+const F_AMOUNT = F('amount__i');
+const F_CURRENCY = F('currency');
+const F_MRR = F('mrr_delta__i');
+
+/** Splits one staged CSV line into its fields (RFC 4180 quotes). */
+function csvFields(line: string): string[] {
+  const out: string[] = [];
+  let i = 0;
+  while (i <= line.length) {
+    if (line[i] === '"') {
+      let v = '';
+      i++;
+      for (;;) {
+        const j = line.indexOf('"', i);
+        if (line[j + 1] === '"') {
+          v += line.slice(i, j + 1);
+          i = j + 2;
+        } else {
+          v += line.slice(i, j);
+          i = j + 1;
+          break;
+        }
+      }
+      out.push(v);
+      i++;
+    } else {
+      let j = line.indexOf(',', i);
+      if (j < 0) j = line.length;
+      out.push(line.slice(i, j).replace(/\n$/, ''));
+      i = j + 1;
+    }
+  }
+  return out;
+}
+
+/** versionValues() of an event, recovered from its staged line (for conflict messages). */
+export function stagedValues(bytes: Buffer): string {
+  const f = csvFields(bytes.toString('utf8').replace(/\n$/, ''));
+  const dec = (k: number) => (f[k] === '' ? null : `${f[k]}.${f[k + 1]!.replace('-', '')}`);
+  const mrr = dec(F_MRR);
+  return `${f[F_TYPE]} ${dec(F_AMOUNT)} ${f[F_CURRENCY]} at ${microsToIso(BigInt(f[F_TS]!))}${mrr ? ` (mrr_delta ${mrr})` : ''}`;
 }
 
 /** Checks event_date is the UTC day of event_ts, caching the current day's bounds. */
@@ -96,8 +156,8 @@ export class LineBuffer {
   private readonly file: string[] = [];
   private readonly pos: number[] = [];
   private readonly run: string[] = [];
-  /** What must agree between two records of the same event_id and seqn (versions.ts inBatch). */
-  private readonly val: string[] = [];
+  /** A 53-bit hash of what must agree between two records of the same event_id and seqn (versions.ts inBatch). */
+  private readonly val: number[] = [];
   readonly dropped = new Set<number>();
   /** Same event_id and seqn with different values: the losers (dropped, to be quarantined). */
   readonly conflicts: ConflictInfo[] = [];
@@ -134,7 +194,7 @@ export class LineBuffer {
     this.file.push(e.lineage.sourceFile);
     this.pos.push(e.lineage.sourcePosition);
     this.run.push(e.lineage.ingestRunId);
-    this.val.push(versionValues(e));
+    this.val.push(hash53(versionValues(e)));
     let types = this.pairs.get(e.billingSource);
     if (!types) this.pairs.set(e.billingSource, (types = new Map()));
     let p = types.get(e.eventType);
@@ -148,12 +208,12 @@ export class LineBuffer {
       this.byId.set(e.eventId, i);
       return;
     }
-    const v = inBatch({ seqn: this.seqn[i]!, values: this.val[i]! }, { seqn: this.seqn[prev]!, values: this.val[prev]! });
+    const v = inBatch({ seqn: this.seqn[i]!, values: String(this.val[i]) }, { seqn: this.seqn[prev]!, values: String(this.val[prev]) });
     const wins = (v.order || cmpStr(this.file[i]!, this.file[prev]!) || this.pos[i]! - this.pos[prev]! || cmpStr(this.run[i]!, this.run[prev]!)) > 0;
     const [winner, loser] = wins ? [i, prev] : [prev, i];
     this.dropped.add(loser);
     if (wins) this.byId.set(e.eventId, i);
-    if (v.conflict) this.conflicts.push({ eventId: e.eventId, seqn: this.seqn[loser]!, sourceFile: this.file[loser]!, sourcePosition: this.pos[loser]!, values: this.val[loser]!, keptValues: this.val[winner]!, keptAt: `${this.file[winner]}:${this.pos[winner]}` });
+    if (v.conflict) this.conflicts.push({ eventId: e.eventId, seqn: this.seqn[loser]!, sourceFile: this.file[loser]!, sourcePosition: this.pos[loser]!, values: stagedValues(this.bytes(loser)), keptValues: stagedValues(this.bytes(winner)), keptAt: `${this.file[winner]}:${this.pos[winner]}` });
     else this.duplicates++;
   }
 
