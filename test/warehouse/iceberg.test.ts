@@ -64,7 +64,7 @@ describe('the Iceberg view of the fact table', () => {
   beforeAll(async () => {
     // two months, so unchanged months' manifests are reused
     versions.push({ version: (await ingest('a', 1, ['2024-01-30', '2024-01-31', '2024-02-01'], 300, 2)).version, what: 'first ingest' });
-    versions.push({ version: (await ingest('a', 2, ['2024-01-31', '2024-02-01'], 260)).version, what: 'ingest overlapping the first' });
+    versions.push({ version: (await ingest('c', 2, ['2024-01-31', '2024-02-01'], 260)).version, what: 'ingest overlapping the first' });
     versions.push({ version: await table.writeDimensionSnapshot('dim_account', '2024-02-01', [{ account_id: 'acct_1', name: 'Acme' }]), what: 'dimension (facts unchanged)' });
     versions.push({ version: await table.writeSuccess('2024-01-30', { checked: true }), what: '_SUCCESS (facts unchanged)' });
     versions.push({ version: (await table.compact()).version, what: 'compaction' });
@@ -175,7 +175,7 @@ describe('the view keeps its cost flat and rebuilds itself when it is missing', 
     const loc = `${server.url}/upgrade`;
     const t = await FactTable.open(dir, { now: clock(), iceberg: { location: loc }, autoCompactFileCount: 0 });
     await ingestInto(t, 'u', 20, ['2024-03-01', '2024-04-01'], 50);
-    await ingestInto(t, 'u', 21, ['2024-04-02'], 50);
+    await ingestInto(t, 'v', 21, ['2024-04-02'], 50);
     rmSync(path.join(dir, 'iceberg'), { recursive: true });
     await t.writeSuccess('2024-03-01', {});
     const meta = await icebergMetadata({ tableUrl: tableUrl(FACT, loc) });
