@@ -6,23 +6,32 @@
  *   fact_billing_event -> current/fact_billing_event readers glob fact_billing_event/event_date=*\/*.parquet
  *   quarantine -> current/quarantine, dim_account -> current/dim_account, ...
  *   _store/log/0000000042.json                      append-only commit log (exclusive create = commit point)
+ *   _store/checkpoints/0000000040.json              the replayed state at version 40 (every checkpointInterval commits)
+ *   _store/_last_checkpoint                          {"version": 40}: where opening the table starts
  *   _store/blobs/<commitId>/<table>/<dir>/<file>     immutable data files, manifests, markers
- *   _store/versions/v<N>/<table>/<dir>/<file>        hard links: the directory tree of version N
+ *   _store/parts/<table>/<dir>@v<N>/<file>           hard links: a partition's directory as version N left it
+ *   _store/versions/v<N>/<table>/<dir> -> ../../../parts/<table>/<dir>@v<M>   version N's tree: one symlink a partition
  *   _store/tmp/<commitId>/                           staging (sorted runs); never read by anyone else
  *   _store/duck/<pid>-<random>/                     DuckDB spill files of a running process
  *   _store/lock                                      writer lock
  *
- * A commit: (1) write blobs, fsync; (2) build the version directory; (3) create the log entry exclusively
- * (commit point); (4) publish the views (Iceberg) and swap `current`. On a store without links (an object
- * store: ObjectStorage only) there is no Hive view: steps (2) and the symlinks are skipped and `current` is
- * the object `_store/current` holding the published version; the log and the blobs are the same. A crash before (3) leaves garbage that recovery deletes; a crash after
- * (3) is rolled forward by recovery (the version directory is rebuilt from the log and published).
+ * A commit: (1) write blobs, fsync; (2) build the directories of the partitions it changes and the version
+ * directory; (3) create the log entry exclusively (commit point); (4) swap `current`; (5) every
+ * checkpointInterval versions write a checkpoint, then `_last_checkpoint`. A crash before (3) leaves garbage
+ * that recovery deletes (the commit's scratch directory names it); a crash after (3) is rolled forward by
+ * recovery (the version directory is rebuilt and published). Checkpoints are derived: a missing or older
+ * one only means more log entries to read.
+ *
+ * Nothing a commit or a query does grows with the number of versions: the state comes from the latest
+ * checkpoint plus the few log entries after it (then it is cached and caught up entry by entry), recovery
+ * looks only at in-flight scratch directories, and a commit links only the files of the partitions it changes
+ * (plus one symlink per partition in the version directory). `history` and `--as-of` still read the log.
  */
 import { randomBytes } from 'node:crypto';
 import { FatalError, RetriableError } from '../events/errors.js';
 import { asDiskFull } from '../events/io.js';
 import { WriterLock } from './lock.js';
-import { applyCommit, EMPTY_STATE, manifestDocument, replay, type CommitEntry, type IndexChange, type Operation, type PartitionChange, type PartitionState, type TableState } from './state.js';
+import { applyCommit, checkpointDocument, EMPTY_STATE, manifestDocument, partitionPath, replay, stateFromCheckpoint, type CheckpointDocument, type CommitEntry, type IndexChange, type Operation, type PartitionChange, type PartitionState, type TableState } from './state.js';
 import { FACT_TABLE, QUARANTINE_TABLE } from './schema.js';
 import { hiveView, type ObjectStorage, type Storage } from './storage.js';
 
@@ -30,6 +39,11 @@ export const LOG_DIR = '_store/log';
 export const BLOB_DIR = '_store/blobs';
 export const VERSION_DIR = '_store/versions';
 export const TMP_DIR = '_store/tmp';
+export const CHECKPOINT_DIR = '_store/checkpoints';
+export const LAST_CHECKPOINT = '_store/_last_checkpoint';
+export const PARTS_DIR = '_store/parts';
+/** `<N>.json`: partition directories no longer referenced by version N, removed keepVersionDirs versions later. */
+const RETIRED_DIR = '_store/parts/_retired';
 /** DuckDB spill directories, one per process (`<pid>-<random>`), removed once their process is gone. */
 export const DUCK_SPILL_DIR = '_store/duck';
 export const CURRENT = 'current';
@@ -43,6 +57,8 @@ export interface CoreOptions {
   lockTimeoutMs: number;
   lockPollMs: number;
   keepVersionDirs: number;
+  /** A checkpoint of the state every this many versions. */
+  checkpointInterval: number;
   /** Test hook: called at named points of a commit (crash tests kill the process there). */
   faults?: (point: string) => void | Promise<void>;
   /** Publishes derived views of a committed version (the Iceberg metadata) before it becomes `current`; must be idempotent. */
@@ -54,7 +70,6 @@ export interface Tx {
   readonly version: number;
   readonly committedAt: string;
   readonly state: TableState;
-  readonly entries: readonly CommitEntry[];
   /** Where this commit's immutable files go (relative to root). */
   readonly blobDir: string;
   /** Private scratch directory (relative to root), removed after the commit. */
@@ -77,9 +92,21 @@ export interface TxOutcome {
 export const versionName = (v: number) => `v${String(v).padStart(10, '0')}`;
 export const logName = (v: number) => `${String(v).padStart(10, '0')}.json`;
 
+/** Reads done to know the state (tests check they stay bounded by the checkpoint interval). */
+export interface ReadCounts {
+  logEntries: number;
+  checkpoints: number;
+}
+
 export class WarehouseCore {
   /** The local disk's Hive view (version directories of hard links, the `current` symlink), null on an object store. */
   private readonly hive: Storage | null;
+
+  /** The latest state this process knows, and the version of the latest checkpoint it knows of. */
+  private cache: { state: TableState; checkpoint: number } | null = null;
+  /** Whether every partition of the cached state has its directory under _store/parts (checked once a process). */
+  private partsChecked = false;
+  readonly reads: ReadCounts = { logEntries: 0, checkpoints: 0 };
 
   constructor(readonly storage: ObjectStorage, readonly opts: CoreOptions) {
     this.hive = hiveView(storage);
@@ -89,28 +116,77 @@ export class WarehouseCore {
     if (this.opts.faults) await this.opts.faults(point);
   }
 
-  /** Every committed entry, in version order. */
+  /** Every committed entry, in version order (history and time travel only: O(versions)). */
   async readLog(): Promise<CommitEntry[]> {
     const names = (await this.storage.list(LOG_DIR)).filter((n) => /^\d{10}\.json$/.test(n));
     const out: CommitEntry[] = [];
     for (const n of names) {
-      const rel = `${LOG_DIR}/${n}`;
-      const text = await this.storage.readText(rel);
-      let e: CommitEntry;
-      try {
-        e = JSON.parse(text ?? '') as CommitEntry;
-      } catch (err) {
-        throw new FatalError(`commit log entry ${this.storage.root}/${rel} is not valid JSON (${(err as Error).message}); the table is corrupt: restore that file from backup`, { cause: err });
-      }
-      if (e.version !== out.length + 1) throw new FatalError(`commit log ${this.storage.root}/${LOG_DIR} is missing version ${out.length + 1} (found ${n}); restore the log from backup`);
+      const e = await this.readEntry(out.length + 1);
+      if (!e) throw new FatalError(`commit log ${this.storage.root}/${LOG_DIR} is missing version ${out.length + 1} (found ${n}); restore the log from backup`);
       out.push(e);
     }
     return out;
   }
 
-  async state(asOfMs?: number): Promise<{ state: TableState; entries: CommitEntry[] }> {
-    const entries = await this.readLog();
-    return { state: replay(entries, asOfMs), entries };
+  /** Log entry `version`, or null when it does not exist. */
+  async readEntry(version: number): Promise<CommitEntry | null> {
+    const rel = `${LOG_DIR}/${logName(version)}`;
+    const text = await this.storage.readText(rel);
+    if (text === null) return null;
+    this.reads.logEntries++;
+    let e: CommitEntry;
+    try {
+      e = JSON.parse(text) as CommitEntry;
+    } catch (err) {
+      throw new FatalError(`commit log entry ${this.storage.root}/${rel} is not valid JSON (${(err as Error).message}); the table is corrupt: restore that file from backup`, { cause: err });
+    }
+    if (e.version !== version) throw new FatalError(`commit log entry ${this.storage.root}/${rel} says version ${e.version}; the table is corrupt: restore that file from backup`);
+    return e;
+  }
+
+  /**
+   * The state at the last committed version: the cached state (or the latest checkpoint) caught up with the
+   * log entries after it. Reads O(1 + entries since) files, never the whole log.
+   */
+  async current(): Promise<TableState> {
+    if (!this.cache) this.cache = await this.loadCheckpoint();
+    let s = this.cache.state;
+    for (;;) {
+      const e = await this.readEntry(s.version + 1);
+      if (!e) break;
+      s = applyCommit(s, e);
+    }
+    if (await this.storage.exists(`${LOG_DIR}/${logName(s.version + 2)}`)) {
+      throw new FatalError(`commit log ${this.storage.root}/${LOG_DIR} is missing version ${s.version + 1} (version ${s.version + 2} exists); restore the log from backup`);
+    }
+    this.cache = { state: s, checkpoint: this.cache.checkpoint };
+    return s;
+  }
+
+  private async loadCheckpoint(): Promise<{ state: TableState; checkpoint: number }> {
+    const pointer = await this.storage.readText(LAST_CHECKPOINT);
+    if (pointer === null) return { state: EMPTY_STATE, checkpoint: 0 };
+    const rel = (v: number) => `${CHECKPOINT_DIR}/${logName(v)}`;
+    try {
+      const { version } = JSON.parse(pointer) as { version: number };
+      const text = await this.storage.readText(rel(version));
+      if (text === null) throw new Error(`${rel(version)} is missing`);
+      const state = stateFromCheckpoint(JSON.parse(text) as CheckpointDocument);
+      if (state.version !== version) throw new Error(`it holds version ${state.version}`);
+      this.reads.checkpoints++;
+      return { state, checkpoint: version };
+    } catch (err) {
+      // derived data: the log is the truth, so an unreadable checkpoint costs time, never correctness
+      process.emitWarning(`checkpoint named by ${this.storage.root}/${LAST_CHECKPOINT} is unusable (${(err as Error).message}); replaying the commit log from the start`);
+      return { state: EMPTY_STATE, checkpoint: 0 };
+    }
+  }
+
+  /** The state as of a moment (every version stays reachable), or the current state. */
+  async state(asOfMs?: number): Promise<{ state: TableState }> {
+    const cur = await this.current();
+    if (asOfMs === undefined || cur.committedAt === null || Date.parse(cur.committedAt) <= asOfMs) return { state: cur };
+    return { state: replay(await this.readLog(), asOfMs) };
   }
 
   private newCommitId(): string {
@@ -135,8 +211,7 @@ export class WarehouseCore {
     let logged = false;
     let attempt: { blobDir: string; version: number } | null = null;
     try {
-      const entries = await this.recover();
-      const state = replay(entries);
+      const state = await this.recover();
       const commitId = this.newCommitId();
       tmpDir = `${TMP_DIR}/${commitId}`;
       const tx: Tx = {
@@ -144,7 +219,6 @@ export class WarehouseCore {
         version: state.version + 1,
         committedAt: new Date(this.opts.now()).toISOString(),
         state,
-        entries,
         blobDir: `${BLOB_DIR}/${commitId}`,
         tmpDir,
       };
@@ -158,17 +232,21 @@ export class WarehouseCore {
       const entry = this.entryFor(tx, outcome);
       await this.fault(`${outcome.operation}:before-publish`);
       const next = applyCommit(state, entry);
-      await this.buildVersionDir(next);
+      await this.buildVersionDir(next, entry.changes.map((c) => c.path));
       await this.fault(`${outcome.operation}:after-version-dir`);
       await lock.assertHeld();
       if (!(await this.storage.createExclusive(`${LOG_DIR}/${logName(entry.version)}`, JSON.stringify(entry, null, 1)))) {
+        this.cache = null;
         throw new RetriableError(`another writer committed version ${entry.version} of ${this.storage.root} at the same time; nothing was published, run again`);
       }
       logged = true;
+      this.cache = { state: next, checkpoint: this.cache?.checkpoint ?? 0 };
       await this.fault(`${outcome.operation}:after-log`);
       await this.publish(entry.version, next, entry);
       await this.fault(`${outcome.operation}:after-publish`);
+      await this.retire(state, entry);
       await this.pruneVersionDirs(entry.version);
+      await this.maybeCheckpoint(next);
       return { result, entry };
     } catch (e) {
       // Not committed: remove what this attempt wrote now (recovery would too), so a full disk gets its space back.
@@ -221,22 +299,40 @@ export class WarehouseCore {
     return { ...p, manifestBlob };
   }
 
-  /** Builds _store/versions/v<N> from a state (idempotent: rebuilt from scratch). Only the local disk has this view. */
-  private async buildVersionDir(state: TableState): Promise<void> {
+  private partDir(p: PartitionState): string {
+    return `${PARTS_DIR}/${p.table}/${p.dir}@${versionName(p.changedIn ?? 0)}`;
+  }
+
+  /** A partition's directory (hard links to its files, manifest and marker), rebuilt from scratch. */
+  private async buildPartDir(hive: Storage, p: PartitionState): Promise<void> {
+    const dir = this.partDir(p);
+    await hive.removeTree(dir);
+    await hive.mkdirp(dir);
+    for (const f of p.files) await hive.link(f.blob, `${dir}/${f.name}`);
+    await hive.link(p.manifestBlob, `${dir}/_manifest.json`);
+    if (p.successBlob) await hive.link(p.successBlob, `${dir}/_SUCCESS`);
+    await hive.fsyncDir(dir);
+  }
+
+  /**
+   * Builds _store/versions/v<N> from a state: the directories of the partitions `changed` (all of them when
+   * not given, or once per process when some may be missing), then one symlink per partition.
+   */
+  private async buildVersionDir(state: TableState, changed?: readonly string[]): Promise<void> {
     const hive = this.hive;
     if (!hive) return;
+    const rebuild = new Set(changed ?? []);
+    const checkAll = changed === undefined || !this.partsChecked;
+    for (const p of state.partitions.values()) {
+      if (rebuild.has(partitionPath(p.table, p.dir)) || (checkAll && !(await hive.exists(this.partDir(p))))) await this.buildPartDir(hive, p);
+    }
+    this.partsChecked = true;
     const root = `${VERSION_DIR}/${versionName(state.version)}`;
     await hive.removeTree(root);
     const tables = new Set(BASE_TABLES);
     for (const p of state.partitions.values()) tables.add(p.table);
     for (const t of tables) await hive.mkdirp(`${root}/${t}`);
-    for (const p of state.partitions.values()) {
-      const dir = `${root}/${p.table}/${p.dir}`;
-      await hive.mkdirp(dir);
-      for (const f of p.files) await hive.link(f.blob, `${dir}/${f.name}`);
-      await hive.link(p.manifestBlob, `${dir}/_manifest.json`);
-      if (p.successBlob) await hive.link(p.successBlob, `${dir}/_SUCCESS`);
-    }
+    for (const p of state.partitions.values()) await hive.ensureSymlink(`${root}/${p.table}/${p.dir}`, `../../../${this.partDir(p).slice('_store/'.length)}`);
     for (const t of tables) await hive.fsyncDir(`${root}/${t}`);
     await hive.fsyncDir(VERSION_DIR);
   }
@@ -246,6 +342,31 @@ export class WarehouseCore {
     const text = this.hive ? await this.hive.readSymlink(CURRENT) : await this.storage.readText(CURRENT_POINTER);
     const m = /(\d+)$/.exec(text ?? '');
     return m ? Number(m[1]) : null;
+  }
+
+  /** Records the partition directories commit `entry` stopped using, and removes those retired keepVersionDirs versions ago. */
+  private async retire(before: TableState, entry: CommitEntry): Promise<void> {
+    if (!this.hive) return;
+    const gone = entry.changes.map((c) => before.partitions.get(c.path)).filter((p): p is PartitionState => p !== undefined).map((p) => this.partDir(p));
+    if (gone.length > 0) await this.storage.writeDurable(`${RETIRED_DIR}/${logName(entry.version)}`, JSON.stringify(gone));
+    const old = entry.version - Math.max(1, this.opts.keepVersionDirs);
+    if (old < 1) return;
+    const text = await this.storage.readText(`${RETIRED_DIR}/${logName(old)}`);
+    if (text === null) return;
+    for (const dir of JSON.parse(text) as string[]) if (dir.startsWith(`${PARTS_DIR}/`)) await this.storage.removeTree(dir);
+    await this.storage.removeFile(`${RETIRED_DIR}/${logName(old)}`);
+  }
+
+  /** Writes a checkpoint of `state` when checkpointInterval versions passed since the last one (derived; crash-safe). */
+  private async maybeCheckpoint(state: TableState): Promise<void> {
+    const interval = Math.max(1, this.opts.checkpointInterval);
+    const last = this.cache?.checkpoint ?? 0;
+    if (state.version - last < interval) return;
+    await this.storage.writeDurable(`${CHECKPOINT_DIR}/${logName(state.version)}`, JSON.stringify(checkpointDocument(state)));
+    await this.fault('checkpoint:after-write');
+    await this.storage.writeDurable(LAST_CHECKPOINT, JSON.stringify({ version: state.version }) + '\n');
+    await this.fault('checkpoint:after-pointer');
+    if (this.cache && this.cache.state.version === state.version) this.cache = { state, checkpoint: state.version };
   }
 
   /** Publishes the views of version N, points `current` at it (one atomic rename) and makes sure the per-table links exist. */
@@ -277,23 +398,23 @@ export class WarehouseCore {
    * blobs/version dirs of commits that never reached the log, and publishes a committed version whose
    * publication was interrupted.
    */
-  async recover(): Promise<CommitEntry[]> {
-    const entries = await this.readLog();
-    const last = entries.length;
+  async recover(): Promise<TableState> {
+    const state = await this.current();
+    const last = state.version;
+    // a commit that never reached the log is named by its scratch directory (created before any blob)
+    for (const id of await this.storage.list(TMP_DIR)) if (id !== state.commitId) await this.storage.removeTree(`${BLOB_DIR}/${id}`);
     await this.storage.removeTree(TMP_DIR);
-    const committed = new Set(entries.map((e) => e.commitId));
-    for (const id of await this.storage.list(BLOB_DIR)) if (!committed.has(id)) await this.storage.removeTree(`${BLOB_DIR}/${id}`);
     for (const n of await this.storage.list(VERSION_DIR)) {
       const m = /^v(\d{10})$/.exec(n);
       if (!m || Number(m[1]) > last) await this.storage.removeTree(`${VERSION_DIR}/${n}`);
     }
-    if (last === 0) return entries;
+    if (last === 0) return state;
     if ((await this.publishedVersion()) !== last) {
-      const state = replay(entries);
+      this.partsChecked = false;
       await this.buildVersionDir(state);
-      await this.publish(last, state, entries[last - 1]!);
+      await this.publish(last, state, (await this.readEntry(last))!);
     } else await this.ensureTableLinks(last);
-    return entries;
+    return state;
   }
 }
 

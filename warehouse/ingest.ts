@@ -100,7 +100,7 @@ export async function ingestInTx(core: WarehouseCore, tx: Tx, prepared: Prepared
   const { input, staged } = prepared;
   const fingerprint = loadFingerprint(input.source, input.windows, input.inputs);
   const empty: IngestResult = { commitId: null, version: tx.state.version, skipped: true, rowsIn: 0, rowsWritten: 0, duplicatesInBatch: 0, duplicatesExisting: 0, staleVersions: 0, corrections: 0, conflicts: 0, quarantined: 0, filesAdded: 0, partitions: [] };
-  if (tx.entries.some((e) => e.fingerprint === fingerprint)) return { outcome: null, result: empty };
+  if (tx.state.loads.get(input.source)?.fingerprints.has(fingerprint)) return { outcome: null, result: empty };
 
   const changes: PartitionChange[] = [];
   const written: string[] = [];

@@ -28,6 +28,8 @@ export interface WarehouseOptions extends Partial<TuningOptions> {
   lockPollMs?: number;
   /** Published version directories kept for readers still scanning an older version. */
   keepVersionDirs?: number;
+  /** Versions between checkpoints of the table state (default 50): opening reads the latest and the entries after it. */
+  checkpointInterval?: number;
   /** Test hook: called at named points of a commit. */
   faults?: (point: string) => void | Promise<void>;
   /** The Iceberg view (warehouse/iceberg/): where engines see the warehouse root, snapshots kept per metadata file. */

@@ -48,6 +48,8 @@ export interface PartitionState {
   successBlob: string | null;
   /** Version that last changed the partition's data. */
   dataVersion: number;
+  /** Version that last changed this partition in any way (set by applyCommit; names its view directory). */
+  changedIn?: number;
 }
 
 export interface PartitionChange {
@@ -99,15 +101,28 @@ export interface CommitEntry {
   summary: Record<string, number | string>;
 }
 
+/** What a source's ingest commits covered: answers committedInputs, loadedWindows and the same-load check. */
+export interface SourceLoads {
+  windows: ReadonlySet<string>;
+  inputs: ReadonlySet<string>;
+  fingerprints: ReadonlySet<string>;
+}
+
 export interface TableState {
   version: number;
   committedAt: string | null;
+  /** Commit id of `version` (null at version 0). */
+  commitId: string | null;
   partitions: ReadonlyMap<string, PartitionState>;
   /** Per billing source, the segments of its event index (warehouse/versions.ts). */
   indexes: ReadonlyMap<string, readonly IndexSegment[]>;
+  /** Per billing source, the windows, inputs and load fingerprints its ingest commits covered. */
+  loads: ReadonlyMap<string, SourceLoads>;
 }
 
-export const EMPTY_STATE: TableState = { version: 0, committedAt: null, partitions: new Map(), indexes: new Map() };
+export const EMPTY_STATE: TableState = { version: 0, committedAt: null, commitId: null, partitions: new Map(), indexes: new Map(), loads: new Map() };
+
+const EMPTY_LOADS: SourceLoads = { windows: new Set(), inputs: new Set(), fingerprints: new Set() };
 
 export function partitionPath(table: string, dir: string): string {
   return `${table}/${dir}`;
@@ -117,7 +132,7 @@ export function applyCommit(state: TableState, entry: CommitEntry): TableState {
   if (entry.version !== state.version + 1) throw new Error(`commit log is broken: version ${entry.version} follows ${state.version}`);
   const partitions = new Map(state.partitions);
   for (const ch of entry.changes) {
-    if (ch.state) partitions.set(ch.path, ch.state);
+    if (ch.state) partitions.set(ch.path, { ...ch.state, changedIn: entry.version });
     else partitions.delete(ch.path);
   }
   let indexes = state.indexes;
@@ -126,7 +141,18 @@ export function applyCommit(state: TableState, entry: CommitEntry): TableState {
     for (const ch of entry.index) next.set(ch.source, ch.segments);
     indexes = next;
   }
-  return { version: entry.version, committedAt: entry.committedAt, partitions, indexes };
+  let loads = state.loads;
+  if (entry.operation === 'ingest' && entry.source !== null) {
+    const was = loads.get(entry.source) ?? EMPTY_LOADS;
+    const next = new Map(loads);
+    next.set(entry.source, {
+      windows: entry.windows.length ? new Set([...was.windows, ...entry.windows]) : was.windows,
+      inputs: entry.inputs.length ? new Set([...was.inputs, ...entry.inputs]) : was.inputs,
+      fingerprints: entry.fingerprint ? new Set([...was.fingerprints, entry.fingerprint]) : was.fingerprints,
+    });
+    loads = next;
+  }
+  return { version: entry.version, committedAt: entry.committedAt, commitId: entry.commitId, partitions, indexes, loads };
 }
 
 /** State after every commit with committedAt ≤ asOf (all when asOf is undefined). */
@@ -137,6 +163,41 @@ export function replay(entries: readonly CommitEntry[], asOfMs?: number): TableS
     s = applyCommit(s, e);
   }
   return s;
+}
+
+/** A checkpoint (core.ts): the state at a version as one JSON document. */
+export interface CheckpointDocument {
+  format: 1;
+  version: number;
+  committedAt: string | null;
+  commitId: string | null;
+  partitions: PartitionState[];
+  indexes: [string, IndexSegment[]][];
+  loads: [string, { windows: string[]; inputs: string[]; fingerprints: string[] }][];
+}
+
+export function checkpointDocument(s: TableState): CheckpointDocument {
+  return {
+    format: 1,
+    version: s.version,
+    committedAt: s.committedAt,
+    commitId: s.commitId,
+    partitions: [...s.partitions.values()],
+    indexes: [...s.indexes.entries()].map(([k, v]) => [k, [...v]]),
+    loads: [...s.loads.entries()].map(([k, v]) => [k, { windows: [...v.windows], inputs: [...v.inputs], fingerprints: [...v.fingerprints] }]),
+  };
+}
+
+export function stateFromCheckpoint(d: CheckpointDocument): TableState {
+  if (d.format !== 1 || !Number.isInteger(d.version) || !Array.isArray(d.partitions)) throw new Error('not a format-1 checkpoint');
+  return {
+    version: d.version,
+    committedAt: d.committedAt,
+    commitId: d.commitId,
+    partitions: new Map(d.partitions.map((p) => [partitionPath(p.table, p.dir), p])),
+    indexes: new Map(d.indexes),
+    loads: new Map(d.loads.map(([k, v]) => [k, { windows: new Set(v.windows), inputs: new Set(v.inputs), fingerprints: new Set(v.fingerprints) }])),
+  };
 }
 
 /** Partitions of one table, sorted by directory name. */

@@ -52,6 +52,7 @@ export class FactTable {
       lockTimeoutMs: options.lockTimeoutMs ?? 10 * 60_000,
       lockPollMs: options.lockPollMs ?? 200,
       keepVersionDirs: options.keepVersionDirs ?? 3,
+      checkpointInterval: options.checkpointInterval ?? 50,
       faults: options.faults,
       publishViews: (state, entry) => publishIceberg(st, state, entry, options.iceberg, options.faults),
     });
@@ -100,16 +101,12 @@ export class FactTable {
 
   /** Input fingerprints `${path}@${sha256}` already committed for a source. */
   async committedInputs(source: string): Promise<Set<string>> {
-    const out = new Set<string>();
-    for (const e of await this.core.readLog()) if (e.operation === 'ingest' && e.source === source) for (const i of e.inputs) out.add(i);
-    return out;
+    return new Set((await this.core.current()).loads.get(source)?.inputs ?? []);
   }
 
   /** Window keys (partitions.windowKey) committed for a source. */
   async loadedWindows(source: string): Promise<Set<string>> {
-    const out = new Set<string>();
-    for (const e of await this.core.readLog()) if (e.operation === 'ingest' && e.source === source) for (const w of e.windows) out.add(w);
-    return out;
+    return new Set((await this.core.current()).loads.get(source)?.windows ?? []);
   }
 
   private async partition(table: string, dir: string, asOfMs?: number): Promise<PartitionState | null> {

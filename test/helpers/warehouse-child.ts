@@ -32,7 +32,7 @@ async function main(argv: string[]): Promise<void> {
   const iceberg = process.env.BM_TEST_ICEBERG_LOCATION ? { location: process.env.BM_TEST_ICEBERG_LOCATION } : undefined;
   if (op === 'ingest') {
     const [seed, count, prefix, sha, days] = rest;
-    const table = await FactTable.open(wh!, { faults, iceberg, spillRows: 150, rowGroupRows: 50, autoCompactFileCount: 0, lockPollMs: 20 });
+    const table = await FactTable.open(wh!, { faults, iceberg, spillRows: 150, rowGroupRows: 50, autoCompactFileCount: 0, lockPollMs: 20, checkpointInterval: 1 });
     const dayList = days!.split(',');
     const events = sampleEvents({ days: dayList, count: Number(count), seed: Number(seed), prefix, runId: `run-${prefix}` });
     const res = await table.commitIngest({

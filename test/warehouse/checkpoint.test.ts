@@ -1,0 +1,117 @@
+import { existsSync, lstatSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { FactTable } from '../../warehouse/index.js';
+import { sampleEvents, streamOf } from '../helpers/sample-events.js';
+import { readFactText } from './duck-read.js';
+
+const dirs: string[] = [];
+function tmpWarehouse(): string {
+  const d = mkdtempSync(path.join(os.tmpdir(), 'bm-ckpt-'));
+  dirs.push(d);
+  return d;
+}
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+const ingest = (table: FactTable, n: number, days = ['2024-01-03']) =>
+  table.commitIngest({
+    runId: `run-${n}`,
+    source: 'stripe',
+    windows: [{ startMs: Date.parse('2024-01-03T00:00:00Z') + n * 14_400_000, endMs: Date.parse('2024-01-03T04:00:00Z') + n * 14_400_000 }],
+    inputs: [{ path: `stripe/f${n}.csv`, sha256: String(n % 10).repeat(64), bytes: 1 }],
+    events: streamOf(sampleEvents({ days, count: 5, seed: n, prefix: `p${n}-` })),
+    quarantine: [],
+  });
+
+describe('checkpoints: opening the table reads the latest checkpoint and the few entries after it', () => {
+  it('reads at most checkpointInterval log entries on open, whatever the number of versions; every query answers from that state', async () => {
+    const wh = tmpWarehouse();
+    const writer = await FactTable.open(wh, { checkpointInterval: 5, autoCompactFileCount: 0 });
+    for (let n = 0; n < 8; n++) await ingest(writer, n, n % 2 ? ['2024-01-03'] : ['2024-01-04']);
+    for (let n = 0; n < 15; n++) await writer.writeSuccess(`2024-02-${String(1 + n).padStart(2, '0')}`, { n });
+    expect((await writer.info()).version).toBe(23);
+    expect(existsSync(path.join(wh, '_store', 'checkpoints', '0000000020.json'))).toBe(true);
+
+    const reader = await FactTable.open(wh, { checkpointInterval: 5 });
+    const info = await reader.info();
+    expect(info.version).toBe(23);
+    expect([...(await reader.loadedWindows('stripe'))]).toHaveLength(8);
+    expect([...(await reader.committedInputs('stripe'))]).toHaveLength(8);
+    expect((await reader.manifest('2024-01-03'))!.rows).toBe(20);
+    expect(await reader.readSuccess('2024-02-15')).toMatchObject({ n: 14 });
+    // one checkpoint and the 3 entries after it (bounded by the interval, not by the 23 versions)
+    expect(reader.core.reads).toEqual({ checkpoints: 1, logEntries: 3 });
+    // the same load is still recognised from the checkpointed state
+    expect((await ingest(reader, 3)).skipped).toBe(true);
+    // history still reaches every version
+    expect((await reader.history()).map((h) => h.version)).toEqual(Array.from({ length: 23 }, (_, i) => i + 1));
+    expect(await readFactText(wh)).toHaveLength(40);
+  });
+
+  it('a process keeps its state and catches up entry by entry with commits of other processes', async () => {
+    const wh = tmpWarehouse();
+    const a = await FactTable.open(wh, { checkpointInterval: 100, autoCompactFileCount: 0 });
+    const b = await FactTable.open(wh, { checkpointInterval: 100, autoCompactFileCount: 0 });
+    for (let n = 0; n < 6; n++) await ingest(n % 2 ? b : a, n);
+    const before = { ...a.core.reads };
+    await a.info();
+    await a.manifest('2024-01-03');
+    // caught up once with b's last commit; afterwards only the probe for the next version (a missing file)
+    expect(a.core.reads.logEntries - before.logEntries).toBe(1);
+    expect((await a.manifest('2024-01-03'))!.rows).toBe(30);
+  });
+
+  it('an unusable checkpoint costs time, never correctness: the log is replayed (with a warning)', async () => {
+    const wh = tmpWarehouse();
+    const w = await FactTable.open(wh, { checkpointInterval: 2, autoCompactFileCount: 0 });
+    for (let n = 0; n < 5; n++) await ingest(w, n);
+    writeFileSync(path.join(wh, '_store', 'checkpoints', '0000000004.json'), '{"format":1,"vers');
+    const warnings: string[] = [];
+    const onWarn = (e: Error) => warnings.push(e.message);
+    process.on('warning', onWarn);
+    try {
+      const r = await FactTable.open(wh);
+      expect((await r.info()).version).toBe(5);
+      expect([...(await r.committedInputs('stripe'))]).toHaveLength(5);
+      expect(r.core.reads).toEqual({ checkpoints: 0, logEntries: 5 });
+      await new Promise((res) => setImmediate(res));
+      expect(warnings.join('\n')).toMatch(/_last_checkpoint is unusable/);
+    } finally {
+      process.off('warning', onWarn);
+    }
+  });
+});
+
+describe('a commit links only the partitions it changes', () => {
+  it('version directories hold one symlink per partition; retired partition directories are removed', async () => {
+    const wh = tmpWarehouse();
+    const t = await FactTable.open(wh, { keepVersionDirs: 2, autoCompactFileCount: 0 });
+    await ingest(t, 0, ['2024-01-04']);
+    for (let n = 1; n <= 8; n++) await ingest(t, n, ['2024-01-03']);
+    const v = path.join(wh, '_store', 'versions', 'v0000000009', 'fact_billing_event');
+    expect(readdirSync(v).sort()).toEqual(['event_date=2024-01-03', 'event_date=2024-01-04']);
+    expect(lstatSync(path.join(v, 'event_date=2024-01-03')).isSymbolicLink()).toBe(true);
+    // 2024-01-04 was built once, at version 1, and is shared by every later version
+    const parts = readdirSync(path.join(wh, '_store', 'parts', 'fact_billing_event')).sort();
+    expect(parts.filter((p) => p.startsWith('event_date=2024-01-04'))).toEqual(['event_date=2024-01-04@v0000000001']);
+    // of 2024-01-03's 8 directories only those the kept versions use remain
+    expect(parts.filter((p) => p.startsWith('event_date=2024-01-03')).length).toBeLessThanOrEqual(3);
+    expect(await readFactText(wh)).toHaveLength(45);
+  });
+
+  it('a table without partition directories or checkpoints (an older layout) gets them at its next commit', async () => {
+    const wh = tmpWarehouse();
+    const t = await FactTable.open(wh, { autoCompactFileCount: 0 });
+    for (let n = 0; n < 3; n++) await ingest(t, n, n ? ['2024-01-03'] : ['2024-01-04']);
+    const before = await readFactText(wh);
+    for (const d of ['parts', 'versions', 'checkpoints', '_last_checkpoint']) rmSync(path.join(wh, '_store', d), { recursive: true, force: true });
+    const again = await FactTable.open(wh, { autoCompactFileCount: 0 });
+    await ingest(again, 9, ['2024-01-05']);
+    const after = await readFactText(wh);
+    expect(after.length).toBe(before.length + 5);
+    expect(after.filter((l) => !before.includes(l))).toHaveLength(5);
+  });
+});
