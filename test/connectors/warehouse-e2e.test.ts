@@ -48,7 +48,7 @@ describe.each(['zuora', 'stripe', 'chargebee'])('%s exports through the warehous
     const table = await FactTable.open(wh);
     const { batch, seen } = await ingest(table, landing, source, 'run-1');
     const fact = path.join(wh, 'fact_billing_event', '*', '*.parquet');
-    const quar = path.join(wh, 'quarantine', '**', '*.parquet');
+    const quar = path.join(wh, 'quarantine', '*', '*.parquet');
     const ids = new Set((await duck(`SELECT event_id FROM read_parquet('${fact}', hive_partitioning = true)`)).map((r) => String(r[0])));
     expect(ids.size).toBe(new Set(seen.map((s) => s.eventId)).size); // one row per distinct event_id
     for (const s of seen) expect(ids.has(s.eventId)).toBe(true); // every mapped record's events are stored
