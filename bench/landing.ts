@@ -6,7 +6,7 @@
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { addDays } from '../partitions/index.js';
-import { generate, type GenerateSummary } from '../connectors/generator/index.js';
+import { generate, type GenerateSummary } from '../tools/generator/index.js';
 
 export interface LandingParams {
   events: number;

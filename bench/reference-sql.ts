@@ -35,7 +35,7 @@ const zuora = (object: string, ts: string, amount: string | null, currency: stri
 const stripe = (object: string, ts: string, amount: string | null, currency: string | null): RefObject => ({ source: 'stripe', object, format: 'jsonl', id: 'id', ts, tsKind: 'epoch_s', amount, unit: 'minor', currency });
 const chargebee = (object: string, ts: string, amount: string | null, currency: string | null): RefObject => ({ source: 'chargebee', object, format: 'pages', id: 'id', ts, tsKind: 'epoch_s', amount, unit: 'minor', currency });
 
-/** The objects the generator writes (connectors/generator/render-*.ts), with the columns the mappings use. */
+/** The objects the generator writes (tools/generator/render-*.ts), with the columns the mappings use. */
 export const REFERENCE_OBJECTS: readonly RefObject[] = [
   zuora('account', 'created_date', null, 'currency'),
   zuora('invoice', 'posted_date', 'amount', 'transaction_currency'),

@@ -6,7 +6,7 @@
 import { existsSync, readdirSync, renameSync, statSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { DuckDBDecimalValue, DuckDBInstance } from '@duckdb/node-api';
-import { generate } from '../connectors/generator/index.js';
+import { generate } from '../tools/generator/index.js';
 import { ConfigError } from '../events/errors.js';
 import { unscaledToText } from '../events/money.js';
 import { addDays, dayOf } from '../partitions/index.js';

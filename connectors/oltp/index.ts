@@ -7,7 +7,6 @@ import type { OltpSnapshot } from './types.js';
 export * from './types.js';
 export { readPgSnapshot, resolvePgTarget, accountsQuery, productsQuery, type PgSourceOptions } from './postgres.js';
 export { readFileSnapshot, parseSnapshotCsv } from './file.js';
-export { accountsCsv, productsCsv, oltpSql, OLTP_DDL } from './write.js';
 export { redactUrl, scrub } from '../../events/redact.js';
 
 export interface OltpSettings {

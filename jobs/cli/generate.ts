@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { generate } from '../../connectors/generator/index.js';
+import { generate } from '../../tools/generator/index.js';
 import { CliExit, EXIT, type Register } from './context.js';
 
 interface GenerateFlags {

@@ -1,5 +1,5 @@
 import { IANAZone } from 'luxon';
-import { formatProfile, profileFile } from '../../connectors/profile/index.js';
+import { formatProfile, profileFile } from '../../tools/profile/index.js';
 import { CliExit, EXIT, type Register } from './context.js';
 
 /** `billing-mart profile <file>`: what the date/datetime columns of a source file really hold. */

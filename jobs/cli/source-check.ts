@@ -5,7 +5,7 @@
  * definition error.
  */
 import { loadSourceFile } from '../../connectors/index.js';
-import { previewFiles, type FilePreview } from '../../connectors/preview.js';
+import { previewFiles, type FilePreview } from '../../tools/preview.js';
 import { parseSourceConfig, type SourceConfig } from '../../config/sources.js';
 import { CliExit, EXIT, type Register } from './context.js';
 

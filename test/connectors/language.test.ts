@@ -11,7 +11,7 @@ import { loadConfig } from '../../config/index.js';
 import { parseSourceConfig, type SourceConfigInput } from '../../config/sources.js';
 import { ConfigError } from '../../events/errors.js';
 import { loadSourceFile, skippedTotal } from '../../connectors/index.js';
-import { previewFiles } from '../../connectors/preview.js';
+import { previewFiles } from '../../tools/preview.js';
 import { connectorConfig, DAY, readAll, tempDir } from './helpers.js';
 
 const cleanups: (() => void)[] = [];

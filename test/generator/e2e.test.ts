@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { generate } from '../../connectors/generator/index.js';
+import { generate } from '../../tools/generator/index.js';
 import { aggregate, loadAll, readTruth } from './e2e-helpers.js';
 
 const dirs: string[] = [];

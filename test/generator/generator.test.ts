@@ -3,11 +3,11 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { generate } from '../../connectors/generator/index.js';
-import { anyScaleStyle, majorText } from '../../connectors/generator/format.js';
-import { FileSink } from '../../connectors/generator/sink.js';
-import { minorToDecimal9 } from '../../connectors/generator/truth.js';
-import { Rng } from '../../connectors/generator/rng.js';
+import { generate } from '../../tools/generator/index.js';
+import { anyScaleStyle, majorText } from '../../tools/generator/format.js';
+import { FileSink } from '../../tools/generator/sink.js';
+import { minorToDecimal9 } from '../../tools/generator/truth.js';
+import { Rng } from '../../tools/generator/rng.js';
 import { readFileSnapshot } from '../../connectors/oltp/index.js';
 
 const dirs: string[] = [];
@@ -134,8 +134,8 @@ describe('money text', () => {
 
 describe('bounded memory', () => {
   it('keeps live subscriptions under the cap and only a sample of accounts, handing every account to onAccount', async () => {
-    const { SourceSim } = await import('../../connectors/generator/simulate.js');
-    const { GEN_SOURCES } = await import('../../connectors/generator/world.js');
+    const { SourceSim } = await import('../../tools/generator/simulate.js');
+    const { GEN_SOURCES } = await import('../../tools/generator/world.js');
     const seen: string[] = [];
     const sim = new SourceSim({ seed: 'mem', source: GEN_SOURCES[1]!, initialAccounts: 20, onAccount: (a) => seen.push(a.accountId), maxActive: 60, accountSample: 25 }, '2024-01-01');
     let events = 0;

@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { DEFAULT_SOURCES } from '../../config/defaults.js';
 import { parseSourceConfig } from '../../config/sources.js';
 import { planPickup } from '../../connectors/index.js';
-import { deliverLate, generate } from '../../connectors/generator/index.js';
+import { deliverLate, generate } from '../../tools/generator/index.js';
 import { windowsOfDay } from '../../partitions/index.js';
 
 const dirs: string[] = [];

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { dstTransition, localMidnightMs, resolveWall } from '../../connectors/generator/wall.js';
-import { Rng } from '../../connectors/generator/rng.js';
+import { dstTransition, localMidnightMs, resolveWall } from '../../tools/generator/wall.js';
+import { Rng } from '../../tools/generator/rng.js';
 
 const LA = 'America/Los_Angeles';
 const iso = (ms: number) => new Date(ms).toISOString();

@@ -2,7 +2,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { accountsCsv, productsCsv, readFileSnapshot, readOltpSnapshot, redactUrl, scrub, type AccountRow, type ProductRow } from '../../connectors/oltp/index.js';
+import { readFileSnapshot, readOltpSnapshot, redactUrl, scrub, type AccountRow, type ProductRow } from '../../connectors/oltp/index.js';
+import { accountsCsv, productsCsv } from '../../tools/oltp-write.js';
 
 const dirs: string[] = [];
 afterEach(() => {

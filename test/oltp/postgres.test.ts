@@ -3,11 +3,12 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildCatalog, GEN_SOURCES, newAccount } from '../../connectors/generator/world.js';
-import { accountRow, productRow } from '../../connectors/generator/oltp-rows.js';
-import { Rng } from '../../connectors/generator/rng.js';
-import { generate } from '../../connectors/generator/index.js';
-import { oltpSql, readFileSnapshot, readPgSnapshot, resolvePgTarget, type AccountRow, type ProductRow } from '../../connectors/oltp/index.js';
+import { buildCatalog, GEN_SOURCES, newAccount } from '../../tools/generator/world.js';
+import { accountRow, productRow } from '../../tools/generator/oltp-rows.js';
+import { Rng } from '../../tools/generator/rng.js';
+import { generate } from '../../tools/generator/index.js';
+import { readFileSnapshot, readPgSnapshot, resolvePgTarget, type AccountRow, type ProductRow } from '../../connectors/oltp/index.js';
+import { oltpSql } from '../../tools/oltp-write.js';
 import { FatalError, RetriableError } from '../../events/errors.js';
 import { freePort, startPg, type PgCluster } from '../helpers/pg.js';
 

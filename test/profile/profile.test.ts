@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
-import { formatProfile, profileFile, profileRecords, shapeOf, type ProfileRecord } from '../../connectors/profile/index.js';
+import { formatProfile, profileFile, profileRecords, shapeOf, type ProfileRecord } from '../../tools/profile/index.js';
 
 const FIX = path.resolve(__dirname, '../fixtures');
 const dirs: string[] = [];

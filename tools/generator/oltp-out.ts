@@ -5,8 +5,8 @@
  */
 import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { ACCOUNT_COLUMNS, PRODUCT_COLUMNS, type AccountRow } from '../oltp/types.js';
-import { csvLine, productsCsv, SQL_HEADER, upsertStatement } from '../oltp/write.js';
+import { ACCOUNT_COLUMNS, PRODUCT_COLUMNS, type AccountRow } from '../../connectors/oltp/types.js';
+import { csvLine, productsCsv, SQL_HEADER, upsertStatement } from '../oltp-write.js';
 import { accountRow, productRow } from './oltp-rows.js';
 import type { Account, Product } from './world.js';
 

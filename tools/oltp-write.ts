@@ -1,5 +1,5 @@
 /** Writers for OLTP metadata: the file snapshot (CSV) and SQL to load into PostgreSQL. */
-import { ACCOUNT_COLUMNS, PRODUCT_COLUMNS, type AccountRow, type ProductRow } from './types.js';
+import { ACCOUNT_COLUMNS, PRODUCT_COLUMNS, type AccountRow, type ProductRow } from '../connectors/oltp/types.js';
 
 export function csvField(v: string | null): string {
   if (v === null) return '';

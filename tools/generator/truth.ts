@@ -4,7 +4,7 @@
  * each source's export job drops per UTC day. Sums are exact integers of minor units, printed as DECIMAL(38,9).
  */
 import { currencyExponent, unscaledToText } from '../../events/money.js';
-import type { ControlTotals } from '../types.js';
+import type { ControlTotals } from '../../connectors/types.js';
 import { csvRow } from './format.js';
 import type { GenEvent } from './model.js';
 

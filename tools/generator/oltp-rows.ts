@@ -1,5 +1,5 @@
 /** The simulated world as OLTP metadata rows (what the company's own database holds about customers and plans). */
-import type { AccountRow, ProductRow } from '../oltp/types.js';
+import type { AccountRow, ProductRow } from '../../connectors/oltp/types.js';
 import { priceFor, type Account, type Product } from './world.js';
 
 function isoMicros(ms: number): string {

@@ -8,11 +8,11 @@ import path from 'node:path';
 import { sumDecimalStrings } from '../events/money.js';
 import type { BillingEvent, QuarantineEntry } from '../events/model.js';
 import { referencedFields, type ObjectSpec, type SourceConfig } from '../config/sources.js';
-import { objectForFile } from './landing/pickup.js';
-import { readRecords } from './landing/readers.js';
-import { compileMapper } from './mapping/map.js';
-import { MapSession, REPEATED_VERSION } from './mapping/session.js';
-import { getPath } from './paths.js';
+import { objectForFile } from '../connectors/landing/pickup.js';
+import { readRecords } from '../connectors/landing/readers.js';
+import { compileMapper } from '../connectors/mapping/map.js';
+import { MapSession, REPEATED_VERSION } from '../connectors/mapping/session.js';
+import { getPath } from '../connectors/paths.js';
 
 export interface FilePreview {
   file: string;
