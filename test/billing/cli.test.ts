@@ -1,14 +1,13 @@
-import { spawnSync } from 'node:child_process';
 import { rename } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { sqlString, withDuck } from '../../jobs/billing/duck.js';
 import { cleanup, eid, tempWarehouse, writeFact } from './fact.js';
+import { runCli } from '../helpers/cli.js';
 
 // Needs `npx tsc -p tsconfig.build.json` first (bin/billing-mart.js imports dist/).
-const BIN = path.resolve('bin/billing-mart.js');
-function cli(args: string[]) {
-  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env: { ...process.env, BILLING_MART_WAREHOUSE: '', BILLING_MART_LANDING: '' } });
+async function cli(args: string[]) {
+  const r = await runCli(args, { env: { ...process.env, BILLING_MART_WAREHOUSE: '', BILLING_MART_LANDING: '' } });
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 
@@ -22,24 +21,24 @@ describe('billing-mart bill / check billing (CLI)', () => {
       { id: 'c1', ts: '2024-01-05T10:00:00Z', amount: '12.34' },
       { id: 'c2', ts: '2024-01-09T10:00:00Z', amount: '1' },
     ]);
-    const bill = cli(['--warehouse', w, '--json', 'bill', '--cycle', 'monthly', '--through', '2024-01-31']);
+    const bill = await cli(['--warehouse', w, '--json', 'bill', '--cycle', 'monthly', '--through', '2024-01-31']);
     expect(bill.err).toBe('');
     expect(bill.code).toBe(0);
     const res = JSON.parse(bill.out);
     expect(res).toMatchObject({ written: true, billedThrough: '2024-01-31', manifest: { seq: 1, counts: { assignments: 2 } } });
 
-    const human = cli(['--warehouse', w, 'bill', '--cycle', 'monthly', '--through', '2024-01-31']);
+    const human = await cli(['--warehouse', w, 'bill', '--cycle', 'monthly', '--through', '2024-01-31']);
     expect(human.code).toBe(0);
     expect(human.out).toMatch(/nothing written[\s\S]*billed through: 2024-01-31/);
 
-    const ok = cli(['--warehouse', w, 'check', 'billing']);
+    const ok = await cli(['--warehouse', w, 'check', 'billing']);
     expect(ok.code).toBe(0);
     expect(ok.out).toMatch(/: OK/);
 
     const f = path.join(w, 'billing_records', 'run=00000001', 'assignments.parquet');
     await withDuck((c) => c.run(`COPY (SELECT * FROM read_parquet(${sqlString(f)}) WHERE event_id <> '${eid('c2')}') TO ${sqlString(f + '.new')} (FORMAT parquet)`));
     await rename(f + '.new', f);
-    const bad = cli(['--warehouse', w, '--json', 'check', 'billing']);
+    const bad = await cli(['--warehouse', w, '--json', 'check', 'billing']);
     expect(bad.code).toBe(1);
     const rep = JSON.parse(bad.out);
     expect(rep.ok).toBe(false);
@@ -50,13 +49,13 @@ describe('billing-mart bill / check billing (CLI)', () => {
   it('exits 2 on bad flags, naming them', async () => {
     const w = await tempWarehouse(dirs);
     await writeFact(w, 'l1', [{ id: 'x', ts: '2024-01-05T10:00:00Z', amount: '1' }]);
-    const r = cli(['--warehouse', w, 'bill', '--cycle', 'daily']);
+    const r = await cli(['--warehouse', w, 'bill', '--cycle', 'daily']);
     expect(r.code).toBe(2);
     expect(r.err).toMatch(/--cycle must be one of monthly, weekly/);
-    const m = cli(['--warehouse', w, 'bill']);
+    const m = await cli(['--warehouse', w, 'bill']);
     expect(m.code).toBe(2);
     expect(m.err).toMatch(/--cycle/);
-    const h = cli(['check', '--help']);
+    const h = await cli(['check', '--help']);
     expect(h.code).toBe(0);
     expect(h.out).toMatch(/billing/);
   });

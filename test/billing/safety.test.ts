@@ -3,7 +3,6 @@
  * --change-logic; closing a cycle over days without _SUCCESS warns; "billed through" is the last billed day
  * (inclusive) in text, JSON and `check billing` alike.
  */
-import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -11,11 +10,11 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { runBilling } from '../../jobs/billing/bill.js';
 import { checkBilling } from '../../jobs/billing/check.js';
 import { cleanup, tempWarehouse, writeFact } from './fact.js';
+import { runCli } from '../helpers/cli.js';
 
 const NOW = Date.parse('2024-04-10T12:00:00Z');
-const BIN = path.resolve('bin/billing-mart.js');
-const cli = (args: string[]) => {
-  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env: { ...process.env, BILLING_MART_WAREHOUSE: '', BILLING_MART_LANDING: '' } });
+const cli = async (args: string[]) => {
+  const r = await runCli(args, { env: { ...process.env, BILLING_MART_WAREHOUSE: '', BILLING_MART_LANDING: '' } });
   return { code: r.status, out: r.stdout, err: r.stderr };
 };
 const dirs: string[] = [];
@@ -33,7 +32,7 @@ describe('bill is safe by default', () => {
     const dry = await runBilling({ warehouse: w, cycle: 'monthly', through: '2024-01-31', now: NOW, dryRun: true });
     expect(dry).toMatchObject({ written: false, dryRun: true, billedThrough: null, manifest: { seq: 1, counts: { assignments: 2 }, watermarkAfter: '2024-02-01' } });
     expect(existsSync(path.join(w, 'billing_records'))).toBe(false);
-    const h = cli(['--warehouse', w, 'bill', '--cycle', 'monthly', '--through', '2024-01-31', '--dry-run']);
+    const h = await cli(['--warehouse', w, 'bill', '--cycle', 'monthly', '--through', '2024-01-31', '--dry-run']);
     expect(h.code).toBe(0);
     expect(h.out).toMatch(/^dry run: would write billing record set 1 \(nothing written\)\n[\s\S]*billed through: \(nothing billed yet\) \(after this run: 2024-01-31\)/);
     expect(existsSync(path.join(w, 'billing_records'))).toBe(false);
@@ -42,13 +41,13 @@ describe('bill is safe by default', () => {
   it('a different --cycle or --per after a run is refused without --change-logic (exit 2), and later runs default to the logic in force', async () => {
     const w = await tempWarehouse(dirs);
     await writeFact(w, 'l1', JAN);
-    expect(cli(['--warehouse', w, 'bill', '--cycle', 'weekly', '--through', '2024-01-31']).code).toBe(0);
-    const tried = cli(['--warehouse', w, 'bill', '--cycle', 'monthly', '--through', '2024-02-29']);
+    expect((await cli(['--warehouse', w, 'bill', '--cycle', 'weekly', '--through', '2024-01-31'])).code).toBe(0);
+    const tried = await cli(['--warehouse', w, 'bill', '--cycle', 'monthly', '--through', '2024-02-29']);
     expect(tried.code).toBe(2);
     expect(tried.err).toMatch(/^billing-mart: the billing logic in force is weekly per account \(since 2024-01-01\); monthly per account would change it for good from the day after the last billed cycle on\n {2}- to change it, add --change-logic/);
     const perTried = await runBilling({ warehouse: w, cycle: 'weekly', per: 'subscription', through: '2024-02-29', now: NOW }).catch((e: Error) => e.message);
     expect(perTried).toMatch(/weekly per subscription would change it/);
-    expect(cli(['--warehouse', w, '--json', 'bill', '--through', '2024-01-31']).code).toBe(0); // no --cycle: the logic in force
+    expect((await cli(['--warehouse', w, '--json', 'bill', '--through', '2024-01-31'])).code).toBe(0); // no --cycle: the logic in force
     const changed = await runBilling({ warehouse: w, cycle: 'monthly', through: '2024-02-29', now: NOW, changeLogic: true });
     expect(changed.timeline.map((s) => s.cycle)).toEqual(['weekly', 'monthly']);
     const first = await tempWarehouse(dirs);
@@ -76,9 +75,9 @@ describe('bill is safe by default', () => {
     const r = await runBilling({ warehouse: w, cycle: 'monthly', through: '2024-02-10', now: NOW });
     expect(r.billedThrough).toBe('2024-01-31');
     expect((await checkBilling(w)).billedThrough).toBe('2024-01-31');
-    const again = cli(['--warehouse', w, 'bill', '--through', '2024-02-10']);
+    const again = await cli(['--warehouse', w, 'bill', '--through', '2024-02-10']);
     expect(again.out).toMatch(/billed through: 2024-01-31/);
-    const chk = cli(['--warehouse', w, 'check', 'billing']);
+    const chk = await cli(['--warehouse', w, 'check', 'billing']);
     expect(chk.out).toMatch(/billed through 2024-01-31\n/);
   });
 });

@@ -1,47 +1,46 @@
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { runCli } from '../helpers/cli.js';
 
-const BIN = path.resolve('bin/billing-mart.js');
-function run(args: string[], input?: string) {
-  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', input, env: { ...process.env, BILLING_MART_WAREHOUSE: '', BILLING_MART_LANDING: '' } });
+async function run(args: string[], input?: string) {
+  const r = await runCli(args, { input, env: { ...process.env, BILLING_MART_WAREHOUSE: '', BILLING_MART_LANDING: '' } });
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 
 describe('billing-mart CLI', () => {
-  it('prints help with the global options and the exit codes', () => {
-    const r = run(['--help']);
+  it('prints help with the global options and the exit codes', async () => {
+    const r = await run(['--help']);
     expect(r.code).toBe(0);
     for (const opt of ['--config', '--warehouse', '--landing', '--json']) expect(r.out).toContain(opt);
     expect(r.out).toMatch(/Exit codes: 0 ok, 1 .*2 usage/);
   });
 
-  it('every command has --help', () => {
-    const top = run(['--help']).out;
+  it('every command has --help', async () => {
+    const top = (await run(['--help'])).out;
     const names = [...top.matchAll(/^ {2}([a-z][a-z-]*)(?: |\n)/gm)].map((m) => m[1]!).filter((n) => n !== 'help');
     expect(names.length).toBeGreaterThan(1);
     for (const n of names) {
-      const r = run([n, '--help']);
+      const r = await run([n, '--help']);
       expect(r.code, `${n} --help`).toBe(0);
       expect(r.out).toContain(`billing-mart ${n}`);
     }
   });
 
-  it('exits 2 on an unknown command or a bad config, naming the key', () => {
-    expect(run(['no-such-command']).code).toBe(2);
+  it('exits 2 on an unknown command or a bad config, naming the key', async () => {
+    expect((await run(['no-such-command'])).code).toBe(2);
     const dir = mkdtempSync(path.join(tmpdir(), 'bm-cli-'));
     const f = path.join(dir, 'bad.yaml');
     writeFileSync(f, 'lookbackHours: lots\n');
-    const r = run(['--config', f, 'config']);
+    const r = await run(['--config', f, 'config']);
     expect(r.code).toBe(2);
     expect(r.err).toContain('lookbackHours');
     expect(r.err).toContain(f);
   });
 
-  it('--json and --warehouse are honoured by config', () => {
-    const r = run(['--json', '--warehouse', '/tmp/wh-flag', 'config']);
+  it('--json and --warehouse are honoured by config', async () => {
+    const r = await run(['--json', '--warehouse', '/tmp/wh-flag', 'config']);
     expect(r.code).toBe(0);
     expect(JSON.parse(r.out).warehouse).toBe('/tmp/wh-flag');
   });

@@ -1,31 +1,30 @@
 /** Issue 14: `trace ID`, `runs list` / `runs show`, `check freshness` through the real binary on a generated landing zone. */
-import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, afterAll, describe, expect, it } from 'vitest';
 import { freshnessOf } from '../../jobs/inspect.js';
 import { ROOT, requireBuilt, tempDir } from '../jobs/helpers.js';
 import { duckQuery, factGlob } from '../warehouse/duck-read.js';
+import { runCli } from '../helpers/cli.js';
 
-const BIN = path.join(ROOT, 'bin/billing-mart.js');
-function cli(args: string[]) {
+async function cli(args: string[]) {
   requireBuilt('jobs/cli/main.js');
-  const r = spawnSync(process.execPath, [BIN, ...args], { cwd: ROOT, encoding: 'utf8', timeout: 180_000, env: { ...process.env, BILLING_MART_WAREHOUSE: '', BILLING_MART_LANDING: '' } });
+  const r = await runCli(args, { cwd: ROOT, timeoutMs: 180_000, env: { ...process.env, BILLING_MART_WAREHOUSE: '', BILLING_MART_LANDING: '' } });
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 
 let t: { dir: string; cleanup: () => void };
 let base: string[];
 let wh: string;
-beforeAll(() => {
+beforeAll(async () => {
   t = tempDir('bm-inspect-');
   const landing = path.join(t.dir, 'landing');
   wh = path.join(t.dir, 'wh');
   base = ['--warehouse', wh, '--landing', landing];
-  expect(cli(['generate', '--out', landing, '--from', '2024-01-03', '--to', '2024-01-03', '--events-per-day', '150', '--seed', '9']).code).toBe(0);
-  expect(cli([...base, 'ingest', '--source', 'oltp', '--date', '2024-01-01']).code).toBe(0);
-  expect(cli([...base, 'backfill', '--from', '2024-01-03', '--to', '2024-01-03', '--sources', 'stripe,zuora']).code).toBe(0);
-  expect(cli([...base, 'bill', '--cycle', 'weekly', '--through', '2024-01-07']).code).toBe(0);
+  expect((await cli(['generate', '--out', landing, '--from', '2024-01-03', '--to', '2024-01-03', '--events-per-day', '150', '--seed', '9'])).code).toBe(0);
+  expect((await cli([...base, 'ingest', '--source', 'oltp', '--date', '2024-01-01'])).code).toBe(0);
+  expect((await cli([...base, 'backfill', '--from', '2024-01-03', '--to', '2024-01-03', '--sources', 'stripe,zuora'])).code).toBe(0);
+  expect((await cli([...base, 'bill', '--cycle', 'weekly', '--through', '2024-01-07'])).code).toBe(0);
 }, 300_000);
 afterAll(() => t.cleanup());
 
@@ -33,15 +32,15 @@ describe('trace', () => {
   it('finds a source record with its lineage (file:line, run, commit) and its billing record; an unknown id is exit 1', async () => {
     const [row] = await duckQuery(`SELECT source_record_id, source_file, source_position, ingest_run_id, event_id FROM read_parquet('${factGlob(wh)}') WHERE billing_source = 'stripe' ORDER BY event_id LIMIT 1`);
     const [rid, file, line, run, eventId] = row!.map(String);
-    const r = cli([...base, 'trace', rid!]);
+    const r = await cli([...base, 'trace', rid!]);
     expect(r.code).toBe(0);
     expect(r.out).toContain(`event ${eventId} (`);
     expect(r.out).toContain(`from ${file}:${line}, run ${run}, commit c`);
     expect(r.out).toMatch(/billed in weekly:account:stripe:/);
-    const j = JSON.parse(cli([...base, '--json', 'trace', eventId!]).out);
+    const j = JSON.parse((await cli([...base, '--json', 'trace', eventId!])).out);
     expect(j.events.map((e: { matched: string }) => e.matched)).toEqual(['event_id']);
     expect(j.events[0].lineage).toMatchObject({ file, line: Number(line), run });
-    const none = cli([...base, 'trace', 'no-such-id']);
+    const none = await cli([...base, 'trace', 'no-such-id']);
     expect(none.code).toBe(1);
     expect(none.out).toContain('nothing found');
   });
@@ -50,44 +49,44 @@ describe('trace', () => {
     const q = await duckQuery(`SELECT raw_value, reason, source_file, source_position FROM read_parquet('${path.join(wh, 'quarantine', '*', '*.parquet')}') WHERE raw_value IS NOT NULL AND length(raw_value) > 3 ORDER BY source_file LIMIT 1`);
     expect(q.length).toBe(1);
     const [raw, reason, file, line] = q[0]!.map(String);
-    const r = cli([...base, 'trace', raw!]);
+    const r = await cli([...base, 'trace', raw!]);
     expect(r.out).toContain(`QUARANTINED`);
     expect(r.out).toContain(` ${reason} `);
     expect(r.out).toContain(`from ${file}:${line}`);
-    const before = cli([...base, '--json', 'trace', raw!, '--as-of', '2000-01-01']);
+    const before = await cli([...base, '--json', 'trace', raw!, '--as-of', '2000-01-01']);
     expect(JSON.parse(before.out)).toMatchObject({ version: 0, events: [], quarantine: [] });
   });
 });
 
 describe('runs', () => {
-  it('lists runs with filters and shows one in full; an unknown id is exit 2', () => {
-    const l = cli([...base, '--json', 'runs', 'list', '--source', 'stripe', '--status', 'succeeded']);
+  it('lists runs with filters and shows one in full; an unknown id is exit 2', async () => {
+    const l = await cli([...base, '--json', 'runs', 'list', '--source', 'stripe', '--status', 'succeeded']);
     expect(l.code).toBe(0);
     const runs = JSON.parse(l.out) as { runId: string; source: string }[];
     expect(runs.length).toBeGreaterThan(0);
     expect(new Set(runs.map((r) => r.source))).toEqual(new Set(['stripe']));
-    const s = cli([...base, 'runs', 'show', runs[0]!.runId]);
+    const s = await cli([...base, 'runs', 'show', runs[0]!.runId]);
     expect(s.code).toBe(0);
     expect(s.out).toMatch(new RegExp(`^ingest stripe \\S+: SUCCEEDED \\(run ${runs[0]!.runId}`));
     expect(s.out).toMatch(/\n {2}read stripe\/2024-01-03\//);
-    const bad = cli([...base, 'runs', 'show', 'nope']);
+    const bad = await cli([...base, 'runs', 'show', 'nope']);
     expect(bad.code).toBe(2);
     expect(bad.err).toContain('no run nope in the run store');
-    expect(cli([...base, 'runs', 'list', '--status', 'done']).code).toBe(2);
+    expect((await cli([...base, 'runs', 'list', '--status', 'done'])).code).toBe(2);
   });
 });
 
 describe('check freshness', () => {
-  it('exit 1 when a source is past its error threshold; per-source thresholds from config; WARN alone is exit 0', () => {
-    const r = cli([...base, 'check', 'freshness', '--sources', 'stripe']);
+  it('exit 1 when a source is past its error threshold; per-source thresholds from config; WARN alone is exit 0', async () => {
+    const r = await cli([...base, 'check', 'freshness', '--sources', 'stripe']);
     expect(r.code).toBe(1);
     expect(r.out).toMatch(/^ERROR +stripe +last window 2024-01-03T20:00Z\/2024-01-04T00:00Z, \d+d\d\dh ago {2}\(warn ≥ 8h, error ≥ 24h\)$/m);
     const cfg = path.join(t.dir, 'fresh.yaml');
     writeFileSync(cfg, 'freshness: { warnHours: 8, errorHours: 24, sources: { stripe: { errorHours: 100000000 } } }\n');
-    const w = cli(['--config', cfg, ...base, '--json', 'check', 'freshness', '--sources', 'stripe,chargebee']);
+    const w = await cli(['--config', cfg, ...base, '--json', 'check', 'freshness', '--sources', 'stripe,chargebee']);
     expect(w.code).toBe(1); // chargebee: nothing loaded is an error
     expect(JSON.parse(w.out).sources.map((x: { source: string; level: string }) => `${x.source}:${x.level}`)).toEqual(['stripe:WARN', 'chargebee:ERROR']);
-    expect(cli(['--config', cfg, ...base, 'check', 'freshness', '--sources', 'stripe']).code).toBe(0);
+    expect((await cli(['--config', cfg, ...base, 'check', 'freshness', '--sources', 'stripe'])).code).toBe(0);
   });
 
   it('freshnessOf: levels at the thresholds', () => {

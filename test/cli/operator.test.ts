@@ -2,7 +2,7 @@
  * Issue 14, the operator's mistakes off the demo's path: each one is loud (exit code + message) instead of an
  * exit 0 with a wrong table or a wrong belief. Runs the real binary (needs `npm run build`).
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -10,61 +10,62 @@ import { formatOutcome, type CheckOutcome } from '../../jobs/checker.js';
 import { gracefulShutdown, SAME_INTERRUPT_MS } from '../../jobs/cli/jobs-common.js';
 import { usageMessage } from '../../jobs/cli/main.js';
 import { ROOT, requireBuilt, tempDirsPerTest } from '../jobs/helpers.js';
+import { runCli } from '../helpers/cli.js';
 
 const BIN = path.join(ROOT, 'bin/billing-mart.js');
 const tmp = tempDirsPerTest('bm-ux-');
 
-function cli(args: string[], cwd = ROOT, env: NodeJS.ProcessEnv = {}) {
+async function cli(args: string[], cwd = ROOT, env: NodeJS.ProcessEnv = {}) {
   requireBuilt('jobs/cli/main.js');
-  const r = spawnSync(process.execPath, [BIN, ...args], { cwd, encoding: 'utf8', timeout: 180_000, env: { ...process.env, BILLING_MART_WAREHOUSE: '', BILLING_MART_LANDING: '', ...env } });
+  const r = await runCli(args, { cwd, timeoutMs: 180_000, env: { ...process.env, BILLING_MART_WAREHOUSE: '', BILLING_MART_LANDING: '', ...env } });
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 
 /** A generated landing zone (the real generator) and a warehouse path next to it. */
-function world(days = ['2024-01-03', '2024-01-04'], eventsPerDay = 120) {
+async function world(days = ['2024-01-03', '2024-01-04'], eventsPerDay = 120) {
   const dir = tmp();
   const landing = path.join(dir, 'landing');
   const wh = path.join(dir, 'wh');
-  const g = cli(['generate', '--out', landing, '--from', days[0]!, '--to', days.at(-1)!, '--events-per-day', String(eventsPerDay), '--seed', '3']);
+  const g = await cli(['generate', '--out', landing, '--from', days[0]!, '--to', days.at(-1)!, '--events-per-day', String(eventsPerDay), '--seed', '3']);
   expect(g.code).toBe(0);
   return { dir, landing, wh, base: ['--warehouse', wh, '--landing', landing] };
 }
 
 describe('wrong paths are exit 2 and create nothing', () => {
-  it('a mistyped --warehouse: read-only commands exit 2 naming the path and its origin; nothing is created', () => {
-    const w = world(['2024-01-03']);
+  it('a mistyped --warehouse: read-only commands exit 2 naming the path and its origin; nothing is created', async () => {
+    const w = await world(['2024-01-03']);
     const typo = path.join(w.dir, 'whh');
     for (const args of [['status'], ['report', '--out', path.join(w.dir, 'r.html')], ['check', 'completeness', '--date', '2024-01-03'], ['table', 'info'], ['check', 'billing'], ['export', '--from', '2024-01-03', '--to', '2024-01-03', '--format', 'csv', '--out', path.join(w.dir, 'x.csv')]]) {
-      const r = cli(['--warehouse', typo, '--landing', w.landing, ...args]);
+      const r = await cli(['--warehouse', typo, '--landing', w.landing, ...args]);
       expect(r.code, args.join(' ')).toBe(2);
       expect(r.err).toContain(`billing-mart: warehouse ${typo} does not exist (from --warehouse)`);
       expect(r.err).toContain('nothing was created');
     }
     expect(existsSync(typo)).toBe(false);
     expect(existsSync(path.join(w.dir, 'r.html'))).toBe(false);
-    const env = cli(['status'], w.dir, { BILLING_MART_WAREHOUSE: typo });
+    const env = await cli(['status'], w.dir, { BILLING_MART_WAREHOUSE: typo });
     expect(env.code).toBe(2);
     expect(env.err).toContain('(from BILLING_MART_WAREHOUSE)');
   });
 
-  it('a directory that is not a warehouse (e.g. the landing zone) is exit 2 and says what it holds', () => {
-    const w = world(['2024-01-03']);
-    const r = cli(['--warehouse', w.landing, 'status']);
+  it('a directory that is not a warehouse (e.g. the landing zone) is exit 2 and says what it holds', async () => {
+    const w = await world(['2024-01-03']);
+    const r = await cli(['--warehouse', w.landing, 'status']);
     expect(r.code).toBe(2);
     expect(r.err).toMatch(/is not a billing-mart warehouse: it has no _store\/, current\/, _state\/, fact_billing_event\/[\s\S]*is this the landing zone or a parent directory\?/);
   });
 
-  it('a mistyped --landing: backfill and ingest exit 2 before anything is loaded or marked loaded', () => {
-    const w = world(['2024-01-03']);
+  it('a mistyped --landing: backfill and ingest exit 2 before anything is loaded or marked loaded', async () => {
+    const w = await world(['2024-01-03']);
     const typo = path.join(w.dir, 'landign');
-    const b = cli(['--warehouse', w.wh, '--landing', typo, 'backfill', '--from', '2024-01-03', '--to', '2024-01-03']);
+    const b = await cli(['--warehouse', w.wh, '--landing', typo, 'backfill', '--from', '2024-01-03', '--to', '2024-01-03']);
     expect(b.code).toBe(2);
     expect(b.err).toContain(`billing-mart: landing zone ${typo} does not exist (from --landing)`);
-    const i = cli(['--warehouse', w.wh, '--landing', typo, 'ingest', '--source', 'zuora', '--window', '2024-01-03T00:00Z/2024-01-03T04:00Z']);
+    const i = await cli(['--warehouse', w.wh, '--landing', typo, 'ingest', '--source', 'zuora', '--window', '2024-01-03T00:00Z/2024-01-03T04:00Z']);
     expect(i.code).toBe(2);
     expect(existsSync(w.wh)).toBe(false);
     // The corrected command then loads everything (nothing was poisoned).
-    const ok = cli([...w.base, 'backfill', '--from', '2024-01-03', '--to', '2024-01-03', '--sources', 'zuora']);
+    const ok = await cli([...w.base, 'backfill', '--from', '2024-01-03', '--to', '2024-01-03', '--sources', 'zuora']);
     expect(ok.code).toBe(0);
     expect(ok.err).toContain(`creating a new warehouse at ${w.wh} (from --warehouse)`);
     expect(ok.out).toMatch(/6 planned, 6 loaded, 0 skipped/);
@@ -72,30 +73,30 @@ describe('wrong paths are exit 2 and create nothing', () => {
 });
 
 describe('usage errors: short, the suggestion first, JSON under --json; --version', () => {
-  it('an unknown command says "did you mean" first and points at --help, without the full help', () => {
-    const r = cli(['stauts']);
+  it('an unknown command says "did you mean" first and points at --help, without the full help', async () => {
+    const r = await cli(['stauts']);
     expect(r.code).toBe(2);
     expect(r.err).toBe("billing-mart: did you mean status? unknown command 'stauts'\n  - billing-mart --help shows the usage\n");
-    const o = cli(['status', '--form', '2024-01-01']);
+    const o = await cli(['status', '--form', '2024-01-01']);
     expect(o.code).toBe(2);
     expect(o.err).toMatch(/^billing-mart: did you mean --from\? unknown option '--form'\n  - billing-mart status --help shows the usage\n$/);
   });
 
-  it('errors under --json are one JSON object on stdout with code, kind, message and hints', () => {
-    const r = cli(['--json', 'stauts']);
+  it('errors under --json are one JSON object on stdout with code, kind, message and hints', async () => {
+    const r = await cli(['--json', 'stauts']);
     expect(r.code).toBe(2);
     expect(JSON.parse(r.out)).toEqual({ error: { code: 2, kind: 'usage', message: "did you mean status? unknown command 'stauts'", hints: ['billing-mart --help shows the usage'] } });
     const w = tmp();
-    const p = cli(['--json', '--warehouse', path.join(w, 'nope'), 'status']);
+    const p = await cli(['--json', '--warehouse', path.join(w, 'nope'), 'status']);
     expect(p.code).toBe(2);
     expect(JSON.parse(p.out).error).toMatchObject({ code: 2, kind: 'usage', message: `warehouse ${path.join(w, 'nope')} does not exist (from --warehouse)` });
-    const c = cli(['--json', 'backfill', '--from', '2024-01-02', '--to', '2024-01-01']);
+    const c = await cli(['--json', 'backfill', '--from', '2024-01-02', '--to', '2024-01-01']);
     expect(c.code).toBe(2);
     expect(JSON.parse(c.out).error).toMatchObject({ kind: 'config', message: '--to 2024-01-01 is before --from 2024-01-02' });
   });
 
-  it('--version prints the package version', () => {
-    const r = cli(['--version']);
+  it('--version prints the package version', async () => {
+    const r = await cli(['--version']);
     expect(r.code).toBe(0);
     expect(r.out.trim()).toBe(JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')).version);
   });
@@ -108,34 +109,34 @@ describe('usage errors: short, the suggestion first, JSON under --json; --versio
 });
 
 describe('checks that used to pass silently', () => {
-  it('a future --date is exit 2, not LATE', () => {
-    const w = world(['2024-01-03']);
-    expect(cli([...w.base, 'backfill', '--from', '2024-01-03', '--to', '2024-01-03', '--sources', 'zuora']).code).toBe(0);
-    const r = cli([...w.base, 'check', 'completeness', '--date', '2999-01-01']);
+  it('a future --date is exit 2, not LATE', async () => {
+    const w = await world(['2024-01-03']);
+    expect((await cli([...w.base, 'backfill', '--from', '2024-01-03', '--to', '2024-01-03', '--sources', 'zuora'])).code).toBe(0);
+    const r = await cli([...w.base, 'check', 'completeness', '--date', '2999-01-01']);
     expect(r.code).toBe(2);
     expect(r.err).toMatch(/--date 2999-01-01 is in the future \(today is \d{4}-\d{2}-\d{2} UTC\)/);
   });
 
-  it('status uses the JSON status names, takes --sources, and says where the data is when the range is empty', () => {
-    const w = world(['2024-01-03', '2024-01-04']);
-    expect(cli([...w.base, 'backfill', '--from', '2024-01-03', '--to', '2024-01-04']).code).toBe(0);
-    cli([...w.base, 'check', 'completeness', '--date', '2024-01-03']);
-    const s = cli([...w.base, 'status', '--from', '2024-01-03', '--to', '2024-01-03', '--sources', 'stripe,recurly']);
+  it('status uses the JSON status names, takes --sources, and says where the data is when the range is empty', async () => {
+    const w = await world(['2024-01-03', '2024-01-04']);
+    expect((await cli([...w.base, 'backfill', '--from', '2024-01-03', '--to', '2024-01-04'])).code).toBe(0);
+    await cli([...w.base, 'check', 'completeness', '--date', '2024-01-03']);
+    const s = await cli([...w.base, 'status', '--from', '2024-01-03', '--to', '2024-01-03', '--sources', 'stripe,recurly']);
     expect(s.code).toBe(0);
     expect(s.out).toMatch(/day +stripe +recurly +_SUCCESS\n2024-01-03 +COMPLETE 6\/6w \d+r \d+f/);
     expect(s.out).not.toContain('chargebee');
-    const empty = cli([...w.base, 'status']);
+    const empty = await cli([...w.base, 'status']);
     expect(empty.out).toContain('(the default: the last 14 days); your data is in 2024-01-03 … 2024-01-04 (2 day(s)): ');
     expect(empty.out).toContain(`billing-mart --warehouse ${w.wh} --landing ${w.landing} status --from 2024-01-03 --to 2024-01-04`);
-    const bad = cli([...w.base, 'status', '--sources', 'paypal']);
+    const bad = await cli([...w.base, 'status', '--sources', 'paypal']);
     expect(bad.code).toBe(2);
     expect(bad.err).toContain('--sources: unknown source(s) paypal');
   });
 
-  it('export --out - writes the CSV to stdout (no file named "-")', () => {
-    const w = world(['2024-01-03']);
-    expect(cli([...w.base, 'backfill', '--from', '2024-01-03', '--to', '2024-01-03', '--sources', 'zuora']).code).toBe(0);
-    const r = cli([...w.base, 'export', '--from', '2024-01-03', '--to', '2024-01-03', '--format', 'csv', '--out', '-'], w.dir);
+  it('export --out - writes the CSV to stdout (no file named "-")', async () => {
+    const w = await world(['2024-01-03']);
+    expect((await cli([...w.base, 'backfill', '--from', '2024-01-03', '--to', '2024-01-03', '--sources', 'zuora'])).code).toBe(0);
+    const r = await cli([...w.base, 'export', '--from', '2024-01-03', '--to', '2024-01-03', '--format', 'csv', '--out', '-'], w.dir);
     expect(r.code).toBe(0);
     expect(r.out.split('\n')[0]).toMatch(/^event_id,seqn,billing_source,/);
     expect(r.out.trim().split('\n').length).toBeGreaterThan(10);
@@ -176,7 +177,7 @@ describe('interrupts: exit 130, one interrupt per burst, a rerun hint built from
   });
 
   it('Ctrl-C during a backfill: exit 130, "stopped by SIGINT" (not "fix the cause"), and the pasted hint resumes the same warehouse', async () => {
-    const w = world(['2024-01-01', '2024-01-02', '2024-01-03', '2024-01-04', '2024-01-05', '2024-01-06'], 400);
+    const w = await world(['2024-01-01', '2024-01-02', '2024-01-03', '2024-01-04', '2024-01-05', '2024-01-06'], 400);
     requireBuilt('jobs/cli/main.js');
     const args = [...w.base, 'backfill', '--from', '2024-01-01', '--to', '2024-01-06', '--parallel', '1'];
     const child = spawn(process.execPath, [BIN, ...args], { cwd: w.dir, env: { ...process.env, BILLING_MART_WAREHOUSE: '', BILLING_MART_LANDING: '' } });
@@ -200,23 +201,23 @@ describe('interrupts: exit 130, one interrupt per burst, a rerun hint built from
     expect(out).not.toContain('fix the cause');
     const hint = /To resume, run the same command again — `([^`]+)`/.exec(out)?.[1];
     expect(hint).toBe(`billing-mart ${args.join(' ')}`);
-    const again = cli(hint!.split(' ').slice(1), w.dir);
+    const again = await cli(hint!.split(' ').slice(1), w.dir);
     expect(again.code).toBe(0);
     expect(again.out).toMatch(/144 planned, \d+ loaded, [1-9]\d* skipped \(already loaded\), 0 failed/);
   });
 });
 
 describe('doctor', () => {
-  it('checks landing, warehouse, OLTP, snapshot and schedule, with fixes; exit 1 on a failed check, creating nothing', () => {
-    const w = world(['2024-01-03']);
-    const bad = cli(['--warehouse', path.join(w.dir, 'nowh'), '--landing', path.join(w.dir, 'noland'), 'doctor']);
+  it('checks landing, warehouse, OLTP, snapshot and schedule, with fixes; exit 1 on a failed check, creating nothing', async () => {
+    const w = await world(['2024-01-03']);
+    const bad = await cli(['--warehouse', path.join(w.dir, 'nowh'), '--landing', path.join(w.dir, 'noland'), 'doctor']);
     expect(bad.code).toBe(1);
     expect(bad.out).toMatch(/^FAIL {2}landing +\S+noland does not exist \(from --landing\)\n {6}fix: /m);
     expect(bad.out).toMatch(/^FAIL {2}oltp /m);
     expect(bad.out).toMatch(/^OK {4}schedule +billing "0 \*\/4 \* \* \*" next /m);
     expect(existsSync(path.join(w.dir, 'nowh'))).toBe(false);
-    expect(cli([...w.base, 'ingest', '--source', 'oltp', '--date', '2024-01-01']).code).toBe(0);
-    const good = cli([...w.base, '--json', 'doctor']);
+    expect((await cli([...w.base, 'ingest', '--source', 'oltp', '--date', '2024-01-01'])).code).toBe(0);
+    const good = await cli([...w.base, '--json', 'doctor']);
     expect(good.code).toBe(0);
     const checks = Object.fromEntries(JSON.parse(good.out).checks.map((c: { check: string; level: string }) => [c.check, c.level]));
     expect(checks).toMatchObject({ landing: 'OK', 'landing sources': 'OK', warehouse: 'OK', oltp: 'OK', 'dimension snapshot': 'OK', schedule: 'OK', scheduler: 'WARN' });

@@ -1,29 +1,28 @@
 /**
  * `billing-mart source-check` through the built binary (run `npx tsc -p tsconfig.build.json` first).
  */
-import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FIXTURES, tempDir } from './helpers.js';
+import { runCli } from '../helpers/cli.js';
 
-const BIN = path.resolve(import.meta.dirname, '../../bin/billing-mart.js');
 const cleanups: (() => void)[] = [];
 afterEach(() => cleanups.splice(0).forEach((c) => c()));
 
-function run(args: string[]) {
-  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env: { ...process.env, BILLING_MART_PG_URL: '' } });
+async function run(args: string[]) {
+  const r = await runCli(args, { env: { ...process.env, BILLING_MART_PG_URL: '' } });
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 
 describe('billing-mart source-check', () => {
-  it('dry-runs a YAML definition over sample files: exact sums per type, quarantine per reason, exit 1', () => {
+  it('dry-runs a YAML definition over sample files: exact sums per type, quarantine per reason, exit 1', async () => {
     const t = tempDir();
     cleanups.push(t.cleanup);
     const f = path.join(t.dir, 'transaction.csv');
     const lines = readFileSync(path.join(FIXTURES, 'recurly', 'transaction.csv'), 'utf8').trimEnd().split('\n');
     writeFileSync(f, [...lines, lines[4]!.replace(',USD,5.0,', ',ZZZ,5.0,'), lines[4]!.replace(',success,true,', ',processing,true,')].join('\n') + '\n');
-    const r = run(['--json', 'source-check', '--definition', path.join(FIXTURES, 'recurly', 'recurly.yaml'), f, path.join(FIXTURES, 'recurly', 'invoice_history.csv')]);
+    const r = await run(['--json', 'source-check', '--definition', path.join(FIXTURES, 'recurly', 'recurly.yaml'), f, path.join(FIXTURES, 'recurly', 'invoice_history.csv')]);
     expect(r.code).toBe(1);
     const doc = JSON.parse(r.out) as { source: string; files: { records: number; mapped: number; skippedRecords: Record<string, number>; events: { event_type: string; amount_sum: string }[]; quarantine: { reason: string; rows: number }[] }[] };
     expect(doc.source).toBe('recurly');
@@ -32,18 +31,18 @@ describe('billing-mart source-check', () => {
     expect(doc.files[1]!.events.find((e) => e.event_type === 'INVOICE_POSTED')!.amount_sum).toBe('302.000000000');
   });
 
-  it('exits 0 when every record maps (a built-in source of the configuration)', () => {
-    const r = run(['source-check', '--source', 'stripe', path.join(FIXTURES, 'stripe', 'charge.csv')]);
+  it('exits 0 when every record maps (a built-in source of the configuration)', async () => {
+    const r = await run(['source-check', '--source', 'stripe', path.join(FIXTURES, 'stripe', 'charge.csv')]);
     expect(r.code).toBe(0);
     expect(r.out).toContain('16 records → 16 mapped, 0 quarantined');
   });
 
-  it('exits 2 on an invalid definition, naming the file and the key', () => {
+  it('exits 2 on an invalid definition, naming the file and the key', async () => {
     const t = tempDir();
     cleanups.push(t.cleanup);
     const f = path.join(t.dir, 'bad.yaml');
     writeFileSync(f, 'name: bad\ntimezone: UTC\nobjects:\n  - object: x\n    id: id\n    events:\n      - { eventType: PAID, ts: t }\n');
-    const r = run(['source-check', '--definition', f]);
+    const r = await run(['source-check', '--definition', f]);
     expect(r.code).toBe(2);
     expect(r.err).toContain(`${f}: objects[0 "x"].events[0].eventType: one of the canonical event types`);
   });
@@ -67,12 +66,12 @@ describe('a source defined beside the built-ins, through the CLI', () => {
     return { dir: t.dir, cfg };
   }
 
-  it('ingests it with the built-ins still configured; the run record counts skipped records per rule', () => {
+  it('ingests it with the built-ins still configured; the run record counts skipped records per rule', async () => {
     const { cfg } = setup();
-    const c = run(['--config', cfg, '--json', 'config']);
+    const c = await run(['--config', cfg, '--json', 'config']);
     expect(c.code).toBe(0);
     expect((JSON.parse(c.out) as { sources: { name: string }[] }).sources.map((s) => s.name)).toEqual(['zuora', 'stripe', 'chargebee', 'recurly', 'acme']);
-    const r = run(['--config', cfg, '--json', 'ingest', '--source', 'acme', '--window', '2024-01-03T00:00Z/2024-01-03T04:00Z']);
+    const r = await run(['--config', cfg, '--json', 'ingest', '--source', 'acme', '--window', '2024-01-03T00:00Z/2024-01-03T04:00Z']);
     expect(r.code).toBe(0);
     const rec = JSON.parse(r.out) as { rowsWritten: number; quarantined: Record<string, number>; records: { read: number; mapped: number; quarantined: number; skipped: Record<string, number> } };
     expect(rec.rowsWritten).toBe(1);
@@ -80,17 +79,17 @@ describe('a source defined beside the built-ins, through the CLI', () => {
     expect(rec.records).toEqual({ read: 4, mapped: 1, quarantined: 1, skipped: { 'transaction.card_verification': 2 } });
   });
 
-  it('exits 2 naming the config file and key when an include is missing', () => {
+  it('exits 2 naming the config file and key when an include is missing', async () => {
     const { cfg } = setup();
     writeFileSync(cfg, 'sources:\n  - include: sources/nope.yaml\n');
-    const r = run(['--config', cfg, 'config']);
+    const r = await run(['--config', cfg, 'config']);
     expect(r.code).toBe(2);
     expect(r.err).toContain(`${cfg}: sources[0].include: sources/nope.yaml`);
   });
 });
 
 describe('source-check finds what a first load would (issue 15 item 8)', () => {
-  it('reports every column the mapping names that the sample files lack, with object and file, in one pass', () => {
+  it('reports every column the mapping names that the sample files lack, with object and file, in one pass', async () => {
     const t = tempDir();
     cleanups.push(t.cleanup);
     const def = path.join(t.dir, 'acme.yaml');
@@ -111,14 +110,14 @@ describe('source-check finds what a first load would (issue 15 item 8)', () => {
     );
     const csv = path.join(t.dir, 'payment.csv');
     writeFileSync(csv, 'id,paid_at,amount,currency,customer\np1,2024-01-03T10:00:00Z,12.50,USD,c1\n');
-    const r = run(['--json', 'source-check', '--definition', def, csv]);
+    const r = await run(['--json', 'source-check', '--definition', def, csv]);
     expect(r.code).toBe(1);
     const doc = JSON.parse(r.out) as { files: { missingColumns: { field: string; usedBy: string }[] }[] };
     expect(doc.files[0]!.missingColumns).toEqual([
       { field: 'currency_code', usedBy: 'currency.column' },
       { field: 'amount_total', usedBy: 'money.amount.column' },
     ]); // `id` is present, so the alternatives [payment_id, id] are satisfied
-    const h = run(['source-check', '--definition', def, csv]);
+    const h = await run(['source-check', '--definition', def, csv]);
     expect(h.out).toContain(`MISSING COLUMN "amount_total" (named by objects.payment.money.amount.column): no record of this file has it`);
     expect(h.out).toContain(`MISSING COLUMN "currency_code"`);
   });

@@ -2,7 +2,6 @@
  * Issue 15 item 4 and item 9 "Redaction stops at the first @": one redactor (events/redact.ts) hides credentials
  * in configuration output, logs, run records, error messages and the HTML report, passwords holding `@` included.
  */
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -12,6 +11,7 @@ import { ManualClock } from '../../jobs/clock.js';
 import { memoryLogger } from '../../jobs/log.js';
 import { renderReport } from '../../jobs/report.js';
 import { RunStore, type RunRecord } from '../../jobs/runstore.js';
+import { runCli } from '../helpers/cli.js';
 
 const URL_AT = 'postgres://bm:p@ssW0rd@db.internal:5432/billing';
 
@@ -63,10 +63,10 @@ describe('everywhere a person or a file can see it', () => {
     expect(html).toContain('postgres://bm:***@db.internal');
   });
 
-  it('`billing-mart config` and `--json config` never print the password of BILLING_MART_PG_URL', () => {
+  it('`billing-mart config` and `--json config` never print the password of BILLING_MART_PG_URL', async () => {
     const bin = path.resolve('bin/billing-mart.js');
     for (const args of [['config'], ['--json', 'config']]) {
-      const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', env: { ...process.env, BILLING_MART_PG_URL: URL_AT } });
+      const r = await runCli(args, { env: { ...process.env, BILLING_MART_PG_URL: URL_AT } });
       expect(r.status).toBe(0);
       expect(r.stdout).not.toContain('ssW0rd');
       expect(r.stdout).toContain('postgres://bm:***@db.internal:5432/billing');

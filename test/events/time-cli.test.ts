@@ -1,7 +1,6 @@
 /**
  * The `billing-mart timestamps` line protocol: golden files, streaming with backpressure, and the real binary.
  */
-import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { PassThrough, Writable } from 'node:stream';
@@ -9,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { timestampLine } from '../../events/time-lines.js';
 import { runTimestampStream } from '../../jobs/cli/timestamps.js';
+import { runCli } from '../helpers/cli.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const fixtures = join(root, 'test', 'fixtures', 'timestamps');
@@ -137,21 +137,21 @@ const bin = join(root, 'bin', 'billing-mart.js');
 const built = existsSync(join(root, 'dist', 'jobs', 'cli', 'timestamps.js'));
 
 describe.skipIf(!built)('billing-mart timestamps (the built binary; run `npx tsc -p tsconfig.build.json` first)', () => {
-  it('turns the fixture into the expected output and exits 0 despite bad lines', () => {
-    const r = spawnSync(process.execPath, [bin, 'timestamps'], { input, encoding: 'utf8' });
+  it('turns the fixture into the expected output and exits 0 despite bad lines', async () => {
+    const r = await runCli(['timestamps'], { input });
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     expect(r.stdout).toBe(expected);
   });
 
-  it('rejects a bad --epoch with exit 2', () => {
-    const r = spawnSync(process.execPath, [bin, 'timestamps', '--epoch', 'hours'], { input: '', encoding: 'utf8' });
+  it('rejects a bad --epoch with exit 2', async () => {
+    const r = await runCli(['timestamps', '--epoch', 'hours'], { input: '' });
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/--epoch must be one of auto, seconds, milliseconds/);
   });
 
-  it('--epoch milliseconds reads bare integers as milliseconds', () => {
-    const r = spawnSync(process.execPath, [bin, 'timestamps', '--epoch', 'milliseconds'], { input: '{"raw":1500000000,"source_tz":"UTC"}\n', encoding: 'utf8' });
+  it('--epoch milliseconds reads bare integers as milliseconds', async () => {
+    const r = await runCli(['timestamps', '--epoch', 'milliseconds'], { input: '{"raw":1500000000,"source_tz":"UTC"}\n' });
     expect(r.status).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ utc: '1970-01-18T08:40:00.000000Z', precision: 'millisecond' });
   });

@@ -10,6 +10,7 @@ import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync, statSync, writ
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { runProcess } from './cli.js';
 
 export interface PgCluster {
   host: string;
@@ -48,7 +49,7 @@ export async function freePort(): Promise<number> {
 }
 
 interface Runner {
-  run(bin: string, args: string[]): void;
+  run(bin: string, args: string[]): Promise<void>;
   uid?: number;
   gid?: number;
 }
@@ -59,9 +60,9 @@ function shellQuote(s: string): string {
 
 function makeRunner(): Runner {
   const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
-  const exec = (cmd: string, args: string[]) => {
-    const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: 120_000 });
-    if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (exit ${r.status}): ${r.stderr || r.stdout || r.error?.message}`);
+  const exec = async (cmd: string, args: string[]) => {
+    const r = await runProcess(cmd, args, { timeoutMs: 120_000 });
+    if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (exit ${r.status}${r.timedOut ? ', killed after 120 s' : ''}): ${r.stderr || r.stdout}`);
   };
   if (!isRoot) return { run: exec };
   const user = process.env.BILLING_MART_TEST_PG_USER ?? 'postgres';
@@ -99,13 +100,13 @@ export async function startPg(): Promise<PgCluster> {
     chownSync(pwfile, runner.uid, runner.gid!);
   }
   const user = 'billing';
-  runner.run(path.join(bin, 'initdb'), ['-D', data, '-U', user, '--pwfile', pwfile, '--auth-local=trust', '--auth-host=scram-sha-256', '--no-sync', '-E', 'UTF8', '--locale=C']);
+  await runner.run(path.join(bin, 'initdb'), ['-D', data, '-U', user, '--pwfile', pwfile, '--auth-local=trust', '--auth-host=scram-sha-256', '--no-sync', '-E', 'UTF8', '--locale=C']);
   let port = 0;
   let lastErr: unknown;
   for (let attempt = 0; attempt < 3; attempt++) {
     port = await freePort();
     try {
-      runner.run(path.join(bin, 'pg_ctl'), ['-D', data, '-w', '-t', '60', '-l', path.join(dir, 'server.log'), '-o', `-k ${dir} -h 127.0.0.1 -p ${port} -c fsync=off -c full_page_writes=off`, 'start']);
+      await runner.run(path.join(bin, 'pg_ctl'), ['-D', data, '-w', '-t', '60', '-l', path.join(dir, 'server.log'), '-o', `-k ${dir} -h 127.0.0.1 -p ${port} -c fsync=off -c full_page_writes=off`, 'start']);
       lastErr = undefined;
       break;
     } catch (e) {
@@ -129,7 +130,7 @@ export async function startPg(): Promise<PgCluster> {
       if (stopped) return;
       stopped = true;
       try {
-        runner.run(path.join(bin, 'pg_ctl'), ['-D', data, '-m', 'fast', '-w', 'stop']);
+        await runner.run(path.join(bin, 'pg_ctl'), ['-D', data, '-m', 'fast', '-w', 'stop']);
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }

@@ -1,17 +1,17 @@
-import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ROOT, requireBuilt, tempDir } from './helpers.js';
+import { runCli } from '../helpers/cli.js';
 
 const cleanups: (() => void)[] = [];
 afterEach(() => {
   while (cleanups.length) cleanups.pop()!();
 });
 
-function cli(args: string[], cwd: string, env: NodeJS.ProcessEnv = process.env) {
+async function cli(args: string[], cwd: string, env: NodeJS.ProcessEnv = process.env) {
   requireBuilt('jobs/cli/main.js');
-  const r = spawnSync(process.execPath, [path.join(ROOT, 'bin/billing-mart.js'), ...args], { cwd, encoding: 'utf8', timeout: 120_000, env });
+  const r = await runCli(args, { cwd, timeoutMs: 120_000, env });
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 
@@ -23,43 +23,43 @@ function workdir() {
 }
 
 describe('jobs CLI', () => {
-  it('rejects an unknown source with exit 2 naming the configured ones', () => {
+  it('rejects an unknown source with exit 2 naming the configured ones', async () => {
     const w = workdir();
-    const r = cli([...w.base, 'ingest', '--source', 'paypal', '--window', '2024-01-03T04:00Z/2024-01-03T08:00Z'], w.dir);
+    const r = await cli([...w.base, 'ingest', '--source', 'paypal', '--window', '2024-01-03T04:00Z/2024-01-03T08:00Z'], w.dir);
     expect(r.code).toBe(2);
     expect(r.err).toMatch(/unknown source "paypal"[\s\S]*zuora, stripe, chargebee, recurly/);
   });
 
-  it('rejects a bad window and a reversed range with exit 2', () => {
+  it('rejects a bad window and a reversed range with exit 2', async () => {
     const w = workdir();
-    const a = cli([...w.base, 'ingest', '--source', 'zuora', '--window', '2024-01-03T04:00/2024-01-03T08:00Z'], w.dir);
+    const a = await cli([...w.base, 'ingest', '--source', 'zuora', '--window', '2024-01-03T04:00/2024-01-03T08:00Z'], w.dir);
     expect(a.code).toBe(2);
     expect(a.err).toMatch(/--window: window bound "2024-01-03T04:00" is not an ISO 8601 UTC instant/);
-    const b = cli([...w.base, 'backfill', '--from', '2024-01-05', '--to', '2024-01-01'], w.dir);
+    const b = await cli([...w.base, 'backfill', '--from', '2024-01-05', '--to', '2024-01-01'], w.dir);
     expect(b.code).toBe(2);
     expect(b.err).toMatch(/--to 2024-01-01 is before --from 2024-01-05/);
-    const c = cli([...w.base, 'check', 'completeness', '--date', '2024-02-30'], w.dir);
+    const c = await cli([...w.base, 'check', 'completeness', '--date', '2024-02-30'], w.dir);
     expect(c.code).toBe(2);
     expect(c.err).toMatch(/--date "2024-02-30" is not a calendar day/);
   });
 
-  it('a manual `ingest --source oltp` against an unreachable server makes one attempt and says retrying may help', () => {
+  it('a manual `ingest --source oltp` against an unreachable server makes one attempt and says retrying may help', async () => {
     const w = workdir();
     const env = { ...process.env, BILLING_MART_PG_URL: 'postgres://bm:p@ssW0rd@127.0.0.1:1/billing' };
-    const r = cli([...w.base, 'ingest', '--source', 'oltp', '--date', '2024-01-03'], w.dir, env);
+    const r = await cli([...w.base, 'ingest', '--source', 'oltp', '--date', '2024-01-03'], w.dir, env);
     expect(r.code).toBe(3);
     expect(r.out).toMatch(/1 attempt\)/);
     expect(r.err).toMatch(/the run failed: .*cannot connect to the OLTP database.*\(retriable: running it again may help/);
   });
 
-  it('unrecognised files and an all-quarantined window are warnings: in the run record, --json, exit 1; records read are counted', () => {
+  it('unrecognised files and an all-quarantined window are warnings: in the run record, --json, exit 1; records read are counted', async () => {
     const w = workdir();
     const folder = path.join(w.dir, 'landing', 'stripe', '2024-01-03', '04');
     mkdirSync(folder, { recursive: true });
     writeFileSync(path.join(folder, 'charges.csv'), 'id\nch_1\n'); // no object "charges"
     writeFileSync(path.join(folder, 'charge.csv'), 'id,created,amount,currency\n,,,\n ,,,\n'); // two records, both without an id
     writeFileSync(path.join(folder, '_SUCCESS'), '');
-    const r = cli([...w.base, '--json', 'ingest', '--source', 'stripe', '--window', '2024-01-03T04:00Z/2024-01-03T08:00Z'], w.dir);
+    const r = await cli([...w.base, '--json', 'ingest', '--source', 'stripe', '--window', '2024-01-03T04:00Z/2024-01-03T08:00Z'], w.dir);
     expect(r.code).toBe(1);
     const rec = JSON.parse(r.out);
     expect(rec).toMatchObject({ status: 'succeeded', records: { read: 2, mapped: 0, quarantined: 2 }, rowsIn: 0, quarantined: { MISSING_ID: 2 }, files: ['stripe/2024-01-03/04/charge.csv'] });
@@ -67,39 +67,39 @@ describe('jobs CLI', () => {
     expect(rec.warnings).toEqual([expect.stringMatching(/^1 file\(s\) match no object of source "stripe"/), expect.stringMatching(/every one of the 2 record\(s\) read was quarantined \(MISSING_ID\)/)]);
   });
 
-  it('rejects --attempts that is not a whole number of at least 1', () => {
+  it('rejects --attempts that is not a whole number of at least 1', async () => {
     const w = workdir();
-    const r = cli([...w.base, 'ingest', '--source', 'zuora', '--attempts', '0', '--window', '2024-01-03T04:00Z/2024-01-03T08:00Z'], w.dir);
+    const r = await cli([...w.base, 'ingest', '--source', 'zuora', '--attempts', '0', '--window', '2024-01-03T04:00Z/2024-01-03T08:00Z'], w.dir);
     expect(r.code).toBe(2);
     expect(r.err).toContain('--attempts: expected a whole number ≥ 1, got "0"');
   });
 
-  it('prints a backfill plan on --dry-run without loading anything', () => {
+  it('prints a backfill plan on --dry-run without loading anything', async () => {
     const w = workdir();
-    const r = cli([...w.base, 'backfill', '--from', '2024-01-01', '--to', '2024-01-01', '--sources', 'zuora,stripe', '--dry-run'], w.dir);
+    const r = await cli([...w.base, 'backfill', '--from', '2024-01-01', '--to', '2024-01-01', '--sources', 'zuora,stripe', '--dry-run'], w.dir);
     expect(r.code).toBe(0);
     expect(r.out).toContain('RUN   zuora        2024-01-01T00:00Z/2024-01-01T04:00Z');
     expect(r.out).toMatch(/plan: 12 windows, 12 to run, 0 to skip\n$/);
-    const j = cli([...w.base, '--json', 'backfill', '--from', '2024-01-01', '--to', '2024-01-01', '--sources', 'stripe', '--dry-run'], w.dir);
+    const j = await cli([...w.base, '--json', 'backfill', '--from', '2024-01-01', '--to', '2024-01-01', '--sources', 'stripe', '--dry-run'], w.dir);
     expect(JSON.parse(j.out).plan).toHaveLength(6);
   });
 
-  it('an ingest that finds no delivery folder says so, exits 1 and does not mark the window loaded (issue 14 item 1, issue 15 item 7)', () => {
+  it('an ingest that finds no delivery folder says so, exits 1 and does not mark the window loaded (issue 14 item 1, issue 15 item 7)', async () => {
     const w = workdir();
-    const r = cli([...w.base, 'ingest', '--source', 'stripe', '--window', '2024-01-03T04:00Z/2024-01-03T08:00Z'], w.dir);
+    const r = await cli([...w.base, 'ingest', '--source', 'stripe', '--window', '2024-01-03T04:00Z/2024-01-03T08:00Z'], w.dir);
     expect(r.code).toBe(1);
     expect(r.out).toMatch(/ingest stripe 2024-01-03T04:00Z\/2024-01-03T08:00Z: SUCCEEDED WITH WARNINGS \(run \S+, 1 attempt\)/);
     expect(r.out).toMatch(/WARNING: no delivery folder for 2024-01-03T04:00Z\/2024-01-03T08:00Z plus 24 h lookback .*windows select delivery folders \(<landing>\/stripe\/YYYY-MM-DD\/HH\/\), not event dates/);
-    const j = cli([...w.base, '--json', 'ingest', '--source', 'stripe', '--window', '2024-01-03T04:00Z/2024-01-03T08:00Z'], w.dir);
+    const j = await cli([...w.base, '--json', 'ingest', '--source', 'stripe', '--window', '2024-01-03T04:00Z/2024-01-03T08:00Z'], w.dir);
     expect(j.code).toBe(1);
     expect(JSON.parse(j.out)).toMatchObject({ status: 'succeeded', records: { read: 0 }, commitId: null, warnings: [expect.stringMatching(/no delivery folder/)] });
-    const c = cli([...w.base, '--json', 'check', 'completeness', '--date', '2024-01-03'], w.dir);
+    const c = await cli([...w.base, '--json', 'check', 'completeness', '--date', '2024-01-03'], w.dir);
     expect(c.code).toBe(1);
     const out = JSON.parse(c.out);
     expect(out.ok).toBe(false);
     expect(out.days[0].results.map((x: { source: string; status: string }) => `${x.source}:${x.status}`)).toEqual(['zuora:MISSING_CONTROL', 'stripe:MISSING_CONTROL', 'chargebee:MISSING_CONTROL', 'recurly:MISSING_CONTROL']);
     // status names as in JSON; a MISSING_CONTROL source-day makes status exit 1 (it used to exit 0 whatever it showed)
-    const s = cli([...w.base, 'status', '--from', '2024-01-03', '--to', '2024-01-03'], w.dir);
+    const s = await cli([...w.base, 'status', '--from', '2024-01-03', '--to', '2024-01-03'], w.dir);
     expect(s.code).toBe(1);
     expect(s.out).toMatch(/2024-01-03 +MISSING_CONTROL 0\/6w 0r 0f +MISSING_CONTROL 0\/6w 0r 0f WARN/);
     expect(s.out).toMatch(/runs that loaded nothing useful \(1; WARN in the grid\)/);

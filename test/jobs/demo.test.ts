@@ -1,9 +1,9 @@
-import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Decimal } from '../../events/money.js';
 import { ROOT, requireBuilt, tempDir } from './helpers.js';
+import { runCli } from '../helpers/cli.js';
 
 const t = tempDir('bm-demo-');
 afterAll(() => t.cleanup());
@@ -24,11 +24,11 @@ function truthTotals(file: string): Map<string, { rows: number; amount: string }
 }
 
 describe('billing-mart demo', () => {
-  it('generates, backfills, heals the late day, marks every day complete, and its totals equal the ground truth', () => {
+  it('generates, backfills, heals the late day, marks every day complete, and its totals equal the ground truth', async () => {
     requireBuilt('jobs/cli/main.js');
     const dir = path.join(t.dir, 'demo');
     const started = Date.now();
-    const r = spawnSync(process.execPath, [path.join(ROOT, 'bin/billing-mart.js'), 'demo', '--dir', dir, '--days', '4', '--events-per-day', '80'], { cwd: t.dir, encoding: 'utf8', timeout: 180_000 });
+    const r = await runCli(['demo', '--dir', dir, '--days', '4', '--events-per-day', '80'], { cwd: t.dir, timeoutMs: 180_000 });
     const elapsed = Date.now() - started;
     expect(r.stderr).not.toMatch(/run\.failed/);
     expect(r.status).toBe(0);

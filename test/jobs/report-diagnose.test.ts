@@ -4,7 +4,7 @@
  * totals) is reported with `billing-mart report`, rendered in headless Chromium, and every new section is checked
  * in the DOM the browser built; the screenshot is kept in test-artifacts/.
  */
-import { execFile, spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -16,13 +16,13 @@ import { renderReport } from '../../jobs/report.js';
 import { collectStatus, statusProblems } from '../../jobs/status.js';
 import { ev, harness } from './fakes.js';
 import { ROOT, requireBuilt, tempDir } from './helpers.js';
+import { runCli } from '../helpers/cli.js';
 
 const run = promisify(execFile);
-const BIN = path.join(ROOT, 'bin/billing-mart.js');
 const ARTIFACTS = path.join(ROOT, 'test-artifacts');
 const cli = (args: string[]) => {
   requireBuilt('jobs/cli/main.js');
-  return spawnSync(process.execPath, [BIN, ...args], { cwd: ROOT, encoding: 'utf8', timeout: 180_000, env: { ...process.env, BILLING_MART_WAREHOUSE: '', BILLING_MART_LANDING: '' } });
+  return runCli(args, { cwd: ROOT, timeoutMs: 180_000, env: { ...process.env, BILLING_MART_WAREHOUSE: '', BILLING_MART_LANDING: '' } });
 };
 function chromium(): string {
   for (const c of ['chromium', 'chromium-browser', 'google-chrome']) {
@@ -39,13 +39,13 @@ beforeAll(async () => {
   const landing = path.join(t.dir, 'landing');
   const wh = path.join(t.dir, 'wh');
   base = ['--warehouse', wh, '--landing', landing];
-  expect(cli(['generate', '--out', landing, '--from', '2024-01-03', '--to', '2024-01-04', '--events-per-day', '150', '--seed', '4']).status).toBe(0);
-  expect(cli([...base, 'backfill', '--from', '2024-01-03', '--to', '2024-01-03']).status).toBe(0); // before any snapshot
-  expect(cli([...base, 'ingest', '--source', 'oltp', '--date', '2024-01-01']).status).toBe(0);
-  expect(cli([...base, 'backfill', '--from', '2024-01-04', '--to', '2024-01-04']).status).toBe(0);
-  cli([...base, 'check', 'completeness', '--from', '2024-01-03', '--to', '2024-01-04']);
+  expect((await cli(['generate', '--out', landing, '--from', '2024-01-03', '--to', '2024-01-04', '--events-per-day', '150', '--seed', '4'])).status).toBe(0);
+  expect((await cli([...base, 'backfill', '--from', '2024-01-03', '--to', '2024-01-03'])).status).toBe(0); // before any snapshot
+  expect((await cli([...base, 'ingest', '--source', 'oltp', '--date', '2024-01-01'])).status).toBe(0);
+  expect((await cli([...base, 'backfill', '--from', '2024-01-04', '--to', '2024-01-04'])).status).toBe(0);
+  await cli([...base, 'check', 'completeness', '--from', '2024-01-03', '--to', '2024-01-04']);
   const file = path.join(t.dir, 'report.html');
-  const r = cli([...base, 'report', '--out', file, '--from', '2024-01-02', '--to', '2024-01-04']);
+  const r = await cli([...base, 'report', '--out', file, '--from', '2024-01-02', '--to', '2024-01-04']);
   expect(r.status, r.stderr).toBe(0);
   const profile = path.join(t.dir, 'chromium-profile');
   const flags = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run', `--user-data-dir=${profile}`];

@@ -1,9 +1,10 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ROOT, requireBuilt, tempDir } from './helpers.js';
+import { runCli } from '../helpers/cli.js';
 
 const t = tempDir('bm-sched-');
 afterAll(() => t.cleanup());
@@ -27,7 +28,7 @@ describe('billing-mart schedule', () => {
     await started;
     expect(JSON.parse(lines.find((l) => l.includes('scheduler.start'))!).jobs).toEqual(['billing@0 0 1 1 *', 'oltp@0 0 1 1 *', 'completeness@0 0 1 1 *']);
 
-    const second = spawnSync(process.execPath, [bin, '--config', config, 'schedule', '--once'], { cwd: t.dir, encoding: 'utf8', timeout: 60_000 });
+    const second = await runCli(['--config', config, 'schedule', '--once'], { cwd: t.dir, timeoutMs: 60_000 });
     expect(second.status).toBe(3);
     expect(second.stderr).toMatch(new RegExp(`another scheduler is already running \\(pid ${proc.pid} on `));
 
@@ -37,7 +38,7 @@ describe('billing-mart schedule', () => {
     expect(JSON.parse(lines.find((l) => l.includes('"event":"scheduler.stop"'))!).reason).toBe('signal');
 
     // the scheduler lock was released: a new one can run what is due (nothing) and exit
-    const third = spawnSync(process.execPath, [bin, '--config', config, '--json', 'schedule', '--once'], { cwd: t.dir, encoding: 'utf8', timeout: 60_000 });
+    const third = await runCli(['--config', config, '--json', 'schedule', '--once'], { cwd: t.dir, timeoutMs: 60_000 });
     expect(third.status).toBe(0);
     expect(JSON.parse(third.stdout)).toEqual({ fires: 0 });
   });

@@ -1,5 +1,4 @@
 /** The benchmark's pure parts (medians, ratio, targets, table) and the DuckDB reference's UTC conversion. */
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -9,6 +8,7 @@ import { landingKey, lastDay } from '../../bench/landing.js';
 import { runReference, referenceInputs } from '../../bench/reference.js';
 import { fileMatches, REFERENCE_OBJECTS, referenceCopySql } from '../../bench/reference-sql.js';
 import { checkTargets, formatTable, ingestRatio, median, projectBackfill, summarise, type PhaseRun } from '../../bench/stats.js';
+import { runNode } from '../helpers/cli.js';
 
 const run = (seconds: number, rows: number, rssMb: number): PhaseRun => ({ seconds, rows, maxRssBytes: rssMb * 2 ** 20, detail: {} });
 
@@ -73,12 +73,12 @@ describe('bench figures', () => {
 
 describe('bench command line', () => {
   const bench = path.resolve('dist/bench/bench.js');
-  it('rejects bad flags with exit code 2, naming the flag', () => {
+  it('rejects bad flags with exit code 2, naming the flag', async () => {
     if (!existsSync(bench)) throw new Error(`${bench} is missing: run \`npx tsc -p tsconfig.build.json\` before this test`);
-    const runs = spawnSync(process.execPath, [bench, '--runs', '0'], { encoding: 'utf8' });
+    const runs = await runNode(bench, ['--runs', '0']);
     expect(runs.status).toBe(2);
     expect(runs.stderr).toContain('--runs "0" must be a whole number ≥ 1');
-    const from = spawnSync(process.execPath, [bench, '--from', '2024-13-01'], { encoding: 'utf8' });
+    const from = await runNode(bench, ['--from', '2024-13-01']);
     expect(from.status).toBe(2);
     expect(from.stderr).toContain('--from "2024-13-01" is not a calendar day');
   });

@@ -1,7 +1,8 @@
 /** Spawning the compiled writer child (test/helpers/warehouse-child.ts) for crash and concurrency tests. */
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, statSync, readdirSync } from 'node:fs';
 import path from 'node:path';
+import { runProcess } from '../helpers/cli.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
 /** A private build (not the shared dist/, which other engineers rebuild at any time); inside node_modules so packages resolve. */
@@ -18,16 +19,13 @@ function newestMtime(dir: string): number {
 }
 
 /** Compiles the child and what it imports when the build is older than the sources. */
-export function ensureBuilt(): void {
+export async function ensureBuilt(): Promise<void> {
   const src = Math.max(newestMtime(path.join(ROOT, 'warehouse')), statSync(path.join(ROOT, 'test', 'helpers', 'warehouse-child.ts')).mtimeMs, statSync(path.join(ROOT, 'test', 'helpers', 'sample-events.ts')).mtimeMs);
   if (existsSync(CHILD) && statSync(CHILD).mtimeMs >= src) return;
-  try {
-    const flags = ['--module', 'NodeNext', '--moduleResolution', 'NodeNext', '--target', 'ES2022', '--strict', '--skipLibCheck', '--esModuleInterop', '--types', 'node', '--rootDir', ROOT, '--outDir', OUT];
-    execFileSync(process.execPath, [path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), ...flags, path.join(ROOT, 'test', 'helpers', 'warehouse-child.ts')], { cwd: ROOT, stdio: 'pipe' });
-  } catch (e) {
-    // tsc exits non-zero when any file in the tree has a type error, but still emits; only a missing child is fatal
-    if (!existsSync(CHILD)) throw new Error(`could not build ${CHILD}: ${String((e as { stdout?: Buffer }).stdout ?? e)}`);
-  }
+  const flags = ['--module', 'NodeNext', '--moduleResolution', 'NodeNext', '--target', 'ES2022', '--strict', '--skipLibCheck', '--esModuleInterop', '--types', 'node', '--rootDir', ROOT, '--outDir', OUT];
+  const r = await runProcess(process.execPath, [path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), ...flags, path.join(ROOT, 'test', 'helpers', 'warehouse-child.ts')], { cwd: ROOT });
+  // tsc exits non-zero when any file in the tree has a type error, but still emits; only a missing child is fatal
+  if (r.code !== 0 && !existsSync(CHILD)) throw new Error(`could not build ${CHILD}: ${r.stdout || r.stderr}`);
 }
 
 export interface ChildResult {

@@ -5,38 +5,38 @@
  * python3-pyarrow: skipped there, with the reason); pyarrow's discovery rules checked from Node; the glob and
  * copy traps the docs warn about shown to be real.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { lstatSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT, requireBuilt, tempDir } from '../jobs/helpers.js';
 import { duckQuery } from './duck-read.js';
+import { runCli, runProcess } from '../helpers/cli.js';
 
-const BIN = path.join(ROOT, 'bin/billing-mart.js');
-const cli = (args: string[]) => {
+const cli = async (args: string[]) => {
   requireBuilt('jobs/cli/main.js');
-  const r = spawnSync(process.execPath, [BIN, ...args], { cwd: ROOT, encoding: 'utf8', timeout: 180_000, env: { ...process.env, BILLING_MART_WAREHOUSE: '', BILLING_MART_LANDING: '' } });
+  const r = await runCli(args, { cwd: ROOT, timeoutMs: 180_000, env: { ...process.env, BILLING_MART_WAREHOUSE: '', BILLING_MART_LANDING: '' } });
   expect(r.status, r.stderr).toBe(0);
   return r.stdout;
 };
-const hasPyarrow = spawnSync('python3', ['-c', 'import pyarrow, pandas'], { encoding: 'utf8' }).status === 0;
+const hasPyarrow = (await runProcess('python3', ['-c', 'import pyarrow, pandas'])).status === 0;
 
 let t: { dir: string; cleanup: () => void };
 let wh: string;
 let fact: string;
 let manifestRows = 0;
 let manifestTotals: string[] = [];
-beforeAll(() => {
+beforeAll(async () => {
   t = tempDir('bm-handoff-');
   const landing = path.join(t.dir, 'landing');
   wh = path.join(t.dir, 'wh');
   fact = path.join(wh, 'fact_billing_event');
-  cli(['generate', '--out', landing, '--from', '2024-01-03', '--to', '2024-01-05', '--events-per-day', '150', '--seed', '4']);
+  await cli(['generate', '--out', landing, '--from', '2024-01-03', '--to', '2024-01-05', '--events-per-day', '150', '--seed', '4']);
   const base = ['--warehouse', wh, '--landing', landing];
-  cli([...base, 'ingest', '--source', 'oltp', '--date', '2024-01-01']);
-  cli([...base, 'backfill', '--from', '2024-01-03', '--to', '2024-01-05']);
-  cli([...base, 'compact']);
-  spawnSync(process.execPath, [BIN, ...base, 'check', 'completeness', '--from', '2024-01-03', '--to', '2024-01-05'], { encoding: 'utf8' });
+  await cli([...base, 'ingest', '--source', 'oltp', '--date', '2024-01-01']);
+  await cli([...base, 'backfill', '--from', '2024-01-03', '--to', '2024-01-05']);
+  await cli([...base, 'compact']);
+  await runCli([...base, 'check', 'completeness', '--from', '2024-01-03', '--to', '2024-01-05']);
   const acc = new Map<string, [number, bigint]>();
   for (const d of readdirSync(fact)) {
     const m = JSON.parse(readFileSync(path.join(fact, d, '_manifest.json'), 'utf8')) as { totals: { billing_source: string; event_type: string; currency: string; rows: number; amount_sum: string }[] };
@@ -102,17 +102,17 @@ describe('BI hand-off: the documented calls read the table exactly once', () => 
     expect(await duckTotals(`read_parquet('${b}/*/*.parquet')`)).toEqual(manifestTotals);
   });
 
-  it.skipIf(!hasPyarrow)('pyarrow and pandas read it with the documented calls (docs/handoff_check.py)', () => {
-    const r = spawnSync('python3', [path.join(ROOT, 'docs/handoff_check.py'), wh], { encoding: 'utf8' });
+  it.skipIf(!hasPyarrow)('pyarrow and pandas read it with the documented calls (docs/handoff_check.py)', async () => {
+    const r = await runProcess('python3', [path.join(ROOT, 'docs/handoff_check.py'), wh]);
     const out = JSON.parse(r.stdout);
     expect(out.manifest_rows).toBe(manifestRows);
     expect(out.ok, r.stdout).toBe(true);
     expect(r.status).toBe(0);
   });
 
-  it('says why the pyarrow script did not run when Python has no pyarrow', () => {
+  it('says why the pyarrow script did not run when Python has no pyarrow', async () => {
     if (hasPyarrow) return;
-    const r = spawnSync('python3', [path.join(ROOT, 'docs/handoff_check.py'), wh], { encoding: 'utf8' });
+    const r = await runProcess('python3', [path.join(ROOT, 'docs/handoff_check.py'), wh]);
     expect(r.status).toBe(3);
     expect(JSON.parse(r.stdout).error).toMatch(/needs pyarrow and pandas/);
     console.warn('handoff.test: python3 has no pyarrow/pandas (Debian 12 packages no python3-pyarrow); docs/handoff_check.py was not run');

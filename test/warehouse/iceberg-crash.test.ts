@@ -17,7 +17,7 @@ import { duckQuery } from './duck-read.js';
 const root = mkdtempSync(path.join(os.tmpdir(), 'bm-iceberg-crash-'));
 let server: StaticServer;
 beforeAll(async () => {
-  ensureBuilt();
+  await ensureBuilt();
   server = await serveDirectory(root);
 });
 afterAll(async () => {

@@ -15,8 +15,8 @@ import { duckQuery } from './duck-read.js';
 const EVENTS = Number(process.env.BM_WAREHOUSE_MEMORY_EVENTS ?? 60_000);
 const DAY = '2024-03-05';
 let wh: string;
-beforeAll(() => {
-  ensureBuilt();
+beforeAll(async () => {
+  await ensureBuilt();
   wh = mkdtempSync(path.join(os.tmpdir(), 'bm-wh-mem-'));
 });
 afterAll(() => rmSync(wh, { recursive: true, force: true }));
