@@ -49,6 +49,9 @@ export function warehousePort(table: FactTable): WarehousePort {
   return {
     factPath: path.join(table.root, 'fact_billing_event'),
     commitIngest: (req) => table.commitIngest(req),
+    prepareScratch: () => table.prepareScratch(),
+    publishStaged: (req, scratch, staged) => table.publishStaged(req, scratch, staged),
+    discardScratch: (scratch) => table.discardScratch(scratch),
     committedInputs: (s) => table.committedInputs(s),
     loadedWindows: (s) => table.loadedWindows(s),
     manifest: async (day) => (await table.manifest(day)) as DayManifest | null,

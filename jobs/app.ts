@@ -16,6 +16,7 @@ import { LockManager } from './lock.js';
 import { createLogger, type Logger } from './log.js';
 import type { SourcePort } from './ports.js';
 import { RunStore } from './runstore.js';
+import { PreparePool, poolSize } from './prepare-pool.js';
 
 export interface App {
   deps: JobDeps;
@@ -79,6 +80,7 @@ export async function openApp(config: Config, o: AppOptions = {}): Promise<App> 
         p = {
           name: s.name,
           statesMrr: s.statesMrr,
+          connector: connectorConfig,
           read: (w, ro) => s.read(w, ro),
           completeness: { proof: s.proof.kind, origin: s.proof.origin, arrival: s.config.completeness.arrival },
           controlTotals: (day) => s.controlTotals(day),
@@ -95,6 +97,7 @@ export async function openApp(config: Config, o: AppOptions = {}): Promise<App> 
     oltp: oltpPort(config.oltp, config.landing),
     mrr: mrrPort(config.warehouse),
     dims: dimsLoader(warehouse),
+    prepares: (parallel) => new PreparePool(poolSize(parallel)),
     settings: {
       lookbackHours: config.lookbackHours,
       retry: { maxAttempts: config.schedule.maxAttempts, baseMs: config.schedule.backoffBaseSeconds * 1000, maxMs: config.schedule.backoffMaxSeconds * 1000 },

@@ -139,17 +139,23 @@ export async function runBackfill(
     state.failed = s.failed.length;
     progress.update(state);
   };
+  // prepares on other cores: one worker thread per unit at once (at most one per core); publishes stay here
+  const prepareIn = deps.prepares?.(parallel);
   const worker = async () => {
     while (next < units.length && !o.signal?.aborted) {
       const u = units[next++]!;
       const span = { startMs: u.covers[0]!.startMs, endMs: u.covers.at(-1)!.endMs };
       // Each window's own folders only (lookback 0): the backfill visits every window anyway, and parallel runs
       // must not read each other's folders. Late files in loaded windows are the scheduler's lookback's job.
-      const rec = await runIngest(deps, { source: u.source, window: span, covers: u.covers, lookbackHours: 0, trigger: o.trigger ?? 'backfill', skipIfLoaded: !o.force, signal: o.signal });
+      const rec = await runIngest(deps, { source: u.source, window: span, covers: u.covers, lookbackHours: 0, trigger: o.trigger ?? 'backfill', skipIfLoaded: !o.force, signal: o.signal, ...(prepareIn ? { prepareIn } : {}) });
       account(rec, u.covers.length);
     }
   };
-  await Promise.all(Array.from({ length: Math.min(parallel, Math.max(1, units.length)) }, worker));
+  try {
+    await Promise.all(Array.from({ length: Math.min(parallel, Math.max(1, units.length)) }, worker));
+  } finally {
+    await prepareIn?.close();
+  }
   s.notRun = todo.length - s.run;
   s.failedWindows = s.failed.reduce((n, f) => n + windowsIn(f.window), 0);
   s.interrupted = Boolean(o.signal?.aborted) && s.notRun > 0;

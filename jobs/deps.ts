@@ -6,6 +6,7 @@ import type { Logger } from './log.js';
 import type { MrrPort, OltpPort, SourcePort, WarehousePort } from './ports.js';
 import type { RetryPolicy } from './retry.js';
 import type { RunStore } from './runstore.js';
+import type { PrepareExecutor } from './prepare-pool.js';
 
 export interface JobSettings {
   lookbackHours: number;
@@ -31,6 +32,11 @@ export interface JobDeps {
   mrr: MrrPort;
   dims: DimsLoader;
   settings: JobSettings;
+  /**
+   * Runs prepares on other cores (a worker-thread pool for `parallel` units at once); a backfill opens one for its
+   * runs and closes it at the end. Absent: every prepare runs in this thread.
+   */
+  prepares?: (parallel: number) => PrepareExecutor;
 }
 
 export interface DimsLoader {

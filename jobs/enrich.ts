@@ -29,7 +29,13 @@ function asOf(snaps: Snap[], day: string): Snap | undefined {
 export class DimensionLookup {
   private readonly accounts: Snap[];
   private readonly products: Snap[];
-  constructor(accounts: { snapshotDate: string; rows: DimRow[] }[], products: { snapshotDate: string; rows: DimRow[] }[]) {
+  readonly snapshots: { accounts: { snapshotDate: string; rows: DimRow[] }[]; products: { snapshotDate: string; rows: DimRow[] }[] };
+  constructor(
+    accounts: { snapshotDate: string; rows: DimRow[] }[],
+    products: { snapshotDate: string; rows: DimRow[] }[],
+  ) {
+    /** The snapshots as given (a prepare worker thread builds its own lookup from them). */
+    this.snapshots = { accounts, products };
     this.accounts = index(accounts, 'account_id');
     this.products = index(products, 'product_id');
   }

@@ -4,12 +4,15 @@
  * commits through the warehouse and records the run. Idempotent: re-running a window gives the same table.
  * When new rows land in a day that already has `_SUCCESS`, the marker is withdrawn (the checker re-verifies).
  */
-import { ConfigError, errorKind, messageWithCauses } from '../events/errors.js';
+import { ConfigError, errorKind, messageWithCauses, type RecordError } from '../events/errors.js';
 import { dayOf, lastClosedWindow, windowKey, type Window } from '../partitions/index.js';
 import { isoUtc } from './clock.js';
 import type { JobDeps } from './deps.js';
-import type { CommitResult, InputFile, SourceBatch } from './ports.js';
-import { quarantineFromError, type BillingEvent } from '../events/model.js';
+import type { CommitResult, InputFile, PrepareScratch, SourceBatch } from './ports.js';
+import type { PrepareExecutor } from './prepare-pool.js';
+import type { MrrHook } from './prepare.js';
+import type { Staged } from '../warehouse/index.js';
+import { quarantineFromError, type BillingEvent, type QuarantineEntry } from '../events/model.js';
 import { withRetry, type RetryPolicy } from './retry.js';
 import type { RunRecord } from './runstore.js';
 
@@ -29,6 +32,8 @@ export interface IngestRequest {
   skipIfLoaded?: boolean;
   retry?: RetryPolicy;
   signal?: AbortSignal;
+  /** Run the read-map-stage prepare there (a backfill's worker pool) instead of in this thread. */
+  prepareIn?: PrepareExecutor;
 }
 
 export function lockNameFor(source: string, w: Window): string {
@@ -141,7 +146,58 @@ async function attemptOnce(deps: JobDeps, req: IngestRequest, runId: string): Pr
     log.info('pull.done', { pages: pulled.pages, records: pulled.records, requests: pulled.requests, notes: pulled.notes.length ? pulled.notes : undefined });
   }
   const committed = await wh.committedInputs(req.source);
-  const batch = await src.read(req.window, { lookbackHours, nowMs: deps.clock.now(), committed, runId });
+  // On another core when the backfill gave a pool and the source can be re-opened there; the MRR plan of a source
+  // stating MRR (durable state) and the publish stay in this thread.
+  const remote = req.prepareIn && src.connector && wh.prepareScratch && wh.publishStaged && wh.discardScratch ? req.prepareIn : null;
+  let scratch: PrepareScratch | null = null;
+  let persist: () => Promise<unknown> = async () => undefined;
+  try {
+    let batch: SourceBatch;
+    let staged: Staged | null = null;
+    if (remote) {
+      const dims = await deps.dims.get();
+      scratch = await wh.prepareScratch!();
+      const planErrors: QuarantineEntry[] = [];
+      const hook: MrrHook = async (observations) => {
+        const plan = await deps.mrr.plan(req.source, observations, runId);
+        planErrors.push(...plan.errors.map((e) => mrrQuarantine(req.source, runId, e)));
+        persist = plan.persist;
+        return plan.events;
+      };
+      const p = await remote.run({
+        connector: src.connector!,
+        source: req.source,
+        window: req.window,
+        lookbackHours,
+        nowMs: deps.clock.now(),
+        committed: [...committed],
+        runId,
+        dims: dims.snapshots,
+        scratch: scratch.path,
+        spillRows: scratch.spillRows,
+      }, src.statesMrr ? hook : undefined);
+      batch = { ...p, quarantine: [...p.quarantine, ...planErrors], events: noEvents() };
+      staged = p.staged;
+    } else batch = await src.read(req.window, { lookbackHours, nowMs: deps.clock.now(), committed, runId });
+    return await loadBatch(deps, req, runId, batch, scratch && staged ? { scratch, staged, persist: () => persist() } : null);
+  } finally {
+    // the publish removes its scratch; a run that loads nothing, or fails before publishing, leaves it here
+    if (scratch) await wh.discardScratch!(scratch);
+  }
+}
+
+async function* noEvents(): AsyncGenerator<BillingEvent> {}
+
+/** The rest of an attempt once the batch is read (in this thread) or read and staged (by a prepare worker). */
+async function loadBatch(
+  deps: JobDeps,
+  req: IngestRequest,
+  runId: string,
+  batch: SourceBatch,
+  prepared: { scratch: PrepareScratch; staged: Staged; persist: () => Promise<unknown> } | null,
+): Promise<AttemptOutcome> {
+  const wh = deps.warehouse;
+  const covers = req.covers ?? [req.window];
   for (const p of batch.pending ?? []) deps.log.info('file.pending', { runId, source: req.source, file: p.path, reason: p.reason });
   for (const u of batch.unrecognised ?? []) deps.log.warn('file.unrecognised', { runId, source: req.source, file: u.path, reason: u.reason });
   const unrecognised = batch.unrecognised ?? [];
@@ -168,8 +224,10 @@ async function attemptOnce(deps: JobDeps, req: IngestRequest, runId: string): Pr
   const dims = await deps.dims.get();
   if (dims.empty) noSnapshot(deps, req.source, runId, dims);
   const marked = await wh.markedDays();
-  const mrr = withMrrDeltas(deps, req.source, runId, batch);
-  const res = await wh.commitIngest({ runId, source: req.source, windows: covers, inputs: batch.inputs, events: dims.enrichAll(mrr.events), quarantine: batch.quarantine });
+  const mrr = prepared ? { events: noEvents(), persist: prepared.persist } : withMrrDeltas(deps, req.source, runId, batch);
+  const res = prepared
+    ? await wh.publishStaged!({ runId, source: req.source, windows: covers, inputs: batch.inputs, quarantine: batch.quarantine }, prepared.scratch, prepared.staged)
+    : await wh.commitIngest({ runId, source: req.source, windows: covers, inputs: batch.inputs, events: dims.enrichAll(mrr.events), quarantine: batch.quarantine });
   // after the commit: a run that dies in between leaves the state behind the table (docs/billing.md says what that means)
   await mrr.persist();
   const recordsRead = batch.stats?.records ?? res.rowsIn + batch.quarantine.length;
@@ -207,14 +265,17 @@ function withMrrDeltas(deps: JobDeps, source: string, runId: string, batch: Sour
     yield* batch.events;
     if (!batch.mrr?.length) return;
     const plan = await deps.mrr.plan(source, batch.mrr, runId);
-    for (const e of plan.errors) {
-      const loc = e.location;
-      batch.quarantine.push(quarantineFromError(e, { billingSource: source, sourceFile: loc?.file ?? '', sourcePosition: loc?.line ?? loc?.position ?? 0, rawRecord: JSON.stringify({ mrr: e.value }), ingestRunId: runId }));
-    }
+    for (const e of plan.errors) batch.quarantine.push(mrrQuarantine(source, runId, e));
     persist = plan.persist;
     yield* plan.events;
   }
   return { events: events(), persist: () => persist() };
+}
+
+/** A refused MRR observation, quarantined with its file and line. */
+function mrrQuarantine(source: string, runId: string, e: RecordError): QuarantineEntry {
+  const loc = e.location;
+  return quarantineFromError(e, { billingSource: source, sourceFile: loc?.file ?? '', sourcePosition: loc?.line ?? loc?.position ?? 0, rawRecord: JSON.stringify({ mrr: e.value }), ingestRunId: runId });
 }
 
 const warnedNoSnapshot = new WeakSet<object>();

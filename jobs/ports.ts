@@ -7,6 +7,8 @@ import type { RecordError } from '../events/errors.js';
 import type { BillingEvent, QuarantineEntry } from '../events/model.js';
 import type { MrrObservation } from '../events/mrr.js';
 import type { Window } from '../partitions/index.js';
+import type { ConnectorConfig } from '../connectors/index.js';
+import type { Staged } from '../warehouse/index.js';
 
 export interface InputFile {
   /** Path relative to the landing zone. */
@@ -57,8 +59,24 @@ export interface CommitRequest {
 
 export type DimRow = Record<string, string | null>;
 
+/** A prepare scratch directory the warehouse handed out: `path` is local, a worker thread stages into it. */
+export interface PrepareScratch {
+  dir: string;
+  path: string;
+  /** The warehouse's spill threshold (rows per in-memory staging buffer) the prepare must use. */
+  spillRows: number;
+}
+
 export interface WarehousePort {
   commitIngest(req: CommitRequest): Promise<CommitResult>;
+  /**
+   * The prepare/publish split for prepares run elsewhere (jobs/prepare-pool.ts): a scratch directory to stage
+   * into, the publish of what was staged there (under the writer lock, like commitIngest), or its discard.
+   * Absent on a warehouse that only commits in-thread.
+   */
+  prepareScratch?(): Promise<PrepareScratch>;
+  publishStaged?(req: Omit<CommitRequest, 'events'>, scratch: PrepareScratch, staged: Staged): Promise<CommitResult>;
+  discardScratch?(scratch: PrepareScratch): Promise<void>;
   committedInputs(source: string): Promise<Set<string>>;
   loadedWindows(source: string): Promise<Set<string>>;
   manifest(day: string): Promise<DayManifest | null>;
@@ -117,6 +135,8 @@ export interface SourcePort {
   readonly name: string;
   /** Some object of the source declares `mrr:` (its runs then hold the source's MRR lock and update its MRR state). */
   readonly statesMrr?: boolean;
+  /** The connector configuration the source opens from: a prepare worker thread opens the same source from it. */
+  readonly connector?: ConnectorConfig;
   /** Reads the window's landing folders plus `lookbackHours` before it, leaving out `committed` inputs. */
   read(window: Window, o: { lookbackHours: number; nowMs: number; committed: Set<string>; runId: string }): Promise<SourceBatch>;
   /**

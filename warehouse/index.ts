@@ -1,6 +1,7 @@
 /** The warehouse: the Parquet fact table on disk (see docs/warehouse.md). */
 export { FactTable, type TableInfo, type HistoryItem } from './table.js';
-export { loadFingerprint, type IngestInput, type IngestResult } from './ingest.js';
+export { loadFingerprint, type IngestInput, type IngestResult, type Staged } from './ingest.js';
+export { stageEventsAt } from './stage.js';
 export { isCompact, type CompactResult } from './compact.js';
 export { csvField, csvLine, type ExportRequest, type ExportResult } from './export.js';
 export { DEFAULT_TUNING, type TuningOptions, type WarehouseOptions } from './options.js';

@@ -18,6 +18,7 @@ import { DUCK_SPILL_DIR } from './core.js';
 import { putSmallTable } from './files.js';
 import { FACT_PARTITION_KEY, FACT_TABLE, QUARANTINE_COLUMNS, QUARANTINE_PARTITION_KEY, QUARANTINE_TABLE, dayOfMicros, quarantineRow } from './schema.js';
 import { stageEvents, writeStagedDays, type Staged } from './stage.js';
+export type { Staged } from './stage.js';
 import { partitionPath, type IndexChange, type PartitionChange } from './state.js';
 import type { TuningOptions } from './options.js';
 
@@ -77,15 +78,24 @@ export interface PreparedIngest {
  * Nothing here is visible to anyone; `discardPrepared` (or a later prepare, once this process is gone) removes it.
  */
 export async function prepareIngest(core: WarehouseCore, input: IngestInput, t: TuningOptions): Promise<PreparedIngest> {
-  removeDeadProcessDirs(await core.storage.scratchDir(PREP_DIR));
-  const dir = `${PREP_DIR}/${process.pid}-${randomBytes(5).toString('hex')}`;
+  const { dir } = await openPrepareScratch(core);
   try {
-    await core.storage.scratchDir(dir);
     return { input, dir, staged: await stageEvents(core, dir, input, t) };
   } catch (e) {
     await core.storage.removeTree(dir);
     throw asDiskFull(e, core.storage.root, 'nothing was committed: the table is exactly as before');
   }
+}
+
+/**
+ * A new prepare scratch directory: `dir` (relative to the store, for discardPrepared) and its local `path`, where
+ * a prepare made outside this thread (jobs/prepare-worker.ts, `stageEventsAt`) writes its staged files. Named
+ * after this process, so a later prepare removes it once this process is gone (a SIGKILL mid-prepare included).
+ */
+export async function openPrepareScratch(core: WarehouseCore): Promise<{ dir: string; path: string }> {
+  removeDeadProcessDirs(await core.storage.scratchDir(PREP_DIR));
+  const dir = `${PREP_DIR}/${process.pid}-${randomBytes(5).toString('hex')}`;
+  return { dir, path: await core.storage.scratchDir(dir) };
 }
 
 export async function discardPrepared(core: WarehouseCore, p: PreparedIngest): Promise<void> {

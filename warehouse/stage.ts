@@ -62,11 +62,21 @@ export interface Staged {
 
 /** Streams the events into sorted, de-duplicated CSV files per day in `dir` (the prepare's scratch; no lock needed). */
 export async function stageEvents(core: WarehouseCore, dir: string, input: IngestInput, t: TuningOptions): Promise<Staged> {
+  return stageEventsAt(await core.storage.scratchDir(dir), input, t, (point) => core.fault(point));
+}
+
+/** What staging needs of a load: its source, run and events (a worker thread stages with only these). */
+export type StageInput = Pick<IngestInput, 'source' | 'runId' | 'events'>;
+
+/**
+ * stageEvents into the local directory `scratch` (no warehouse handle: a prepare worker thread calls this with
+ * the scratch path its commit was given). Tuning and fault points come in as values.
+ */
+export async function stageEventsAt(scratch: string, input: StageInput, t: Pick<TuningOptions, 'spillRows'>, fault: (point: string) => Promise<void> = async () => undefined): Promise<Staged> {
   const s: Staged = { rowsIn: 0, rejected: [], files: new Map(), rows: new Map(), fileRows: new Map(), spilled: false, duplicatesInBatch: 0, conflicts: [] };
   const checkDay = dayChecker();
   let buf = new LineBuffer();
   let fileNo = 0;
-  const scratch = await core.storage.scratchDir(dir);
   const flush = async () => {
     for (const [day, idx] of buf.sortedByDay()) {
       const path = joinPath(scratch, `stage-${day}-${String(fileNo++).padStart(5, '0')}.csv`);
@@ -103,7 +113,7 @@ export async function stageEvents(core: WarehouseCore, dir: string, input: Inges
     if (buf.length >= t.spillRows) {
       s.spilled = true;
       await flush();
-      await core.fault('ingest:after-spill');
+      await fault('ingest:after-spill');
     }
     buf.add(ev, line);
   }

@@ -7,7 +7,7 @@ import { assertDay } from '../partitions/index.js';
 import { WarehouseCore } from './core.js';
 import { compactInTx, isCompact, type CompactResult } from './compact.js';
 import { exportFacts, type ExportRequest, type ExportResult } from './export.js';
-import { discardPrepared, ingestInTx, prepareIngest, type IngestInput, type IngestResult } from './ingest.js';
+import { discardPrepared, ingestInTx, openPrepareScratch, prepareIngest, type IngestInput, type IngestResult, type PreparedIngest, type Staged } from './ingest.js';
 import { reenrichInTx, type ReenrichResult } from './reenrich.js';
 import { tuning, type TuningOptions, type WarehouseOptions } from './options.js';
 import { FACT_PARTITION_KEY, FACT_TABLE, dimensionColumns, DIMENSION_PARTITION_KEY } from './schema.js';
@@ -66,7 +66,29 @@ export class FactTable {
   /** Commits one source load; auto-compacts the touched days that passed the file-count threshold. */
   async commitIngest(input: IngestInput): Promise<IngestResult> {
     // prepare (read, map, stage sorted runs) without the lock; publish (dedupe against the table, write, log) with it
-    const prepared = await prepareIngest(this.core, input, this.tuning);
+    return this.publishPrepared(await prepareIngest(this.core, input, this.tuning));
+  }
+
+  /** A scratch directory for a prepare made outside this thread (a worker stages into `path`; see publishStaged). */
+  async prepareScratch(): Promise<{ dir: string; path: string; spillRows: number }> {
+    return { ...(await openPrepareScratch(this.core)), spillRows: this.tuning.spillRows };
+  }
+
+  /**
+   * Publishes a load staged elsewhere (a prepare worker thread: `stageEventsAt` into `prepareScratch().path`)
+   * exactly as commitIngest publishes its own prepare: under the writer lock, the scratch removed afterwards.
+   */
+  async publishStaged(input: Omit<IngestInput, 'events'>, scratch: { dir: string }, staged: Staged): Promise<IngestResult> {
+    return this.publishPrepared({ input: { ...input, events: [] }, dir: scratch.dir, staged });
+  }
+
+  /** Discards a scratch directory from prepareScratch that will not be published. */
+  async discardScratch(scratch: { dir: string }): Promise<void> {
+    await this.core.storage.removeTree(scratch.dir);
+  }
+
+  private async publishPrepared(prepared: PreparedIngest): Promise<IngestResult> {
+    const input = prepared.input;
     let result: IngestResult;
     try {
       ({ result } = await this.core.transaction(`ingest ${input.source} run ${input.runId}`, (tx) => ingestInTx(this.core, tx, prepared, this.tuning)));

@@ -1,0 +1,161 @@
+/**
+ * A small pool of worker threads that run ingest prepares (jobs/prepare.ts) on the other cores, so a backfill's
+ * `--parallel` units read, map and stage at the same time while the main thread publishes under the writer
+ * lock. One task at a time per worker; a task is one value (PrepareTask) and its answer one value
+ * (PreparedBatch), or an error rebuilt with its class, kind and causes (events/error-transfer.ts).
+ * Idle workers do not keep the process alive; `close()` ends them.
+ */
+import { existsSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { fromTransferable, type TransferableError } from '../events/error-transfer.js';
+import { FatalError, RetriableError } from '../events/errors.js';
+import { eventsOut, observationsIn, type MrrHook, type PreparedBatch, type PrepareTask, type WireEvent, type WireObservation } from './prepare.js';
+
+/** What runs prepares somewhere else (a worker pool; the jobs layer only sees this). */
+export interface PrepareExecutor {
+  /** Where the prepares run ('worker' threads), for logs and tests. */
+  readonly kind: string;
+  /** `mrr`: the MRR step of a source that states MRR (runs in this thread; see MrrHook). */
+  run(task: PrepareTask, mrr?: MrrHook): Promise<PreparedBatch>;
+  close(): Promise<void>;
+}
+
+/** Messages from a worker: its MRR observations (a source that states MRR), then the task's end. */
+export type WorkerReply =
+  | { id: number; type: 'mrr'; observations: WireObservation[] }
+  | { id: number; type: 'done'; ok: true; value: PreparedBatch }
+  | { id: number; type: 'done'; ok: false; error: TransferableError };
+/** Messages to a worker: a task, or the mrr_delta events answering its observations. */
+export type MainMessage = { id: number; type: 'task'; task: PrepareTask } | { id: number; type: 'mrr-events'; events: WireEvent[] };
+
+/**
+ * The compiled worker entry. From the built package (dist/jobs/prepare-pool.js) it is the sibling file; from the
+ * TypeScript sources (vitest) it is the build's copy, since a worker thread loads plain JavaScript.
+ */
+export function workerScript(): string {
+  const here = fileURLToPath(import.meta.url);
+  const js = here.endsWith('.ts') ? path.join(path.dirname(here), '..', 'dist', 'jobs', 'prepare-worker.js') : path.join(path.dirname(here), 'prepare-worker.js');
+  if (!existsSync(js)) throw new FatalError(`the prepare worker ${js} is missing: build the package first (npm run build)`);
+  return js;
+}
+
+/** Threads for `parallel` units at once: at most one per core the process may use. */
+export function poolSize(parallel: number): number {
+  return Math.max(1, Math.min(Math.floor(parallel), os.availableParallelism()));
+}
+
+interface Slot {
+  worker: Worker;
+  busy: boolean;
+}
+
+export class PreparePool implements PrepareExecutor {
+  readonly kind = 'worker';
+  private readonly slots: Slot[] = [];
+  private readonly waiting: ((s: Slot) => void)[] = [];
+  private readonly pending = new Map<number, { resolve: (v: PreparedBatch) => void; reject: (e: unknown) => void; slot: Slot; mrr: MrrHook | undefined }>();
+  private nextId = 1;
+  private closed = false;
+  /** Tasks run so far (tests and logs: the worker path was taken). */
+  tasksRun = 0;
+
+  constructor(readonly size: number, private readonly script: string = workerScript()) {
+    if (!(size >= 1)) throw new Error(`internal: prepare pool size ${size}`);
+  }
+
+  run(task: PrepareTask, mrr?: MrrHook): Promise<PreparedBatch> {
+    if (this.closed) return Promise.reject(new Error('internal: the prepare pool is closed'));
+    return this.acquire().then(
+      (slot) =>
+        new Promise<PreparedBatch>((resolve, reject) => {
+          const id = this.nextId++;
+          this.pending.set(id, { resolve, reject, slot, mrr });
+          slot.worker.ref();
+          this.tasksRun++;
+          slot.worker.postMessage({ id, type: 'task', task } satisfies MainMessage);
+        }),
+    );
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    const slots = this.slots.splice(0);
+    await Promise.all(slots.map((s) => s.worker.terminate()));
+  }
+
+  private acquire(): Promise<Slot> {
+    const free = this.slots.find((s) => !s.busy);
+    if (free) {
+      free.busy = true;
+      return Promise.resolve(free);
+    }
+    if (this.slots.length < this.size) {
+      const slot = this.spawn();
+      slot.busy = true;
+      return Promise.resolve(slot);
+    }
+    return new Promise((r) => this.waiting.push(r));
+  }
+
+  private release(slot: Slot): void {
+    const next = this.waiting.shift();
+    if (next) {
+      next(slot);
+      return;
+    }
+    slot.busy = false;
+    slot.worker.unref();
+  }
+
+  private spawn(): Slot {
+    const worker = new Worker(this.script);
+    const slot: Slot = { worker, busy: false };
+    worker.unref();
+    worker.on('message', (m: WorkerReply) => {
+      const p = this.pending.get(m.id);
+      if (!p) return;
+      if (m.type === 'mrr') {
+        // the MRR plan runs here (durable state); a failure fails the task, and the worker's wait ends with it
+        const hook = p.mrr ?? (() => Promise.reject(new Error('internal: a source stating MRR was prepared without the MRR hook')));
+        hook(observationsIn(m.observations)).then(
+          (events) => worker.postMessage({ id: m.id, type: 'mrr-events', events: eventsOut(events) } satisfies MainMessage),
+          (e: unknown) => {
+            this.pending.delete(m.id);
+            p.reject(e);
+            void worker.terminate(); // its task waits for an answer that will not come: replace the thread
+          },
+        );
+        return;
+      }
+      this.pending.delete(m.id);
+      this.release(slot);
+      if (m.ok) p.resolve(m.value);
+      else p.reject(fromTransferable(m.error));
+    });
+    const fail = (e: unknown) => {
+      // the thread died (out of memory, a crash in native code): its task fails retriably, a new thread replaces it
+      const i = this.slots.indexOf(slot);
+      if (i >= 0) this.slots.splice(i, 1);
+      for (const [id, p] of this.pending) {
+        if (p.slot !== slot) continue;
+        this.pending.delete(id);
+        p.reject(e);
+      }
+      const next = this.waiting.shift();
+      if (next && !this.closed) {
+        const s = this.spawn();
+        s.busy = true;
+        next(s);
+      }
+    };
+    worker.on('error', (e) => fail(new RetriableError(`the prepare worker thread failed: ${e.message}`, { cause: e })));
+    worker.on('exit', (code) => {
+      if (!this.closed) fail(new RetriableError(`the prepare worker thread exited with code ${code} while preparing; nothing was published`));
+    });
+    this.slots.push(slot);
+    return slot;
+  }
+}

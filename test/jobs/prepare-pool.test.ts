@@ -1,0 +1,158 @@
+/**
+ * Prepares on other cores (issue 11 item 2): a backfill's prepares (read, map, enrich, stage) run in worker
+ * threads (jobs/prepare-pool.ts) and publish in the main thread. The worker path must yield exactly the table the
+ * in-thread path yields, and an error inside a worker must arrive with its class, kind and causes.
+ * Runs the built worker (dist/jobs/prepare-worker.js): `npm test` builds first.
+ */
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../config/index.js';
+import { ConfigError, DiskFullError, RetriableError, errorKind, messageWithCauses, RecordError } from '../../events/errors.js';
+import { fromTransferable, toTransferable } from '../../events/error-transfer.js';
+import { openApp } from '../../jobs/app.js';
+import { planBackfill, runBackfill } from '../../jobs/backfill.js';
+import { ManualClock } from '../../jobs/clock.js';
+import { memoryLogger } from '../../jobs/log.js';
+import { PreparePool } from '../../jobs/prepare-pool.js';
+import type { PrepareExecutor } from '../../jobs/prepare-pool.js';
+import { DAY, landFixtures } from '../connectors/helpers.js';
+import { duckQuery, factGlob } from '../warehouse/duck-read.js';
+import { requireBuilt, tempDirsPerTest } from './helpers.js';
+
+const dir = tempDirsPerTest('bm-pool-');
+const SOURCES = ['zuora', 'stripe', 'chargebee'];
+
+function landing(): string {
+  const l = path.join(dir(), 'landing');
+  for (const s of SOURCES) landFixtures(l, s);
+  return l;
+}
+
+/** Backfills DAY from `landingDir` into a new warehouse, with the app's worker pool or (workers: false) in this thread. */
+async function backfill(landingDir: string, workers: boolean) {
+  const wh = path.join(dir(), 'wh');
+  const clock = new ManualClock('2024-01-04T06:00:00Z');
+  const app = await openApp(loadConfig({ landing: landingDir, warehouse: wh, env: {} }), { clock, log: memoryLogger(clock) });
+  let pool: PrepareExecutor | undefined;
+  let tasks = 0;
+  if (workers) {
+    const open = app.deps.prepares!;
+    app.deps.prepares = (n) => {
+      const p = open(n);
+      pool = p;
+      return { kind: p.kind, run: (t, mrr) => (tasks++, p.run(t, mrr)), close: () => p.close() };
+    };
+  } else delete app.deps.prepares;
+  const loaded = new Map(SOURCES.map((s) => [s, new Set<string>()]));
+  const plan = planBackfill({ from: DAY, to: DAY, sources: SOURCES, loaded, force: false, nowMs: clock.now() });
+  const summary = await runBackfill(app.deps, plan, { parallel: 2, force: false });
+  const ids = (await duckQuery(`SELECT event_id, seqn, amount::VARCHAR, currency, epoch_us(event_ts), source_file, source_position FROM read_parquet('${factGlob(wh)}', hive_partitioning = true) ORDER BY 1`)).map((r) => r.join('|'));
+  const manifest = await app.table.manifest(DAY);
+  const runs = await app.deps.runs.list();
+  const mrrSources = SOURCES.filter((s) => app.deps.source(s).statesMrr);
+  return { summary, ids, manifest, pool, tasks, runs, table: app.table, mrrSources };
+}
+
+describe('backfill prepares in worker threads', () => {
+  it('takes the worker path and yields the same table as the in-thread path (event_ids, values, manifest totals, quarantine)', async () => {
+    requireBuilt('jobs/prepare-worker.js');
+    const l = landing();
+    const inThread = await backfill(l, false);
+    const inWorkers = await backfill(l, true);
+    expect(inWorkers.pool?.kind).toBe('worker');
+    // one (source, day) unit each, every one prepared in a worker (chargebee states MRR: its plan runs in the main thread)
+    expect(inWorkers.mrrSources).toEqual(['chargebee']);
+    expect(inWorkers.tasks).toBe(SOURCES.length);
+    expect(inThread.tasks).toBe(0);
+    expect(inThread.summary.failed).toEqual([]);
+    expect(inWorkers.summary.failed).toEqual([]);
+    expect(inThread.ids.length).toBeGreaterThan(50);
+    expect(inWorkers.ids).toEqual(inThread.ids);
+    expect(inWorkers.manifest?.totals).toEqual(inThread.manifest?.totals);
+    const counts = (s: typeof inThread.summary) => ({ rowsIn: s.rowsIn, rowsWritten: s.rowsWritten, duplicates: s.duplicates, quarantined: s.quarantined, recordsRead: s.recordsRead, succeeded: s.succeeded });
+    expect(counts(inWorkers.summary)).toEqual(counts(inThread.summary));
+    expect(inThread.summary.quarantined).toBeGreaterThan(0); // the fixtures hold bad records: quarantine crosses the thread boundary
+    const q = async (t: typeof inThread.table) =>
+      (await duckQuery(`SELECT billing_source, source_file, source_position, reason, field FROM read_parquet('${path.join(t.root, 'quarantine', '*', '*.parquet')}', hive_partitioning = true) ORDER BY ALL`)).map((r) => r.join('|'));
+    expect(await q(inWorkers.table)).toEqual(await q(inThread.table));
+    // lineage: run records list the same files per source
+    const files = (runs: typeof inThread.runs) => Object.fromEntries(runs.map((r) => [r.source, [...r.files].sort()]));
+    expect(files(inWorkers.runs)).toEqual(files(inThread.runs));
+  });
+
+  it('re-running the backfill through the workers adds nothing (idempotent)', async () => {
+    requireBuilt('jobs/prepare-worker.js');
+    const l = landing();
+    const first = await backfill(l, true);
+    const wh = first.table.root;
+    const clock = new ManualClock('2024-01-04T06:00:00Z');
+    const app = await openApp(loadConfig({ landing: l, warehouse: wh, env: {} }), { clock, log: memoryLogger(clock) });
+    const loaded = new Map(SOURCES.map((s) => [s, new Set<string>()]));
+    const plan = planBackfill({ from: DAY, to: DAY, sources: SOURCES, loaded, force: true, nowMs: clock.now() });
+    const again = await runBackfill(app.deps, plan, { parallel: 2, force: true });
+    expect(again.failed).toEqual([]);
+    expect(again.rowsWritten).toBe(0);
+    expect((await app.table.manifest(DAY))?.totals).toEqual(first.manifest?.totals);
+  });
+
+  it('an error inside a worker arrives with its class, kind and message', async () => {
+    requireBuilt('jobs/prepare-worker.js');
+    const pool = new PreparePool(1);
+    try {
+      const task = {
+        connector: { landing: dir(), pickup: { mode: 'marker' as const, quietSeconds: 60 }, sources: [] },
+        source: 'nosuch',
+        window: { startMs: Date.parse(`${DAY}T00:00:00Z`), endMs: Date.parse(`${DAY}T04:00:00Z`) },
+        lookbackHours: 0,
+        nowMs: Date.parse('2024-01-04T00:00:00Z'),
+        committed: [],
+        runId: 'r1',
+        dims: { accounts: [], products: [] },
+        scratch: dir(),
+        spillRows: 1000,
+      };
+      const e = await pool.run(task).then(
+        () => null,
+        (x: unknown) => x,
+      );
+      expect(e).toBeInstanceOf(ConfigError);
+      expect(errorKind(e)).toBe('config');
+      expect((e as Error).message).toMatch(/unknown source "nosuch"/);
+      // the pool keeps working after a failed task
+      expect(await pool.run({ ...task, connector: { ...task.connector, sources: [] }, source: 'nosuch' }).catch((x: unknown) => errorKind(x))).toBe('config');
+    } finally {
+      await pool.close();
+    }
+  });
+});
+
+describe('errors across a thread boundary', () => {
+  it('keep class, kind, fields and the cause chain through structured clone', () => {
+    const errno = Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC', syscall: 'write' });
+    const full = new DiskFullError('/wh/_store/prep/x/stage.csv', { cause: errno });
+    const outer = new RetriableError('staging failed', { cause: full });
+    const back = fromTransferable(structuredClone(toTransferable(outer)));
+    expect(back).toBeInstanceOf(RetriableError);
+    expect(errorKind(back)).toBe('retriable');
+    expect(messageWithCauses(back)).toBe(messageWithCauses(outer));
+    const cause = back.cause as DiskFullError;
+    expect(cause).toBeInstanceOf(DiskFullError);
+    expect(errorKind(cause)).toBe('fatal');
+    expect(cause.path).toBe('/wh/_store/prep/x/stage.csv');
+    expect((cause.cause as { code: string }).code).toBe('ENOSPC');
+    expect(errorKind(cause.cause)).toBe('fatal'); // an errno error stays an I/O failure, never bad data
+
+    const rec = new RecordError('BAD_AMOUNT', 'amount "1,2" is not a number', '1,2', { file: 'stripe/2024-01-03/00/charge.csv', line: 7, field: 'amount' });
+    const r = fromTransferable(structuredClone(toTransferable(rec))) as RecordError;
+    expect(r).toBeInstanceOf(RecordError);
+    expect(r.kind).toBe('record');
+    expect(r.code).toBe('BAD_AMOUNT');
+    expect(r.location).toEqual({ file: 'stripe/2024-01-03/00/charge.csv', line: 7, field: 'amount' });
+    expect(r.message).toBe(rec.message);
+
+    const cfg = fromTransferable(structuredClone(toTransferable(new ConfigError('bad', ['sources.x: unknown']))));
+    expect(cfg).toBeInstanceOf(ConfigError);
+    expect(errorKind(cfg)).toBe('config');
+    expect((cfg as ConfigError).problems).toEqual(['sources.x: unknown']);
+  });
+});
