@@ -12,7 +12,7 @@ import { assertDay } from '../partitions/index.js';
 import { runPhase } from './child.js';
 import { ensureLanding } from './landing.js';
 import type { PhaseArgs, PhaseName } from './phases.js';
-import { checkTargets, compactVsCopy, formatTable, formatTargets, ingestRatio, projectBackfill, summarise, TARGETS, type PhaseRun } from './stats.js';
+import { checkTargets, compactVsCopy, formatTable, formatTargets, ingestRatio, parallelSpeedup, projectBackfill, summarise, TARGETS, type PhaseRun } from './stats.js';
 import { writeSyntheticDay, type SyntheticDay } from './synthetic.js';
 
 interface Flags {
@@ -83,7 +83,7 @@ async function main(argv: string[]): Promise<void> {
 
   const landing = await ensureLanding(out, { events, days, seed: f.seed, from: f.from }, log);
   const base: PhaseArgs = { landing: landing.dir, warehouse: '', from: landing.from, to: landing.to, parallel };
-  const results: Record<Exclude<PhaseName, 'long'>, PhaseRun[]> = { ingest: [], copy: [], compact: [], completeness: [], reference: [] };
+  const results: Record<Exclude<PhaseName, 'long'>, PhaseRun[]> & { serial: PhaseRun[] } = { ingest: [], serial: [], copy: [], compact: [], completeness: [], reference: [] };
   const profileDir = path.join(out, 'profiles');
   const work = path.join(out, 'work');
   for (let i = 0; i < Math.max(runs, referenceRuns); i++) {
@@ -99,6 +99,14 @@ async function main(argv: string[]): Promise<void> {
       const args = { ...base, warehouse };
       log(`run ${i + 1}: ingest`);
       results.ingest.push(await runPhase('ingest', args, { nodeFlags: f.profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [] }));
+      if (parallel > 1) {
+        // the same ingest with --parallel 1, right after: the speedup of the worker-thread prepares (issue 11 item 2)
+        const serialWh = path.join(work, `warehouse-serial-${i + 1}`);
+        rmSync(serialWh, { recursive: true, force: true });
+        log(`run ${i + 1}: ingest --parallel 1`);
+        results.serial.push(await runPhase('ingest', { ...args, warehouse: serialWh, parallel: 1 }));
+        rmSync(serialWh, { recursive: true, force: true });
+      }
       log(`run ${i + 1}: plain DuckDB COPY of the same days (compaction's yardstick)`);
       results.copy.push(await runPhase('copy', { ...args, outDir: path.join(work, 'copy') }));
       log(`run ${i + 1}: compaction`);
@@ -114,11 +122,13 @@ async function main(argv: string[]): Promise<void> {
   const copy = summarise(results.copy);
   const completeness = summarise(results.completeness);
   const reference = summarise(results.reference);
+  const serial = results.serial.length ? summarise(results.serial) : null;
   const ratio = ingestRatio(ingest, reference);
   const eventsPerDay = ingest.rows / days;
-  const targets = checkTargets({ ingest, compact, copy, reference, ratio, eventsPerDay });
+  const targets = checkTargets({ ingest, compact, copy, reference, ratio, eventsPerDay, serial });
   const table = formatTable([
-    { phase: 'ingest (backfill)', s: ingest, unit: 'events' },
+    { phase: `ingest (backfill --parallel ${parallel})`, s: ingest, unit: 'events' },
+    ...(serial ? [{ phase: 'ingest (backfill --parallel 1)', s: serial, unit: 'events' }] : []),
     { phase: 'plain DuckDB COPY', s: copy, unit: 'rows' },
     { phase: 'compaction', s: compact, unit: 'rows' },
     { phase: 'completeness check', s: completeness, unit: '' },
@@ -133,6 +143,7 @@ async function main(argv: string[]): Promise<void> {
       '',
       `ingest/duckdb ratio: ${ratio.toFixed(3)}`,
       `compaction/COPY ratio: ${compactVsCopy(compact, copy).toFixed(2)} (compaction time over a plain DuckDB COPY of the same days)`,
+      ...(serial ? [`--parallel ${parallel} / --parallel 1 speedup: ${parallelSpeedup(ingest, serial).toFixed(2)}× (ingest time with --parallel 1 over with --parallel ${parallel}, same run)`] : []),
       `load average at end ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`,
       formatTargets(targets),
       '',
@@ -143,7 +154,8 @@ async function main(argv: string[]): Promise<void> {
     machine: m,
     params: { events, days, runs, referenceRuns, parallel, seed: f.seed, from: landing.from, to: landing.to },
     landing: { dir: landing.dir, summary: landing.summary, generatedSeconds: landing.generatedSeconds },
-    summary: { ingest, copy, compact, completeness, reference },
+    summary: { ingest, serial, copy, compact, completeness, reference },
+    parallelSpeedup: serial ? parallelSpeedup(ingest, serial) : null,
     compactVsCopy: compactVsCopy(compact, copy),
     loadAvgAtEnd: os.loadavg(),
     ratio,

@@ -19,7 +19,7 @@ export interface PhaseSummary {
 }
 
 /** Issue 11: ingest ≥ 1.0× the DuckDB reference, peak RSS ≤ 512 MB, compaction within 1.5× of a plain DuckDB COPY of the same days. */
-export const TARGETS = { ingestVsReference: 1.0, peakRssBytes: 512 * 1024 * 1024, compactVsCopy: 1.5 } as const;
+export const TARGETS = { ingestVsReference: 1.0, peakRssBytes: 512 * 1024 * 1024, compactVsCopy: 1.5, parallelSpeedup: 1.6 } as const;
 
 export function median(xs: readonly number[]): number {
   if (xs.length === 0) throw new Error('median of no values');
@@ -59,14 +59,21 @@ export interface TargetCheck {
 
 const mb = (b: number) => `${(b / 1024 / 1024).toFixed(0)} MB`;
 
-export function checkTargets(s: { ingest: PhaseSummary; compact: PhaseSummary; copy: PhaseSummary; reference: PhaseSummary; ratio: number; eventsPerDay: number }): TargetCheck[] {
+export function checkTargets(s: { ingest: PhaseSummary; compact: PhaseSummary; copy: PhaseSummary; reference: PhaseSummary; ratio: number; eventsPerDay: number; serial?: PhaseSummary | null }): TargetCheck[] {
   const vsCopy = compactVsCopy(s.compact, s.copy);
+  const speedup = s.serial ? parallelSpeedup(s.ingest, s.serial) : null;
   return [
     { name: 'ingest vs DuckDB', target: `≥ ${TARGETS.ingestVsReference}`, actual: s.ratio.toFixed(3), met: s.ratio >= TARGETS.ingestVsReference },
     { name: `ingest peak RSS (${Math.round(s.eventsPerDay)} events/day)`, target: `≤ ${mb(TARGETS.peakRssBytes)}`, actual: mb(s.ingest.peakRssBytes), met: s.ingest.peakRssBytes <= TARGETS.peakRssBytes },
     { name: 'compaction peak RSS', target: `≤ ${mb(TARGETS.peakRssBytes)}`, actual: mb(s.compact.peakRssBytes), met: s.compact.peakRssBytes <= TARGETS.peakRssBytes },
     { name: 'compaction vs plain DuckDB COPY', target: `≤ ${TARGETS.compactVsCopy}× its time`, actual: `${vsCopy.toFixed(2)}×`, met: vsCopy <= TARGETS.compactVsCopy },
+    ...(speedup === null ? [] : [{ name: 'backfill --parallel N vs --parallel 1', target: `≥ ${TARGETS.parallelSpeedup}× faster`, actual: `${speedup.toFixed(2)}×`, met: speedup >= TARGETS.parallelSpeedup }]),
   ];
+}
+
+/** How much faster the ingest with --parallel N ran than with --parallel 1 (serial time / parallel time). */
+export function parallelSpeedup(parallel: PhaseSummary, serial: PhaseSummary): number {
+  return parallel.medianSeconds > 0 ? serial.medianSeconds / parallel.medianSeconds : 0;
 }
 
 /** Compaction time over the time of a plain DuckDB COPY of the same days (lower is better; 1.0 = as fast). */

@@ -44,11 +44,12 @@ export async function compactInTx(core: WarehouseCore, tx: Tx, days: readonly st
         result.unchanged.push(day);
         continue;
       }
-      const oldFiles = await Promise.all(p.files.map((f) => core.storage.localFile(f.blob)));
+      const ordered = presortedOrder(p.files);
+      const oldFiles = await Promise.all((ordered ?? p.files).map((f) => core.storage.localFile(f.blob)));
       const expected = mergeTotals(p.files);
       const expectedRows = p.files.reduce((n, f) => n + f.rows, 0);
       const bytesBefore = p.files.reduce((n, f) => n + f.bytes, 0);
-      const files = await rewriteSorted(core, tx, conn, dir, oldFiles, expectedRows, bytesBefore, t);
+      const files = await rewriteSorted(core, tx, conn, dir, oldFiles, expectedRows, bytesBefore, t, ordered !== null);
       await core.fault('compact:after-write');
       const written = mergeTotals(files);
       const writtenRows = files.reduce((n, f) => n + f.rows, 0);
@@ -70,17 +71,41 @@ export async function compactInTx(core: WarehouseCore, tx: Tx, days: readonly st
   };
 }
 
+/** Byte order of the UTF-8 text, as DuckDB orders VARCHAR. */
+function cmpUtf8(a: string, b: string): number {
+  return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+}
+
+/**
+ * The files in an order whose concatenation is already the partition order, or null when the rows must be
+ * sorted. The order starts with billing_source and an ingest commit loads one source, writing each day's file
+ * sorted: when every file is sorted and the files' billing_source ranges do not overlap (each source's rows in
+ * one file), the files one after the other are sorted. Otherwise (a source in several files) DuckDB sorts.
+ */
+export function presortedOrder(files: readonly FileEntry[]): FileEntry[] | null {
+  if (!files.every((f) => f.sorted)) return null;
+  const ranged = files.map((f) => {
+    const sources = f.totals.map((x) => x.billing_source).sort(cmpUtf8);
+    return { f, lo: sources[0], hi: sources.at(-1) };
+  });
+  if (ranged.some((r) => r.lo === undefined)) return null; // no totals to tell the sources by
+  ranged.sort((a, b) => cmpUtf8(a.lo!, b.lo!));
+  for (let i = 1; i < ranged.length; i++) if (cmpUtf8(ranged[i - 1]!.hi!, ranged[i]!.lo!) >= 0) return null;
+  return ranged.map((r) => r.f);
+}
+
 /**
  * Writes the rows of `oldFiles` in partition order into files of about targetFileBytes, entirely inside
  * DuckDB (sorting under its memory limit, spilling to the commit's scratch directory). One file: a single
  * COPY. Several: the sorted rows go to a scratch table once and each file is a COPY of one rowid range.
  * Each file's rows, min/max and totals are then read back from the written file by DuckDB.
  */
-async function rewriteSorted(core: WarehouseCore, tx: Tx, conn: DuckDBConnection, dir: string, oldFiles: readonly string[], rows: number, bytesBefore: number, t: TuningOptions): Promise<FileEntry[]> {
+async function rewriteSorted(core: WarehouseCore, tx: Tx, conn: DuckDBConnection, dir: string, oldFiles: readonly string[], rows: number, bytesBefore: number, t: TuningOptions, presorted: boolean): Promise<FileEntry[]> {
   const rowsPerFile = Math.max(1, Math.floor(t.targetFileBytes / Math.max(1, bytesBefore / Math.max(1, rows))));
   const groupRows = Math.min(t.rowGroupRows, rowsPerFile);
   const fileCount = Math.max(1, Math.ceil(rows / rowsPerFile));
-  const select = `SELECT ${columnList(FACT_COLUMNS)} FROM ${readParquetSql(oldFiles)} ORDER BY ${FACT_ORDER_SQL}`;
+  // presorted: the files in the given order are the partition order (insertion order is preserved: no sort)
+  const select = `SELECT ${columnList(FACT_COLUMNS)} FROM ${readParquetSql(oldFiles)}${presorted ? '' : ` ORDER BY ${FACT_ORDER_SQL}`}`;
   const opts = `(FORMAT PARQUET, COMPRESSION ZSTD, ROW_GROUP_SIZE ${groupRows})`;
   const scratch = await core.storage.scratchDir(`${tx.tmpDir}/${dir}`);
   const names = Array.from({ length: fileCount }, (_, n) => `compact-${tx.commitId}-${String(n).padStart(4, '0')}.parquet`);

@@ -53,6 +53,11 @@ export function versionValues(e: BillingEvent): string {
   return `${e.eventType} ${e.amount.toFixed()} ${e.amount.currency} at ${microsToIso(e.eventTs)}${e.mrrDelta ? ` (mrr_delta ${e.mrrDelta.toFixed()})` : ''}`;
 }
 
+/** Equal exactly when versionValues() is equal (the instant as µs, not as ISO text: no date formatting per row). */
+function versionKey(e: BillingEvent): string {
+  return `${e.eventType} ${e.amount.toFixed()} ${e.amount.currency} ${e.eventTs}${e.mrrDelta ? ` ${e.mrrDelta.toFixed()}` : ''}`;
+}
+
 /** FNV-1a, two seeds, folded to 53 bits (a number: 8 bytes a row, no string kept). */
 function hash53(s: string): number {
   let a = 0x811c9dc5;
@@ -194,7 +199,7 @@ export class LineBuffer {
     this.file.push(e.lineage.sourceFile);
     this.pos.push(e.lineage.sourcePosition);
     this.run.push(e.lineage.ingestRunId);
-    this.val.push(hash53(versionValues(e)));
+    this.val.push(hash53(versionKey(e)));
     let types = this.pairs.get(e.billingSource);
     if (!types) this.pairs.set(e.billingSource, (types = new Map()));
     let p = types.get(e.eventType);

@@ -24,6 +24,7 @@ import type { IngestInput } from './ingest.js';
 import type { TuningOptions } from './options.js';
 
 const LOSERS_TABLE = 'ingest_losers';
+const STAGED_TABLE = 'ingest_staged';
 
 const SQL_TYPES: Record<ColumnSpec['kind'], string> = {
   utf8: 'VARCHAR',
@@ -138,11 +139,11 @@ export interface WrittenDays {
  * Rows staged = rows the stage wrote, per file, as DuckDB reads them: a staged file that lost rows (a short write,
  * a disk that filled and emptied again) fails the commit before anything is published, never counted as duplicates.
  */
-async function verifyStaged(conn: DuckDBConnection, s: Staged): Promise<void> {
+async function verifyStaged(conn: DuckDBConnection, s: Staged, from: string): Promise<void> {
   const files = [...s.fileRows.keys()];
   if (files.length === 0) return;
   const got = new Map<string, number>();
-  for (const [f, n] of await queryAll(conn, `SELECT filename, count(*)::BIGINT FROM ${readCsvSql(files, true)} GROUP BY ALL`)) got.set(String(f), Number(n as bigint));
+  for (const [f, n] of await queryAll(conn, `SELECT filename, count(*)::BIGINT FROM ${from} GROUP BY ALL`)) got.set(String(f), Number(n as bigint));
   for (const [f, want] of s.fileRows) {
     const n = got.get(f) ?? 0;
     if (n !== want) throw new RetriableError(`staged file ${f} reads back ${n} rows, the stage wrote ${want}; nothing was published, run again`);
@@ -163,9 +164,36 @@ function factSelect(): string {
   }).join(', ');
 }
 
-/** The staged rows of `files` that won inside the batch, as a relation with the fact columns (in staged order). */
-function winnersSql(files: readonly string[], spilled: boolean): string {
-  return `(SELECT ${factSelect()} FROM ${readCsvSql(files)}${spilled ? ` WHERE _ord NOT IN (SELECT _ord FROM ${LOSERS_TABLE})` : ''})`;
+/**
+ * Where the staged rows are read from. A batch that fit in memory (≤ spillRows rows) is parsed once into a
+ * temporary table (fact columns + _ord + filename) that every pass of the publish reads: the read-back check, the
+ * version match, each day's COPY and the index segment. A spilled batch, which may be far larger than memory,
+ * is read from its CSV runs in each pass.
+ */
+interface StagedSource {
+  /** The staged rows of `day` (all days: undefined) that won inside the batch, with the fact columns, in staged order. */
+  winners(day?: string): string;
+  /** Relation with `filename` for the read-back check. */
+  counted: string;
+  drop(): Promise<void>;
+}
+
+async function stagedSource(conn: DuckDBConnection, s: Staged, files: readonly string[]): Promise<StagedSource> {
+  if (!s.spilled) {
+    await conn.run(`CREATE OR REPLACE TEMP TABLE ${STAGED_TABLE} AS SELECT ${factSelect()}, filename FROM ${readCsvSql(files, true)}`);
+    const cols = FACT_COLUMNS.map((c) => `"${c.name}"`).join(', ');
+    return {
+      winners: (day) => `(SELECT ${cols} FROM ${STAGED_TABLE}${day ? ` WHERE event_date = DATE ${sqlString(day)}` : ''})`,
+      counted: STAGED_TABLE,
+      drop: () => conn.run(`DROP TABLE IF EXISTS ${STAGED_TABLE}`).then(() => undefined),
+    };
+  }
+  const byDay = new Map<string, string[]>([...s.files]);
+  return {
+    winners: (day) => `(SELECT ${factSelect()} FROM ${readCsvSql(day ? byDay.get(day) ?? [] : files)} WHERE _ord NOT IN (SELECT _ord FROM ${LOSERS_TABLE}))`,
+    counted: readCsvSql(files, true),
+    drop: async () => undefined,
+  };
 }
 
 /**
@@ -176,13 +204,22 @@ function winnersSql(files: readonly string[], spilled: boolean): string {
  * RESTATEMENT on the new day and a REVERSAL on the recorded day (such days are sorted in DuckDB).
  */
 export async function writeStagedDays(core: WarehouseCore, tx: Tx, conn: DuckDBConnection, input: { source: string; runId: string }, s: Staged, t: TuningOptions, counts: Counts): Promise<WrittenDays> {
-  const { source } = input;
   counts.duplicatesInBatch += s.duplicatesInBatch;
-  await verifyStaged(conn, s);
+  const allFiles = [...s.files.values()].flat();
+  const src = await stagedSource(conn, s, allFiles);
+  try {
+    return await writeFrom(core, tx, conn, input, s, t, counts, src, allFiles);
+  } finally {
+    await src.drop();
+  }
+}
+
+async function writeFrom(core: WarehouseCore, tx: Tx, conn: DuckDBConnection, input: { source: string; runId: string }, s: Staged, t: TuningOptions, counts: Counts, src: StagedSource, allFiles: string[]): Promise<WrittenDays> {
+  const { source } = input;
+  await verifyStaged(conn, s, src.counted);
   const conflicts = s.conflicts.map((c) => conflictEntry(source, input.runId, c));
   counts.conflicts += conflicts.length;
   const lost = new Map<string, number>();
-  const allFiles = [...s.files.values()].flat();
   if (s.spilled) {
     const all = readCsvSql(allFiles);
     const dec = (c: string) => `CAST(CAST(${c}__i AS DECIMAL(38,9)) + ${c}__f * 0.000000001 AS DECIMAL(38,9))::VARCHAR`;
@@ -203,7 +240,7 @@ export async function writeStagedDays(core: WarehouseCore, tx: Tx, conn: DuckDBC
     counts.conflicts += cross.length;
     counts.duplicatesInBatch += [...lost.values()].reduce((a, b) => a + b, 0) - cross.length;
   }
-  const res = await resolveVersions(conn, core, tx, source, input.runId, winnersSql(allFiles, s.spilled));
+  const res = await resolveVersions(conn, core, tx, source, input.runId, src.winners());
   for (const k of ['duplicatesExisting', 'staleVersions', 'conflicts', 'corrections'] as const) counts[k] += res.counts[k];
   conflicts.push(...res.conflicts);
   const out = new Map<string, FileEntry[]>();
@@ -216,7 +253,7 @@ export async function writeStagedDays(core: WarehouseCore, tx: Tx, conn: DuckDBC
     const staged = s.files.get(day);
     const parts: string[] = [];
     if (staged) {
-      const rel = winnersSql(staged, s.spilled);
+      const rel = src.winners(day);
       parts.push(`SELECT * FROM ${rel} WHERE ${originalsWhere()}`);
       if (res.restatementDays.has(day)) parts.push(restatementsSql(rel));
     }
@@ -234,7 +271,7 @@ export async function writeStagedDays(core: WarehouseCore, tx: Tx, conn: DuckDBC
     }
     out.set(day, [await duckFileEntry(core, conn, local, blob, name, { sorted: true, group: null })]);
   }
-  const index = await writeIndexSegment(conn, core, tx, source, winnersSql(allFiles, s.spilled), res);
+  const index = await writeIndexSegment(conn, core, tx, source, src.winners(), res);
   if (s.spilled) await conn.run(`DROP TABLE IF EXISTS ${LOSERS_TABLE}`);
   return { days: out, index, conflicts };
 }

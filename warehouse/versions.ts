@@ -272,6 +272,8 @@ const INDEX_SELECT = 'event_id, eff_id, seqn, event_type, event_ts, amount, curr
 /**
  * Writes this commit's index segment (entries for the ids it recorded or whose seqn/effective row changed),
  * merging trailing segments binary-counter style, and returns the source's new segment list (null: unchanged).
+ * Segments are not sorted by event_id: ids are hashes, so a sorted segment's row-group min/max would not prune the
+ * lookup (a hash semi-join) anyway, and the sort was the largest cost of a commit's publish after its day files.
  */
 export async function writeIndexSegment(conn: DuckDBConnection, core: WarehouseCore, tx: Tx, source: string, winners: string, res: Resolution): Promise<IndexChange | null> {
   const v = tx.version;
@@ -284,8 +286,8 @@ export async function writeIndexSegment(conn: DuckDBConnection, core: WarehouseC
     `COPY (
       SELECT event_id, event_id AS eff_id, seqn, event_type, epoch_us(event_ts) AS event_ts, amount, currency, mrr_delta, ${v}::BIGINT AS v FROM ${winners} WHERE ${originalsWhere()}
       UNION ALL
-      SELECT m.event_id, a.new_eff_id, m.seqn, m.event_type, m.ts, m.amount, m.currency, m.mrr_delta, ${v}::BIGINT FROM ${MATCHED} m JOIN ${ACTIONS} a USING (event_id)
-      ORDER BY event_id) TO ${sqlString(local)} (FORMAT PARQUET, COMPRESSION ZSTD)`,
+      SELECT m.event_id, a.new_eff_id, m.seqn, m.event_type, m.ts, m.amount, m.currency, m.mrr_delta, ${v}::BIGINT FROM ${MATCHED} m JOIN ${ACTIONS} a USING (event_id))
+      TO ${sqlString(local)} (FORMAT PARQUET, COMPRESSION ZSTD)`,
   );
   const before = res.segments;
   if (n === 0) return tx.state.indexes.has(source) ? null : { source, segments: [...before] };
@@ -302,7 +304,7 @@ export async function writeIndexSegment(conn: DuckDBConnection, core: WarehouseC
   const rows = await copyCount(
     conn,
     `COPY (SELECT ${INDEX_SELECT} FROM ${readParquetSql(inputs)}
-      QUALIFY row_number() OVER (PARTITION BY event_id ORDER BY v DESC) = 1 ORDER BY event_id)
+      QUALIFY row_number() OVER (PARTITION BY event_id ORDER BY v DESC) = 1)
       TO ${sqlString(mergedLocal)} (FORMAT PARQUET, COMPRESSION ZSTD)`,
   );
   await core.storage.putFile(merged, mergedLocal);

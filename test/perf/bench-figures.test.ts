@@ -7,7 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { landingKey, lastDay } from '../../bench/landing.js';
 import { runReference, referenceInputs } from '../../bench/reference.js';
 import { fileMatches, REFERENCE_OBJECTS, referenceCopySql } from '../../bench/reference-sql.js';
-import { checkTargets, formatTable, ingestRatio, median, projectBackfill, summarise, type PhaseRun } from '../../bench/stats.js';
+import { checkTargets, formatTable, ingestRatio, median, parallelSpeedup, projectBackfill, summarise, type PhaseRun } from '../../bench/stats.js';
 import { runNode } from '../helpers/cli.js';
 
 const run = (seconds: number, rows: number, rssMb: number): PhaseRun => ({ seconds, rows, maxRssBytes: rssMb * 2 ** 20, detail: {} });
@@ -41,6 +41,12 @@ describe('bench figures', () => {
     ]);
     expect(checks[3]!.actual).toBe('1.20×');
     expect(checkTargets({ ingest: reference, compact: summarise([run(4, 1, 1)]), copy, reference, ratio: 1, eventsPerDay: 1 }).map((c) => c.met)).toEqual([true, true, true, false]);
+    // with a --parallel 1 run beside it: the speedup check comes last (serial time / parallel time, target ≥ 1.6)
+    const serial = summarise([run(80, 2_000_000, 500)]);
+    const withSerial = checkTargets({ ingest, compact, copy, reference, ratio, eventsPerDay: 285_000, serial });
+    expect(withSerial.at(-1)).toMatchObject({ name: 'backfill --parallel N vs --parallel 1', actual: '1.60×', met: true });
+    expect(parallelSpeedup(ingest, serial)).toBeCloseTo(1.6, 9);
+    expect(checkTargets({ ingest, compact, copy, reference, ratio, eventsPerDay: 1, serial: summarise([run(60, 1, 1)]) }).at(-1)!.met).toBe(false);
     const table = formatTable([{ phase: 'ingest (backfill)', s: ingest, unit: 'events' }]);
     expect(table).toContain('40,000 events/s');
     expect(table).toContain('600 MB');

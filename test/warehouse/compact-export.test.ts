@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FactTable, isCompact } from '../../warehouse/index.js';
+import { presortedOrder } from '../../warehouse/compact.js';
 import { sampleEvents, streamOf } from '../helpers/sample-events.js';
 import { duckQuery, factGlob, readFactText } from './duck-read.js';
 import type { BillingEvent } from '../../events/model.js';
@@ -177,5 +178,47 @@ describe('_SUCCESS and dimension snapshots', () => {
     ]);
     await expect(table.writeDimensionSnapshot('accounts', '2024-01-03', [])).rejects.toThrow(/dimension name "accounts" is invalid/);
     await expect(table.writeDimensionSnapshot('dim_x', '2024-01-03', [{ a: 'x' }, { a: 3 as unknown as string }])).rejects.toThrow(/row 1 field "a" is number/);
+  });
+});
+
+describe('compaction without a sort when the files are already in order', () => {
+  const f = (sources: string[], sorted = true) => ({ name: sources.join('+'), blob: 'x', rows: 1, bytes: 1, minTs: null, maxTs: null, totals: sources.map((s) => ({ billing_source: s, event_type: 'CHARGE', currency: 'USD', rows: 1, amount_sum: '1.000000000' })), sorted, group: null });
+  it('presortedOrder: sorted files of disjoint billing_source ranges, in source order; anything else is sorted by DuckDB', () => {
+    expect(presortedOrder([f(['zuora']), f(['chargebee']), f(['stripe'])])?.map((x) => x.name)).toEqual(['chargebee', 'stripe', 'zuora']);
+    expect(presortedOrder([f(['stripe']), f(['chargebee', 'recurly'])])?.map((x) => x.name)).toEqual(['chargebee+recurly', 'stripe']);
+    expect(presortedOrder([f(['stripe']), f(['stripe'])])).toBeNull(); // one source in two files: interleaved keys
+    expect(presortedOrder([f(['chargebee', 'zuora']), f(['stripe'])])).toBeNull(); // overlapping ranges
+    expect(presortedOrder([f(['stripe'], false), f(['zuora'])])).toBeNull(); // an unsorted file
+    expect(presortedOrder([f([])])).toBeNull(); // no totals: cannot tell
+  });
+
+  it('a day loaded by several sources compacts into one file in the partition order, same rows and totals', async () => {
+    const wh = tmp();
+    const table = await FactTable.open(wh, { now, autoCompactFileCount: 0 });
+    let n = 50;
+    for (const source of ['zuora', 'stripe', 'chargebee']) {
+      clock += 60_000;
+      await table.commitIngest({ ...load(sampleEvents({ source, days: ['2024-01-03'], count: 120, seed: n }), n++), source });
+    }
+    // and a day where one source has two files (DuckDB sorts)
+    for (const seed of [7, 8]) {
+      clock += 60_000;
+      await table.commitIngest({ ...load(sampleEvents({ days: ['2024-01-04'], count: 80, seed, prefix: `s${seed}-` }), n++) });
+    }
+    const before = await readFactText(wh);
+    const totals = [(await table.manifest('2024-01-03'))!.totals, (await table.manifest('2024-01-04'))!.totals];
+    clock += 60_000;
+    const res = await table.compact(['2024-01-03', '2024-01-04']);
+    expect(res.compacted.map((c) => [c.day, c.filesBefore, c.filesAfter])).toEqual([['2024-01-03', 3, 1], ['2024-01-04', 2, 1]]);
+    expect(await readFactText(wh)).toEqual(before);
+    expect([(await table.manifest('2024-01-03'))!.totals, (await table.manifest('2024-01-04'))!.totals]).toEqual(totals);
+    for (const day of ['2024-01-03', '2024-01-04']) {
+      const [file] = await table.files(day);
+      // the rows in file order are the rows in the partition order (billing_source, event_type, event_ts, seqn, event_id)
+      const inFile = await duckQuery(`SELECT event_id FROM read_parquet('${file}', file_row_number = true) ORDER BY file_row_number`);
+      const sorted = await duckQuery(`SELECT event_id FROM read_parquet('${file}') ORDER BY billing_source, event_type, event_ts, seqn, event_id`);
+      expect(inFile.length).toBeGreaterThan(100);
+      expect(inFile).toEqual(sorted);
+    }
   });
 });
