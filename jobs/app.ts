@@ -12,7 +12,7 @@ import { oltpPort, warehousePort } from './adapters.js';
 import { mrrPort } from './billing/mrr-store.js';
 import { systemClock, type Clock } from './clock.js';
 import { dimsLoader, type JobDeps } from './deps.js';
-import { LockManager } from './lock.js';
+import { LockManager } from '../warehouse/lock.js';
 import { createLogger, type Logger } from './log.js';
 import type { SourcePort } from './ports.js';
 import { RunStore } from './runstore.js';

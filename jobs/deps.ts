@@ -1,7 +1,7 @@
 /** Everything a job needs, passed in (clock, logger, stores, ports): no module reads time or config by itself. */
 import type { Clock } from './clock.js';
 import { DimensionLookup } from './enrich.js';
-import type { LockManager } from './lock.js';
+import type { LockManager } from '../warehouse/lock.js';
 import type { Logger } from './log.js';
 import type { MrrPort, OltpPort, SourcePort, WarehousePort } from './ports.js';
 import type { RetryPolicy } from './retry.js';

@@ -1,7 +1,6 @@
 /** Small file helpers for the state directory: atomic writes (temp + fsync + rename) and tolerant JSON reads. */
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
-import { hostname } from 'node:os';
 import path from 'node:path';
 import { asDiskFull, writeAll } from '../events/io.js';
 
@@ -83,16 +82,4 @@ export async function readJsonLines<T>(file: string): Promise<T[]> {
     }
   });
   return out;
-}
-
-export const HOST = hostname();
-
-/** True when a process with this pid exists on this machine. */
-export function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }

@@ -23,7 +23,8 @@ import type { ErrorKind } from '../events/errors.js';
 import { diskFullCode, asDiskFull, writeAll } from '../events/io.js';
 import { redact } from '../events/redact.js';
 import { dayRange } from '../partitions/index.js';
-import { HOST, appendLine, pidAlive, readJson, writeFileAtomic } from './fsutil.js';
+import { appendLine, readJson, writeFileAtomic } from './fsutil.js';
+import { HOST, processAlive } from '../warehouse/lock.js';
 
 export type RunStatus = 'running' | 'succeeded' | 'failed' | 'skipped' | 'abandoned';
 
@@ -146,7 +147,7 @@ export class RunStore {
   constructor(private readonly o: RunStoreOptions) {
     this.dir = o.dir;
     this.newId = o.newId ?? defaultId;
-    this.isAlive = o.isAlive ?? pidAlive;
+    this.isAlive = o.isAlive ?? processAlive;
   }
 
   private fileFor(runId: string, startedAt: string): string {

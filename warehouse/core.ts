@@ -13,7 +13,7 @@
  *   _store/versions/v<N>/<table>/<dir> -> ../../../parts/<table>/<dir>@v<M>   version N's tree: one symlink a partition
  *   _store/tmp/<commitId>/                           staging (sorted runs); never read by anyone else
  *   _store/duck/<pid>-<random>/                     DuckDB spill files of a running process
- *   _store/lock                                      writer lock
+ *   _store/locks/writer/<fence>.lease                 writer lock (warehouse/lock.ts: leases, heartbeat, fencing)
  *
  * A commit: (1) write blobs, fsync; (2) build the directories of the partitions it changes and the version
  * directory; (3) create the log entry exclusively (commit point); (4) swap `current`; (5) every
@@ -30,7 +30,7 @@
 import { randomBytes } from 'node:crypto';
 import { FatalError, RetriableError } from '../events/errors.js';
 import { asDiskFull } from '../events/io.js';
-import { WriterLock } from './lock.js';
+import { LockManager, type LeaseClock } from './lock.js';
 import { applyCommit, checkpointDocument, EMPTY_STATE, manifestDocument, partitionPath, replay, stateFromCheckpoint, type CheckpointDocument, type CommitEntry, type IndexChange, type Operation, type PartitionChange, type PartitionState, type TableState } from './state.js';
 import { FACT_TABLE, QUARANTINE_TABLE } from './schema.js';
 import { hiveView, type ObjectStorage, type Storage } from './storage.js';
@@ -51,11 +51,18 @@ export const CURRENT = 'current';
 export const CURRENT_POINTER = '_store/current';
 const BASE_TABLES = [FACT_TABLE, QUARANTINE_TABLE];
 
+/** The writer lock's name under LOCKS_DIR. */
+export const WRITER_LOCK = 'writer';
+export const LOCKS_DIR = '_store/locks';
+
 export interface CoreOptions {
   now: () => number;
-  sleep: (ms: number) => Promise<void>;
+  /** Wall time of the writer lock's lease (shared by every process that may write). */
+  lockClock: LeaseClock;
   lockTimeoutMs: number;
   lockPollMs: number;
+  /** The writer lock's lease; renewed every third of it while a commit runs. */
+  lockTtlMs: number;
   keepVersionDirs: number;
   /** A checkpoint of the state every this many versions. */
   checkpointInterval: number;
@@ -107,9 +114,12 @@ export class WarehouseCore {
   /** Whether every partition of the cached state has its directory under _store/parts (checked once a process). */
   private partsChecked = false;
   readonly reads: ReadCounts = { logEntries: 0, checkpoints: 0 };
+  /** The writer lock (one writer commits at a time), held through the storage seam. */
+  readonly locks: LockManager;
 
   constructor(readonly storage: ObjectStorage, readonly opts: CoreOptions) {
     this.hive = hiveView(storage);
+    this.locks = new LockManager({ storage, prefix: LOCKS_DIR, clock: opts.lockClock, ttlMs: opts.lockTtlMs });
   }
 
   async fault(point: string): Promise<void> {
@@ -199,14 +209,14 @@ export class WarehouseCore {
    * `fn` returns null for a no-op (nothing is committed).
    */
   async transaction<T>(purpose: string, fn: (tx: Tx) => Promise<{ outcome: TxOutcome | null; result: T }>): Promise<{ result: T; entry: CommitEntry | null }> {
-    const lock = await WriterLock.acquire(this.storage, purpose, {
-      timeoutMs: this.opts.lockTimeoutMs,
-      pollMs: this.opts.lockPollMs,
-      now: this.opts.now,
-      sleep: this.opts.sleep,
-    }).catch((e: unknown) => {
-      throw asDiskFull(e, this.storage.root, 'nothing was committed: the table is exactly as before');
-    });
+    const lock = await this.locks
+      .acquireWithin(WRITER_LOCK, { timeoutMs: this.opts.lockTimeoutMs, pollMs: this.opts.lockPollMs, owner: purpose })
+      .catch((e: unknown) => {
+        throw asDiskFull(e, this.storage.root, 'nothing was committed: the table is exactly as before');
+      });
+    // renew the lease while the commit runs; a lost lease is caught by assertHeld before the commit point
+    const beatStop = new AbortController();
+    const beat = lock.heartbeat(beatStop.signal).catch((e: unknown) => e);
     let tmpDir: string | null = null;
     let logged = false;
     let attempt: { blobDir: string; version: number } | null = null;
@@ -254,6 +264,8 @@ export class WarehouseCore {
       // A full disk is a clear, fast failure naming the path (never retried with backoff, never bad data).
       throw asDiskFull(e, this.storage.root, logged ? 'the commit is in the log and the next writer publishes it' : 'nothing was committed: the table is exactly as before');
     } finally {
+      beatStop.abort();
+      await beat;
       if (tmpDir) await this.storage.removeTree(tmpDir);
       await lock.release();
     }

@@ -3,6 +3,7 @@
  * directory under memory_limit) and exports. Money comes back as DECIMAL unscaled bigints, never floats.
  */
 import { randomBytes } from 'node:crypto';
+import { processAlive } from './lock.js';
 import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { DuckDBDecimalValue, DuckDBInstance, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
@@ -33,15 +34,6 @@ export async function withDuck<T>(opts: DuckOptions, fn: (conn: DuckDBConnection
 
 const shared = new Map<string, Promise<DuckDBInstance>>();
 
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /** Removes directories under `base` left by processes that no longer run (named `<pid>-<random>`): spills, prepares. */
 export function removeDeadProcessDirs(base: string): void {
   let names: string[];
@@ -53,7 +45,7 @@ export function removeDeadProcessDirs(base: string): void {
   }
   for (const n of names) {
     const pid = Number(/^(\d+)-/.exec(n)?.[1]);
-    if (Number.isInteger(pid) && pid !== process.pid && !pidAlive(pid)) rmSync(path.join(base, n), { recursive: true, force: true });
+    if (Number.isInteger(pid) && pid !== process.pid && !processAlive(pid)) rmSync(path.join(base, n), { recursive: true, force: true });
   }
 }
 

@@ -1,6 +1,7 @@
 import { tuningProblems } from '../config/tuning.js';
 import { ConfigError } from '../events/errors.js';
 import type { IcebergOptions } from './iceberg/publish.js';
+import type { LeaseClock } from './lock.js';
 
 /** Tunables of the warehouse, with defaults. Time and sleeping are injected (tests never sleep). */
 export interface TuningOptions {
@@ -21,11 +22,15 @@ export interface TuningOptions {
 }
 
 export interface WarehouseOptions extends Partial<TuningOptions> {
+  /** Commit timestamps (committedAt, commit ids). */
   now?: () => number;
-  sleep?: (ms: number) => Promise<void>;
+  /** Wall time of the writer lock's lease, shared by every process writing the warehouse (default: the system clock). */
+  lockClock?: LeaseClock;
   /** How long a writer waits for the lock before giving up (RetriableError). */
   lockTimeoutMs?: number;
   lockPollMs?: number;
+  /** The writer lock's lease (default 2 min), renewed every third of it while a commit runs; a holder that stops renewing (hung, or on a host that died) loses the lock after it. */
+  lockTtlMs?: number;
   /** Published version directories kept for readers still scanning an older version. */
   keepVersionDirs?: number;
   /** Versions between checkpoints of the table state (default 50): opening reads the latest and the entries after it. */

@@ -14,6 +14,7 @@ import { FACT_PARTITION_KEY, FACT_TABLE, dimensionColumns, DIMENSION_PARTITION_K
 import { manifestDocument, partitionPath, partitionsOf, type CommitEntry, type ManifestDocument, type PartitionState } from './state.js';
 import { LocalStorage, type ObjectStorage } from './storage.js';
 import { putSmallTable } from './files.js';
+import { wallClock } from './lock.js';
 import { publishIceberg } from './iceberg/publish.js';
 
 export interface TableInfo {
@@ -48,9 +49,10 @@ export class FactTable {
     const st = storage ?? new LocalStorage(path.resolve(dir));
     const core = new WarehouseCore(st, {
       now: options.now ?? Date.now,
-      sleep: options.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms))),
+      lockClock: options.lockClock ?? wallClock,
       lockTimeoutMs: options.lockTimeoutMs ?? 10 * 60_000,
       lockPollMs: options.lockPollMs ?? 200,
+      lockTtlMs: options.lockTtlMs ?? 2 * 60_000,
       keepVersionDirs: options.keepVersionDirs ?? 3,
       checkpointInterval: options.checkpointInterval ?? 50,
       faults: options.faults,

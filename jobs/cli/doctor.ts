@@ -7,7 +7,7 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { compileCron } from '../scheduler.js';
 import { oltpPort, readDimensionSnapshots } from '../adapters.js';
-import { LockManager } from '../lock.js';
+import { LockManager } from '../../warehouse/lock.js';
 import { isoUtc, systemClock } from '../clock.js';
 import { CliExit, EXIT, type Register } from './context.js';
 import { originOf } from './guards.js';

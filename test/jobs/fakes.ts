@@ -12,7 +12,7 @@ import { assertDay, dayOf, windowKey, windowsOfDay, type Window } from '../../pa
 import { aggregateControl, type ControlCell, type ControlProvider } from '../../connectors/control/index.js';
 import { ManualClock } from '../../jobs/clock.js';
 import { dimsLoader, type JobDeps } from '../../jobs/deps.js';
-import { LockManager } from '../../jobs/lock.js';
+import { LockManager } from '../../warehouse/lock.js';
 import { memoryLogger } from '../../jobs/log.js';
 import type { CommitRequest, CommitResult, ControlTotals, DayManifest, DimRow, InputFile, OltpPort, SourceBatch, SourceCompleteness, SourcePort, WarehousePort } from '../../jobs/ports.js';
 import { RunStore } from '../../jobs/runstore.js';

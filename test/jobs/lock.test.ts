@@ -3,7 +3,7 @@ import { createInterface } from 'node:readline';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../jobs/clock.js';
-import { LockBusyError, LockManager } from '../../jobs/lock.js';
+import { LockBusyError, LockManager } from '../../warehouse/lock.js';
 import { ROOT, requireBuilt, tempDir } from './helpers.js';
 
 const cleanups: (() => void)[] = [];
@@ -18,7 +18,7 @@ function tmp() {
 }
 
 function child(dir: string, name: string, mode: 'hold' | 'try'): { proc: ChildProcess; first: Promise<string> } {
-  requireBuilt('jobs/lock.js');
+  requireBuilt('warehouse/lock.js');
   const proc = spawn(process.execPath, [path.join(ROOT, 'test/jobs/fixtures/lock-child.mjs'), dir, name, mode], { stdio: ['pipe', 'pipe', 'inherit'] });
   cleanups.push(() => proc.kill('SIGKILL'));
   const rl = createInterface({ input: proc.stdout! });

@@ -1,10 +1,13 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, readdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RetriableError } from '../../events/errors.js';
-import { LOCK_PATH, WriterLock } from '../../warehouse/lock.js';
-import { FactTable, LocalStorage } from '../../warehouse/index.js';
+import { ManualClock } from '../../jobs/clock.js';
+import { LockBusyError, LockManager, type LeaseClock, type LeaseInfo } from '../../warehouse/lock.js';
+import { LOCKS_DIR, WRITER_LOCK } from '../../warehouse/core.js';
+import { FactTable, LocalStorage, type ObjectStorage } from '../../warehouse/index.js';
+import { MemoryStorage } from '../helpers/memory-storage.js';
 import { sampleEvents, streamOf } from '../helpers/sample-events.js';
 import { readFactText } from './duck-read.js';
 
@@ -18,34 +21,133 @@ afterEach(() => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
-function fakeClock() {
-  let t = 1_000_000;
-  return { now: () => t, sleep: async (ms: number) => void (t += ms) };
+const WRITER_DIR = `${LOCKS_DIR}/${WRITER_LOCK}`;
+
+/** A lease as another process (maybe on another host) left it in the store. */
+async function plantLease(s: ObjectStorage, l: Partial<LeaseInfo> & { fence: number }): Promise<void> {
+  const lease: LeaseInfo = { name: WRITER_LOCK, token: 'other', owner: 'ingest stripe', pid: 4242, host: os.hostname(), acquiredAt: 0, expiresAt: 60_000, ...l };
+  expect(await s.createExclusive(`${WRITER_DIR}/${String(l.fence).padStart(10, '0')}.lease`, JSON.stringify(lease))).toBe(true);
 }
 
-function holder(pid: number) {
-  return JSON.stringify({ pid, host: os.hostname(), token: 'other', acquiredAt: '2024-01-01T00:00:00.000Z', purpose: 'ingest stripe' });
+const ADAPTERS: [string, () => ObjectStorage][] = [
+  ['local disk', () => new LocalStorage(tmp())],
+  ['memory (no links, no rename)', () => new MemoryStorage()],
+];
+
+for (const [adapter, make] of ADAPTERS) {
+  describe(`lease lock through the storage seam: ${adapter}`, () => {
+    it('exactly one of many racing contenders gets the lock; the fence grows with every holder', async () => {
+      const s = make();
+      const clock = new ManualClock(0);
+      const managers = Array.from({ length: 8 }, (_, i) => new LockManager({ storage: s, prefix: 'locks', clock, pid: 1000 + i, isAlive: () => true }));
+      const got = await Promise.all(managers.map((m) => m.tryAcquire('job')));
+      expect(got.filter(Boolean)).toHaveLength(1);
+      const first = got.find(Boolean)!;
+      expect(first.fence).toBe(1);
+      await first.release();
+      const second = (await Promise.all(managers.map((m) => m.tryAcquire('job')))).filter(Boolean);
+      expect(second).toHaveLength(1);
+      expect(second[0]!.fence).toBe(2);
+      // only the highest lease is kept
+      expect(await s.list('locks/job')).toEqual(['0000000002.lease']);
+    });
+
+    it('a lease of another host is taken only after it expires, whatever its pid; the stalled holder then cannot commit', async () => {
+      const s = make();
+      const clock = new ManualClock(0);
+      const there = new LockManager({ storage: s, clock, ttlMs: 60_000, host: 'other-host', pid: 4242, isAlive: () => false });
+      const here = new LockManager({ storage: s, clock, ttlMs: 60_000, isAlive: () => false });
+      const old = await there.acquire('writer');
+      await clock.advance(59_999);
+      await expect(here.acquire('writer')).rejects.toThrow(/locked by pid 4242 \(pid 4242 on other-host, since 1970-01-01T00:00:00.000Z, lease until 1970-01-01T00:01:00.000Z\)/);
+      await clock.advance(1);
+      const taken = await here.acquire('writer');
+      expect(taken.fence).toBe(old.fence + 1);
+      await expect(old.assertHeld()).rejects.toThrow(/lock "writer" was lost .*its lease expired and pid \d+ on .* took it over/);
+      await expect(old.renew()).rejects.toBeInstanceOf(RetriableError);
+      await old.release(); // must not free the new holder's lock
+      expect((await here.holder('writer'))?.token).toBe(taken.info.token);
+      await taken.assertHeld();
+    });
+
+    it('a holder on this host whose process is gone is replaced at once (its lease has not expired)', async () => {
+      const s = make();
+      const clock = new ManualClock(0);
+      const dead = await new LockManager({ storage: s, clock, pid: 4242, isAlive: () => true }).acquire('writer');
+      const here = new LockManager({ storage: s, clock, isAlive: (pid) => pid !== 4242 });
+      const lock = await here.acquire('writer');
+      expect(lock.fence).toBe(dead.fence + 1);
+    });
+
+    it('the heartbeat renews the lease every third of it, so a long holder keeps the lock', async () => {
+      const s = make();
+      let t = 0;
+      let sleeps = 0;
+      const stop = new AbortController();
+      const clock: LeaseClock = {
+        now: () => t,
+        sleep: async (ms) => {
+          t += ms;
+          if (++sleeps === 9) stop.abort(); // 9 thirds: three lease lengths later
+        },
+      };
+      const m = new LockManager({ storage: s, clock, ttlMs: 30_000, isAlive: () => true, pid: 1 });
+      const lock = await m.acquire('x');
+      await lock.heartbeat(stop.signal);
+      expect(t).toBe(90_000);
+      expect(lock.info.expiresAt).toBeGreaterThan(t);
+      const other = new LockManager({ storage: s, clock, ttlMs: 30_000, isAlive: () => true, pid: 2 });
+      expect(await other.tryAcquire('x')).toBeUndefined();
+    });
+
+    it('acquireWithin waits for the holder, then fails retriably naming the holder and where the lock is', async () => {
+      const s = make();
+      const clock = new ManualClock(0, true);
+      await new LockManager({ storage: s, prefix: LOCKS_DIR, clock, ttlMs: 3_600_000, pid: 4242, isAlive: () => true, owner: 'ingest stripe' }).acquire(WRITER_LOCK);
+      const m = new LockManager({ storage: s, prefix: LOCKS_DIR, clock, isAlive: () => true });
+      const p = m.acquireWithin(WRITER_LOCK, { timeoutMs: 5_000, pollMs: 1_000 });
+      await expect(p).rejects.toBeInstanceOf(LockBusyError);
+      await expect(p).rejects.toThrow(new RegExp(`"writer" \\(${s.root.replace(/[/.]/g, '\\$&')}/_store/locks/writer, waited 5 s\\) is locked by ingest stripe \\(pid 4242`));
+      expect(clock.sleeps).toEqual([1_000, 1_000, 1_000, 1_000, 1_000]);
+    });
+  });
 }
 
-describe('writer lock', () => {
-  it('waits for a live holder and gives up with a retriable error naming the holder and the lock file', async () => {
+describe('the warehouse writer lock', () => {
+  it('recovers from a holder that died on this host and commits', async () => {
     const wh = tmp();
-    mkdirSync(path.join(wh, '_store'), { recursive: true });
-    writeFileSync(path.join(wh, LOCK_PATH), holder(4242));
-    const c = fakeClock();
-    const p = WriterLock.acquire(new LocalStorage(wh), 'test', { timeoutMs: 5_000, pollMs: 1_000, ...c, isAlive: () => true });
-    await expect(p).rejects.toBeInstanceOf(RetriableError);
-    await expect(p).rejects.toThrow(/locked by pid 4242 .*ingest stripe.*waited 5 s.*remove .*_store\/lock/);
+    await plantLease(new LocalStorage(wh), { fence: 7, pid: 2 ** 22 + 12345, expiresAt: Date.now() + 3_600_000 });
+    const t = await FactTable.open(wh);
+    await t.writeDimensionSnapshot('dim_product', '2024-01-03', [{ product_id: 'p1' }]);
+    expect(readdirSync(path.join(wh, WRITER_DIR))).toEqual(['0000000008.lease']);
+    const lease = JSON.parse(readFileSync(path.join(wh, WRITER_DIR, '0000000008.lease'), 'utf8')) as LeaseInfo;
+    expect(lease.pid).toBe(process.pid);
+    expect(lease.releasedAt).toBeGreaterThan(0);
   });
 
-  it('breaks the lock of a holder that died on this host and takes it', async () => {
+  it('a writer that lost its lease while committing publishes nothing (fencing before the commit point)', async () => {
     const wh = tmp();
-    mkdirSync(path.join(wh, '_store'), { recursive: true });
-    writeFileSync(path.join(wh, LOCK_PATH), holder(4242));
-    const lock = await WriterLock.acquire(new LocalStorage(wh), 'test', { timeoutMs: 5_000, pollMs: 1_000, ...fakeClock(), isAlive: (pid) => pid !== 4242 });
-    expect(JSON.parse(readFileSync(path.join(wh, LOCK_PATH), 'utf8')).pid).toBe(process.pid);
-    await lock.release();
-    expect(() => readFileSync(path.join(wh, LOCK_PATH))).toThrow(/ENOENT/);
+    const events = sampleEvents({ days: ['2024-01-03'], count: 20 });
+    const first = await FactTable.open(wh);
+    await first.commitIngest({ runId: 'r1', source: 'stripe', windows: [], inputs: [{ path: 'a', sha256: 'a', bytes: 1 }], events: streamOf(events), quarantine: [] });
+    const before = await readFactText(wh);
+    const clock = new ManualClock(Date.parse('2030-01-01T00:00:00Z'));
+    const stalled = await FactTable.open(wh, {
+      lockClock: clock,
+      lockTtlMs: 60_000,
+      faults: async (point) => {
+        if (point !== 'ingest:after-version-dir') return;
+        // another host, whose clock is past our lease, takes the lock over while we are stalled here
+        const there = new LockManager({ storage: new LocalStorage(wh), prefix: LOCKS_DIR, clock: new ManualClock(clock.now() + 120_000), host: 'other-host' });
+        expect(await there.tryAcquire(WRITER_LOCK, 'compaction on other-host')).toBeDefined();
+      },
+    });
+    const more = sampleEvents({ days: ['2024-01-03'], count: 20, prefix: 'x' });
+    await expect(stalled.commitIngest({ runId: 'r2', source: 'stripe', windows: [], inputs: [{ path: 'b', sha256: 'b', bytes: 1 }], events: streamOf(more), quarantine: [] })).rejects.toThrow(
+      /lock "writer" was lost .*compaction on other-host on other-host took it over.*nothing was published/,
+    );
+    expect(await readFactText(wh)).toEqual(before);
+    expect(readdirSync(path.join(wh, '_store', 'log'))).toEqual(['0000000001.json']);
   });
 });
 

@@ -66,7 +66,7 @@ describe('the warehouse on an object store (in memory)', () => {
     const tops = new Set([...mem.bucket.keys()].map((k) => k.split('/')[0]));
     expect([...tops].sort()).toEqual(['_store', 'iceberg']);
     expect(await mem.readText('_store/current')).toBe(String(a.history.length));
-    expect(await mem.list('_store')).toEqual(['blobs', 'current', 'log']);
+    expect(await mem.list('_store')).toEqual(['blobs', 'current', 'locks', 'log']);
     // the Iceberg view is in the bucket too, at the last version
     expect(await mem.readText('iceberg/fact_billing_event/metadata/version-hint.text')).toBe(String(a.history.length));
     // files(day) hands DuckDB local copies of exactly the stored objects

@@ -2,12 +2,13 @@
  * A commit is a prepare (read, map, stage sorted runs: no lock) and a publish (dedupe against the table, write,
  * log: under the writer lock). Prepares of different loads overlap each other and other commits.
  */
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { BillingEvent } from '../../events/model.js';
 import { FactTable } from '../../warehouse/index.js';
+import { WRITER_LOCK } from '../../warehouse/core.js';
 import { sampleEvents, streamOf } from '../helpers/sample-events.js';
 import { readFactText } from './duck-read.js';
 
@@ -29,8 +30,8 @@ describe('prepare without the lock, publish with it', () => {
   it('stages (and spills) a load while the writer lock is free', async () => {
     const wh = tmpWarehouse();
     const seen: { point: string; locked: boolean }[] = [];
-    const faults = (point: string) => void seen.push({ point, locked: existsSync(path.join(wh, '_store', 'lock')) });
-    const table = await FactTable.open(wh, { spillRows: 100, faults, autoCompactFileCount: 0 });
+    const faults = async (point: string) => void seen.push({ point, locked: (await table.core.locks.holder(WRITER_LOCK)) !== undefined });
+    const table: FactTable = await FactTable.open(wh, { spillRows: 100, faults, autoCompactFileCount: 0 });
     await table.commitIngest(load(streamOf(sampleEvents({ days: ['2024-01-03'], count: 350, seed: 1 })), 'run-1'));
     expect(seen.filter((s) => s.point === 'ingest:after-spill').map((s) => s.locked)).toEqual([false, false, false]);
     expect(seen.filter((s) => s.point.startsWith('ingest:after-') && s.point !== 'ingest:after-spill' && s.point !== 'ingest:after-publish').every((s) => s.locked)).toBe(true);
