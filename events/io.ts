@@ -1,10 +1,13 @@
 /**
  * Writing bytes safely, for every layer: a write loop that writes all bytes or fails (FileHandle.write may write
- * part of a buffer without an error on a nearly full disk), and the one test for "the disk is full" that turns
+ * part of a buffer without an error on a nearly full disk), the one test for "the disk is full" that turns
  * such a failure — from Node (errno ENOSPC/EDQUOT) or from DuckDB (its message) — into a DiskFullError naming
- * the path.
+ * the path, and the one durable-write helper (temporary file beside the target, every byte, fsync, rename,
+ * fsync of the directory) that every file writer uses: `writeFileDurable`, `replaceFile`, `writeTempBeside`.
  */
-import type { FileHandle } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import fs, { type FileHandle } from 'node:fs/promises';
+import path from 'node:path';
 import { DiskFullError } from './errors.js';
 
 const FULL_CODES = new Set(['ENOSPC', 'EDQUOT']);
@@ -63,4 +66,93 @@ export async function writeAll(fh: FileHandle, data: Uint8Array | string, path: 
     throw asDiskFull(e, path);
   }
   return buf.length;
+}
+
+/** Names of files being written (renamed into place when complete): hidden, and never listed by the storage seam. */
+export const TMP_PREFIX = '.tmp-';
+
+/** A name unique to this process and call, for temporary files. */
+export function tmpSuffix(): string {
+  return `${process.pid}-${randomBytes(4).toString('hex')}`;
+}
+
+export interface DurableWriteOptions {
+  /** File mode of the new file (e.g. 0o600 for a file holding secrets); default 0o666 less the umask. */
+  mode?: number;
+}
+
+function tmpBeside(file: string): string {
+  return path.join(path.dirname(file), `${TMP_PREFIX}${path.basename(file)}-${tmpSuffix()}`);
+}
+
+/** fsyncs a directory, so a rename or link in it survives a crash. */
+export async function fsyncDir(dir: string): Promise<void> {
+  const fh = await fs.open(dir, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+/**
+ * Writes `data` whole to a new temporary file in `file`'s directory (created), fsynced, and returns its path: the
+ * first half of a durable write (rename or link it into place, then fsyncDir). On failure nothing is left and a
+ * full disk is a DiskFullError naming `file`.
+ */
+export async function writeTempBeside(file: string, data: string | Uint8Array, o: DurableWriteOptions = {}): Promise<string> {
+  const tmp = tmpBeside(file);
+  try {
+    await fs.mkdir(path.dirname(file), { recursive: true });
+    const fh = await fs.open(tmp, 'wx', o.mode);
+    try {
+      await writeAll(fh, data, file);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    if (o.mode !== undefined) await fs.chmod(tmp, o.mode); // the umask does not narrow an explicit mode
+    return tmp;
+  } catch (e) {
+    await fs.rm(tmp, { force: true });
+    throw asDiskFull(e, file);
+  }
+}
+
+/**
+ * Replaces `file` (or creates it) so that a reader, or the disk after a crash, has the old or the new content,
+ * never a part: `fill(tmpPath)` creates and writes a temporary file beside it (with writeAll; e.g. a Parquet or
+ * CSV writer); then it is fsynced, renamed over `file`, and the directory fsynced. On failure the temporary file
+ * is removed (its space comes back) and a full disk is a DiskFullError naming `file`.
+ */
+export async function replaceFile(file: string, fill: (tmpPath: string) => Promise<void>, o: DurableWriteOptions = {}): Promise<void> {
+  const tmp = tmpBeside(file);
+  try {
+    await fs.mkdir(path.dirname(file), { recursive: true });
+    await fill(tmp);
+    const fh = await fs.open(tmp, 'r+');
+    try {
+      if (o.mode !== undefined) await fh.chmod(o.mode);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await fs.rename(tmp, file);
+    await fsyncDir(path.dirname(file));
+  } catch (e) {
+    await fs.rm(tmp, { force: true });
+    throw asDiskFull(e, file);
+  }
+}
+
+/** Writes `data` to `file` durably and atomically (temporary file, every byte, fsync, rename, fsync of the directory). */
+export async function writeFileDurable(file: string, data: string | Uint8Array, o: DurableWriteOptions = {}): Promise<void> {
+  const tmp = await writeTempBeside(file, data, o);
+  try {
+    await fs.rename(tmp, file);
+    await fsyncDir(path.dirname(file));
+  } catch (e) {
+    await fs.rm(tmp, { force: true });
+    throw asDiskFull(e, file);
+  }
 }

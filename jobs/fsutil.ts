@@ -1,4 +1,4 @@
-/** Small file helpers for the state directory: atomic writes (temp + fsync + rename) and tolerant JSON reads. */
+/** Small file helpers for the state directory: appends and tolerant JSON reads (durable writes: events/io.ts writeFileDurable). */
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
@@ -6,28 +6,6 @@ import { asDiskFull, writeAll } from '../events/io.js';
 
 export function uniqueSuffix(): string {
   return `${process.pid}-${randomBytes(6).toString('hex')}`;
-}
-
-/**
- * Writes `text` to `file` so that readers see the old or the new content, never a part. On failure the temp
- * file is removed (its space comes back) and a full disk is a DiskFullError naming the file.
- */
-export async function writeFileAtomic(file: string, text: string): Promise<void> {
-  const tmp = `${file}.tmp-${uniqueSuffix()}`;
-  try {
-    await fs.mkdir(path.dirname(file), { recursive: true });
-    const fh = await fs.open(tmp, 'w');
-    try {
-      await writeAll(fh, text, tmp);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await fs.rename(tmp, file);
-  } catch (e) {
-    await fs.rm(tmp, { force: true });
-    throw asDiskFull(e, file);
-  }
 }
 
 /** Appends one line with a single write on an O_APPEND descriptor (whole lines, even with concurrent writers). */

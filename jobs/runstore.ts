@@ -20,10 +20,10 @@ import path from 'node:path';
 import type { Clock } from './clock.js';
 import { isoUtc } from './clock.js';
 import type { ErrorKind } from '../events/errors.js';
-import { diskFullCode, asDiskFull, writeAll } from '../events/io.js';
+import { diskFullCode, asDiskFull, writeAll, writeFileDurable } from '../events/io.js';
 import { redact } from '../events/redact.js';
 import { dayRange } from '../partitions/index.js';
-import { appendLine, readJson, writeFileAtomic } from './fsutil.js';
+import { appendLine, readJson } from './fsutil.js';
 import { HOST, processAlive } from '../warehouse/lock.js';
 
 export type RunStatus = 'running' | 'succeeded' | 'failed' | 'skipped' | 'abandoned';
@@ -181,7 +181,7 @@ export class RunStore {
     };
     if (!this.indexed && (await this.startDays()).length === 0) {
       // a new store: nothing to index from before, so the index is complete from its first run
-      await writeFileAtomic(path.join(this.dir, INDEX_DIR, INDEX_COMPLETE), `index of ${this.dir} complete since ${rec.startedAt}\n`).catch((e: unknown) => {
+      await writeFileDurable(path.join(this.dir, INDEX_DIR, INDEX_COMPLETE), `index of ${this.dir} complete since ${rec.startedAt}\n`).catch((e: unknown) => {
         throw asDiskFull(e, path.join(this.dir, INDEX_DIR), 'the run was not started');
       });
       this.indexed = true;
@@ -208,7 +208,7 @@ export class RunStore {
     // a run record is a file people read: errors quoting a connection URL are redacted (the index lines too)
     const json = redact(JSON.stringify(rec));
     try {
-      await writeFileAtomic(file, json.padEnd(RECORD_BYTES - 1, ' ') + '\n');
+      await writeFileDurable(file, json.padEnd(RECORD_BYTES - 1, ' ') + '\n');
     } catch (e) {
       if (first || diskFullCode(e) === undefined) throw asDiskFull(e, file, first ? 'the run was not started' : undefined);
       await this.writeInPlace(file, rec, e);
@@ -342,7 +342,7 @@ export class RunStore {
       return;
     }
     for (const rec of await this.scan()) await this.index(rec);
-    await writeFileAtomic(marker, `index of ${this.dir} complete since ${isoUtc(this.o.clock.now())}\n`);
+    await writeFileDurable(marker, `index of ${this.dir} complete since ${isoUtc(this.o.clock.now())}\n`);
     this.indexed = true;
   }
 

@@ -10,7 +10,8 @@ import { cronProblem, newCron } from '../config/cron.js';
 import { ConfigError } from '../events/errors.js';
 import type { Clock } from './clock.js';
 import { isoUtc } from './clock.js';
-import { readJson, writeFileAtomic } from './fsutil.js';
+import { readJson } from './fsutil.js';
+import { writeFileDurable } from '../events/io.js';
 import type { Logger } from './log.js';
 
 export type FireTrigger = 'schedule' | 'catch-up';
@@ -115,7 +116,7 @@ export class Scheduler {
       }
       ran++;
       state.lastFire[f.job.name] = f.fireMs;
-      await writeFileAtomic(this.o.statePath, JSON.stringify(state, null, 2) + '\n');
+      await writeFileDurable(this.o.statePath, JSON.stringify(state, null, 2) + '\n');
     }
     return ran;
   }

@@ -16,7 +16,7 @@ import { writeParquetFile } from './parquet.js';
 import { writeSmallTable } from './files.js';
 import { FACT_COLUMNS, FACT_ORDER_SQL, FACT_PARTITION_KEY, FACT_TABLE, microsToIso } from './schema.js';
 import { partitionPath } from './state.js';
-import { tmpSuffix } from './storage.js';
+import { replaceFile, writeAll } from '../events/io.js';
 import type { TuningOptions } from './options.js';
 
 export interface ExportRequest {
@@ -82,10 +82,8 @@ export async function exportFacts(core: WarehouseCore, req: ExportRequest, t: Tu
     for (const f of p?.files ?? []) files.push(await core.storage.localFile(f.blob));
   }
   const outAbs = path.resolve(req.out);
-  await fs.mkdir(path.dirname(outAbs), { recursive: true });
-  const tmp = path.join(path.dirname(outAbs), `.${path.basename(outAbs)}.tmp-${tmpSuffix()}`);
   let rows = 0;
-  try {
+  await replaceFile(outAbs, async (tmp) => {
     const scratch = await fs.mkdtemp(path.join(path.dirname(outAbs), '.export-duck-'));
     try {
       await withDuck({ memoryLimit: t.memoryLimit, tempDir: scratch, threads: t.threads }, async (conn) => {
@@ -100,12 +98,11 @@ export async function exportFacts(core: WarehouseCore, req: ExportRequest, t: Tu
         }
         const fh = await fs.open(tmp, 'wx');
         try {
-          await fh.write(FACT_COLUMNS.map((s) => s.name).join(',') + '\n');
+          await writeAll(fh, FACT_COLUMNS.map((s) => s.name).join(',') + '\n', outAbs);
           for await (const block of source) {
-            await fh.write(csvBlock(FACT_COLUMNS, block));
+            await writeAll(fh, csvBlock(FACT_COLUMNS, block), outAbs);
             rows += block.length;
           }
-          await fh.sync();
         } finally {
           await fh.close();
         }
@@ -113,11 +110,7 @@ export async function exportFacts(core: WarehouseCore, req: ExportRequest, t: Tu
     } finally {
       await fs.rm(scratch, { recursive: true, force: true });
     }
-    await fs.rename(tmp, outAbs);
-  } catch (e) {
-    await fs.rm(tmp, { force: true });
-    throw e;
-  }
+  });
   const hash = createHash('sha256');
   for await (const buf of createReadStream(outAbs)) hash.update(buf as Buffer);
   return { version: state.version, committedAt: state.committedAt, rows, files: files.length, bytes: (await fs.stat(outAbs)).size, sha256: hash.digest('hex'), out: outAbs };

@@ -4,8 +4,8 @@
  */
 import * as arrow from 'apache-arrow';
 import * as pw from 'parquet-wasm';
-import { open } from 'node:fs/promises';
 import path from 'node:path';
+import { writeFileDurable } from '../events/io.js';
 import { arrowSchema, rowsBlock, type Block, type CellValue, type ColumnSpec } from './columns.js';
 import { writeParquetFile } from './parquet.js';
 import type { ObjectStorage } from './storage.js';
@@ -17,13 +17,7 @@ export async function writeSmallTable(absPath: string, specs: readonly ColumnSpe
     const wasmTable = pw.Table.fromIPCStream(arrow.tableToIPC(empty, 'stream'));
     const bytes = pw.writeParquet(wasmTable, new pw.WriterPropertiesBuilder().setCompression(pw.Compression.ZSTD).build());
     // writeParquet consumed wasmTable
-    const fh = await open(absPath, 'wx');
-    try {
-      await fh.writeFile(bytes);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
+    await writeFileDurable(absPath, bytes);
     return 0;
   }
   async function* gen(): AsyncGenerator<Block> {

@@ -19,6 +19,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { RetriableError } from '../events/errors.js';
+import { diskFullCode } from '../events/io.js';
 import { LocalStorage, type ObjectStorage } from './storage.js';
 
 /** Time for leases: wall time shared by every process that may contend (tests pass a manual clock). */
@@ -168,7 +169,14 @@ export class Lease {
     this.released = true;
     const top = await this.m.top(this.lease.name);
     if (top?.fence === this.lease.fence && top.lease.token === this.lease.token) {
-      await this.m.storage.writeDurable(this.m.key(this.lease.name, this.lease.fence), JSON.stringify({ ...this.lease, releasedAt: this.m.clock.now() }));
+      const key = this.m.key(this.lease.name, this.lease.fence);
+      try {
+        await this.m.storage.writeDurable(key, JSON.stringify({ ...this.lease, releasedAt: this.m.clock.now() }));
+      } catch (e) {
+        if (diskFullCode(e) === undefined) throw e;
+        // no room to rewrite the lease: delete it (needs no space), so the lock is free; the next holder reuses this fence
+        await this.m.storage.removeFile(key);
+      }
     }
   }
 }

@@ -6,6 +6,7 @@
 import { open } from 'node:fs/promises';
 import * as arrow from 'apache-arrow';
 import * as pw from 'parquet-wasm';
+import { writeAll } from '../events/io.js';
 import { buildBatch, type Block, type ColumnSpec } from './columns.js';
 
 export interface WriteOptions {
@@ -36,8 +37,8 @@ function writerProperties(rowGroupRows: number, compression: WriteOptions['compr
 }
 
 /**
- * Writes rows from `source` (chunks of at most rowGroupRows) to `path` (created, must not exist), then
- * fsyncs and closes it. The iterator is not closed when the file rolls, so the caller can continue it
+ * Writes rows from `source` (chunks of at most rowGroupRows) to `path` (created, must not exist) and closes
+ * it; the caller makes it durable (ObjectStorage.putFile, or events/io.ts replaceFile, fsync it). The iterator is not closed when the file rolls, so the caller can continue it
  * into the next file.
  */
 export async function writeParquetFile(path: string, specs: readonly ColumnSpec[], rowSource: AsyncIterator<Block>, opts: WriteOptions): Promise<WriteResult> {
@@ -111,15 +112,10 @@ export async function writeParquetFile(path: string, specs: readonly ColumnSpec[
       const { done, value } = await reader.read();
       if (done) break;
       const buf = value as Uint8Array;
-      let off = 0;
-      while (off < buf.length) {
-        const { bytesWritten } = await fh.write(buf, off, buf.length - off);
-        off += bytesWritten;
-      }
+      await writeAll(fh, buf, path);
       bytes += buf.length;
     }
     if (failure) throw failure;
-    await fh.sync();
   } catch (e) {
     throw new Error(`writing Parquet file ${path} failed after ${rows} rows: ${(e as Error)?.message ?? String(e)}`, { cause: failure ?? e });
   } finally {

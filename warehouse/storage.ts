@@ -10,10 +10,10 @@
  *   plain-Parquet Hive view (`current` and the version directories) needs for readers that glob the layout.
  * All keys are relative to the warehouse root and use '/'.
  */
-import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { asDiskFull, fsyncDir, TMP_PREFIX, tmpSuffix, writeFileDurable, writeTempBeside } from '../events/io.js';
 
 export interface ObjectStorage {
   /** Where the store is, for messages (a directory, a bucket URL). */
@@ -66,13 +66,6 @@ function isCode(e: unknown, code: string): boolean {
   return (e as NodeJS.ErrnoException)?.code === code;
 }
 
-/** Names of files being written (renamed into place when complete); never listed. */
-const TMP_PREFIX = '.tmp-';
-
-export function tmpSuffix(): string {
-  return `${process.pid}-${randomBytes(4).toString('hex')}`;
-}
-
 export class LocalStorage implements Storage {
   constructor(readonly root: string) {}
 
@@ -84,37 +77,23 @@ export class LocalStorage implements Storage {
     await fs.mkdir(this.abs(rel), { recursive: true });
   }
 
-  private async writeTmp(rel: string, data: string | Uint8Array): Promise<string> {
-    const dir = path.posix.dirname(rel);
-    await this.mkdirp(dir);
-    const tmp = `${dir}/${TMP_PREFIX}${path.posix.basename(rel)}-${tmpSuffix()}`;
-    const fh = await fs.open(this.abs(tmp), 'wx');
-    try {
-      await fh.writeFile(data);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    return tmp;
-  }
-
   async writeDurable(rel: string, data: string | Uint8Array): Promise<void> {
-    const tmp = await this.writeTmp(rel, data);
-    await fs.rename(this.abs(tmp), this.abs(rel));
-    await this.fsyncDir(path.posix.dirname(rel));
+    await writeFileDurable(this.abs(rel), data);
   }
 
   async createExclusive(rel: string, data: string): Promise<boolean> {
-    const tmp = await this.writeTmp(rel, data);
+    // complete content under a temporary name, then link(): it fails if `rel` exists, so readers never see a part
+    const target = this.abs(rel);
+    const tmp = await writeTempBeside(target, data);
     try {
-      await fs.link(this.abs(tmp), this.abs(rel));
-      await this.fsyncDir(path.posix.dirname(rel));
+      await fs.link(tmp, target);
+      await fsyncDir(path.dirname(target));
       return true;
     } catch (e) {
       if (isCode(e, 'EEXIST')) return false;
-      throw e;
+      throw asDiskFull(e, target);
     } finally {
-      await fs.rm(this.abs(tmp), { force: true });
+      await fs.rm(tmp, { force: true });
     }
   }
 
@@ -131,9 +110,8 @@ export class LocalStorage implements Storage {
       await fs.rename(localPath, this.abs(rel));
     } catch (e) {
       if (!isCode(e, 'EXDEV')) throw e;
-      // scratch on another file system: copy under a temporary name, then rename
-      const tmp = await this.writeTmp(rel, await fs.readFile(localPath));
-      await fs.rename(this.abs(tmp), this.abs(rel));
+      // scratch on another file system: copy durably (temporary name, rename), then drop the scratch file
+      await writeFileDurable(this.abs(rel), await fs.readFile(localPath));
       await fs.rm(localPath, { force: true });
     }
     await this.fsyncDir(dir);
@@ -223,11 +201,6 @@ export class LocalStorage implements Storage {
   }
 
   async fsyncDir(rel: string): Promise<void> {
-    const fh = await fs.open(this.abs(rel), 'r');
-    try {
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
+    await fsyncDir(this.abs(rel));
   }
 }

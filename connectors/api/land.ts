@@ -5,27 +5,9 @@
  * same way: a reader sees no page, or the whole page without a marker (pending), or the page with its marker.
  * Pages that pick-up must not read (Stripe's raw event pages) go to `<HH>/_api/`, kept for audit and replay.
  */
-import { mkdir, open, rename, unlink } from 'node:fs/promises';
 import path from 'node:path';
+import { writeFileDurable } from '../../events/io.js';
 import { dayOf, type Window } from '../../partitions/index.js';
-
-export async function writeAtomic(file: string, data: string | Buffer): Promise<void> {
-  await mkdir(path.dirname(file), { recursive: true });
-  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`);
-  const fh = await open(tmp, 'w');
-  try {
-    await fh.writeFile(data);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  try {
-    await rename(tmp, file);
-  } catch (e) {
-    await unlink(tmp).catch(() => undefined);
-    throw e;
-  }
-}
 
 /** `<source>/<day>/<HH>` of a window: the folder its pull lands in (relative to the landing zone). */
 export function windowFolder(source: string, w: Window): string {
@@ -57,8 +39,8 @@ export class PageWriter {
   async page(object: string, suffix: string, text: string, records: number): Promise<LandedPage> {
     const rel = `${this.folder}/${object}-${suffix}.json`;
     const abs = path.join(this.landing, rel);
-    await writeAtomic(abs, text);
-    await writeAtomic(`${abs}.done`, '');
+    await writeFileDurable(abs, text);
+    await writeFileDurable(`${abs}.done`, '');
     const p = { path: rel, object, records, bytes: Buffer.byteLength(text) };
     this.landed.push(p);
     return p;
@@ -67,7 +49,7 @@ export class PageWriter {
   /** Writes a page kept for audit only (not a data file of the source): `_api/<name>.json`. */
   async archive(name: string, text: string): Promise<string> {
     const rel = `${this.folder}/_api/${name}.json`;
-    await writeAtomic(path.join(this.landing, rel), text);
+    await writeFileDurable(path.join(this.landing, rel), text);
     return rel;
   }
 }

@@ -1,6 +1,6 @@
-import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ConfigError } from '../../events/errors.js';
+import { writeFileDurable } from '../../events/io.js';
 import { addDays, dayOf } from '../../partitions/index.js';
 import type { App } from '../app.js';
 import { collectDiagnostics } from '../diagnose.js';
@@ -82,7 +82,7 @@ export const register: Register = (program, ctx) => {
     const { data, hint, app } = await gather(ctx, o);
     const out = path.resolve(o.out);
     const diag = await collectDiagnostics(app.deps, app.table, data, { prefix: globalPrefix(ctx), landing: app.config.landing, freshness: app.config.freshness });
-    await writeFile(out, renderReport(data, diag));
+    await writeFileDurable(out, renderReport(data, diag));
     if (hint) ctx.info(`billing-mart: ${hint}`);
     ctx.emit({ report: out, hint }, () => `report written to ${out}`);
   });

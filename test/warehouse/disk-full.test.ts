@@ -42,7 +42,7 @@ function snapshot(root: string): string[] {
   const walk = (rel: string) => {
     for (const n of readdirSync(path.join(root, rel), { withFileTypes: true })) {
       const r = rel ? `${rel}/${n.name}` : n.name;
-      if (r === '_store/duck' || r === '_store/tmp' || r === '_store/prep') continue;
+      if (r === '_store/duck' || r === '_store/tmp' || r === '_store/prep' || r === '_store/locks') continue; // scratch and the writer lock's lease, not table state
       if (n.isDirectory()) walk(r);
       else out.push(`${r} ${n.isSymbolicLink() ? 'link' : statSync(path.join(root, r)).size}`);
     }
