@@ -1,49 +1,12 @@
 /**
  * Binds the jobs' ports to the real parts: warehouse/index.ts (FactTable) and connectors (landing reader,
- * mappings, OLTP snapshot). Dimension snapshots are read back with DuckDB from the published Hive layout.
+ * mappings, OLTP snapshot). Everything is read through the warehouse's API (dimension snapshots, markers,
+ * manifests, files of a version), never by globbing its layout.
  */
-import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { DuckDBInstance } from '@duckdb/node-api';
 import type { FactTable } from '../warehouse/index.js';
 import { readOltpSnapshot, type OltpSettings } from '../connectors/oltp/index.js';
 import type { DayManifest, DimRow, OltpPort, WarehousePort } from './ports.js';
-
-function sqlString(s: string): string {
-  return `'${s.replace(/'/g, "''")}'`;
-}
-
-/** Reads every snapshot of a dimension table (`<root>/<name>/snapshot_date=D/*.parquet`) as text rows. */
-export async function readDimensionSnapshots(root: string, name: string): Promise<{ snapshotDate: string; rows: DimRow[] }[]> {
-  const dir = path.join(root, name);
-  if (!existsSync(dir)) return [];
-  const instance = await DuckDBInstance.create(':memory:');
-  const conn = await instance.connect();
-  try {
-    const reader = await conn.runAndReadAll(`SELECT * FROM read_parquet(${sqlString(path.join(dir, 'snapshot_date=*', '*.parquet'))}, hive_partitioning = true, union_by_name = true)`);
-    const names = reader.columnNames();
-    const by = new Map<string, DimRow[]>();
-    for (const row of reader.getRows()) {
-      const r: DimRow = {};
-      names.forEach((n, i) => {
-        const v = row[i];
-        r[n] = v === null || v === undefined ? null : String(v);
-      });
-      const day = String(r.snapshot_date);
-      delete r.snapshot_date;
-      const list = by.get(day) ?? [];
-      list.push(r);
-      by.set(day, list);
-    }
-    return [...by.entries()].map(([snapshotDate, rows]) => ({ snapshotDate, rows }));
-  } catch (e) {
-    if (/No files found/i.test((e as Error).message)) return [];
-    throw new Error(`cannot read dimension ${name} under ${dir}: ${(e as Error).message}`, { cause: e });
-  } finally {
-    conn.closeSync();
-    instance.closeSync();
-  }
-}
 
 export function warehousePort(table: FactTable): WarehousePort {
   return {
@@ -64,11 +27,11 @@ export function warehousePort(table: FactTable): WarehousePort {
     },
     clearSuccess: (day) => table.clearSuccess(day),
     readSuccess: (day) => table.readSuccess(day),
-    markedDays: async () => new Set((await table.info()).partitions.filter((p) => p.table === 'fact_billing_event' && p.success).map((p) => p.partition.replace(/^event_date=/, ''))),
+    markedDays: () => table.markedDays(),
     writeDimensionSnapshot: async (name, day, rows) => {
       await table.writeDimensionSnapshot(name, day, rows);
     },
-    dimensionSnapshots: (name) => readDimensionSnapshots(table.root, name),
+    dimensionSnapshots: (name) => table.dimensionSnapshots(name) as Promise<{ snapshotDate: string; rows: DimRow[] }[]>,
   };
 }
 

@@ -15,6 +15,7 @@ import { manifestDocument, partitionPath, partitionsOf, type CommitEntry, type M
 import { LocalStorage, type ObjectStorage } from './storage.js';
 import { putSmallTable } from './files.js';
 import { wallClock } from './lock.js';
+import { readParquetSql, withDuck } from './duck.js';
 import { publishIceberg } from './iceberg/publish.js';
 
 export interface TableInfo {
@@ -172,6 +173,34 @@ export class FactTable {
   async files(day: string, asOfMs?: number): Promise<string[]> {
     const p = await this.partition(FACT_TABLE, `${FACT_PARTITION_KEY}=${assertDay(day)}`, asOfMs);
     return Promise.all((p?.files ?? []).map((f) => this.core.storage.localFile(f.blob)));
+  }
+
+  /** Days whose fact partition carries a `_SUCCESS` marker now. */
+  async markedDays(): Promise<Set<string>> {
+    const { state } = await this.core.state();
+    return new Set(partitionsOf(state, FACT_TABLE).filter((p) => p.successBlob).map((p) => p.dir.slice(FACT_PARTITION_KEY.length + 1)));
+  }
+
+  /**
+   * Every stored snapshot of a dimension table (e.g. dim_account), oldest first, as text rows (null stays null),
+   * read through the storage seam from the committed files (never by globbing the layout).
+   */
+  async dimensionSnapshots(name: string, asOfMs?: number): Promise<{ snapshotDate: string; rows: Record<string, string | null>[] }[]> {
+    if (!DIM_NAME_RE.test(name)) throw new Error(`dimension table name "${name}" must match ${DIM_NAME_RE}`);
+    const { state } = await this.core.state(asOfMs);
+    const parts = partitionsOf(state, name).filter((p) => p.files.length > 0);
+    if (parts.length === 0) return [];
+    return withDuck({ memoryLimit: this.tuning.memoryLimit, threads: 1 }, async (conn) => {
+      const out: { snapshotDate: string; rows: Record<string, string | null>[] }[] = [];
+      for (const p of parts) {
+        const files = await Promise.all(p.files.map((f) => this.core.storage.localFile(f.blob)));
+        const reader = await conn.runAndReadAll(`SELECT * EXCLUDE (${DIMENSION_PARTITION_KEY}) FROM ${readParquetSql(files)}`);
+        const names = reader.columnNames();
+        const rows = reader.getRows().map((row) => Object.fromEntries(names.map((n, i) => [n, row[i] === null || row[i] === undefined ? null : String(row[i])])));
+        out.push({ snapshotDate: p.dir.slice(DIMENSION_PARTITION_KEY.length + 1), rows });
+      }
+      return out;
+    });
   }
 
   /** Marks a day complete (`_SUCCESS` with `payload`); the marker disappears when the day's data changes. */

@@ -6,7 +6,8 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { compileCron } from '../scheduler.js';
-import { oltpPort, readDimensionSnapshots } from '../adapters.js';
+import { oltpPort } from '../adapters.js';
+import { FactTable } from '../../warehouse/index.js';
 import { LockManager } from '../../warehouse/lock.js';
 import { isoUtc, systemClock } from '../clock.js';
 import { CliExit, EXIT, type Register } from './context.js';
@@ -45,9 +46,10 @@ export const register: Register = (program, ctx) => {
         out.push({ check: 'oltp', level: 'FAIL', detail: `${c.oltp.kind}: ${(e as Error).message}`, fix: c.oltp.kind === 'postgres' ? 'check BILLING_MART_PG_URL / PG* and that the server accepts connections' : `put accounts.csv and products.csv under ${path.join(c.landing, '_oltp')}` });
       }
       if (whMarked) {
-        const snaps = await readDimensionSnapshots(c.warehouse, 'dim_account').catch(() => []);
-        const dates = snaps.map((s) => s.snapshotDate).sort();
-        out.push(dates.length ? { check: 'dimension snapshot', level: 'OK', detail: `dim_account snapshots ${dates[0]} … ${dates.at(-1)} (${dates.length})` } : { check: 'dimension snapshot', level: 'WARN', detail: 'no dimension snapshot loaded: rows get dim_status MISSING_*', fix: 'billing-mart ingest --source oltp, then billing-mart re-enrich --from D --to D for days already loaded' });
+        const snaps = await (await FactTable.open(c.warehouse)).dimensionSnapshots('dim_account').catch((e: unknown) => e as Error);
+        const dates = snaps instanceof Error ? [] : snaps.map((s) => s.snapshotDate).sort();
+        if (snaps instanceof Error) out.push({ check: 'dimension snapshot', level: 'FAIL', detail: `cannot read dim_account in ${c.warehouse}: ${snaps.message}`, fix: 'run billing-mart table info to see the table state; restore the file it names' });
+        else out.push(dates.length ? { check: 'dimension snapshot', level: 'OK', detail: `dim_account snapshots ${dates[0]} … ${dates.at(-1)} (${dates.length})` } : { check: 'dimension snapshot', level: 'WARN', detail: 'no dimension snapshot loaded: rows get dim_status MISSING_*', fix: 'billing-mart ingest --source oltp, then billing-mart re-enrich --from D --to D for days already loaded' });
       }
       const next: string[] = [];
       for (const job of ['billing', 'oltp', 'completeness'] as const) {

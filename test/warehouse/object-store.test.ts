@@ -9,6 +9,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { warehousePort } from '../../jobs/adapters.js';
 import { FactTable } from '../../warehouse/index.js';
 import type { WarehouseOptions } from '../../warehouse/options.js';
 import { MemoryStorage } from '../helpers/memory-storage.js';
@@ -100,5 +101,28 @@ describe('the warehouse on an object store (in memory)', () => {
     expect(await s2.readText('_store/current')).toBe('2');
     expect(await s2.readText('iceberg/fact_billing_event/metadata/version-hint.text')).toBe('2');
     expect((await next.manifest('2024-01-30'))!.rows).toBe(100);
+  });
+
+  it('the jobs read dimension snapshots and markers through the warehouse API, on any store (no paths, no globs)', async () => {
+    const mem = new MemoryStorage(new Map(), 'dims');
+    stores.push(mem);
+    const got: unknown[] = [];
+    for (const table of [await FactTable.open(path.join(root, 'dims-local'), { now: clock() }), await FactTable.open('unused', { now: clock(), iceberg: { location: 'memory://dims' } }, mem)]) {
+      await table.writeDimensionSnapshot('dim_account', '2024-01-30', [{ account_id: 'acct_1', name: 'Acme', segment: null }]);
+      await table.writeDimensionSnapshot('dim_account', '2024-01-31', [{ account_id: 'acct_1', name: 'Acme GmbH', segment: 'SMB' }, { account_id: 'acct_2', name: "O'Neil", segment: null }]);
+      await load(table, 'a', 1, ['2024-01-31'], 20);
+      await table.writeSuccess('2024-01-31', { checked: true });
+      const port = warehousePort(table);
+      got.push({ dims: await port.dimensionSnapshots('dim_account'), products: await port.dimensionSnapshots('dim_product'), marked: [...(await port.markedDays())] });
+    }
+    expect(got[0]).toEqual({
+      dims: [
+        { snapshotDate: '2024-01-30', rows: [{ account_id: 'acct_1', name: 'Acme', segment: null }] },
+        { snapshotDate: '2024-01-31', rows: [{ account_id: 'acct_1', name: 'Acme GmbH', segment: 'SMB' }, { account_id: 'acct_2', name: "O'Neil", segment: null }] },
+      ],
+      products: [],
+      marked: ['2024-01-31'],
+    });
+    expect(got[1]).toEqual(got[0]);
   });
 });
