@@ -9,7 +9,7 @@ import path from 'node:path';
 import { Decimal } from 'decimal.js';
 import type { FactTable } from '../warehouse/index.js';
 import { partitionsOf } from '../warehouse/state.js';
-import { rows, sqlString, withDuck } from './billing/duck.js';
+import { rowObjects as rows, sqlString, withDuck } from '../warehouse/duck.js';
 import type { JobDeps } from './deps.js';
 import { freshnessOf, type FreshnessLevel } from './inspect.js';
 import type { StatusData } from './status.js';

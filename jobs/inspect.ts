@@ -8,7 +8,7 @@ import path from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { FactTable } from '../warehouse/index.js';
 import { partitionsOf } from '../warehouse/state.js';
-import { rows, sqlString, text, withDuck } from './billing/duck.js';
+import { rowObjects as rows, sqlString, text, withDuck } from '../warehouse/duck.js';
 import { formatDuration } from './progress.js';
 
 export interface TraceEvent {

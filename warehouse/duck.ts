@@ -17,7 +17,12 @@ export interface DuckOptions {
   threads?: number;
 }
 
-export async function withDuck<T>(opts: DuckOptions, fn: (conn: DuckDBConnection) => Promise<T>): Promise<T> {
+/** Runs `fn` on a fresh in-memory DuckDB (closed afterwards), with `opts` (default: 512MB, 2 threads). */
+export async function withDuck<T>(fn: (conn: DuckDBConnection) => Promise<T>): Promise<T>;
+export async function withDuck<T>(opts: DuckOptions, fn: (conn: DuckDBConnection) => Promise<T>): Promise<T>;
+export async function withDuck<T>(a: DuckOptions | ((conn: DuckDBConnection) => Promise<T>), b?: (conn: DuckDBConnection) => Promise<T>): Promise<T> {
+  const opts: DuckOptions = typeof a === 'function' ? {} : a;
+  const fn = typeof a === 'function' ? a : b!;
   const instance = await DuckDBInstance.create(':memory:');
   const conn = await instance.connect();
   try {
@@ -167,6 +172,23 @@ export async function* streamBlocks(conn: DuckDBConnection, sql: string, specs: 
     while (count >= blockRows) yield take(blockRows);
   }
   if (count > 0) yield take(count);
+}
+
+/** Runs a query and returns its rows as objects keyed by column name (DuckDB values: bigints, DECIMAL values, ...). */
+export async function rowObjects(conn: DuckDBConnection, sql: string): Promise<Record<string, DuckDBValue>[]> {
+  return (await conn.runAndReadAll(sql)).getRowObjects();
+}
+
+/** A DuckDB value as text (null stays null). Money read as DECIMAL or CAST(... AS VARCHAR) prints exactly. */
+export function text(v: DuckDBValue | undefined): string | null {
+  return v === null || v === undefined ? null : String(v);
+}
+
+/** A DuckDB integer as a bigint; anything else is an error. */
+export function big(v: DuckDBValue | undefined): bigint {
+  if (typeof v === 'bigint') return v;
+  if (typeof v === 'number' && Number.isInteger(v)) return BigInt(v);
+  throw new Error(`expected an integer from DuckDB, got ${String(v)}`);
 }
 
 /** Runs a query and returns all rows as plain JS values (bigints for BIGINT/HUGEINT, DECIMAL as DuckDBDecimalValue). */

@@ -2,22 +2,16 @@
  * Writing small tables (quarantine batches, dimension snapshots) with parquet-wasm. Fact files are written
  * by DuckDB (stage.ts, compact.ts).
  */
-import * as arrow from 'apache-arrow';
-import * as pw from 'parquet-wasm';
 import path from 'node:path';
 import { writeFileDurable } from '../events/io.js';
-import { arrowSchema, rowsBlock, type Block, type CellValue, type ColumnSpec } from './columns.js';
-import { writeParquetFile } from './parquet.js';
+import { rowsBlock, type Block, type CellValue, type ColumnSpec } from './columns.js';
+import { parquetBytes, writeParquetFile } from './parquet.js';
 import type { ObjectStorage } from './storage.js';
 
 /** Writes a whole small table (quarantine batch, dimension snapshot) to one file; zero rows give a schema-only file. */
 export async function writeSmallTable(absPath: string, specs: readonly ColumnSpec[], rows: readonly Record<string, CellValue>[], rowGroupRows: number): Promise<number> {
   if (rows.length === 0) {
-    const empty = new arrow.Table(arrowSchema(specs));
-    const wasmTable = pw.Table.fromIPCStream(arrow.tableToIPC(empty, 'stream'));
-    const bytes = pw.writeParquet(wasmTable, new pw.WriterPropertiesBuilder().setCompression(pw.Compression.ZSTD).build());
-    // writeParquet consumed wasmTable
-    await writeFileDurable(absPath, bytes);
+    await writeFileDurable(absPath, parquetBytes(specs, [], rowGroupRows));
     return 0;
   }
   async function* gen(): AsyncGenerator<Block> {

@@ -7,7 +7,7 @@ import { open } from 'node:fs/promises';
 import * as arrow from 'apache-arrow';
 import * as pw from 'parquet-wasm';
 import { writeAll } from '../events/io.js';
-import { buildBatch, type Block, type ColumnSpec } from './columns.js';
+import { arrowSchema, buildBatch, rowsBlock, type Block, type CellValue, type ColumnSpec } from './columns.js';
 
 export interface WriteOptions {
   /** Rows per row group (one Arrow batch per row group). */
@@ -34,6 +34,17 @@ function writerProperties(rowGroupRows: number, compression: WriteOptions['compr
     .setMaxRowGroupSize(rowGroupRows)
     .setCreatedBy('billing-mart (parquet-wasm)')
     .build();
+}
+
+/**
+ * A whole small table (billing records, a dimension snapshot, a schema-only file) encoded in memory as Parquet
+ * bytes (ZSTD), for ObjectStorage.writeDurable. Values as CellValue (decimal: unscaled bigint, exact); zero rows
+ * give a schema-only file.
+ */
+export function parquetBytes(specs: readonly ColumnSpec[], rows: readonly Record<string, CellValue>[], rowGroupRows = 65_536): Uint8Array {
+  const table = rows.length === 0 ? new arrow.Table(arrowSchema(specs)) : new arrow.Table([buildBatch(specs, rowsBlock(rows, (r, c) => r[c] ?? null))]);
+  // writeParquet consumes the wasm table
+  return pw.writeParquet(pw.Table.fromIPCStream(arrow.tableToIPC(table, 'stream')), writerProperties(rowGroupRows, 'zstd'));
 }
 
 /**

@@ -175,6 +175,20 @@ export class FactTable {
     return Promise.all((p?.files ?? []).map((f) => this.core.storage.localFile(f.blob)));
   }
 
+  /**
+   * Every live fact file of one table version (the latest, or as of a moment), from one read of the state, so a
+   * reader never mixes two versions: local paths of the immutable objects (fetched copies on an object store).
+   */
+  async factFiles(asOfMs?: number): Promise<{ version: number; files: { day: string; name: string; path: string }[] }> {
+    const { state } = await this.core.state(asOfMs);
+    const files: { day: string; name: string; path: string }[] = [];
+    for (const p of partitionsOf(state, FACT_TABLE)) {
+      const day = p.dir.slice(FACT_PARTITION_KEY.length + 1);
+      for (const f of p.files) files.push({ day, name: f.name, path: await this.core.storage.localFile(f.blob) });
+    }
+    return { version: state.version, files };
+  }
+
   /** Days whose fact partition carries a `_SUCCESS` marker now. */
   async markedDays(): Promise<Set<string>> {
     const { state } = await this.core.state();

@@ -113,7 +113,9 @@ describe('the warehouse on an object store (in memory)', () => {
       await load(table, 'a', 1, ['2024-01-31'], 20);
       await table.writeSuccess('2024-01-31', { checked: true });
       const port = warehousePort(table);
-      got.push({ dims: await port.dimensionSnapshots('dim_account'), products: await port.dimensionSnapshots('dim_product'), marked: [...(await port.markedDays())] });
+      const ff = await table.factFiles();
+      const rows = await duckQuery(`SELECT count(*)::INTEGER FROM read_parquet([${ff.files.map((f) => `'${f.path}'`).join(', ')}])`);
+      got.push({ dims: await port.dimensionSnapshots('dim_account'), products: await port.dimensionSnapshots('dim_product'), marked: [...(await port.markedDays())], version: ff.version, days: ff.files.map((f) => f.day), rows });
     }
     expect(got[0]).toEqual({
       dims: [
@@ -122,6 +124,9 @@ describe('the warehouse on an object store (in memory)', () => {
       ],
       products: [],
       marked: ['2024-01-31'],
+      version: 4,
+      days: ['2024-01-31'],
+      rows: [[20]],
     });
     expect(got[1]).toEqual(got[0]);
   });
