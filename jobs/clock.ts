@@ -38,6 +38,7 @@ interface Sleeper {
 export class ManualClock implements Clock {
   private t: number;
   private sleepers: Sleeper[] = [];
+  private sleepWaiters: (() => void)[] = [];
   readonly sleeps: number[] = [];
   constructor(start: number | string, private readonly autoAdvance = false) {
     this.t = typeof start === 'string' ? Date.parse(start) : start;
@@ -56,6 +57,7 @@ export class ManualClock implements Clock {
       if (signal?.aborted) return resolve();
       const s: Sleeper = { due: this.t + Math.max(0, ms), resolve };
       this.sleepers.push(s);
+      for (const w of this.sleepWaiters.splice(0)) w();
       signal?.addEventListener(
         'abort',
         () => {
@@ -65,6 +67,11 @@ export class ManualClock implements Clock {
         { once: true },
       );
     });
+  }
+  /** Resolves when somebody is sleeping on this clock (at once if somebody already is). */
+  sleeping(): Promise<void> {
+    if (this.sleepers.length > 0) return Promise.resolve();
+    return new Promise((resolve) => this.sleepWaiters.push(resolve));
   }
   /** Number of sleepers waiting. */
   get pending(): number {

@@ -13,6 +13,7 @@ import { aggregateControl, type ControlCell, type ControlProvider } from '../../
 import { ManualClock } from '../../jobs/clock.js';
 import { dimsLoader, type JobDeps } from '../../jobs/deps.js';
 import { LockManager } from '../../warehouse/lock.js';
+import { MemoryStorage } from '../helpers/memory-storage.js';
 import { memoryLogger } from '../../jobs/log.js';
 import type { CommitRequest, CommitResult, ControlTotals, DayManifest, DimRow, InputFile, OltpPort, SourceBatch, SourceCompleteness, SourcePort, WarehousePort } from '../../jobs/ports.js';
 import { RunStore } from '../../jobs/runstore.js';
@@ -69,6 +70,12 @@ export class FakeLanding {
   /** `${source}|${windowStartMs}` of folders delivered without a marker. */
   readonly unmarked = new Set<string>();
   reads = 0;
+  private readWaiters: { n: number; resolve: () => void }[] = [];
+  /** Resolves once `n` reads have started (an event, not a poll: a run may spend a while in fsyncs before it reads). */
+  readsReached(n: number): Promise<void> {
+    if (this.reads >= n) return Promise.resolve();
+    return new Promise((resolve) => this.readWaiters.push({ n, resolve }));
+  }
   deliver(source: string, windowStart: string, file: Omit<LandingFile, 'path'> & { name: string }): void {
     const ms = Date.parse(windowStart);
     const key = `${source}|${ms}`;
@@ -99,6 +106,8 @@ export class FakeLanding {
       name: source,
       read: async (w: Window, o): Promise<SourceBatch> => {
         this.reads++;
+        for (const w of this.readWaiters.filter((x) => this.reads >= x.n)) w.resolve();
+        this.readWaiters = this.readWaiters.filter((x) => this.reads < x.n);
         const err = fail?.();
         if (err) throw err;
         const inputs: InputFile[] = [];
@@ -268,7 +277,8 @@ export function harness(dir: string, o: { sources?: string[]; now?: string; auto
     clock,
     log,
     runs: new RunStore({ dir: path.join(dir, 'runs'), clock }),
-    locks: new LockManager({ dir: path.join(dir, 'locks'), clock, heartbeat: false }),
+    // the jobs' locks over the in-memory store (the lock passes the same tests on it and on the disk: test/warehouse/lock.test.ts)
+    locks: new LockManager({ storage: new MemoryStorage(), clock, heartbeat: false }),
     warehouse: wh,
     sourceNames: sources,
     source: (n) => landing.port(n, o.failRead),

@@ -3,7 +3,7 @@ import { ConfigError, RetriableError } from '../../events/errors.js';
 import { parseWindow } from '../../partitions/index.js';
 import { runIngest, runOltp, lockNameFor, defaultWindow } from '../../jobs/ingest.js';
 import { ev, fakeOltp, harness } from './fakes.js';
-import { tempDirsPerTest, until } from './helpers.js';
+import { tempDirsPerTest } from './helpers.js';
 
 const dir = tempDirsPerTest();
 const W = parseWindow('2024-01-03T04:00Z/2024-01-03T08:00Z');
@@ -131,9 +131,9 @@ describe('a scheduler run and a backfill on the same window', () => {
     let open!: () => void;
     h.wh.gate = new Promise<void>((r) => (open = r));
     const scheduled = runIngest(h.deps, { source: 'zuora', window: W, trigger: 'schedule' });
-    await until(() => h.landing.reads === 1, 'the scheduled run to start reading');
+    await h.landing.readsReached(1); // the scheduled run started reading
     const backfill = runIngest(h.deps, { source: 'zuora', window: W, trigger: 'backfill', skipIfLoaded: true });
-    await until(() => h.clock.pending > 0, 'the backfill to back off'); // lock busy → retry later
+    await h.clock.sleeping(); // the backfill backs off: lock busy → retry later
     expect(h.log.lines.some((l) => l.includes('"event":"run.retry"') && l.includes('is locked by schedule run'))).toBe(true);
     h.wh.gate = undefined;
     open();
