@@ -125,6 +125,27 @@ for (const [name, make] of ADAPTERS) {
       expect(await s.exists('blobs/c1/fact/part-0.parquet')).toBe(true);
     });
 
+    it("the lock's needs: create-if-absent races between instances (processes) have one winner; replace and delete of a created object; a deleted name can be created again", async () => {
+      const others = Array.from({ length: 6 }, () => sub.reopen());
+      const won = await Promise.all(others.map((o, i) => o.createExclusive('locks/writer/0000000001.lease', JSON.stringify({ owner: i }))));
+      expect(won.filter(Boolean)).toHaveLength(1);
+      const owner = won.indexOf(true);
+      // the holder renews (replaces) its lease; every instance reads the new content
+      await others[owner]!.writeDurable('locks/writer/0000000001.lease', JSON.stringify({ owner, renewed: true }));
+      for (const o of others) expect(JSON.parse((await o.readText('locks/writer/0000000001.lease'))!)).toEqual({ owner, renewed: true });
+      // replacing never turns a create-if-absent into a success
+      expect(await s.createExclusive('locks/writer/0000000001.lease', '{}')).toBe(false);
+      expect(await s.createExclusive('locks/writer/0000000002.lease', '{"owner":"next"}')).toBe(true);
+      expect(await s.list('locks/writer')).toEqual(['0000000001.lease', '0000000002.lease']);
+      await others[3]!.removeFile('locks/writer/0000000001.lease');
+      expect(await s.list('locks/writer')).toEqual(['0000000002.lease']);
+      expect(await s.read('locks/writer/0000000001.lease')).toBeNull();
+      expect(await s.createExclusive('locks/writer/0000000001.lease', '{"again":true}')).toBe(true);
+      await s.removeTree('locks');
+      expect(await s.list('locks')).toEqual([]);
+      expect(await s.list('')).not.toContain('locks');
+    });
+
     it('what was written is there for a new adapter instance over the same store', async () => {
       await s.writeDurable('durable/x', 'x1');
       expect(await s.createExclusive('durable/log', 'l1')).toBe(true);

@@ -1,0 +1,36 @@
+/**
+ * Storage is the warehouse's boundary: inside warehouse/, only the storage adapter touches the file system for the
+ * warehouse's own bytes. The other files allowed to import node:fs handle process-local scratch files only (what
+ * ObjectStorage.scratchDir hands out: staging CSV, Parquet being encoded, DuckDB spill directories), which the seam
+ * then stores with putFile, or a file the user asked for outside the warehouse (export --out).
+ */
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+const ROOT = path.resolve(__dirname, '../..');
+
+const ALLOWED: Record<string, string> = {
+  'warehouse/storage.ts': 'the local-disk storage adapter',
+  'warehouse/lines.ts': 'writes staged CSV into the commit scratch directory (local by contract)',
+  'warehouse/stage.ts': 'removes an empty DuckDB output from the scratch directory',
+  'warehouse/parquet.ts': 'encodes Parquet into a local scratch file that putFile stores',
+  'warehouse/duck.ts': "DuckDB's spill directories under the local scratch directory",
+  'warehouse/export.ts': "writes the user's --out file (outside the warehouse) and reads it back for its sha256",
+  'warehouse/bench.ts': 'the benchmark creates and removes its own temporary warehouse',
+};
+
+function tsFiles(dir: string): string[] {
+  return readdirSync(path.join(ROOT, dir)).flatMap((n) => {
+    const rel = `${dir}/${n}`;
+    if (statSync(path.join(ROOT, rel)).isDirectory()) return tsFiles(rel);
+    return n.endsWith('.ts') ? [rel] : [];
+  });
+}
+
+describe('storage is the boundary', () => {
+  it('inside warehouse/ only the storage adapter (and the scratch-file helpers named here) import node:fs', () => {
+    const users = tsFiles('warehouse').filter((f) => /from ['"](node:)?fs(\/promises)?['"]/.test(readFileSync(path.join(ROOT, f), 'utf8')));
+    expect(users.filter((f) => !(f in ALLOWED))).toEqual([]);
+  });
+});
