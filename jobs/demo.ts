@@ -5,7 +5,8 @@
  */
 import { existsSync, readdirSync, renameSync, statSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { DuckDBDecimalValue, DuckDBInstance } from '@duckdb/node-api';
+import { DuckDBDecimalValue } from '@duckdb/node-api';
+import { queryAll, withDuck } from '../warehouse/duck.js';
 import { generate } from '../tools/generator/index.js';
 import { ConfigError } from '../events/errors.js';
 import { unscaledToText } from '../events/money.js';
@@ -17,6 +18,7 @@ import { runOltp } from './ingest.js';
 import type { ProgressReporter } from './progress.js';
 import { renderReport } from './report.js';
 import { collectStatus, formatStatusGrid } from './status.js';
+import { writeFileDurable } from '../events/io.js';
 
 export const DEMO_MARKER = '.billing-mart-demo';
 
@@ -128,7 +130,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
   say('7/7 status');
   const status = await collectStatus(deps, { from, to });
   say(formatStatusGrid(status));
-  writeFileSync(layout.report, renderReport(status));
+  await writeFileDurable(layout.report, renderReport(status));
   const totals = await totalsPerSource(deps.warehouse.factPath);
   const mrr = await mrrMovements(deps.warehouse.factPath);
   return { from, to, backfill, firstCheck, secondCheck, totals, mrr };
@@ -215,14 +217,7 @@ function decimalText(v: unknown): string {
 }
 
 async function duckRows(sql: string): Promise<unknown[][]> {
-  const instance = await DuckDBInstance.create(':memory:');
-  const conn = await instance.connect();
-  try {
-    return (await conn.runAndReadAll(sql)).getRows() as unknown[][];
-  } finally {
-    conn.closeSync();
-    instance.closeSync();
-  }
+  return withDuck((conn) => queryAll(conn, sql));
 }
 
 export function formatTotals(t: DemoResult['totals']): string {

@@ -50,6 +50,8 @@ export const CURRENT = 'current';
 /** The published version on a store without symlinks (no Hive view). */
 export const CURRENT_POINTER = '_store/current';
 const BASE_TABLES = [FACT_TABLE, QUARANTINE_TABLE];
+/** Names at the root of a directory that make it a billing-mart warehouse: the store, the published version, the old state dir, the fact table. */
+export const WAREHOUSE_MARKERS: readonly string[] = ['_store', CURRENT, '_state', FACT_TABLE];
 
 /** The writer lock's name under LOCKS_DIR. */
 export const WRITER_LOCK = 'writer';

@@ -9,3 +9,4 @@ export { FACT_COLUMNS, FACT_TABLE, QUARANTINE_COLUMNS, QUARANTINE_TABLE, FACT_OR
 export type { ColumnSpec, ColumnKind } from './columns.js';
 export type { TotalRow, ManifestDocument, CommitEntry } from './state.js';
 export { LocalStorage, type ObjectStorage, type Storage } from './storage.js';
+export { WAREHOUSE_MARKERS } from './core.js';

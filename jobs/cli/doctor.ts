@@ -7,7 +7,7 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { compileCron } from '../scheduler.js';
 import { oltpPort } from '../adapters.js';
-import { FactTable } from '../../warehouse/index.js';
+import { FactTable, WAREHOUSE_MARKERS } from '../../warehouse/index.js';
 import { LockManager } from '../../warehouse/lock.js';
 import { isoUtc, systemClock } from '../clock.js';
 import { CliExit, EXIT, type Register } from './context.js';
@@ -37,7 +37,7 @@ export const register: Register = (program, ctx) => {
         out.push(missing.length ? { check: 'landing sources', level: 'WARN', detail: `no folder for ${missing.join(', ')} under ${c.landing}`, fix: `the transfer jobs drop files in <landing>/<source>/YYYY-MM-DD/HH/; nothing arrived yet for ${missing.join(', ')}` } : { check: 'landing sources', level: 'OK', detail: `a folder for each of ${c.sources.map((s) => s.name).join(', ')}` });
       }
       const whExists = isDir(c.warehouse);
-      const whMarked = whExists && ['_store', 'current', '_state', 'fact_billing_event'].some((m) => existsSync(path.join(c.warehouse, m)));
+      const whMarked = whExists && WAREHOUSE_MARKERS.some((m) => existsSync(path.join(c.warehouse, m)));
       out.push(whMarked ? { check: 'warehouse', level: 'OK', detail: `${c.warehouse} (${originOf(ctx, 'warehouse')})` } : { check: 'warehouse', level: whExists ? 'FAIL' : 'WARN', detail: whExists ? `${c.warehouse} exists but is not a billing-mart warehouse` : `${c.warehouse} does not exist yet (${originOf(ctx, 'warehouse')})`, fix: whExists ? 'point --warehouse at the warehouse directory (it holds _store/ and fact_billing_event)' : 'the first load creates it: billing-mart backfill --from D --to D (check the path if you expected data)' });
       try {
         const snap = await oltpPort(c.oltp, c.landing).read();

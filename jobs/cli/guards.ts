@@ -6,6 +6,7 @@
  */
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { CliExit, EXIT, type CliContext } from './context.js';
+import { WAREHOUSE_MARKERS } from '../../warehouse/index.js';
 
 /** Where the effective value of `warehouse` / `landing` came from, for error messages. */
 export function originOf(ctx: CliContext, key: 'warehouse' | 'landing'): string {
@@ -25,8 +26,6 @@ function isDir(p: string): boolean {
   }
 }
 
-/** Markers of a billing-mart warehouse: the store, the published version, the run state, or a plain fact table directory. */
-const WAREHOUSE_MARKERS = ['_store', 'current', '_state', 'fact_billing_event'];
 
 /** The warehouse must exist and hold a billing-mart table (read-only commands create nothing). */
 export function requireWarehouse(ctx: CliContext): string {
