@@ -11,7 +11,7 @@ import type { BillingEvent, QuarantineEntry } from '../events/model.js';
 import { Money } from '../events/money.js';
 import type { MrrObservation } from '../events/mrr.js';
 import type { Window } from '../partitions/index.js';
-import { stageEventsAt, type Staged } from '../warehouse/index.js';
+import { stageEventsAt, type Staged } from '../warehouse/staging.js';
 import { DimensionLookup } from './enrich.js';
 import type { DimRow, InputFile, SourceBatch } from './ports.js';
 

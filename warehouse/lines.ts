@@ -9,7 +9,7 @@ import { asDiskFull, writeAll } from '../events/io.js';
 import type { BillingEvent } from '../events/model.js';
 import type { Money } from '../events/money.js';
 import { FACT_COLUMNS, dayOfMicros, microsToIso } from './schema.js';
-import { inBatch, type ConflictInfo } from './versions.js';
+import { inBatch, type ConflictInfo } from './batch-rules.js';
 
 const MICROS_PER_DAY = 86_400_000_000n;
 /** Bytes per chunk of the line store and per fh.write. */

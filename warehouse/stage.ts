@@ -12,14 +12,15 @@ import { rm } from 'node:fs/promises';
 import { join as joinPath } from 'node:path';
 import { RetriableError } from '../events/errors.js';
 import type { DuckDBConnection } from '@duckdb/node-api';
-import type { BillingEvent, QuarantineEntry } from '../events/model.js';
+import type { QuarantineEntry } from '../events/model.js';
 import type { ColumnSpec } from './columns.js';
 import type { Tx, WarehouseCore } from './core.js';
 import { columnList, copyCount, factFileStats, queryAll, readParquetSql, sqlString } from './duck.js';
 import { FACT_COLUMNS, FACT_ORDER_SQL, FACT_PARTITION_KEY, FACT_TABLE, microsToIso } from './schema.js';
-import { LineBuffer, dayChecker, stageLine, writeLines } from './lines.js';
+import { stageEventsAt, type Staged } from './staging.js';
+export { stageEventsAt, type Staged, type StageInput } from './staging.js';
 import { TotalsAccumulator, type FileEntry, type IndexChange } from './state.js';
-import { conflictEntry, originalsWhere, resolveVersions, restatementsSql, reversalsSql, writeIndexSegment, type ConflictInfo, type VersionCounts } from './versions.js';
+import { conflictEntry, originalsWhere, resolveVersions, restatementsSql, reversalsSql, writeIndexSegment, type VersionCounts } from './versions.js';
 import type { IngestInput } from './ingest.js';
 import type { TuningOptions } from './options.js';
 
@@ -45,81 +46,10 @@ function csvColumnsSql(): string {
   return `{${[...cols, `'_ord': 'BIGINT'`].join(', ')}}`;
 }
 
-export interface Staged {
-  rowsIn: number;
-  rejected: QuarantineEntry[];
-  /** Each day's staged CSV files: one sorted file when the batch fit in memory, else sorted runs to merge. */
-  files: Map<string, string[]>;
-  /** Live rows staged per day. */
-  rows: Map<string, number>;
-  /** Rows written to each staged file (what DuckDB must read back from it). */
-  fileRows: Map<string, number>;
-  /** Whether the batch spilled (its runs still hold cross-run duplicates and need a merge). */
-  spilled: boolean;
-  duplicatesInBatch: number;
-  /** Same event_id and seqn with different values inside the batch (the losers; versions.ts). */
-  conflicts: ConflictInfo[];
-}
 
 /** Streams the events into sorted, de-duplicated CSV files per day in `dir` (the prepare's scratch; no lock needed). */
 export async function stageEvents(core: WarehouseCore, dir: string, input: IngestInput, t: TuningOptions): Promise<Staged> {
   return stageEventsAt(await core.storage.scratchDir(dir), input, t, (point) => core.fault(point));
-}
-
-/** What staging needs of a load: its source, run and events (a worker thread stages with only these). */
-export type StageInput = Pick<IngestInput, 'source' | 'runId' | 'events'>;
-
-/**
- * stageEvents into the local directory `scratch` (no warehouse handle: a prepare worker thread calls this with
- * the scratch path its commit was given). Tuning and fault points come in as values.
- */
-export async function stageEventsAt(scratch: string, input: StageInput, t: Pick<TuningOptions, 'spillRows'>, fault: (point: string) => Promise<void> = async () => undefined): Promise<Staged> {
-  const s: Staged = { rowsIn: 0, rejected: [], files: new Map(), rows: new Map(), fileRows: new Map(), spilled: false, duplicatesInBatch: 0, conflicts: [] };
-  const checkDay = dayChecker();
-  let buf = new LineBuffer();
-  let fileNo = 0;
-  const flush = async () => {
-    for (const [day, idx] of buf.sortedByDay()) {
-      const path = joinPath(scratch, `stage-${day}-${String(fileNo++).padStart(5, '0')}.csv`);
-      const { rows } = await writeLines(path, buf, idx);
-      s.fileRows.set(path, rows);
-      s.files.set(day, [...(s.files.get(day) ?? []), path]);
-      s.rows.set(day, (s.rows.get(day) ?? 0) + idx.length);
-    }
-    s.duplicatesInBatch += buf.duplicates;
-    s.conflicts.push(...buf.conflicts);
-    buf = new LineBuffer();
-  };
-  for await (const ev of input.events as AsyncIterable<BillingEvent>) {
-    s.rowsIn++;
-    // Only the validation of this one event may quarantine it; staging I/O (a spill, a full disk) fails the commit.
-    let line: string;
-    try {
-      if (ev.billingSource !== input.source) throw new Error(`event ${ev.eventId} is from source ${ev.billingSource}, but this load is for ${input.source}`);
-      line = stageLine(ev, s.rowsIn, checkDay);
-    } catch (e) {
-      s.rejected.push({
-        billingSource: ev.billingSource,
-        sourceFile: ev.lineage.sourceFile,
-        sourcePosition: ev.lineage.sourcePosition,
-        field: null,
-        rawValue: null,
-        reason: 'BAD_VALUE',
-        message: `the warehouse cannot store this event: ${(e as Error).message}`,
-        rawRecord: JSON.stringify({ eventId: ev.eventId, eventTs: String(ev.eventTs), eventDate: ev.eventDate, billingSource: ev.billingSource }),
-        ingestRunId: input.runId,
-      });
-      continue;
-    }
-    if (buf.length >= t.spillRows) {
-      s.spilled = true;
-      await flush();
-      await fault('ingest:after-spill');
-    }
-    buf.add(ev, line);
-  }
-  if (buf.length > 0) await flush();
-  return s;
 }
 
 export interface Counts extends VersionCounts {

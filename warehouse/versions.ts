@@ -25,6 +25,7 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import { correctionEventId } from '../events/identity.js';
 import type { QuarantineEntry } from '../events/model.js';
 import { FatalError } from '../events/errors.js';
+import type { ConflictInfo } from './batch-rules.js';
 import type { Tx, WarehouseCore } from './core.js';
 import { copyCount, queryAll, readParquetSql, sqlString } from './duck.js';
 import { FACT_COLUMNS, FACT_PARTITION_KEY, FACT_TABLE } from './schema.js';
@@ -69,26 +70,7 @@ export function decide(incoming: VersionValues, recorded: VersionValues | null):
   return same ? 'NEWER_SAME' : 'CORRECTION';
 }
 
-/**
- * Inside one batch, two records with the same event_id: >0 when `a` wins (higher seqn), <0 when `b` does,
- * 0 when the seqn is equal (the caller breaks the tie by lineage); `conflict` when equal seqn carries
- * different values.
- */
-export function inBatch(a: { seqn: bigint; values: string }, b: { seqn: bigint; values: string }): { order: number; conflict: boolean } {
-  if (a.seqn !== b.seqn) return { order: a.seqn > b.seqn ? 1 : -1, conflict: false };
-  return { order: 0, conflict: a.values !== b.values };
-}
-
-export interface ConflictInfo {
-  eventId: string;
-  seqn: bigint;
-  sourceFile: string;
-  sourcePosition: number;
-  /** What this record says / what the kept one says (for people). */
-  values: string;
-  keptValues: string;
-  keptAt: string;
-}
+export { inBatch, type ConflictInfo } from './batch-rules.js';
 
 export function conflictEntry(source: string, runId: string, c: ConflictInfo): QuarantineEntry {
   return {
