@@ -1,12 +1,7 @@
 /** Small file helpers for the state directory: appends and tolerant JSON reads (durable writes: events/io.ts writeFileDurable). */
-import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { asDiskFull, writeAll } from '../events/io.js';
-
-export function uniqueSuffix(): string {
-  return `${process.pid}-${randomBytes(6).toString('hex')}`;
-}
 
 /** Appends one line with a single write on an O_APPEND descriptor (whole lines, even with concurrent writers). */
 export async function appendLine(file: string, line: string): Promise<void> {

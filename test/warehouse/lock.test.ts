@@ -125,6 +125,27 @@ describe('the warehouse writer lock', () => {
     expect(lease.releasedAt).toBeGreaterThan(0);
   });
 
+  it('a writer on another host that died blocks the next writer only until its lease expires; then it is taken over', async () => {
+    const wh = tmp();
+    let t = Date.parse('2030-01-01T00:00:00Z');
+    const polls: number[] = [];
+    // polling advances time; the heartbeat (any other sleep) waits until the commit ends
+    const clock: LeaseClock = {
+      now: () => t,
+      sleep: (ms, signal) =>
+        ms === 10_000
+          ? (polls.push(ms), (t += ms), Promise.resolve())
+          : new Promise<void>((resolve) => (signal?.aborted ? resolve() : signal?.addEventListener('abort', () => resolve(), { once: true }))),
+    };
+    // its pid is alive here, but it is another host's pid: only the lease's expiry counts
+    await plantLease(new LocalStorage(wh), { fence: 3, host: 'dead-host', pid: process.pid, acquiredAt: t, expiresAt: t + 120_000 });
+    const table = await FactTable.open(wh, { lockClock: clock, lockPollMs: 10_000, lockTimeoutMs: 600_000 });
+    await table.writeDimensionSnapshot('dim_product', '2024-01-03', [{ product_id: 'p1' }]);
+    expect(polls).toHaveLength(12); // 120 s of lease, polled every 10 s
+    expect((await table.history()).map((h) => h.version)).toEqual([1]);
+    expect(readdirSync(path.join(wh, WRITER_DIR))).toEqual(['0000000004.lease']);
+  });
+
   it('a writer that lost its lease while committing publishes nothing (fencing before the commit point)', async () => {
     const wh = tmp();
     const events = sampleEvents({ days: ['2024-01-03'], count: 20 });
