@@ -79,6 +79,11 @@ export function tmpSuffix(): string {
 export interface DurableWriteOptions {
   /** File mode of the new file (e.g. 0o600 for a file holding secrets); default 0o666 less the umask. */
   mode?: number;
+  /**
+   * false: atomic (whole old or whole new content) but not flushed to the device — only for files nobody needs
+   * after the machine crashed (lock leases: every holder on the machine is gone then). Default true.
+   */
+  fsync?: boolean;
 }
 
 function tmpBeside(file: string): string {
@@ -107,7 +112,7 @@ export async function writeTempBeside(file: string, data: string | Uint8Array, o
     const fh = await fs.open(tmp, 'wx', o.mode);
     try {
       await writeAll(fh, data, file);
-      await fh.sync();
+      if (o.fsync !== false) await fh.sync();
     } finally {
       await fh.close();
     }
@@ -138,7 +143,7 @@ export async function replaceFile(file: string, fill: (tmpPath: string) => Promi
       await fh.close();
     }
     await fs.rename(tmp, file);
-    await fsyncDir(path.dirname(file));
+    if (o.fsync !== false) await fsyncDir(path.dirname(file));
   } catch (e) {
     await fs.rm(tmp, { force: true });
     throw asDiskFull(e, file);

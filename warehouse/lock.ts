@@ -87,7 +87,7 @@ function iso(ms: number): string {
 }
 
 export interface LockOptions {
-  /** Where the leases live: a storage adapter, or a local directory (shorthand for a LocalStorage on it). */
+  /** Where the leases live: a storage adapter, or a local directory (a LocalStorage on it that does not fsync leases). */
   storage?: ObjectStorage;
   dir?: string;
   /** Key prefix of the locks inside `storage` ('' = its root). */
@@ -191,7 +191,8 @@ export class LockManager {
   private readonly host: string;
   constructor(private readonly o: LockOptions) {
     if (!o.storage && !o.dir) throw new Error('LockManager needs a storage or a dir');
-    this.storage = o.storage ?? new LocalStorage(o.dir!);
+    // a lease needs atomic create and replace, not durability: after the machine crashed its holders are gone too
+    this.storage = o.storage ?? new LocalStorage(o.dir!, { fsync: false });
     this.prefix = o.prefix ? o.prefix.replace(/\/+$/, '') + '/' : '';
     this.clock = o.clock;
     this.ttlMs = o.ttlMs ?? 10 * 60_000;

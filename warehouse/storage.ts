@@ -67,7 +67,8 @@ function isCode(e: unknown, code: string): boolean {
 }
 
 export class LocalStorage implements Storage {
-  constructor(readonly root: string) {}
+  /** `fsync: false`: atomic but not flushed (a store for lock leases only, see DurableWriteOptions.fsync). */
+  constructor(readonly root: string, private readonly o: { fsync?: boolean } = {}) {}
 
   abs(rel: string): string {
     return path.join(this.root, ...rel.split('/'));
@@ -78,16 +79,16 @@ export class LocalStorage implements Storage {
   }
 
   async writeDurable(rel: string, data: string | Uint8Array): Promise<void> {
-    await writeFileDurable(this.abs(rel), data);
+    await writeFileDurable(this.abs(rel), data, this.o);
   }
 
   async createExclusive(rel: string, data: string): Promise<boolean> {
     // complete content under a temporary name, then link(): it fails if `rel` exists, so readers never see a part
     const target = this.abs(rel);
-    const tmp = await writeTempBeside(target, data);
+    const tmp = await writeTempBeside(target, data, this.o);
     try {
       await fs.link(tmp, target);
-      await fsyncDir(path.dirname(target));
+      if (this.o.fsync !== false) await fsyncDir(path.dirname(target));
       return true;
     } catch (e) {
       if (isCode(e, 'EEXIST')) return false;

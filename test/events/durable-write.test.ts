@@ -23,6 +23,14 @@ describe('writeFileDurable', () => {
     expect(readdirSync(path.dirname(file))).toEqual(['state.json']);
   });
 
+  it('without fsync (lock leases) it is still atomic: whole content, no temporary file left', async () => {
+    const file = path.join(root, 'locks', 'job', '0000000001.lease');
+    await writeFileDurable(file, '{"fence":1}', { fsync: false });
+    await writeFileDurable(file, '{"fence":1,"renewed":true}', { fsync: false });
+    expect(readFileSync(file, 'utf8')).toBe('{"fence":1,"renewed":true}');
+    expect(readdirSync(path.dirname(file))).toEqual(['0000000001.lease']);
+  });
+
   it('gives the file the mode asked for, whatever the umask', async () => {
     const file = path.join(root, 'secret.json');
     const old = process.umask(0o000);
