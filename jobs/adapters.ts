@@ -15,6 +15,7 @@ export function warehousePort(table: FactTable): WarehousePort {
     prepareScratch: () => table.prepareScratch(),
     publishStaged: (req, scratch, staged) => table.publishStaged(req, scratch, staged),
     discardScratch: (scratch) => table.discardScratch(scratch),
+    readTable: (name, partition, keys) => table.readTable(name, partition, keys),
     committedInputs: (s) => table.committedInputs(s),
     loadedWindows: (s) => table.loadedWindows(s),
     manifest: async (day) => (await table.manifest(day)) as DayManifest | null,

@@ -95,7 +95,7 @@ export async function openApp(config: Config, o: AppOptions = {}): Promise<App> 
       return p;
     },
     oltp: oltpPort(config.oltp, config.landing),
-    mrr: mrrPort(config.warehouse),
+    mrr: mrrPort(warehouse),
     dims: dimsLoader(warehouse),
     prepares: (parallel) => new PreparePool(poolSize(parallel)),
     settings: {

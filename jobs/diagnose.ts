@@ -68,7 +68,7 @@ export async function collectDiagnostics(
   const sources = new Set(data.sources);
   const out: Diagnostics = { quarantine: [], amounts: [], lag: [], dims: [], heal: {}, manifests: {}, runRecords: {} };
 
-  await withDuck(async (c) => {
+  await withDuck({}, async (c) => {
     if (qFiles.length) {
       for (const r of await rows(
         c,

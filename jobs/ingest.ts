@@ -8,7 +8,7 @@ import { ConfigError, errorKind, messageWithCauses, type RecordError } from '../
 import { dayOf, lastClosedWindow, windowKey, type Window } from '../partitions/index.js';
 import { isoUtc } from './clock.js';
 import type { JobDeps } from './deps.js';
-import type { CommitResult, InputFile, PrepareScratch, SourceBatch } from './ports.js';
+import type { CommitResult, InputFile, PrepareScratch, SourceBatch, TableWriteRequest } from './ports.js';
 import type { PrepareExecutor } from './prepare-pool.js';
 import type { MrrHook } from './prepare.js';
 import type { Staged } from '../warehouse/index.js';
@@ -150,7 +150,7 @@ async function attemptOnce(deps: JobDeps, req: IngestRequest, runId: string): Pr
   // stating MRR (durable state) and the publish stay in this thread.
   const remote = req.prepareIn && src.connector && wh.prepareScratch && wh.publishStaged && wh.discardScratch ? req.prepareIn : null;
   let scratch: PrepareScratch | null = null;
-  let persist: () => Promise<unknown> = async () => undefined;
+  const mrrTables: TableWriteRequest[] = [];
   try {
     let batch: SourceBatch;
     let staged: Staged | null = null;
@@ -161,7 +161,7 @@ async function attemptOnce(deps: JobDeps, req: IngestRequest, runId: string): Pr
       const hook: MrrHook = async (observations) => {
         const plan = await deps.mrr.plan(req.source, observations, runId);
         planErrors.push(...plan.errors.map((e) => mrrQuarantine(req.source, runId, e)));
-        persist = plan.persist;
+        mrrTables.push(...plan.tables);
         return plan.events;
       };
       const p = await remote.run({
@@ -179,7 +179,7 @@ async function attemptOnce(deps: JobDeps, req: IngestRequest, runId: string): Pr
       batch = { ...p, quarantine: [...p.quarantine, ...planErrors], events: noEvents() };
       staged = p.staged;
     } else batch = await src.read(req.window, { lookbackHours, nowMs: deps.clock.now(), committed, runId });
-    return await loadBatch(deps, req, runId, batch, scratch && staged ? { scratch, staged, persist: () => persist() } : null);
+    return await loadBatch(deps, req, runId, batch, scratch && staged ? { scratch, staged, tables: mrrTables } : null);
   } finally {
     // the publish removes its scratch; a run that loads nothing, or fails before publishing, leaves it here
     if (scratch) await wh.discardScratch!(scratch);
@@ -194,7 +194,7 @@ async function loadBatch(
   req: IngestRequest,
   runId: string,
   batch: SourceBatch,
-  prepared: { scratch: PrepareScratch; staged: Staged; persist: () => Promise<unknown> } | null,
+  prepared: { scratch: PrepareScratch; staged: Staged; tables: TableWriteRequest[] } | null,
 ): Promise<AttemptOutcome> {
   const wh = deps.warehouse;
   const covers = req.covers ?? [req.window];
@@ -224,12 +224,11 @@ async function loadBatch(
   const dims = await deps.dims.get();
   if (dims.empty) noSnapshot(deps, req.source, runId, dims);
   const marked = await wh.markedDays();
-  const mrr = prepared ? { events: noEvents(), persist: prepared.persist } : withMrrDeltas(deps, req.source, runId, batch);
+  const mrr = prepared ? { events: noEvents(), tables: prepared.tables } : withMrrDeltas(deps, req.source, runId, batch);
+  // the MRR state write is filled once the batch is read, and committed in the same commit as the delta events
   const res = prepared
-    ? await wh.publishStaged!({ runId, source: req.source, windows: covers, inputs: batch.inputs, quarantine: batch.quarantine }, prepared.scratch, prepared.staged)
-    : await wh.commitIngest({ runId, source: req.source, windows: covers, inputs: batch.inputs, events: dims.enrichAll(mrr.events), quarantine: batch.quarantine });
-  // after the commit: a run that dies in between leaves the state behind the table (docs/billing.md says what that means)
-  await mrr.persist();
+    ? await wh.publishStaged!({ runId, source: req.source, windows: covers, inputs: batch.inputs, quarantine: batch.quarantine, tables: mrr.tables }, prepared.scratch, prepared.staged)
+    : await wh.commitIngest({ runId, source: req.source, windows: covers, inputs: batch.inputs, events: dims.enrichAll(mrr.events), quarantine: batch.quarantine, tables: mrr.tables });
   const recordsRead = batch.stats?.records ?? res.rowsIn + batch.quarantine.length;
   const useful = batch.stats ? batch.stats.mapped + sum(batch.stats.skipped) : res.rowsIn;
   if (recordsRead > 0 && useful === 0) warnings.push(`every one of the ${recordsRead} record(s) read was quarantined (${[...new Set(batch.quarantine.map((q) => q.reason))].join(', ')}); nothing was loaded — see the quarantine table`);
@@ -256,20 +255,20 @@ async function loadBatch(
 
 /**
  * The batch's events followed by the mrr_delta events its MRR observations imply (events/mrr.ts against the
- * source's durable state): planned once the batch is read, refusals quarantined with their file and line.
- * `persist()` appends the new state; call it after the commit.
+ * source's MRR state table): planned once the batch is read, refusals quarantined with their file and line.
+ * `tables` receives the state write once the events end; the commit stores it with them.
  */
-function withMrrDeltas(deps: JobDeps, source: string, runId: string, batch: SourceBatch): { events: AsyncIterable<BillingEvent>; persist(): Promise<unknown> } {
-  let persist: () => Promise<unknown> = async () => undefined;
+function withMrrDeltas(deps: JobDeps, source: string, runId: string, batch: SourceBatch): { events: AsyncIterable<BillingEvent>; tables: TableWriteRequest[] } {
+  const tables: TableWriteRequest[] = [];
   async function* events(): AsyncGenerator<BillingEvent> {
     yield* batch.events;
     if (!batch.mrr?.length) return;
     const plan = await deps.mrr.plan(source, batch.mrr, runId);
     for (const e of plan.errors) batch.quarantine.push(mrrQuarantine(source, runId, e));
-    persist = plan.persist;
+    tables.push(...plan.tables);
     yield* plan.events;
   }
-  return { events: events(), persist: () => persist() };
+  return { events: events(), tables };
 }
 
 /** A refused MRR observation, quarantined with its file and line. */

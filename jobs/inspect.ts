@@ -9,6 +9,7 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import { FactTable } from '../warehouse/index.js';
 import { partitionsOf } from '../warehouse/state.js';
 import { rowObjects as rows, sqlString, text, withDuck } from '../warehouse/duck.js';
+import { BILLING_ASSIGNMENTS_TABLE } from '../warehouse/index.js';
 import { formatDuration } from './progress.js';
 
 export interface TraceEvent {
@@ -54,15 +55,11 @@ async function exists(p: string): Promise<boolean> {
   return fs.stat(p).then(() => true, () => false);
 }
 
-async function billingAssignments(c: DuckDBConnection, warehouse: string, eventIds: string[]): Promise<Map<string, TraceEvent['billing']>> {
+/** The billing assignments of `eventIds` in the billing_assignments table as of `asOfMs` (warehouse API). */
+async function billingAssignments(c: DuckDBConnection, table: FactTable, eventIds: string[], asOfMs?: number): Promise<Map<string, TraceEvent['billing']>> {
   const out = new Map<string, TraceEvent['billing']>();
-  const dir = path.join(warehouse, 'billing_records');
-  if (!eventIds.length || !(await exists(dir))) return out;
-  const files: string[] = [];
-  for (const run of (await fs.readdir(dir)).filter((n) => n.startsWith('run=')).sort()) {
-    const f = path.join(dir, run, 'assignments.parquet');
-    if (await exists(f)) files.push(f);
-  }
+  if (!eventIds.length) return out;
+  const files = (await table.tableFiles(BILLING_ASSIGNMENTS_TABLE, asOfMs)).files.map((f) => f.path);
   if (!files.length) return out;
   const found = await rows(
     c,
@@ -89,7 +86,7 @@ export async function trace(table: FactTable, id: string, o: { asOfMs?: number; 
   const commits = new Map<string, { commit: string; version: number; committedAt: string }>();
   for (const h of await table.history()) if (h.runId && h.operation === 'ingest') commits.set(h.runId, { commit: h.commitId, version: h.version, committedAt: h.committedAt });
   const lit = sqlString(id);
-  return withDuck(async (c) => {
+  return withDuck({}, async (c) => {
     const events: TraceEvent[] = [];
     if (factFiles.length) {
       const found = await rows(
@@ -101,7 +98,7 @@ export async function trace(table: FactTable, id: string, o: { asOfMs?: number; 
          WHERE ${ID_COLUMNS.map((k) => `${k} = ${lit}`).join(' OR ')}
          ORDER BY event_ts, billing_source, seqn, event_id`,
       );
-      const billing = await billingAssignments(c, table.root, found.map((r) => String(r.event_id)));
+      const billing = await billingAssignments(c, table, found.map((r) => String(r.event_id)), o.asOfMs);
       for (const r of found) {
         const run = String(r.ingest_run_id);
         const cm = commits.get(run);

@@ -55,6 +55,26 @@ export interface CommitRequest {
   inputs: InputFile[];
   events: AsyncIterable<BillingEvent>;
   quarantine: QuarantineEntry[];
+  /** Writes to other tables committed in the same commit (the source's MRR state); may be filled while `events` is iterated. */
+  tables?: TableWriteRequest[];
+}
+
+/** A cell of a table row: text, int64/µs/unscaled DECIMAL(38,9) as bigint, bool, date as 'YYYY-MM-DD', or null. */
+export type Cell = string | bigint | boolean | null;
+
+/** A write to a table of the warehouse beside the fact table (warehouse/tables.ts TableWrite). */
+export interface TableWriteRequest {
+  table: string;
+  partition: string;
+  rows: Record<string, Cell>[];
+  mode: 'create' | 'append';
+  /** The partition's data version the rows were computed from (null: it did not exist); checked at commit. */
+  basis?: number | null;
+}
+
+/** Reads one partition of a table (keyed snapshot tables: the newest snapshot per key) with its data version. */
+export interface TableReader {
+  readTable(table: string, partition: string, keys?: { column: string; values: readonly string[] }): Promise<{ rows: Record<string, Cell>[]; basis: number | null }>;
 }
 
 export type DimRow = Record<string, string | null>;
@@ -67,7 +87,7 @@ export interface PrepareScratch {
   spillRows: number;
 }
 
-export interface WarehousePort {
+export interface WarehousePort extends TableReader {
   commitIngest(req: CommitRequest): Promise<CommitResult>;
   /**
    * The prepare/publish split for prepares run elsewhere (jobs/prepare-pool.ts): a scratch directory to stage
@@ -126,9 +146,16 @@ export interface SourceBatch {
   mrr?: MrrObservation[];
 }
 
-/** Turns a source's MRR observations into mrr_delta events against the durable MRR state (jobs/billing/mrr-store.ts). */
+/** mrr_delta events of a batch and the MRR state write to commit with them (in the same commit). */
+export interface MrrPlan {
+  events: BillingEvent[];
+  errors: RecordError[];
+  tables: TableWriteRequest[];
+}
+
+/** Turns a source's MRR observations into mrr_delta events against the MRR state table (jobs/billing/mrr-store.ts). */
 export interface MrrPort {
-  plan(source: string, observations: readonly MrrObservation[], runId: string): Promise<{ events: BillingEvent[]; errors: RecordError[]; persist(): Promise<unknown> }>;
+  plan(source: string, observations: readonly MrrObservation[], runId: string): Promise<MrrPlan>;
 }
 
 export interface SourcePort {

@@ -307,9 +307,9 @@ export class WarehouseCore {
   }
 
   /** Writes the _manifest.json blob of a new partition version and returns the complete partition state. */
-  async finishPartition(tx: Tx, p: Omit<PartitionState, 'manifestBlob'>): Promise<PartitionState> {
+  async finishPartition(tx: Tx, p: Omit<PartitionState, 'manifestBlob'>, meta?: Record<string, unknown>): Promise<PartitionState> {
     const manifestBlob = `${tx.blobDir}/${p.table}/${p.dir}/_manifest.json`;
-    await this.storage.writeDurable(manifestBlob, JSON.stringify(manifestDocument(p, tx.version, tx.commitId), null, 1) + '\n');
+    await this.storage.writeDurable(manifestBlob, JSON.stringify(manifestDocument(p, tx.version, tx.commitId, meta), null, 1) + '\n');
     return { ...p, manifestBlob };
   }
 

@@ -1,6 +1,7 @@
 /**
- * Time-travel export: the fact table exactly as it was at a version (or at a moment), for a day range, as
- * CSV or Parquet. Rows are ordered by (event_date, billing_source, event_type, event_ts, seqn, event_id) and
+ * Time-travel export: a table (default the fact table) exactly as it was at a version (or at a moment), for a
+ * day range (day-partitioned tables) or whole, as CSV or Parquet. Fact rows are ordered by (event_date,
+ * billing_source, event_type, event_ts, seqn, event_id), other tables by their declared order, and
  * formatted by this code (not by DuckDB settings), so the same table state always gives the same bytes.
  */
 import { createHash } from 'node:crypto';
@@ -14,14 +15,19 @@ import type { WarehouseCore } from './core.js';
 import { cellSelectList, readParquetSql, streamBlocks, withDuck } from './duck.js';
 import { writeParquetFile } from './parquet.js';
 import { writeSmallTable } from './files.js';
-import { FACT_COLUMNS, FACT_ORDER_SQL, FACT_PARTITION_KEY, FACT_TABLE, microsToIso } from './schema.js';
+import { ConfigError } from '../events/errors.js';
+import { FACT_PARTITION_KEY, FACT_TABLE, QUARANTINE_PARTITION_KEY, microsToIso } from './schema.js';
+import { filesOf, tableDef } from './tables.js';
 import { partitionPath } from './state.js';
 import { replaceFile, writeAll } from '../events/io.js';
 import type { TuningOptions } from './options.js';
 
 export interface ExportRequest {
-  from: string;
-  to: string;
+  /** A table of schema.ts TABLES (default the fact table). */
+  table?: string;
+  /** Day range of a day-partitioned table (fact, quarantine); tables partitioned otherwise are exported whole. */
+  from?: string;
+  to?: string;
   /** Table as of this instant (ms since epoch); default: the latest version. */
   asOfMs?: number;
   format: 'csv' | 'parquet';
@@ -73,14 +79,26 @@ export function csvBlock(specs: readonly ColumnSpec[], block: Block): string {
   return lines.length ? lines.join('\n') + '\n' : '';
 }
 
+/** Tables partitioned by a UTC day: exported for a day range. */
+const DAY_KEYS = new Set([FACT_PARTITION_KEY, QUARANTINE_PARTITION_KEY]);
+
 export async function exportFacts(core: WarehouseCore, req: ExportRequest, t: TuningOptions): Promise<ExportResult> {
-  const days = dayRange(req.from, req.to);
+  const def = tableDef(req.table ?? FACT_TABLE);
   const { state } = await core.state(req.asOfMs);
   const files: string[] = [];
-  for (const d of days) {
-    const p = state.partitions.get(partitionPath(FACT_TABLE, `${FACT_PARTITION_KEY}=${d}`));
-    for (const f of p?.files ?? []) files.push(await core.storage.localFile(f.blob));
+  if (DAY_KEYS.has(def.partitionKey)) {
+    if (req.from === undefined || req.to === undefined) throw new ConfigError(`exporting ${def.name} needs a day range: --from D --to D`);
+    for (const d of dayRange(req.from, req.to)) {
+      const p = state.partitions.get(partitionPath(def.name, `${def.partitionKey}=${d}`));
+      for (const f of p?.files ?? []) files.push(await core.storage.localFile(f.blob));
+    }
+  } else {
+    if (req.from !== undefined || req.to !== undefined) throw new ConfigError(`${def.name} is partitioned by ${def.partitionKey}, not by day: export it without --from/--to (the whole table as of --as-of)`);
+    for (const { file } of filesOf(state, def.name)) files.push(await core.storage.localFile(file.blob));
   }
+  const COLUMNS = def.columns;
+  const latest = def.latestBy ? ` QUALIFY commit_version = max(commit_version) OVER (PARTITION BY ${def.latestBy.map((k) => `"${k}"`).join(', ')})` : '';
+  const query = `SELECT ${cellSelectList(COLUMNS)} FROM (SELECT * FROM ${files.length ? readParquetSql(files) : '(SELECT 1)'}${latest}) ORDER BY ${DAY_KEYS.has(def.partitionKey) ? `${def.partitionKey}, ` : ''}${def.order}`;
   const outAbs = path.resolve(req.out);
   let rows = 0;
   await replaceFile(outAbs, async (tmp) => {
@@ -89,18 +107,18 @@ export async function exportFacts(core: WarehouseCore, req: ExportRequest, t: Tu
       await withDuck({ memoryLimit: t.memoryLimit, tempDir: scratch, threads: t.threads }, async (conn) => {
         const source =
           files.length > 0
-            ? streamBlocks(conn, `SELECT ${cellSelectList(FACT_COLUMNS)} FROM ${readParquetSql(files)} ORDER BY event_date, ${FACT_ORDER_SQL}`, FACT_COLUMNS, t.rowGroupRows)
+            ? streamBlocks(conn, query, COLUMNS, t.rowGroupRows)
             : (async function* (): AsyncGenerator<Block> {})();
         if (req.format === 'parquet') {
-          if (files.length === 0) rows = await writeSmallTable(tmp, FACT_COLUMNS, [], t.rowGroupRows);
-          else rows = (await writeParquetFile(tmp, FACT_COLUMNS, source, { rowGroupRows: t.rowGroupRows })).rows;
+          if (files.length === 0) rows = await writeSmallTable(tmp, COLUMNS, [], t.rowGroupRows);
+          else rows = (await writeParquetFile(tmp, COLUMNS, source, { rowGroupRows: t.rowGroupRows })).rows;
           return;
         }
         const fh = await fs.open(tmp, 'wx');
         try {
-          await writeAll(fh, FACT_COLUMNS.map((s) => s.name).join(',') + '\n', outAbs);
+          await writeAll(fh, COLUMNS.map((s) => s.name).join(',') + '\n', outAbs);
           for await (const block of source) {
-            await writeAll(fh, csvBlock(FACT_COLUMNS, block), outAbs);
+            await writeAll(fh, csvBlock(COLUMNS, block), outAbs);
             rows += block.length;
           }
         } finally {

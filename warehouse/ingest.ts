@@ -21,6 +21,7 @@ import { stageEvents, writeStagedDays, type Staged } from './stage.js';
 export type { Staged } from './stage.js';
 import { partitionPath, type IndexChange, type PartitionChange } from './state.js';
 import type { TuningOptions } from './options.js';
+import { writeTablesInTx, type TableWrite } from './tables.js';
 
 export interface IngestInput {
   runId: string;
@@ -32,6 +33,11 @@ export interface IngestInput {
   events: AsyncIterable<BillingEvent> | Iterable<BillingEvent>;
   /** Filled by the producer while `events` is iterated; read after it ends. */
   quarantine: QuarantineEntry[];
+  /**
+   * Writes to other tables committed in the same transaction (e.g. the source's MRR state, tables.ts); like
+   * `quarantine`, may be filled while `events` is iterated, read after it ends.
+   */
+  tables?: TableWrite[];
 }
 
 export interface IngestResult {
@@ -138,6 +144,8 @@ export async function ingestInTx(core: WarehouseCore, tx: Tx, prepared: Prepared
 
   const quarantine = [...input.quarantine, ...staged.rejected, ...conflicts];
   if (quarantine.length > 0) changes.push(await quarantineChange(core, tx, quarantine, t.rowGroupRows));
+  if (input.tables?.length) changes.push(...(await writeTablesInTx(core, tx, input.tables, t)));
+  await core.fault('ingest:after-tables');
 
   const { rowsWritten, duplicatesInBatch, duplicatesExisting, staleVersions, corrections, filesAdded } = counts;
   const rowsIn = staged.rowsIn;

@@ -223,3 +223,84 @@ export function quarantineRow(q: QuarantineEntry, version: number, committedAtUs
 export function dimensionColumns(keys: readonly string[]): ColumnSpec[] {
   return [...keys.map((k) => c(k, 'utf8', true, 'dimension attribute')), c(DIMENSION_PARTITION_KEY, 'date', false, 'snapshot day; also the Hive key')];
 }
+
+/**
+ * A table of the warehouse beside the fact table (docs/warehouse.md "Other tables"): its declared columns, its
+ * Hive partition key and the order rows are exported in. `latestBy`: a keyed snapshot table, where for each key
+ * only the rows of the newest `commit_version` count (older snapshots of a key are merged away by later commits).
+ */
+export interface TableDef {
+  readonly name: string;
+  readonly partitionKey: string;
+  readonly columns: readonly ColumnSpec[];
+  /** Export order (SQL ORDER BY list, after the partition). */
+  readonly order: string;
+  readonly latestBy?: readonly string[];
+}
+
+export const BILLING_RECORDS_TABLE = 'billing_records';
+export const BILLING_ASSIGNMENTS_TABLE = 'billing_assignments';
+export const MRR_STATE_TABLE = 'mrr_state';
+/** Partition key of the billing tables: the bill run's sequence number (8 digits). */
+export const BILLING_PARTITION_KEY = 'run';
+/** Partition key of the MRR state: one partition per billing source. */
+export const MRR_STATE_PARTITION_KEY = 'billing_source';
+
+/** Billing records: one row per party, cycle and currency, written once by the bill run `run` (docs/billing.md). */
+export const BILLING_RECORD_COLUMNS: readonly ColumnSpec[] = [
+  c('record_id', 'utf8', false, '32 hex chars: identity of the party cycle and currency'),
+  c('run_id', 'utf8', false, 'bill run that wrote the record'),
+  c('cycle_id', 'utf8', false, '<cycle>:<per>:<source>:<party>:<start>..<end> (end exclusive)'),
+  c('cycle', 'utf8', false, 'monthly or weekly'),
+  c('per', 'utf8', false, 'account or subscription'),
+  c('billing_source', 'utf8', false, 'source system of the party'),
+  c('party_id', 'utf8', false, 'account or subscription id ("-" when the events have none)'),
+  c('period_start', 'date', false, 'first day of the cycle'),
+  c('period_end', 'date', false, 'day after the cycle (exclusive)'),
+  c('currency', 'utf8', false, 'ISO 4217'),
+  c('event_count', 'int64', false, 'events assigned'),
+  c('amount_sum', 'decimal38_9', false, 'exact sum of their amount'),
+  c('mrr_delta_sum', 'decimal38_9', false, 'exact sum of their mrr_delta'),
+  c('late_event_count', 'int64', false, 'late events (dated before the cycle, arrived after theirs was billed)'),
+  c('late_amount_sum', 'decimal38_9', false, 'exact sum of the late events amount'),
+];
+
+/** Billing assignments: one row per event billed, naming its record. */
+export const BILLING_ASSIGNMENT_COLUMNS: readonly ColumnSpec[] = [
+  c('event_id', 'utf8', false, 'the fact table event billed'),
+  c('record_id', 'utf8', false, 'the record it is billed in'),
+  c('run_id', 'utf8', false, 'bill run that assigned it'),
+  c('cycle_id', 'utf8', false, 'cycle it is billed in'),
+  c('event_date', 'date', false, 'UTC day of the event'),
+  c('late', 'bool', false, 'billed in a later cycle than its own'),
+  c('original_cycle_id', 'utf8', true, 'the cycle a late event belonged to'),
+  c('currency', 'utf8', false, 'ISO 4217'),
+  c('amount', 'decimal38_9', false, 'the event amount'),
+];
+
+/** MRR state: per subscription, every version known (events/mrr.ts MrrSubscriptionState), one row a version. */
+export const MRR_STATE_COLUMNS: readonly ColumnSpec[] = [
+  c('billing_source', 'utf8', false, 'source system; also the Hive partition key'),
+  c('subscription_id', 'utf8', false, 'subscription'),
+  c('account_id', 'utf8', true, 'account of its latest version'),
+  c('currency', 'utf8', false, 'currency of its MRR'),
+  c('version_seq', 'int64', false, 'order of the version (higher is newer)'),
+  c('version', 'utf8', false, 'version label as the source wrote it'),
+  c('effective_ts', 'timestamp_us_utc', false, 'when the version took effect'),
+  c('value', 'decimal38_9', false, 'the MRR the version states'),
+  c('emitted', 'decimal38_9', false, 'sum of the mrr_delta rows already emitted for the version'),
+  c('delta_rows', 'int64', false, 'mrr_delta rows emitted for the version'),
+  c('source_file', 'utf8', false, 'lineage of the version'),
+  c('source_position', 'int64', false, 'lineage: line or position'),
+  c('run_id', 'utf8', false, 'ingest run that wrote this snapshot of the subscription'),
+  c('commit_version', 'int64', false, 'table version of the commit that wrote it (the newest per subscription counts)'),
+];
+
+export const BILLING_RECORDS: TableDef = { name: BILLING_RECORDS_TABLE, partitionKey: BILLING_PARTITION_KEY, columns: BILLING_RECORD_COLUMNS, order: 'cycle_id, currency, record_id' };
+export const BILLING_ASSIGNMENTS: TableDef = { name: BILLING_ASSIGNMENTS_TABLE, partitionKey: BILLING_PARTITION_KEY, columns: BILLING_ASSIGNMENT_COLUMNS, order: 'event_id, record_id' };
+export const MRR_STATE: TableDef = { name: MRR_STATE_TABLE, partitionKey: MRR_STATE_PARTITION_KEY, columns: MRR_STATE_COLUMNS, order: 'subscription_id, commit_version, version_seq', latestBy: ['billing_source', 'subscription_id'] };
+export const FACT: TableDef = { name: FACT_TABLE, partitionKey: FACT_PARTITION_KEY, columns: FACT_COLUMNS, order: FACT_ORDER_SQL };
+export const QUARANTINE: TableDef = { name: QUARANTINE_TABLE, partitionKey: QUARANTINE_PARTITION_KEY, columns: QUARANTINE_COLUMNS, order: 'billing_source, source_file, source_position, commit_version' };
+
+/** Every table with a declared schema, by name (export --table, commits of extra tables). */
+export const TABLES: ReadonlyMap<string, TableDef> = new Map([FACT, QUARANTINE, BILLING_RECORDS, BILLING_ASSIGNMENTS, MRR_STATE].map((t) => [t.name, t]));

@@ -76,7 +76,7 @@ export interface IndexChange {
   segments: IndexSegment[];
 }
 
-export type Operation = 'ingest' | 'compact' | 'dimension' | 'success' | 'clear-success' | 'reenrich';
+export type Operation = 'ingest' | 'compact' | 'dimension' | 'success' | 'clear-success' | 'reenrich' | 'bill' | 'import';
 
 export interface CommitEntry {
   format: 1;
@@ -261,7 +261,7 @@ export function diffTotals(a: readonly TotalRow[], b: readonly TotalRow[]): stri
 }
 
 /** The _manifest.json document of a partition version. */
-export function manifestDocument(p: Omit<PartitionState, 'manifestBlob' | 'successBlob'>, version: number, commitId: string) {
+export function manifestDocument(p: Omit<PartitionState, 'manifestBlob' | 'successBlob'>, version: number, commitId: string, meta?: Record<string, unknown>) {
   return {
     format: 1,
     table: p.table,
@@ -273,6 +273,8 @@ export function manifestDocument(p: Omit<PartitionState, 'manifestBlob' | 'succe
     bytes: p.files.reduce((n, f) => n + f.bytes, 0),
     files: p.files.map((f) => ({ name: f.name, rows: f.rows, bytes: f.bytes, min_event_ts: f.minTs, max_event_ts: f.maxTs, sorted: f.sorted })),
     totals: mergeTotals(p.files),
+    /** What the writer records about the partition version (a bill run's manifest); absent for most tables. */
+    ...(meta ? { meta } : {}),
   };
 }
 export type ManifestDocument = ReturnType<typeof manifestDocument>;

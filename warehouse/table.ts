@@ -2,7 +2,9 @@
  * FactTable: the warehouse API used by jobs (see docs/CONTRACTS.md and docs/warehouse.md).
  */
 import path from 'node:path';
-import { ConfigError } from '../events/errors.js';
+import { ConfigError, FatalError } from '../events/errors.js';
+import type { CellValue } from './columns.js';
+import { filesOf, readPartitionRows, writeTablesInTx, type TableWrite } from './tables.js';
 import { assertDay } from '../partitions/index.js';
 import { WarehouseCore } from './core.js';
 import { compactInTx, isCompact, type CompactResult } from './compact.js';
@@ -279,6 +281,49 @@ export class FactTable {
       return { outcome: { operation: 'dimension', changes: [{ path: partitionPath(name, dir), state }], summary: { rows: n } }, result: null };
     });
     return entry!.version;
+  }
+
+  /**
+   * Commits writes to tables beside the fact table (billing records and assignments, MRR state: tables.ts) as one
+   * commit; returns its version and id.
+   */
+  async commitTables(operation: 'bill' | 'import', writes: readonly TableWrite[], o: { runId?: string; summary?: Record<string, number | string> } = {}): Promise<{ version: number; commitId: string }> {
+    const { entry } = await this.core.transaction(`${operation}${o.runId ? ` run ${o.runId}` : ''}`, async (tx) => {
+      const changes = await writeTablesInTx(this.core, tx, writes, this.tuning);
+      await this.core.fault(`${operation}:after-write`);
+      return { outcome: { operation, runId: o.runId ?? null, changes, summary: o.summary ?? {} }, result: null };
+    });
+    return { version: entry!.version, commitId: entry!.commitId };
+  }
+
+  /**
+   * Rows of one partition of a table (keyed snapshot tables: the newest snapshot per key), optionally only those
+   * whose `keys.column` is in `keys.values`, with the partition's data version (the `basis` of a later append).
+   */
+  async readTable(table: string, partition: string, keys?: { column: string; values: readonly string[] }): Promise<{ rows: Record<string, CellValue>[]; basis: number | null }> {
+    return readPartitionRows(this.core, await this.core.current(), table, partition, this.tuning, keys);
+  }
+
+  /**
+   * The live files of a table at `asOfMs` (default: the current version), partition by partition: the stored
+   * object (`blob`, relative to the root: stable, immutable) and a local path DuckDB can read.
+   */
+  async tableFiles(table: string, asOfMs?: number): Promise<{ version: number; files: { dir: string; blob: string; path: string; rows: number }[] }> {
+    const { state } = await this.core.state(asOfMs);
+    const files = await Promise.all(filesOf(state, table).map(async ({ dir, file }) => ({ dir, blob: file.blob, path: await this.core.storage.localFile(file.blob), rows: file.rows })));
+    return { version: state.version, files };
+  }
+
+  /** The `_manifest.json` of every partition of a table (sorted by directory), `meta` included. */
+  async tableManifests(table: string): Promise<{ dir: string; dataVersion: number; manifest: ManifestDocument & { meta?: Record<string, unknown> } }[]> {
+    const { state } = await this.core.state();
+    const out = [];
+    for (const p of partitionsOf(state, table)) {
+      const text = await this.core.storage.readText(p.manifestBlob);
+      if (text === null) throw new FatalError(`${this.root}/${p.manifestBlob} (the manifest of ${table}/${p.dir}, version ${p.dataVersion}) is missing; restore it from backup`);
+      out.push({ dir: p.dir, dataVersion: p.dataVersion, manifest: JSON.parse(text) as ManifestDocument & { meta?: Record<string, unknown> } });
+    }
+    return out;
   }
 
   /** Exports the fact table for a day range as it was at `asOfMs` (default now) to CSV or Parquet. */

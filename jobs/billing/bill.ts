@@ -1,20 +1,20 @@
 /**
- * The bill job: `billing-mart bill --cycle <monthly|weekly> [--per account|subscription] [--through D] [--from D]`.
- * Reads the committed record sets and the fact table, plans with planBilling() (pure), and writes one immutable
- * record set. Re-running with nothing new to close writes nothing (idempotent).
+ * One bill: reads the committed record sets and the fact table through the warehouse, plans with planBilling()
+ * (billing/, pure), and commits one immutable record set (one warehouse commit, jobs/billing/store.ts).
+ * Re-running with nothing new to close writes nothing (idempotent). The job around it (run record, lock,
+ * errors by kind) is jobs/bill.ts.
  */
-import { stat } from 'node:fs/promises';
-import path from 'node:path';
 import { ConfigError, FatalError } from '../../events/errors.js';
+import type { FactTable } from '../../warehouse/index.js';
 import { addDays, assertDay, dayOf, dayStartMs } from '../../partitions/index.js';
-import { planBilling, type BillPlan, type FactEventRow } from './assign.js';
-import { CYCLES, PARTIES, changeTimeline, describePolicy, samePolicy, type CycleKind, type PartyKind, type PolicySegment } from './cycles.js';
-import { big, createBillingViews, createFactView, listFactFiles, rows, text, withDuck } from './duck.js';
-import { uniqueSuffix } from './fs.js';
-import { listRuns, writeRun, type RunManifest } from './store.js';
+import { planBilling, type BillPlan, type FactEventRow } from '../../billing/assign.js';
+import { CYCLES, PARTIES, changeTimeline, describePolicy, samePolicy, type CycleKind, type PartyKind, type PolicySegment } from '../../billing/cycles.js';
+import { RUN_MANIFEST_FORMAT, type RunManifest } from '../../billing/run.js';
+import { assertBillingLayout, listRuns, writeRun } from './store.js';
+import { big, createBillingViews, createFactView, factSnapshot, rows, text, withBillingDuck } from './views.js';
 
 export interface BillOptions {
-  warehouse: string;
+  table: FactTable;
   /** Billing cycle; default: the logic in force (required for the first run). */
   cycle?: string;
   per?: string;
@@ -24,7 +24,7 @@ export interface BillOptions {
   from?: string;
   /** Current time, ms since epoch (injected). */
   now: number;
-  runId?: string;
+  runId: string;
   /** Plan and report, write nothing. */
   dryRun?: boolean;
   /** A change of the cycle or the billed party (for good, from `from` on) must be asked for explicitly. */
@@ -33,8 +33,11 @@ export interface BillOptions {
 
 export interface BillResult {
   written: boolean;
-  /** Directory of the record set written, when one was. */
+  /** Where the record set written is in the warehouse layout (billing_records/run=N), when one was. */
   dir?: string;
+  /** Table version and id of the commit that wrote it. */
+  version?: number;
+  commitId?: string;
   manifest: RunManifest | undefined;
   notes: string[];
   timeline: PolicySegment[];
@@ -84,19 +87,17 @@ export function toFactRow(r: Record<string, unknown>): FactEventRow {
 const inclusive = (watermark: string | null | undefined) => (watermark ? addDays(watermark, -1) : null);
 
 /** Days of [start, end) whose fact partition has no `_SUCCESS` marker (not verified complete). */
-async function unverified(warehouse: string, periods: { start: string; end: string }[]): Promise<string[]> {
+async function unverified(table: FactTable, periods: { start: string; end: string }[]): Promise<string[]> {
+  if (periods.length === 0) return [];
+  const marked = new Set((await table.info()).partitions.filter((p) => p.table === 'fact_billing_event' && p.success).map((p) => p.partition.replace(/^event_date=/, '')));
   const days = new Set<string>();
   for (const p of periods) for (let d = p.start; d < p.end; d = addDays(d, 1)) days.add(d);
-  const out: string[] = [];
-  for (const d of [...days].sort()) {
-    const ok = await stat(path.join(warehouse, 'fact_billing_event', `event_date=${d}`, '_SUCCESS')).then(() => true, () => false);
-    if (!ok) out.push(d);
-  }
-  return out;
+  return [...days].sort().filter((d) => !marked.has(d));
 }
 
 export async function runBilling(o: BillOptions): Promise<BillResult> {
-  const runsBefore = await listRuns(o.warehouse);
+  await assertBillingLayout(o.table);
+  const runsBefore = await listRuns(o.table);
   const inForce = runsBefore[runsBefore.length - 1]?.manifest.timeline.at(-1);
   if (o.cycle === undefined && !inForce) throw new ConfigError('--cycle is required for the first bill run: monthly or weekly (later runs keep the logic in force)');
   const cycle = parseChoice<CycleKind>(o.cycle ?? inForce!.cycle, CYCLES, '--cycle');
@@ -112,16 +113,16 @@ export async function runBilling(o: BillOptions): Promise<BillResult> {
   if (through >= today) throw new ConfigError(`--through ${through} is not over yet (today is ${today} UTC); cycles can only close on past days — use --through ${addDays(today, -1)} or earlier`);
   const from = o.from === undefined ? undefined : parseDay(o.from, '--from');
   const endExclusive = addDays(through, 1);
-  const runId = o.runId ?? `bill-${new Date(o.now).toISOString().replace(/[-:.]/g, '')}-${uniqueSuffix()}`;
+  const runId = o.runId;
 
   const runs = runsBefore;
   const last = runs[runs.length - 1]?.manifest;
   const watermark = last?.watermarkAfter ?? undefined;
-  const snap = await listFactFiles(o.warehouse);
+  const snap = await factSnapshot(o.table);
 
-  return withDuck(async (c) => {
-    await createFactView(c, o.warehouse, snap);
-    await createBillingViews(c, runs.map((r) => r.dir));
+  return withBillingDuck(async (c) => {
+    await createFactView(c, o.table, snap);
+    await createBillingViews(c, o.table);
     let firstDay: string | undefined;
     if (!last && from === undefined) {
       const [m] = await rows(c, `SELECT min(epoch_us(event_ts)) AS ts FROM fact`);
@@ -149,7 +150,7 @@ export async function runBilling(o: BillOptions): Promise<BillResult> {
       return { written: false, manifest: undefined, notes, timeline: change.timeline, billedThrough: inclusive(watermark), dryRun: Boolean(o.dryRun), unverifiedDays: [] };
     }
     const manifest: RunManifest = {
-      format: 'billing-mart/billing-run/v1',
+      format: RUN_MANIFEST_FORMAT,
       seq: (last?.seq ?? 0) + 1,
       runId,
       createdAt: new Date(o.now).toISOString(),
@@ -166,16 +167,16 @@ export async function runBilling(o: BillOptions): Promise<BillResult> {
         latePending: plan.latePending,
         beforeStart: plan.beforeStart,
       },
-      factFiles: snap.files,
+      factFiles: snap.files.map((f) => f.blob),
     };
-    const unverifiedDays = await unverified(o.warehouse, plan.periods);
+    const unverifiedDays = await unverified(o.table, plan.periods);
     if (unverifiedDays.length) {
       notes.push(
         `warning: ${unverifiedDays.length} day(s) in the cycles ${o.dryRun ? 'to close' : 'closed'} are not verified complete (no _SUCCESS): ${unverifiedDays.slice(0, 5).join(', ')}${unverifiedDays.length > 5 ? ', …' : ''}; events that arrive for them later are billed as late adjustments — run billing-mart check completeness --from ${unverifiedDays[0]} --to ${unverifiedDays.at(-1)} first`,
       );
     }
     if (o.dryRun) return { written: false, manifest, notes, timeline: change.timeline, billedThrough: inclusive(watermark), dryRun: true, unverifiedDays };
-    const dir = await writeRun(o.warehouse, manifest, plan.records, plan.assignments);
-    return { written: true, dir, manifest, notes, timeline: change.timeline, billedThrough: inclusive(manifest.watermarkAfter), dryRun: false, unverifiedDays };
+    const { dir, version, commitId } = await writeRun(o.table, manifest, plan.records, plan.assignments);
+    return { written: true, dir, version, commitId, manifest, notes, timeline: change.timeline, billedThrough: inclusive(manifest.watermarkAfter), dryRun: false, unverifiedDays };
   });
 }

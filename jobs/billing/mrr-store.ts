@@ -1,172 +1,89 @@
 /**
- * Durable MRR delta state: an append-only log under <warehouse>/billing/mrr_state/.
- * Each run that changes the state adds ONE file `<seq>.jsonl` (seq = 8 digits, 00000001, 00000002, …) holding
- * the new snapshot of every subscription it touched, one JSON line each. Loading folds the files in seq order;
- * a later snapshot of a subscription replaces the earlier one. Files are written to a temp name and link()ed
- * into place, so a killed run leaves nothing visible and two concurrent runs cannot both take the same seq.
+ * The MRR state as a warehouse table (`mrr_state`, partition `billing_source=<source>`, warehouse/schema.ts):
+ * per subscription, every version known, one row a version; a commit that changes a subscription appends its
+ * whole new snapshot, and the newest `commit_version` per subscription counts (the warehouse merges older
+ * snapshots away every few commits).
  *
- * Order of operations for a caller: compute (planMrrRun) → commit the delta events to the fact table →
- * persist(). If the process dies between the two, the next run recomputes the same rows with the same
- * event_ids and the fact table's de-duplication drops them.
+ * Planning reads only the subscriptions the batch observes (not the whole state), applies the pure
+ * events/mrr.ts, and returns the MRR_CHANGED delta events together with the state write; ingest commits both
+ * in ONE warehouse commit (IngestInput.tables), so the state can never fall behind the fact table: a run killed
+ * anywhere leaves both as before or both as after. The write carries the partition version it was computed
+ * from, and the commit refuses it (retriable) when another run changed the state meanwhile.
  */
-import { promises as fs } from 'node:fs';
-import path from 'node:path';
-import { FatalError, RetriableError } from '../../events/errors.js';
-import {
-  applyMrrObservations,
-  mrrDeltaToEvent,
-  subscriptionKey,
-  type MrrApplyResult,
-  type MrrObservation,
-  type MrrState,
-  type MrrSubscriptionState,
-} from '../../events/mrr.js';
+import { FatalError } from '../../events/errors.js';
+import { applyMrrObservations, mrrDeltaToEvent, subscriptionKey, type MrrApplyResult, type MrrObservation, type MrrState, type MrrSubscriptionState } from '../../events/mrr.js';
 import type { BillingEvent } from '../../events/model.js';
-import { uniqueSuffix } from './fs.js';
+import { unscaledToText } from '../../events/money.js';
+import { textToUnscaled } from '../../warehouse/state.js';
+import { MRR_STATE_TABLE, type CellValue } from '../../warehouse/index.js';
+import type { MrrPlan, MrrPort, TableReader, TableWriteRequest } from '../ports.js';
 
-export const MRR_STATE_DIR = path.join('billing', 'mrr_state');
-const FILE_RE = /^(\d{8})\.jsonl$/;
+export { MRR_STATE_TABLE };
 
-interface StoredVersion {
-  seq: string;
-  version: string;
-  effectiveTs: string;
-  value: string;
-  emitted: string;
-  rows: number;
-  sourceFile: string;
-  sourcePosition: number;
-}
-interface StoredSub {
-  billingSource: string;
-  subscriptionId: string;
-  accountId: string | null;
-  currency: string;
-  versions: StoredVersion[];
-  runId: string;
-}
-
-function toStored(s: MrrSubscriptionState, runId: string): StoredSub {
-  return {
-    billingSource: s.billingSource,
-    subscriptionId: s.subscriptionId,
-    accountId: s.accountId,
+export function stateRows(s: MrrSubscriptionState, runId: string): Record<string, CellValue>[] {
+  return s.versions.map((v) => ({
+    billing_source: s.billingSource,
+    subscription_id: s.subscriptionId,
+    account_id: s.accountId,
     currency: s.currency,
-    versions: s.versions.map((v) => ({ ...v, seq: v.seq.toString(), effectiveTs: v.effectiveTs.toString() })),
-    runId,
-  };
+    version_seq: v.seq,
+    version: v.version,
+    effective_ts: v.effectiveTs,
+    value: textToUnscaled(v.value),
+    emitted: textToUnscaled(v.emitted),
+    delta_rows: BigInt(v.rows),
+    source_file: v.sourceFile,
+    source_position: BigInt(v.sourcePosition),
+    run_id: runId,
+  }));
 }
 
-function fromStored(o: StoredSub, where: string): MrrSubscriptionState {
-  if (!o || typeof o.billingSource !== 'string' || typeof o.subscriptionId !== 'string' || typeof o.currency !== 'string' || !Array.isArray(o.versions)) {
-    throw new FatalError(`${where}: not an MRR state line (needs billingSource, subscriptionId, currency, versions); the MRR state log is corrupt — restore the file from backup`);
+/** Rebuilds the state of the subscriptions in `rows` (one snapshot each, as readTable returns them). */
+export function stateFromRows(rows: readonly Record<string, CellValue>[], where: string): Map<string, MrrSubscriptionState> {
+  const state = new Map<string, MrrSubscriptionState>();
+  for (const r of rows) {
+    const source = r.billing_source;
+    const sub = r.subscription_id;
+    if (typeof source !== 'string' || typeof sub !== 'string' || typeof r.currency !== 'string' || typeof r.version_seq !== 'bigint' || typeof r.effective_ts !== 'bigint' || typeof r.value !== 'bigint' || typeof r.emitted !== 'bigint') {
+      throw new FatalError(`${where}: a row of the MRR state is incomplete (${JSON.stringify(r, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))}); restore the table from backup`);
+    }
+    const key = subscriptionKey(source, sub);
+    let s = state.get(key);
+    if (!s) state.set(key, (s = { billingSource: source, subscriptionId: sub, accountId: typeof r.account_id === 'string' ? r.account_id : null, currency: r.currency, versions: [] }));
+    s.versions.push({
+      seq: r.version_seq,
+      version: String(r.version),
+      effectiveTs: r.effective_ts,
+      value: trimZeros(unscaledToText(r.value)),
+      emitted: trimZeros(unscaledToText(r.emitted)),
+      rows: Number(r.delta_rows),
+      sourceFile: String(r.source_file),
+      sourcePosition: Number(r.source_position),
+    });
   }
-  return {
-    billingSource: o.billingSource,
-    subscriptionId: o.subscriptionId,
-    accountId: o.accountId ?? null,
-    currency: o.currency,
-    versions: o.versions.map((v, i) => {
-      if (!/^-?\d+$/.test(String(v.seq)) || !/^-?\d+$/.test(String(v.effectiveTs))) {
-        throw new FatalError(`${where}: version #${i} of subscription ${o.subscriptionId} has a non-integer seq or effectiveTs; the MRR state log is corrupt`);
-      }
-      return { ...v, seq: BigInt(v.seq), effectiveTs: BigInt(v.effectiveTs) };
-    }),
-  };
+  for (const s of state.values()) s.versions.sort((a, b) => (a.seq < b.seq ? -1 : a.seq > b.seq ? 1 : 0));
+  return state;
 }
 
-export class MrrStateStore {
-  private constructor(
-    readonly dir: string,
-    readonly state: MrrState,
-    /** Seq of the last file loaded (0 when none). */
-    readonly seq: number,
-  ) {}
-
-  /** `scope`: one log per billing source (`<warehouse>/billing/mrr_state/<source>/`), so sources never contend. */
-  static async open(warehouseDir: string, scope?: string): Promise<MrrStateStore> {
-    const dir = scope === undefined ? path.join(warehouseDir, MRR_STATE_DIR) : path.join(warehouseDir, MRR_STATE_DIR, scope);
-    let names: string[];
-    try {
-      names = (await fs.readdir(dir)).filter((n) => FILE_RE.test(n)).sort();
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return new MrrStateStore(dir, new Map(), 0);
-      throw e;
-    }
-    const state = new Map<string, MrrSubscriptionState>();
-    for (const name of names) {
-      const file = path.join(dir, name);
-      const lines = (await fs.readFile(file, 'utf8')).split('\n');
-      lines.forEach((line, i) => {
-        if (!line.trim()) return;
-        let parsed: StoredSub;
-        try {
-          parsed = JSON.parse(line) as StoredSub;
-        } catch (e) {
-          throw new FatalError(`${file}:${i + 1}: invalid JSON in the MRR state log (${(e as Error).message}); restore the file from backup`, { cause: e });
-        }
-        const sub = fromStored(parsed, `${file}:${i + 1}`);
-        state.set(subscriptionKey(sub.billingSource, sub.subscriptionId), sub);
-      });
-    }
-    const last = names.length ? Number(FILE_RE.exec(names[names.length - 1]!)![1]) : 0;
-    return new MrrStateStore(dir, state, last);
-  }
-
-  /** Appends the subscriptions whose state changed in `result` as the next log file. No-op when nothing changed. */
-  async commit(runId: string, result: MrrApplyResult): Promise<string | undefined> {
-    const changed = [...result.state.entries()].filter(([k, s]) => this.state.get(k) !== s).map(([, s]) => s);
-    if (changed.length === 0) return undefined;
-    await fs.mkdir(this.dir, { recursive: true });
-    const name = `${String(this.seq + 1).padStart(8, '0')}.jsonl`;
-    const final = path.join(this.dir, name);
-    const tmp = path.join(this.dir, `.${name}.tmp-${uniqueSuffix()}`);
-    const fh = await fs.open(tmp, 'w');
-    try {
-      await fh.writeFile(changed.map((s) => JSON.stringify(toStored(s, runId))).join('\n') + '\n');
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    try {
-      await fs.link(tmp, final);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'EEXIST') {
-        throw new RetriableError(`another run wrote MRR state file ${final} first; re-run to recompute from the newer state`, { cause: e });
-      }
-      throw e;
-    } finally {
-      await fs.unlink(tmp);
-    }
-    return final;
-  }
+/** "300.000000000" → "300", "1.500000000" → "1.5" (the text events/mrr.ts keeps; values compare as decimals anyway). */
+function trimZeros(t: string): string {
+  return t.includes('.') ? t.replace(/0+$/, '').replace(/\.$/, '') : t;
 }
 
-/** The jobs' MRR port over the state logs under `warehouseDir`: one log per source, planned under the source's MRR lock. */
-export function mrrPort(warehouseDir: string): { plan(source: string, observations: readonly MrrObservation[], runId: string): Promise<{ events: BillingEvent[]; errors: MrrApplyResult['errors']; persist(): Promise<unknown> }> } {
-  return {
-    async plan(source, observations, runId) {
-      const p = await planMrrRun(warehouseDir, observations, runId, source);
-      return { events: p.events, errors: p.result.errors, persist: p.persist };
-    },
-  };
+/** Plans one batch of a source's MRR observations against the committed state (read through `reader`). */
+export async function planMrr(reader: TableReader, source: string, observations: readonly MrrObservation[], runId: string): Promise<MrrPlan & { result: MrrApplyResult }> {
+  const subs = [...new Set(observations.map((o) => o.subscriptionId))].sort();
+  const { rows, basis } = await reader.readTable(MRR_STATE_TABLE, source, { column: 'subscription_id', values: subs });
+  const before: MrrState = stateFromRows(rows, `${MRR_STATE_TABLE}/billing_source=${source}`);
+  const result = applyMrrObservations(before, observations);
+  const changed = [...result.state.entries()].filter(([k, s]) => before.get(k) !== s).map(([, s]) => s);
+  const tables: TableWriteRequest[] = changed.length ? [{ table: MRR_STATE_TABLE, partition: source, mode: 'append', basis, rows: changed.flatMap((s) => stateRows(s, runId)) }] : [];
+  return { events: result.deltas.map((d) => mrrDeltaToEvent(d, runId)), errors: result.errors, tables, result };
 }
 
-export interface MrrRunPlan {
-  /** MRR_CHANGED events (amount 0, mrr_delta set) to commit to the fact table. */
-  events: BillingEvent[];
-  result: MrrApplyResult;
-  /** Call AFTER the events are committed: appends the new state. */
-  persist(): Promise<string | undefined>;
+/** The jobs' MRR port over a warehouse (real or fake): state read per batch, written in the ingest's commit. */
+export function mrrPort(reader: TableReader): MrrPort {
+  return { plan: (source, observations, runId) => planMrr(reader, source, observations, runId) };
 }
 
-/** Loads the state, applies the observations and returns the delta events plus a persist() for afterwards. */
-export async function planMrrRun(warehouseDir: string, observations: Iterable<MrrObservation>, runId: string, scope?: string): Promise<MrrRunPlan> {
-  const store = await MrrStateStore.open(warehouseDir, scope);
-  const result = applyMrrObservations(store.state, observations);
-  return {
-    events: result.deltas.map((d) => mrrDeltaToEvent(d, runId)),
-    result,
-    persist: () => store.commit(runId, result),
-  };
-}
+export type { BillingEvent };

@@ -1,179 +1,114 @@
 /**
- * The billing records table: append-only, one immutable record set per bill run.
+ * The billing tables in the warehouse: one record set per bill run, committed by the warehouse as ONE commit
+ * (operation `bill`) that creates partition `run=<seq>` of two declared tables (warehouse/schema.ts):
  *
- *   <warehouse>/billing_records/run=00000001/records.parquet      one row per party cycle and currency (totals)
- *   <warehouse>/billing_records/run=00000001/assignments.parquet  one row per assigned event_id
- *   <warehouse>/billing_records/run=00000001/run.json             the manifest (logic timeline, watermark, files read)
+ *   <warehouse>/billing_records/run=00000001/billing_records-<commit>-00.parquet          one row per party cycle and currency
+ *   <warehouse>/billing_records/run=00000001/_manifest.json                               files, rows, and `meta`: the run manifest
+ *   <warehouse>/billing_assignments/run=00000001/billing_assignments-<commit>-01.parquet  one row per assigned event_id
  *
- * A record set is written into <warehouse>/.billing_records.tmp/<unique>/ (beside billing_records/, never inside
- * it, so no glob over billing_records/ can count a killed run's complete set) and then renamed to run=<seq> in one
- * step, so a killed run leaves nothing visible; leftovers older than an hour are removed by the next run; a second run racing for the same seq fails its rename (the target exists and
- * is not empty) and is told to re-run. Nothing here ever rewrites or deletes a run=<seq> directory.
+ * The commit log is the commit point: a killed run leaves nothing visible (recovery removes its blobs), a
+ * second run racing for the same seq loses under the lock (retriable), `table history` lists every run and
+ * `export --table billing_records --as-of TS` reads the records as they were. Nothing here writes files.
  */
-import { promises as fs } from 'node:fs';
-import path from 'node:path';
-import { FatalError, RetriableError } from '../../events/errors.js';
-import type { Assignment, CycleRecord } from './assign.js';
-import type { PolicySegment } from './cycles.js';
-import { isErrno, uniqueSuffix } from './fs.js';
-import { toParquet } from './parquet.js';
+import { FatalError } from '../../events/errors.js';
+import { textToUnscaled } from '../../warehouse/state.js';
+import { BILLING_ASSIGNMENTS_TABLE, BILLING_RECORDS_TABLE, type CellValue, type FactTable, type TableWrite } from '../../warehouse/index.js';
+import type { Assignment, CycleRecord } from '../../billing/assign.js';
+import { RUN_MANIFEST_FORMAT, runPartition, type RunManifest } from '../../billing/run.js';
 
-export const RECORDS_DIR = 'billing_records';
-const RUN_RE = /^run=(\d{8})$/;
-
-export interface RunManifest {
-  format: 'billing-mart/billing-run/v1';
-  seq: number;
-  runId: string;
-  createdAt: string;
-  /** --through as given (inclusive day). */
-  through: string;
-  /** The billing logic timeline in force after this run (full history; earlier segments never change). */
-  timeline: PolicySegment[];
-  /** Billed through before/after this run (exclusive day); null before anything was billed. */
-  watermarkBefore: string | null;
-  watermarkAfter: string | null;
-  /** Periods closed by this run. */
-  periods: { start: string; end: string; cycle: string; per: string }[];
-  counts: { records: number; assignments: number; onTime: number; late: number; latePending: number; beforeStart: number };
-  /** Fact-table data files (relative to the warehouse) this run read. */
-  factFiles: string[];
-}
+export { BILLING_RECORDS_TABLE, BILLING_ASSIGNMENTS_TABLE };
 
 export interface StoredRun {
+  /** Where the record set is in the warehouse's layout, e.g. billing_records/run=00000001. */
   dir: string;
   manifest: RunManifest;
 }
 
-export function recordsRoot(warehouseDir: string): string {
-  return path.join(warehouseDir, RECORDS_DIR);
-}
-
-/** Where record sets are assembled before their atomic rename: outside billing_records/, same file system. */
-export function recordsTmpRoot(warehouseDir: string): string {
-  return path.join(warehouseDir, `.${RECORDS_DIR}.tmp`);
-}
-
-const STALE_TMP_MS = 3_600_000;
-
-/** Removes what killed runs left in the temp root (older than an hour: a running bill is never that slow to write). */
-async function removeStaleTmp(tmpRoot: string, nowMs: number): Promise<void> {
-  let names: string[];
-  try {
-    names = await fs.readdir(tmpRoot);
-  } catch (e) {
-    if (isErrno(e, 'ENOENT')) return;
-    throw e;
+/**
+ * Refuses a warehouse that still holds billing data in the layout before the billing tables (its own
+ * `billing_records/run=N/run.json` directories, `billing/mrr_state/` logs): that data is not in the commit log,
+ * and the new tables would silently shadow it. The message names the directory and the fix.
+ */
+export async function assertBillingLayout(table: FactTable): Promise<void> {
+  const st = table.core.storage;
+  const runs = (await st.list(BILLING_RECORDS_TABLE)).filter((n) => /^run=\d{8}$/.test(n));
+  if (runs.length > 0 && (await st.exists(`${BILLING_RECORDS_TABLE}/${runs[0]}/run.json`))) {
+    throw new FatalError(
+      `${st.root}/${BILLING_RECORDS_TABLE}/ holds billing record sets in the layout before billing became a warehouse table (run=N/run.json, not in the commit log); this version neither reads nor imports them. Move the directory out of the warehouse (keep it: it is the record of what was billed), then run bill again from the start (\`billing-mart bill --cycle … --per … --from <first billed day> --change-logic\` rebuilds record sets from the fact table in the warehouse's tables) — see docs/billing.md "Warehouses from before the billing tables"`,
+    );
   }
-  for (const n of names) {
-    const p = path.join(tmpRoot, n);
-    const st = await fs.stat(p).catch((e: unknown) => (isErrno(e, 'ENOENT') ? null : Promise.reject(e)));
-    if (st && nowMs - st.mtimeMs > STALE_TMP_MS) await fs.rm(p, { recursive: true, force: true });
+  if (await st.exists('billing/mrr_state')) {
+    throw new FatalError(
+      `${st.root}/billing/mrr_state/ holds MRR state logs in the layout before the MRR state became a warehouse table (mrr_state); this version does not read them, and ingesting without them would compute MRR deltas from nothing. Move the directory out of the warehouse and rebuild the warehouse by loading the landing history into a new one (\`billing-mart backfill\`) — see docs/billing.md "Warehouses from before the billing tables"`,
+    );
   }
 }
 
-/** All committed record sets, in seq order. */
-export async function listRuns(warehouseDir: string): Promise<StoredRun[]> {
-  const root = recordsRoot(warehouseDir);
-  let names: string[];
-  try {
-    names = await fs.readdir(root);
-  } catch (e) {
-    if (isErrno(e, 'ENOENT')) return [];
-    throw e;
-  }
+/** All committed record sets, in seq order (from the billing_records partitions' manifests). */
+export async function listRuns(table: FactTable): Promise<StoredRun[]> {
   const out: StoredRun[] = [];
-  for (const name of names.filter((n) => RUN_RE.test(n)).sort()) {
-    const dir = path.join(root, name);
-    const file = path.join(dir, 'run.json');
-    let manifest: RunManifest;
-    try {
-      manifest = JSON.parse(await fs.readFile(file, 'utf8')) as RunManifest;
-    } catch (e) {
-      throw new FatalError(`billing record set ${dir} has no readable run.json (${(e as Error).message}); record sets are written atomically, so this one was damaged afterwards — restore it from backup`, { cause: e });
+  for (const { dir, manifest } of await table.tableManifests(BILLING_RECORDS_TABLE)) {
+    const m = manifest.meta as RunManifest | undefined;
+    const seq = Number(/^run=(\d{8})$/.exec(dir)?.[1]);
+    const where = `${table.root}/${BILLING_RECORDS_TABLE}/${dir}/_manifest.json`;
+    if (!m || m.format !== RUN_MANIFEST_FORMAT || m.seq !== seq || !Array.isArray(m.timeline)) {
+      throw new FatalError(`${where}: holds no billing run manifest for seq ${seq} (format ${JSON.stringify(m?.format)}); record sets are committed whole, so this one was damaged afterwards — restore it from backup`);
     }
-    const seq = Number(RUN_RE.exec(name)![1]);
-    if (manifest.format !== 'billing-mart/billing-run/v1' || manifest.seq !== seq || !Array.isArray(manifest.timeline)) {
-      throw new FatalError(`${file}: not a billing run manifest for seq ${seq} (format ${JSON.stringify(manifest.format)}); restore the record set from backup`);
-    }
-    out.push({ dir, manifest });
+    out.push({ dir: `${BILLING_RECORDS_TABLE}/${dir}`, manifest: m });
   }
   return out;
 }
 
-export function recordColumns(records: CycleRecord[]) {
+const dec = (text: string | null): bigint | null => (text === null ? null : textToUnscaled(text));
+
+export function recordRow(r: CycleRecord): Record<string, CellValue> {
   return {
-    record_id: { kind: 'utf8', values: records.map((r) => r.recordId) },
-    run_id: { kind: 'utf8', values: records.map((r) => r.runId) },
-    cycle_id: { kind: 'utf8', values: records.map((r) => r.cycleId) },
-    cycle: { kind: 'utf8', values: records.map((r) => r.cycle) },
-    per: { kind: 'utf8', values: records.map((r) => r.per) },
-    billing_source: { kind: 'utf8', values: records.map((r) => r.billingSource) },
-    party_id: { kind: 'utf8', values: records.map((r) => r.partyId) },
-    period_start: { kind: 'date', values: records.map((r) => r.periodStart) },
-    period_end: { kind: 'date', values: records.map((r) => r.periodEnd) },
-    currency: { kind: 'utf8', values: records.map((r) => r.currency) },
-    event_count: { kind: 'int64', values: records.map((r) => BigInt(r.eventCount)) },
-    amount_sum: { kind: 'decimal', values: records.map((r) => r.amountSum) },
-    mrr_delta_sum: { kind: 'decimal', values: records.map((r) => r.mrrDeltaSum) },
-    late_event_count: { kind: 'int64', values: records.map((r) => BigInt(r.lateEventCount)) },
-    late_amount_sum: { kind: 'decimal', values: records.map((r) => r.lateAmountSum) },
-  } as const;
+    record_id: r.recordId,
+    run_id: r.runId,
+    cycle_id: r.cycleId,
+    cycle: r.cycle,
+    per: r.per,
+    billing_source: r.billingSource,
+    party_id: r.partyId,
+    period_start: r.periodStart,
+    period_end: r.periodEnd,
+    currency: r.currency,
+    event_count: BigInt(r.eventCount),
+    amount_sum: dec(r.amountSum),
+    mrr_delta_sum: dec(r.mrrDeltaSum),
+    late_event_count: BigInt(r.lateEventCount),
+    late_amount_sum: dec(r.lateAmountSum),
+  };
 }
 
-export function assignmentColumns(a: Assignment[]) {
+export function assignmentRow(a: Assignment): Record<string, CellValue> {
   return {
-    event_id: { kind: 'utf8', values: a.map((x) => x.eventId) },
-    record_id: { kind: 'utf8', values: a.map((x) => x.recordId) },
-    run_id: { kind: 'utf8', values: a.map((x) => x.runId) },
-    cycle_id: { kind: 'utf8', values: a.map((x) => x.cycleId) },
-    event_date: { kind: 'date', values: a.map((x) => x.eventDate) },
-    late: { kind: 'bool', values: a.map((x) => x.late) },
-    original_cycle_id: { kind: 'utf8', values: a.map((x) => x.originalCycleId) },
-    currency: { kind: 'utf8', values: a.map((x) => x.currency) },
-    amount: { kind: 'decimal', values: a.map((x) => x.amount) },
-  } as const;
+    event_id: a.eventId,
+    record_id: a.recordId,
+    run_id: a.runId,
+    cycle_id: a.cycleId,
+    event_date: a.eventDate,
+    late: a.late,
+    original_cycle_id: a.originalCycleId,
+    currency: a.currency,
+    amount: dec(a.amount),
+  };
 }
 
-async function writeSynced(file: string, data: Uint8Array | string): Promise<void> {
-  const fh = await fs.open(file, 'w');
-  try {
-    await fh.writeFile(data);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
+/** The table writes of one record set: partition run=<seq> of both tables, which must not exist yet. */
+export function runWrites(manifest: RunManifest, records: readonly CycleRecord[], assignments: readonly Assignment[]): TableWrite[] {
+  const partition = runPartition(manifest.seq);
+  return [
+    { table: BILLING_RECORDS_TABLE, partition, mode: 'create', rows: records.map(recordRow), meta: manifest as unknown as Record<string, unknown> },
+    { table: BILLING_ASSIGNMENTS_TABLE, partition, mode: 'create', rows: assignments.map(assignmentRow) },
+  ];
 }
 
-/** Writes one record set atomically as run=<manifest.seq>. Returns its directory. */
-export async function writeRun(warehouseDir: string, manifest: RunManifest, records: CycleRecord[], assignments: Assignment[]): Promise<string> {
-  const root = recordsRoot(warehouseDir);
-  const tmpRoot = recordsTmpRoot(warehouseDir);
-  await removeStaleTmp(tmpRoot, Date.now());
-  const tmp = path.join(tmpRoot, `${manifest.runId}-${uniqueSuffix()}`);
-  const final = path.join(root, `run=${String(manifest.seq).padStart(8, '0')}`);
-  await fs.mkdir(tmp, { recursive: true });
-  await fs.mkdir(root, { recursive: true });
-  try {
-    await writeSynced(path.join(tmp, 'records.parquet'), toParquet(recordColumns(records)));
-    await writeSynced(path.join(tmp, 'assignments.parquet'), toParquet(assignmentColumns(assignments)));
-    await writeSynced(path.join(tmp, 'run.json'), JSON.stringify(manifest, null, 2) + '\n');
-    try {
-      await fs.rename(tmp, final);
-    } catch (e) {
-      if (isErrno(e, 'ENOTEMPTY') || isErrno(e, 'EEXIST')) {
-        throw new RetriableError(`another bill run committed billing record set ${final} first; nothing was written by this run — re-run bill to continue from it`, { cause: e });
-      }
-      throw e;
-    }
-    const dirFh = await fs.open(root, 'r');
-    try {
-      await dirFh.sync();
-    } finally {
-      await dirFh.close();
-    }
-    return final;
-  } finally {
-    await fs.rm(tmp, { recursive: true, force: true });
-  }
+/** Commits one record set (one warehouse commit). Returns where it is and the table version. */
+export async function writeRun(table: FactTable, manifest: RunManifest, records: readonly CycleRecord[], assignments: readonly Assignment[]): Promise<{ dir: string; version: number; commitId: string }> {
+  const { version, commitId } = await table.commitTables('bill', runWrites(manifest, records, assignments), {
+    runId: manifest.runId,
+    summary: { seq: manifest.seq, records: records.length, assignments: assignments.length, periods: manifest.periods.length },
+  });
+  return { dir: `${BILLING_RECORDS_TABLE}/run=${runPartition(manifest.seq)}`, version, commitId };
 }

@@ -1,18 +1,20 @@
-import { readFile, readdir } from 'node:fs/promises';
+import { readdirSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { runBilling } from '../../jobs/billing/bill.js';
-import { checkBilling } from '../../jobs/billing/check.js';
-import { rows, withDuck, sqlString } from '../../jobs/billing/duck.js';
+
+
+import { rows, withBillingDuck as withDuck, sqlString } from '../../jobs/billing/views.js';
 import { listRuns, writeRun } from '../../jobs/billing/store.js';
-import { cleanup, eid, tempWarehouse, writeFact } from './fact.js';
+import { FactTable } from '../../warehouse/index.js';
+import { checkBilling, cleanup, eid, runBilling, runFile, tempWarehouse, writeFact } from './fact.js';
 
 const NOW = Date.parse('2024-04-10T12:00:00Z');
 const dirs: string[] = [];
 afterEach(() => cleanup(dirs));
 
 async function records(w: string, run: number) {
-  const file = path.join(w, 'billing_records', `run=${String(run).padStart(8, '0')}`, 'records.parquet');
+  const file = await runFile(w, 'billing_records', run);
   return withDuck((c) =>
     rows(
       c,
@@ -24,7 +26,7 @@ async function records(w: string, run: number) {
 }
 
 async function assignments(w: string, run: number) {
-  const file = path.join(w, 'billing_records', `run=${String(run).padStart(8, '0')}`, 'assignments.parquet');
+  const file = await runFile(w, 'billing_assignments', run);
   return withDuck((c) => rows(c, `SELECT event_id, cycle_id, late, original_cycle_id FROM read_parquet(${sqlString(file)}) ORDER BY event_id`));
 }
 
@@ -57,7 +59,7 @@ describe('bill: monthly per account', () => {
     const again = await runBilling({ warehouse: w, cycle: 'monthly', through: '2024-01-31', now: NOW });
     expect(again.written).toBe(false);
     expect(again.notes.join('\n')).toMatch(/nothing written/);
-    expect((await listRuns(w)).length).toBe(1);
+    expect((await listRuns(await FactTable.open(w))).length).toBe(1);
     expect((await checkBilling(w)).ok).toBe(true);
   });
 
@@ -113,8 +115,8 @@ describe('bill: changing the billing logic', () => {
     const w = await tempWarehouse(dirs);
     await writeFact(w, 'l1', JAN);
     await runBilling({ warehouse: w, cycle: 'monthly', through: '2024-01-31', now: NOW });
-    const run1 = path.join(w, 'billing_records', 'run=00000001');
-    const before = await Promise.all((await readdir(run1)).sort().map((f) => readFile(path.join(run1, f))));
+    const run1 = [await runFile(w, 'billing_records', 1), await runFile(w, 'billing_assignments', 1)];
+    const before = await Promise.all(run1.map((f) => readFile(f)));
 
     await expect(runBilling({ warehouse: w, cycle: 'weekly', from: '2024-01-15', through: '2024-02-29', now: NOW, changeLogic: true })).rejects.toThrow(
       /cannot change the billing logic from 2024-01-15: cycles up to 2024-01-31 are already billed .* use --from 2024-02-01 or later/,
@@ -141,7 +143,8 @@ describe('bill: changing the billing logic', () => {
       ['weekly:subscription:zuora:S1:2024-02-15..2024-02-19', '2.000000000'],
       ['weekly:subscription:zuora:S1:2024-02-19..2024-02-26', '3.000000000'],
     ]);
-    const after = await Promise.all((await readdir(run1)).sort().map((f) => readFile(path.join(run1, f))));
+    const after = await Promise.all(run1.map((f) => readFile(f)));
+    expect([await runFile(w, 'billing_records', 1), await runFile(w, 'billing_assignments', 1)]).toEqual(run1);
     expect(after).toEqual(before);
     // the next run keeps the new logic without repeating --from
     const r3 = await runBilling({ warehouse: w, cycle: 'weekly', per: 'subscription', through: '2024-03-03', now: NOW });
@@ -174,15 +177,16 @@ describe('bill: bad input and concurrency', () => {
     expect(r.notes.join()).toMatch(/no events in the fact table yet/);
   });
 
-  it('two runs racing for the same record set: the second rename fails and writes nothing', async () => {
+  it('two runs racing for the same record set: the second commit is refused under the lock and writes nothing', async () => {
     const w = await tempWarehouse(dirs);
     await writeFact(w, 'l1', JAN);
     const r = await runBilling({ warehouse: w, cycle: 'monthly', through: '2024-01-31', now: NOW });
-    await expect(writeRun(w, { ...r.manifest!, runId: 'racer' }, [], [])).rejects.toThrow(/another bill run committed billing record set .*run=00000001 first/);
-    expect((await readdir(path.join(w, 'billing_records'))).filter((n) => n.startsWith('run='))).toEqual(['run=00000001']);
-    expect(await readdir(path.join(w, '.billing_records.tmp'))).toEqual([]); // the loser's temp files are gone
-    expect(await readdir(path.join(w, 'billing_records'))).toEqual(['run=00000001']); // no temp dir inside the table
-    expect((await listRuns(w)).map((x) => x.manifest.runId)).toEqual([r.manifest!.runId]);
+    const table = await FactTable.open(w);
+    const versions = (await table.history()).length;
+    await expect(writeRun(table, { ...r.manifest!, runId: 'racer' }, [], [])).rejects.toThrow(/billing_records\/run=00000001 was committed by another run first .* run it again/);
+    expect((await table.history()).length).toBe(versions);
+    expect((await listRuns(table)).map((x) => x.manifest.runId)).toEqual([r.manifest!.runId]);
+    expect(readdirSync(path.join(w, '_store', 'tmp'))).toEqual([]);
   });
 });
 
@@ -201,19 +205,5 @@ describe('bill: a run that only changes the billing logic', () => {
     const check = await checkBilling(w);
     expect(check.ok).toBe(true);
     expect(check.records).toBe(4);
-  });
-
-  it('a killed bill leaves its set outside billing_records/ (no glob counts it), and the next run removes it', async () => {
-    const { mkdir, utimes, writeFile } = await import('node:fs/promises');
-    const w = await tempWarehouse(dirs);
-    await writeFact(w, 'l1', JAN);
-    const dead = path.join(w, '.billing_records.tmp', 'killed-run');
-    await mkdir(dead, { recursive: true });
-    await writeFile(path.join(dead, 'records.parquet'), 'complete but never published');
-    const old = new Date(Date.now() - 2 * 3_600_000);
-    await utimes(dead, old, old);
-    await runBilling({ warehouse: w, cycle: 'monthly', through: '2024-01-31', now: NOW });
-    expect(await readdir(path.join(w, '.billing_records.tmp'))).toEqual([]);
-    expect(await readdir(path.join(w, 'billing_records'))).toEqual(['run=00000001']);
   });
 });

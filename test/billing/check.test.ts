@@ -1,17 +1,16 @@
-import { cp, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { runBilling } from '../../jobs/billing/bill.js';
-import { checkBilling, classifyUnassigned, formatBillingCheck, type BillingCheckReport } from '../../jobs/billing/check.js';
-import { sqlString, withDuck } from '../../jobs/billing/duck.js';
-import type { RunManifest } from '../../jobs/billing/store.js';
-import { cleanup, eid, tempWarehouse, writeFact } from './fact.js';
+
+import { classifyUnassigned, formatBillingCheck, type BillingCheckReport, type RunManifest } from '../../billing/index.js';
+import { listRuns } from '../../jobs/billing/store.js';
+import { FactTable } from '../../warehouse/index.js';
+import { sqlString, withBillingDuck as withDuck } from '../../jobs/billing/views.js';
+import { checkBilling, cleanup, eid, runBilling, runFile, tempWarehouse, writeFact } from './fact.js';
 
 const NOW = Date.parse('2024-04-10T12:00:00Z');
 const dirs: string[] = [];
 afterEach(() => cleanup(dirs));
-
-const run = (w: string, n: number) => path.join(w, 'billing_records', `run=${String(n).padStart(8, '0')}`);
 
 /** Two record sets: January (3 events for A1/A2), then February with one late January event. */
 async function billed(): Promise<string> {
@@ -28,7 +27,7 @@ async function billed(): Promise<string> {
   return w;
 }
 
-/** Rewrites one Parquet file of a record set through a SELECT (a deliberate corruption), atomically. */
+/** Rewrites one stored Parquet object of a record set through a SELECT (a deliberate corruption behind the warehouse's back). */
 async function tamper(file: string, select: string): Promise<void> {
   await withDuck((c) => c.run(`COPY (${select.replace('$F', `read_parquet(${sqlString(file)})`)}) TO ${sqlString(file + '.new')} (FORMAT parquet)`));
   await rename(file + '.new', file);
@@ -48,7 +47,7 @@ describe('check billing', () => {
 
   it('catches a record whose totals were altered, naming the record and both amounts', async () => {
     const w = await billed();
-    const f = path.join(run(w, 1), 'records.parquet');
+    const f = await runFile(w, 'billing_records', 1);
     await tamper(f, `SELECT * REPLACE (CASE WHEN party_id = 'A1' THEN amount_sum + 1 ELSE amount_sum END AS amount_sum) FROM $F`);
     const r = await checkBilling(w);
     expect(r.ok).toBe(false);
@@ -60,7 +59,7 @@ describe('check billing', () => {
 
   it('catches a record that points to an event missing from the fact table', async () => {
     const w = await billed();
-    const f = path.join(run(w, 1), 'assignments.parquet');
+    const f = await runFile(w, 'billing_assignments', 1);
     await tamper(f, `SELECT * REPLACE (CASE WHEN event_id = '${eid('e2')}' THEN '${'f'.repeat(32)}' ELSE event_id END AS event_id) FROM $F`);
     const r = await checkBilling(w);
     const missing = r.violations.filter((v) => v.code === 'MISSING_EVENT');
@@ -71,12 +70,18 @@ describe('check billing', () => {
     expect(codes(r)).toEqual(['MISSING_EVENT', 'TOTALS_MISMATCH', 'UNASSIGNED']);
   });
 
-  it('catches an event assigned twice and a cycle billed twice (a record set copied)', async () => {
+  it('catches an event assigned twice and a cycle billed twice (a record set committed again)', async () => {
     const w = await billed();
-    const copy = run(w, 3);
-    await cp(run(w, 2), copy, { recursive: true });
-    const m = JSON.parse(await readFile(path.join(copy, 'run.json'), 'utf8')) as RunManifest;
-    await writeFile(path.join(copy, 'run.json'), JSON.stringify({ ...m, seq: 3 }));
+    const table = await FactTable.open(w);
+    const runs = await listRuns(table);
+    const m: RunManifest = runs[1]!.manifest;
+    // the same records and assignments committed a second time as run 3 (what a restore gone wrong would do)
+    const recs = (await table.readTable('billing_records', '00000002')).rows;
+    const asg = (await table.readTable('billing_assignments', '00000002')).rows;
+    await table.commitTables('bill', [
+      { table: 'billing_records', partition: '00000003', mode: 'create', rows: recs, meta: { ...m, seq: 3 } as unknown as Record<string, unknown> },
+      { table: 'billing_assignments', partition: '00000003', mode: 'create', rows: asg },
+    ]);
     const r = await checkBilling(w);
     expect(codes(r)).toEqual(['DUPLICATE_ASSIGNMENT', 'DUPLICATE_RECORD', 'TOTALS_MISMATCH']);
     expect(r.violations.filter((v) => v.code === 'DUPLICATE_ASSIGNMENT').flatMap((v) => v.eventIds).sort()).toEqual([eid('e4'), eid('e6')].sort());
@@ -84,7 +89,7 @@ describe('check billing', () => {
 
   it('catches an assignment to an unknown record, and a late flag that does not match the dates', async () => {
     const w = await billed();
-    const f = path.join(run(w, 2), 'assignments.parquet');
+    const f = await runFile(w, 'billing_assignments', 2);
     await tamper(
       f,
       `SELECT * REPLACE (CASE WHEN event_id = '${eid('e4')}' THEN true ELSE late END AS late,
@@ -98,8 +103,11 @@ describe('check billing', () => {
 
   it('a damaged record set manifest is a clear error naming the file', async () => {
     const w = await billed();
-    await rm(path.join(run(w, 2), 'run.json'));
-    await expect(checkBilling(w)).rejects.toThrow(/run=00000002 has no readable run\.json/);
+    const table = await FactTable.open(w);
+    const [, second] = await table.tableManifests('billing_records');
+    const blob = path.join(w, '_store', 'blobs', String(second!.manifest.commit_id), 'billing_records', 'run=00000002', '_manifest.json');
+    await rm(blob);
+    await expect(checkBilling(w)).rejects.toThrow(/_manifest\.json \(the manifest of billing_records\/run=00000002, version \d+\) is missing; restore it from backup/);
   });
 
   it('classifies unassigned events: missed by a run that read them, or arrived after', () => {

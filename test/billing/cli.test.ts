@@ -1,8 +1,8 @@
 import { rename } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { sqlString, withDuck } from '../../jobs/billing/duck.js';
-import { cleanup, eid, tempWarehouse, writeFact } from './fact.js';
+import { sqlString, withBillingDuck as withDuck } from '../../jobs/billing/views.js';
+import { cleanup, eid, runFile, tempWarehouse, writeFact } from './fact.js';
 import { runCli } from '../helpers/cli.js';
 
 // Needs `npx tsc -p tsconfig.build.json` first (bin/billing-mart.js imports dist/).
@@ -35,7 +35,7 @@ describe('billing-mart bill / check billing (CLI)', () => {
     expect(ok.code).toBe(0);
     expect(ok.out).toMatch(/: OK/);
 
-    const f = path.join(w, 'billing_records', 'run=00000001', 'assignments.parquet');
+    const f = await runFile(w, 'billing_assignments', 1);
     await withDuck((c) => c.run(`COPY (SELECT * FROM read_parquet(${sqlString(f)}) WHERE event_id <> '${eid('c2')}') TO ${sqlString(f + '.new')} (FORMAT parquet)`));
     await rename(f + '.new', f);
     const bad = await cli(['--warehouse', w, '--json', 'check', 'billing']);

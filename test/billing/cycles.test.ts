@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { planBilling, type FactEventRow } from '../../jobs/billing/assign.js';
-import { calendarPeriod, changeTimeline, cycleId, dayOfMicros, periodAt, periodsBetween, type Timeline } from '../../jobs/billing/cycles.js';
+import { planBilling, type FactEventRow } from '../../billing/assign.js';
+import { calendarPeriod, changeTimeline, cycleId, dayOfMicros, periodAt, periodsBetween, type Timeline } from '../../billing/cycles.js';
 
 const us = (iso: string) => BigInt(Date.parse(iso)) * 1000n;
 function ev(id: string, iso: string, extra: Partial<FactEventRow> = {}): FactEventRow {

@@ -1,8 +1,13 @@
-/** Writes test fact-table data the way the warehouse lays it out: DuckDB COPY → Parquet (DECIMAL(38,9), TIMESTAMPTZ). */
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+/** Test fact-table data committed through the warehouse (FactTable.commitIngest), and the billing entry points over a warehouse directory. */
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { sqlString, withDuck } from '../../jobs/billing/duck.js';
+import { makeEvent, type BillingEvent } from '../../events/model.js';
+import { Money } from '../../events/money.js';
+import { utcTimestamp } from '../../events/mrr.js';
+import { runBilling as runBillingOn, type BillOptions } from '../../jobs/billing/bill.js';
+import { checkBilling as checkBillingOn } from '../../jobs/billing/check.js';
+import { FactTable } from '../../warehouse/index.js';
 
 export interface TestEvent {
   id: string;
@@ -21,33 +26,49 @@ export function eid(label: string): string {
   return Buffer.from(label).toString('hex').padEnd(32, '0').slice(0, 32);
 }
 
-function lit(v: string | null | undefined): string {
-  return v === null || v === undefined ? 'NULL' : sqlString(v);
+export function testEvent(e: TestEvent, i: number, load: string): BillingEvent {
+  const m = /^(.*?)(?:\.(\d{1,6}))?Z$/.exec(e.ts)!;
+  const ts = utcTimestamp(BigInt(Date.parse(`${m[1]}Z`)) * 1000n + BigInt((m[2] ?? '').padEnd(6, '0')));
+  const currency = e.currency ?? 'USD';
+  return makeEvent({
+    eventId: eid(e.id),
+    seqn: BigInt(i),
+    billingSource: e.source ?? 'zuora',
+    eventType: 'INVOICE_ITEM_CHARGED',
+    sourceObjectType: 'invoice_item',
+    sourceRecordId: e.id,
+    ts,
+    sourceTsRaw: e.ts,
+    sourceTimezone: 'UTC',
+    amount: Money.major(e.amount, currency),
+    accountId: e.account === undefined ? 'A1' : e.account,
+    subscriptionId: e.subscription ?? null,
+    ...(e.mrr ? { mrrDelta: Money.major(e.mrr, currency) } : {}),
+    lineage: { sourceFile: `${load}.csv`, sourcePosition: i + 1, ingestRunId: `load-${load}` },
+  });
 }
 
-/** Writes `events` into one new Parquet file per event day, named `<name>.parquet`. */
+/** Commits `events` to the warehouse at `warehouse` as one load per source, named `name`. */
 export async function writeFact(warehouse: string, name: string, events: TestEvent[]): Promise<void> {
-  const byDay = new Map<string, TestEvent[]>();
-  for (const e of events) {
-    const d = e.ts.slice(0, 10);
-    byDay.set(d, [...(byDay.get(d) ?? []), e]);
+  const table = await FactTable.open(warehouse, { autoCompactFileCount: 0 });
+  const bySource = new Map<string, TestEvent[]>();
+  for (const e of events) bySource.set(e.source ?? 'zuora', [...(bySource.get(e.source ?? 'zuora') ?? []), e]);
+  for (const [source, evs] of bySource) {
+    const res = await table.commitIngest({ runId: `load-${name}`, source, windows: [], inputs: [{ path: `${name}.csv`, sha256: name, bytes: 1 }], events: evs.map((e, i) => testEvent(e, i, name)), quarantine: [] });
+    if (res.skipped) throw new Error(`test load ${name} was already committed`);
   }
-  await withDuck(async (c) => {
-    for (const [day, evs] of byDay) {
-      const dir = path.join(warehouse, 'fact_billing_event', `event_date=${day}`);
-      await mkdir(dir, { recursive: true });
-      const values = evs
-        .map(
-          (e, i) =>
-            `(${lit(eid(e.id))}, ${i}, ${lit(e.source ?? 'zuora')}, 'INVOICE_ITEM_CHARGED', TIMESTAMPTZ ${lit(e.ts)}, CAST(${lit(e.amount)} AS DECIMAL(38,9)), ${lit(e.currency ?? 'USD')}, CAST(${lit(e.account === undefined ? 'A1' : e.account)} AS VARCHAR), CAST(${lit(e.subscription ?? null)} AS VARCHAR), CAST(${lit(e.mrr ?? null)} AS DECIMAL(38,9)))`,
-        )
-        .join(',\n');
-      await c.run(
-        `COPY (SELECT * FROM (VALUES ${values}) t(event_id, seqn, billing_source, event_type, event_ts, amount, currency, account_id, subscription_id, mrr_delta))
-         TO ${sqlString(path.join(dir, `${name}.parquet`))} (FORMAT parquet)`,
-      );
-    }
-  });
+}
+
+let runs = 0;
+/** jobs/billing/bill.ts runBilling over a warehouse directory (a run id made up when none is given). */
+export async function runBilling(o: Omit<BillOptions, 'table' | 'runId'> & { warehouse: string; runId?: string }) {
+  const table = await FactTable.open(o.warehouse);
+  const { warehouse: _w, ...rest } = o;
+  return runBillingOn({ ...rest, table, runId: o.runId ?? `bill-test-${++runs}` });
+}
+
+export async function checkBilling(warehouse: string) {
+  return checkBillingOn(await FactTable.open(warehouse));
 }
 
 export async function tempWarehouse(dirs: string[]): Promise<string> {
@@ -58,4 +79,12 @@ export async function tempWarehouse(dirs: string[]): Promise<string> {
 
 export async function cleanup(dirs: string[]): Promise<void> {
   await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
+}
+
+/** Local path of the one file of `table`'s partition run=<n> (the stored, immutable object). */
+export async function runFile(warehouse: string, table: 'billing_records' | 'billing_assignments', run: number): Promise<string> {
+  const { files } = await (await FactTable.open(warehouse)).tableFiles(table);
+  const f = files.filter((x) => x.dir === `run=${String(run).padStart(8, '0')}`);
+  if (f.length !== 1) throw new Error(`${table} run ${run}: ${f.length} files`);
+  return f[0]!.path;
 }

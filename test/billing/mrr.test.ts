@@ -1,10 +1,12 @@
-import { mkdtemp, readdir, rm, writeFile, mkdir } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { applyMrrObservations, currentMrr, mrrDeltaToEvent, utcTimestamp, type MrrDelta, type MrrObservation, type MrrState } from '../../events/mrr.js';
 import { Decimal, Money } from '../../events/money.js';
-import { MrrStateStore, planMrrRun } from '../../jobs/billing/mrr-store.js';
+import { planMrr, stateFromRows } from '../../jobs/billing/mrr-store.js';
+import { rows, sqlString, withBillingDuck as withDuck } from '../../jobs/billing/views.js';
+import { FactTable, MERGE_AT } from '../../warehouse/index.js';
 import { mulberry32, shuffle } from './helpers.js';
 
 const T0 = 1_704_067_200_000_000n; // 2024-01-01T00:00:00Z in micros
@@ -141,7 +143,21 @@ describe('MRR deltas: shuffled arrival (property, seeded)', () => {
   });
 });
 
-describe('MRR state store (durable, append-only)', () => {
+/** Plans a batch against the committed state and commits the deltas with the state write (one ingest commit). */
+async function ingest(table: FactTable, runId: string, observations: MrrObservation[]) {
+  const plan = await planMrr(table, 'zuora', observations, runId);
+  await table.commitIngest({ runId, source: 'zuora', windows: [], inputs: [{ path: `${runId}.json`, sha256: runId, bytes: 1 }], events: plan.events, quarantine: [], tables: plan.tables });
+  return plan;
+}
+
+async function mrrRows(w: string) {
+  const table = await FactTable.open(w);
+  const files = (await table.tableFiles('fact_billing_event')).files.map((f) => f.path);
+  if (!files.length) return [];
+  return withDuck((c) => rows(c, `SELECT subscription_id, CAST(sum(mrr_delta) AS VARCHAR) AS mrr, count(*) AS n FROM read_parquet([${files.map(sqlString).join(', ')}]) WHERE event_type = 'MRR_CHANGED' GROUP BY 1 ORDER BY 1`));
+}
+
+describe('MRR state as a warehouse table (committed with the deltas)', () => {
   const dirs: string[] = [];
   afterEach(async () => {
     await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
@@ -152,45 +168,81 @@ describe('MRR state store (durable, append-only)', () => {
     return d;
   }
 
-  it('persists state between runs so a late older version is corrected in the next run', async () => {
+  it('keeps state between runs so a late older version is corrected in the next run; the state is in the commit log', async () => {
     const w = await wh();
-    const p1 = await planMrrRun(w, [obs('S1', 1, '100'), obs('S1', 3, '300')], 'run-1');
+    const table = await FactTable.open(w);
+    const p1 = await ingest(table, 'run-1', [obs('S1', 1, '100'), obs('S1', 3, '300')]);
     expect(p1.events.map((e) => e.mrrDelta!.toFixed())).toEqual(['100.000000000', '200.000000000']);
-    expect(await p1.persist()).toMatch(/00000001\.jsonl$/);
-    const p2 = await planMrrRun(w, [obs('S1', 2, '250'), obs('S1', 3, '300')], 'run-2');
+    const p2 = await ingest(table, 'run-2', [obs('S1', 2, '250'), obs('S1', 3, '300')]);
     expect(p2.events.map((e) => [e.sourceRecordId, e.sourceVersion, e.mrrDelta!.toFixed()])).toEqual([
       ['S1@v2', '0', '150.000000000'],
       ['S1@v3', '1', '-150.000000000'],
     ]);
-    await p2.persist();
-    const p3 = await planMrrRun(w, [obs('S1', 2, '250')], 'run-3');
+    const p3 = await ingest(table, 'run-3', [obs('S1', 2, '250')]);
     expect(p3.events).toEqual([]);
-    expect(await p3.persist()).toBeUndefined();
-    expect((await readdir(path.join(w, 'billing', 'mrr_state'))).sort()).toEqual(['00000001.jsonl', '00000002.jsonl']);
-    const store = await MrrStateStore.open(w);
-    expect(currentMrr(store.state, 'zuora', 'S1')).toBe('300');
+    expect(p3.tables).toEqual([]);
+    const state = stateFromRows((await (await FactTable.open(w)).readTable('mrr_state', 'zuora')).rows, 'test');
+    expect(currentMrr(state, 'zuora', 'S1')).toBe('300');
+    expect(state.get('zuora\x1fS1')!.versions.map((v) => [v.version, v.value, v.emitted, v.rows])).toEqual([
+      ['v1', '100', '100', 1],
+      ['v2', '250', '150', 1],
+      ['v3', '300', '50', 2],
+    ]);
+    // each state change is part of its ingest commit: the same entries change the fact table and mrr_state
+    const history = await table.history();
+    expect(history.map((h) => h.partitions.filter((p) => p.startsWith('mrr_state/')))).toEqual([['mrr_state/billing_source=zuora'], ['mrr_state/billing_source=zuora'], []]);
+    expect(await mrrRows(w)).toEqual([{ subscription_id: 'S1', mrr: '300.000000000', n: 4n }]);
   });
 
-  it('not persisting (crash before persist) recomputes the same event ids', async () => {
+  it('reads only the subscriptions a batch observes, and merges old snapshots away', async () => {
     const w = await wh();
-    const a = await planMrrRun(w, [obs('S9', 1, '42')], 'run-1');
-    const b = await planMrrRun(w, [obs('S9', 1, '42')], 'run-1-retry');
-    expect(b.events.map((e) => e.eventId)).toEqual(a.events.map((e) => e.eventId));
+    const table = await FactTable.open(w);
+    for (let i = 1; i <= MERGE_AT + 2; i++) await ingest(table, `run-${i}`, [obs(`S${i}`, 1, String(i)), obs('S0', i, String(10 * i))]);
+    const part = (await table.tableFiles('mrr_state')).files;
+    expect(part.length).toBeLessThanOrEqual(MERGE_AT);
+    const some = await table.readTable('mrr_state', 'zuora', { column: 'subscription_id', values: ['S3'] });
+    expect(some.rows.map((r) => [r.subscription_id, r.version])).toEqual([['S3', 'v1']]);
+    const all = stateFromRows((await table.readTable('mrr_state', 'zuora')).rows, 'test');
+    expect(all.size).toBe(MERGE_AT + 3);
+    expect(all.get('zuora\x1fS0')!.versions).toHaveLength(MERGE_AT + 2);
+    expect(currentMrr(all, 'zuora', 'S0')).toBe(String(10 * (MERGE_AT + 2)));
   });
 
-  it('a concurrent writer that took the same seq makes commit fail (retriable), not overwrite', async () => {
+  it('a write planned from a state that changed meanwhile is refused (retriable), nothing committed', async () => {
     const w = await wh();
-    const plan = await planMrrRun(w, [obs('S1', 1, '1')], 'run-a');
-    const other = await planMrrRun(w, [obs('S2', 1, '2')], 'run-b');
-    await other.persist();
-    await expect(plan.persist()).rejects.toThrow(/another run wrote MRR state file .*00000001\.jsonl first; re-run/);
+    const table = await FactTable.open(w);
+    const plan = await planMrr(table, 'zuora', [obs('S1', 1, '1')], 'run-a');
+    await ingest(table, 'run-b', [obs('S2', 1, '2')]);
+    const before = (await table.history()).length;
+    await expect(
+      table.commitIngest({ runId: 'run-a', source: 'zuora', windows: [], inputs: [{ path: 'a.json', sha256: 'a', bytes: 1 }], events: plan.events, quarantine: [], tables: plan.tables }),
+    ).rejects.toThrow(/mrr_state\/billing_source=zuora changed since this run read it .* run it again/);
+    expect((await table.history()).length).toBe(before);
+    expect(await mrrRows(w)).toEqual([{ subscription_id: 'S2', mrr: '2.000000000', n: 1n }]);
   });
 
-  it('a corrupt state line is an error naming the file and line', async () => {
-    const w = await wh();
-    const dir = path.join(w, 'billing', 'mrr_state');
-    await mkdir(dir, { recursive: true });
-    await writeFile(path.join(dir, '00000001.jsonl'), '{"billingSource":"z","subscriptionId":"S","currency":"USD","versions":[],"runId":"r"}\n{oops\n');
-    await expect(MrrStateStore.open(w)).rejects.toThrow(/00000001\.jsonl:2: invalid JSON in the MRR state log/);
+  it('shuffled arrivals in random runs through the committed state converge (seeded)', async () => {
+    for (const seed of [3, 17, 42]) {
+      const w = await wh();
+      const table = await FactTable.open(w);
+      const rnd = mulberry32(seed);
+      const all: MrrObservation[] = [];
+      const latest = new Map<string, string>();
+      for (const s of ['S1', 'S2']) {
+        const n = 2 + Math.floor(rnd() * 4);
+        for (let v = 1; v <= n; v++) {
+          const value = Money.minor(BigInt(Math.floor(rnd() * 100_000)) - 20_000n, 'USD');
+          all.push(obs(s, v * 10, value.amount.toFixed()));
+          if (v === n) latest.set(s, value.amount.toFixed(9));
+        }
+      }
+      const arrivals = shuffle(all, rnd);
+      for (let i = 0, run = 0; i < arrivals.length; run++) {
+        const size = 1 + Math.floor(rnd() * 3);
+        await ingest(table, `seed${seed}-run${run}`, arrivals.slice(i, i + size));
+        i += size;
+      }
+      expect((await mrrRows(w)).map((r) => [r.subscription_id, r.mrr]), `seed ${seed}`).toEqual([...latest.entries()].sort());
+    }
   });
 });

@@ -4,12 +4,10 @@
  * (inclusive) in text, JSON and `check billing` alike.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { FactTable } from '../../warehouse/index.js';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { runBilling } from '../../jobs/billing/bill.js';
-import { checkBilling } from '../../jobs/billing/check.js';
-import { cleanup, tempWarehouse, writeFact } from './fact.js';
+import { checkBilling, cleanup, runBilling, tempWarehouse, writeFact } from './fact.js';
 import { runCli } from '../helpers/cli.js';
 
 const NOW = Date.parse('2024-04-10T12:00:00Z');
@@ -32,10 +30,13 @@ describe('bill is safe by default', () => {
     const dry = await runBilling({ warehouse: w, cycle: 'monthly', through: '2024-01-31', now: NOW, dryRun: true });
     expect(dry).toMatchObject({ written: false, dryRun: true, billedThrough: null, manifest: { seq: 1, counts: { assignments: 2 }, watermarkAfter: '2024-02-01' } });
     expect(existsSync(path.join(w, 'billing_records'))).toBe(false);
+    const versions = (await (await FactTable.open(w)).history()).length;
     const h = await cli(['--warehouse', w, 'bill', '--cycle', 'monthly', '--through', '2024-01-31', '--dry-run']);
     expect(h.code).toBe(0);
     expect(h.out).toMatch(/^dry run: would write billing record set 1 \(nothing written\)\n[\s\S]*billed through: \(nothing billed yet\) \(after this run: 2024-01-31\)/);
     expect(existsSync(path.join(w, 'billing_records'))).toBe(false);
+    expect((await (await FactTable.open(w)).history()).length).toBe(versions); // no commit
+    expect(existsSync(path.join(w, '_state', 'runs'))).toBe(false); // and no run record
   });
 
   it('a different --cycle or --per after a run is refused without --change-logic (exit 2), and later runs default to the logic in force', async () => {
@@ -58,12 +59,8 @@ describe('bill is safe by default', () => {
   it('closing a cycle over days that are not verified complete warns, naming the days and the check to run', async () => {
     const w = await tempWarehouse(dirs);
     await writeFact(w, 'l1', JAN);
-    for (let d = 1; d <= 31; d++) {
-      if (d === 20) continue;
-      const dir = path.join(w, 'fact_billing_event', `event_date=2024-01-${String(d).padStart(2, '0')}`);
-      await mkdir(dir, { recursive: true });
-      await writeFile(path.join(dir, '_SUCCESS'), '{}');
-    }
+    const table = await FactTable.open(w);
+    for (let d = 1; d <= 31; d++) if (d !== 20) await table.writeSuccess(`2024-01-${String(d).padStart(2, '0')}`, {});
     const r = await runBilling({ warehouse: w, cycle: 'monthly', through: '2024-01-31', now: NOW });
     expect(r.unverifiedDays).toEqual(['2024-01-20']);
     expect(r.notes.join('\n')).toContain('warning: 1 day(s) in the cycles closed are not verified complete (no _SUCCESS): 2024-01-20; events that arrive for them later are billed as late adjustments — run billing-mart check completeness --from 2024-01-20 --to 2024-01-20 first');

@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import path from 'node:path';
+import { RetriableError } from '../../events/errors.js';
 import { eventId } from '../../events/identity.js';
 import { Decimal, Money } from '../../events/money.js';
 import type { BillingEvent, EventType, QuarantineEntry } from '../../events/model.js';
@@ -15,9 +16,10 @@ import { dimsLoader, type JobDeps } from '../../jobs/deps.js';
 import { LockManager } from '../../warehouse/lock.js';
 import { MemoryStorage } from '../helpers/memory-storage.js';
 import { memoryLogger } from '../../jobs/log.js';
-import type { CommitRequest, CommitResult, ControlTotals, DayManifest, DimRow, InputFile, OltpPort, SourceBatch, SourceCompleteness, SourcePort, WarehousePort } from '../../jobs/ports.js';
+import type { Cell, CommitRequest, CommitResult, ControlTotals, DayManifest, DimRow, InputFile, OltpPort, SourceBatch, SourceCompleteness, SourcePort, WarehousePort } from '../../jobs/ports.js';
 import { RunStore } from '../../jobs/runstore.js';
 import { mrrPort } from '../../jobs/billing/mrr-store.js';
+import { tableDef } from '../../warehouse/tables.js';
 
 let seq = 0n;
 export function ev(source: string, recordId: string, ts: string, amount: string, o: { type?: EventType; currency?: string; account?: string | null; product?: string | null; version?: string } = {}): BillingEvent {
@@ -162,6 +164,23 @@ export class FakeWarehouse implements WarehousePort {
   failNext: Error[] = [];
   gate?: Promise<void>;
   version = 0;
+  /** Tables beside the facts (the MRR state), `${table}/${partition}` → rows and the version that last changed them. */
+  readonly tables = new Map<string, { rows: Record<string, Cell>[]; version: number }>();
+
+  /** As warehouse/tables.ts: a keyed snapshot table (schema.ts latestBy) returns the newest commit_version per key. */
+  async readTable(table: string, partition: string, keys?: { column: string; values: readonly string[] }): Promise<{ rows: Record<string, Cell>[]; basis: number | null }> {
+    const t = this.tables.get(`${table}/${partition}`);
+    if (!t) return { rows: [], basis: null };
+    const by = tableDef(table).latestBy;
+    let rows = keys ? t.rows.filter((r) => keys.values.includes(String(r[keys.column]))) : t.rows;
+    if (by) {
+      const newest = new Map<string, bigint>();
+      const k = (r: Record<string, Cell>) => by.map((c) => String(r[c])).join('\u0000');
+      for (const r of rows) if ((newest.get(k(r)) ?? -1n) < (r.commit_version as bigint)) newest.set(k(r), r.commit_version as bigint);
+      rows = rows.filter((r) => newest.get(k(r)) === r.commit_version);
+    }
+    return { rows, basis: t.version };
+  }
 
   async commitIngest(req: CommitRequest): Promise<CommitResult> {
     const batch = new Map<string, BillingEvent>();
@@ -176,6 +195,13 @@ export class FakeWarehouse implements WarehousePort {
     if (this.gate) await this.gate;
     const err = this.failNext.shift();
     if (err) throw err;
+    const next = this.version + 1;
+    for (const w of req.tables ?? []) {
+      const key = `${w.table}/${w.partition}`;
+      const t = this.tables.get(key);
+      if ((t?.version ?? null) !== (w.basis ?? null)) throw new RetriableError(`${key} changed since it was read`);
+      this.tables.set(key, { rows: [...(w.mode === 'append' ? (t?.rows ?? []) : []), ...w.rows.map((r) => ({ ...r, commit_version: BigInt(next) }))], version: next });
+    }
     let written = 0;
     let dupExisting = 0;
     const days = new Set<string>();
@@ -283,7 +309,7 @@ export function harness(dir: string, o: { sources?: string[]; now?: string; auto
     sourceNames: sources,
     source: (n) => landing.port(n, o.failRead),
     oltp: fakeOltp([], []),
-    mrr: mrrPort(path.join(dir, 'mrr')), // the real state log (files), under the test's directory
+    mrr: mrrPort(wh), // the real planner over the fake's tables (the state is committed with the events)
     dims: dimsLoader(wh),
     settings: { lookbackHours: 24, retry: { maxAttempts: 3, baseMs: 1000, maxMs: 4000 }, graceHours: 6, stateDir: path.join(dir, 'state') },
   };

@@ -9,8 +9,8 @@
  * immutable); only the future can change.
  */
 import { createHash } from 'node:crypto';
-import { ConfigError } from '../../events/errors.js';
-import { addDays, assertDay, dayOf, dayStartMs } from '../../partitions/index.js';
+import { ConfigError } from '../events/errors.js';
+import { addDays, assertDay, dayOf, dayStartMs } from '../partitions/index.js';
 
 export const CYCLES = ['monthly', 'weekly'] as const;
 export type CycleKind = (typeof CYCLES)[number];

@@ -11,7 +11,7 @@
  *   billing started and are counted, not billed.
  * Money is summed with decimal.js from exact decimal text.
  */
-import { Decimal } from '../../events/money.js';
+import { Decimal } from '../events/money.js';
 import { cycleId, dayOfMicros, partyOf, periodAt, periodsBetween, recordId, type Period, type Timeline } from './cycles.js';
 
 /** One fact-table event as the billing run reads it (money as exact DECIMAL text). */
