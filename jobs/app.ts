@@ -10,6 +10,7 @@ import { ConfigError } from '../events/errors.js';
 import { FactTable } from '../warehouse/index.js';
 import { oltpPort, warehousePort } from './adapters.js';
 import { mrrPort } from './billing/mrr-store.js';
+import { assertBillingLayout } from './billing/store.js';
 import { systemClock, type Clock } from './clock.js';
 import { dimsLoader, type JobDeps } from './deps.js';
 import { LockManager } from '../warehouse/lock.js';
@@ -95,7 +96,7 @@ export async function openApp(config: Config, o: AppOptions = {}): Promise<App> 
       return p;
     },
     oltp: oltpPort(config.oltp, config.landing),
-    mrr: mrrPort(warehouse),
+    mrr: mrrPort(warehouse, () => assertBillingLayout(table)),
     dims: dimsLoader(warehouse),
     prepares: (parallel) => new PreparePool(poolSize(parallel)),
     settings: {

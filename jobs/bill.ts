@@ -1,7 +1,7 @@
 /**
  * The bill job: one bill run on the same dependencies as ingest. The time is the clock's; the run is recorded
  * in the run store (`runs list` shows it: job `bill`, window = the --through day); it holds the `bill` lock
- * (jobs/lock.ts leases), so two bill runs never plan from the same record sets; a failure is recorded with its
+ * (warehouse/lock.ts leases, the same LockManager as ingest), so two bill runs never plan from the same record sets; a failure is recorded with its
  * kind. The work itself is jobs/billing/bill.ts (one warehouse commit); the planner is billing/ (pure).
  * `--dry-run` reads and plans only: no lock, no run record, nothing written.
  */
@@ -58,7 +58,7 @@ function validate(req: BillRequest, nowMs: number): string {
  * nothing; otherwise the run is recorded, and a failure is recorded too (ConfigError — e.g. a change of the
  * billing logic without --change-logic — is rethrown so the CLI exits 2; other failures return the record).
  */
-export async function runBill(deps: JobDeps, table: FactTable, req: BillRequest): Promise<BillOutcome> {
+export async function runBill(deps: Pick<JobDeps, 'clock' | 'log' | 'runs' | 'locks'>, table: FactTable, req: BillRequest): Promise<BillOutcome> {
   const now = deps.clock.now();
   const through = validate(req, now);
   const opts = { table, cycle: req.cycle, per: req.per, through, from: req.from, changeLogic: req.changeLogic, now };

@@ -81,9 +81,17 @@ export async function planMrr(reader: TableReader, source: string, observations:
   return { events: result.deltas.map((d) => mrrDeltaToEvent(d, runId)), errors: result.errors, tables, result };
 }
 
-/** The jobs' MRR port over a warehouse (real or fake): state read per batch, written in the ingest's commit. */
-export function mrrPort(reader: TableReader): MrrPort {
-  return { plan: (source, observations, runId) => planMrr(reader, source, observations, runId) };
+/**
+ * The jobs' MRR port over a warehouse (real or fake): state read per batch, written in the ingest's commit.
+ * `preflight` runs before each plan (the real warehouse: refuse MRR state logs of the old layout).
+ */
+export function mrrPort(reader: TableReader, preflight?: () => Promise<void>): MrrPort {
+  return {
+    async plan(source, observations, runId) {
+      if (preflight) await preflight();
+      return planMrr(reader, source, observations, runId);
+    },
+  };
 }
 
 export type { BillingEvent };

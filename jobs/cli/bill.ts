@@ -6,21 +6,14 @@ import { ConfigError, kindHint } from '../../events/errors.js';
 import type { BillResult } from '../billing/bill.js';
 import { CYCLES, PARTIES } from '../../billing/cycles.js';
 import { checkBilling, formatBillingCheck } from '../billing/check.js';
-import { runBill } from '../bill.js';
+import { runBill, type BillRequest } from '../bill.js';
 import { appFor } from './jobs-common.js';
 import { addDays } from '../../partitions/index.js';
 import { checkCommand } from './check.js';
 import { CliExit, EXIT, type Register } from './context.js';
 import { requireWarehouse } from './guards.js';
 
-interface BillFlags {
-  cycle?: string;
-  per?: string;
-  through?: string;
-  from?: string;
-  dryRun?: boolean;
-  changeLogic?: boolean;
-}
+type BillFlags = Omit<BillRequest, 'trigger'>;
 
 function describeBill(r: BillResult): string {
   const lines: string[] = [];

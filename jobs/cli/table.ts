@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { assertDay, dayRange } from '../../partitions/index.js';
-import { FactTable } from '../../warehouse/index.js';
+import { FACT_TABLE, FactTable, TABLES } from '../../warehouse/index.js';
 import { CliExit, EXIT, type CliContext, type Register } from './context.js';
 import { requireWarehouse } from './guards.js';
 
@@ -77,34 +77,41 @@ export const register: Register = (program, ctx) => {
 
   program
     .command('export')
-    .description('export the fact table for a day range exactly as it was at a moment (time travel); same table state → byte-identical CSV')
-    .requiredOption('--from <day>', 'first UTC day')
-    .requiredOption('--to <day>', 'last UTC day')
+    .description('export a table exactly as it was at a moment (time travel): the fact table for a day range (default), or --table quarantine|billing_records|billing_assignments|mrr_state; same table state → byte-identical CSV')
+    .option('--table <name>', `table to export: ${[...TABLES.keys()].join(', ')}`, FACT_TABLE)
+    .option('--from <day>', 'first UTC day (fact_billing_event and quarantine: required)')
+    .option('--to <day>', 'last UTC day (fact_billing_event and quarantine: required)')
     .option('--as-of <timestamp>', 'table as committed at this instant (ISO 8601 with zone, or a day = its UTC end); default now')
     .requiredOption('--format <format>', 'csv or parquet')
     .requiredOption('--out <path>', 'output file, or - for standard output')
-    .action(async (o: { from: string; to: string; asOf?: string; format: string; out: string }) => {
+    .action(async (o: { table: string; from?: string; to?: string; asOf?: string; format: string; out: string }) => {
       if (o.format !== 'csv' && o.format !== 'parquet') throw new CliExit(EXIT.USAGE, `--format "${o.format}" is not supported: use csv or parquet`);
-      const from = day(o.from, '--from');
-      const to = day(o.to, '--to');
-      if (to < from) throw new CliExit(EXIT.USAGE, `--from ${from} is after --to ${to}`);
+      const def = TABLES.get(o.table);
+      if (!def) throw new CliExit(EXIT.USAGE, `--table "${o.table}" is not a table: use one of ${[...TABLES.keys()].join(', ')}`);
+      const byDay = def.partitionKey === 'event_date' || def.partitionKey === 'ingest_date';
+      if (byDay && (o.from === undefined || o.to === undefined)) throw new CliExit(EXIT.USAGE, `--from and --to are required to export ${def.name} (e.g. --from 2024-01-01 --to 2024-01-31)`);
+      if (!byDay && (o.from !== undefined || o.to !== undefined)) throw new CliExit(EXIT.USAGE, `${def.name} is not partitioned by day: leave out --from/--to (the whole table is exported, as of --as-of)`);
+      const from = o.from === undefined ? undefined : day(o.from, '--from');
+      const to = o.to === undefined ? undefined : day(o.to, '--to');
+      if (from !== undefined && to !== undefined && to < from) throw new CliExit(EXIT.USAGE, `--from ${from} is after --to ${to}`);
       const asOfMs = o.asOf === undefined ? undefined : parseAsOf(o.asOf);
+      const range = from !== undefined ? `${from}..${to}, ` : '';
       const table = await openTable(ctx);
       if (o.out === '-') {
         // `--out -` is standard output: export to a private temp file, stream it, report on stderr.
         const dir = await mkdtemp(path.join(tmpdir(), 'billing-mart-export-'));
         try {
-          const res = await table.export({ from, to, asOfMs, format: o.format, out: path.join(dir, `export.${o.format}`) });
+          const res = await table.export({ table: def.name, from, to, asOfMs, format: o.format, out: path.join(dir, `export.${o.format}`) });
           await pipeline(createReadStream(res.out), process.stdout, { end: false });
           const summary = { ...res, out: '-' };
-          process.stderr.write((ctx.json ? JSON.stringify(summary) : `${res.rows} rows (${from}..${to}, table version ${res.version}) → stdout, sha256 ${res.sha256}`) + '\n');
+          process.stderr.write((ctx.json ? JSON.stringify(summary) : `${res.rows} rows${def.name === FACT_TABLE ? '' : ` of ${def.name}`} (${range}table version ${res.version}) → stdout, sha256 ${res.sha256}`) + '\n');
         } finally {
           await rm(dir, { recursive: true, force: true });
         }
         return;
       }
-      const res = await table.export({ from, to, asOfMs, format: o.format, out: o.out });
-      ctx.emit(res, () => `${res.rows} rows (${from}..${to}, table version ${res.version}${res.committedAt ? ` committed ${res.committedAt}` : ', empty table'}) → ${res.out}\nsha256 ${res.sha256}`);
+      const res = await table.export({ table: def.name, from, to, asOfMs, format: o.format, out: o.out });
+      ctx.emit(res, () => `${res.rows} rows${def.name === FACT_TABLE ? '' : ` of ${def.name}`} (${range}table version ${res.version}${res.committedAt ? ` committed ${res.committedAt}` : ', empty table'}) → ${res.out}\nsha256 ${res.sha256}`);
     });
 
   const t = program.command('table').description('inspect the warehouse tables');
@@ -123,7 +130,7 @@ export const register: Register = (program, ctx) => {
       });
     });
   t.command('history')
-    .description('the commit log: every ingest, compaction, dimension snapshot and _SUCCESS marker, oldest first')
+    .description('the commit log: every ingest, compaction, dimension snapshot, _SUCCESS marker and bill run, oldest first')
     .option('--last <n>', 'only the last n commits')
     .action(async (o: { last?: string }) => {
       const n = o.last === undefined ? undefined : Number(o.last);

@@ -8,6 +8,7 @@ import { utcTimestamp } from '../../events/mrr.js';
 import { runBilling as runBillingOn, type BillOptions } from '../../jobs/billing/bill.js';
 import { checkBilling as checkBillingOn } from '../../jobs/billing/check.js';
 import { FactTable } from '../../warehouse/index.js';
+import { runCli } from '../helpers/cli.js';
 
 export interface TestEvent {
   id: string;
@@ -87,4 +88,10 @@ export async function runFile(warehouse: string, table: 'billing_records' | 'bil
   const f = files.filter((x) => x.dir === `run=${String(run).padStart(8, '0')}`);
   if (f.length !== 1) throw new Error(`${table} run ${run}: ${f.length} files`);
   return f[0]!.path;
+}
+
+/** The built CLI (bin/billing-mart.js over dist/; `npm run build` first), with no warehouse or landing from the environment. */
+export async function cli(args: string[]): Promise<{ code: number | null; out: string; err: string }> {
+  const r = await runCli(args, { env: { ...process.env, BILLING_MART_WAREHOUSE: '', BILLING_MART_LANDING: '' } });
+  return { code: r.status, out: r.stdout, err: r.stderr };
 }

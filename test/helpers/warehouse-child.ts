@@ -4,6 +4,8 @@
  *   node <build>/test/helpers/warehouse-child.js compact <warehouse> <targetBytes>
  *   node <build>/test/helpers/warehouse-child.js bulk <warehouse> <events> <day>   (memory test: events streamed lazily)
  *   node <build>/test/helpers/warehouse-child.js put-and-die <root>   (storage contract: SIGKILL right after two writes return)
+ *   node <build>/test/helpers/warehouse-child.js bill <warehouse> <through> <runId>   (one monthly bill run, jobs/billing/bill.ts)
+ *   node <build>/test/helpers/warehouse-child.js mrr-ingest <warehouse> <runId> <sub:seq:mrr,...>   (MRR deltas + state in one ingest)
  * BM_TEST_CRASH_AT=<point> makes the process SIGKILL itself at that commit point; BM_TEST_ICEBERG_LOCATION sets
  * the Iceberg view's location (a test serves the warehouse over HTTP). Only this test script
  * reads the variable; the runtime takes a `faults` callback instead.
@@ -11,6 +13,10 @@
 import { FactTable, LocalStorage } from '../../warehouse/index.js';
 import type { BillingEvent } from '../../events/model.js';
 import { sampleEvent, sampleEvents, streamOf } from './sample-events.js';
+import { Money } from '../../events/money.js';
+import type { MrrObservation } from '../../events/mrr.js';
+import { runBilling } from '../../jobs/billing/bill.js';
+import { planMrr } from '../../jobs/billing/mrr-store.js';
 
 /** `count` events of one day, made one at a time (nothing held), with every 10th id sent twice. */
 async function* lazyDay(day: string, count: number, prefix: string): AsyncGenerator<BillingEvent> {
@@ -58,6 +64,21 @@ async function main(argv: string[]): Promise<void> {
     await load(3, 'b');
     const compact = await table.compact([day!]);
     process.stdout.write(JSON.stringify({ ingest, again, compact, maxRssKiB: process.resourceUsage().maxRSS }) + '\n');
+  } else if (op === 'bill') {
+    const [through, runId] = rest;
+    const table = await FactTable.open(wh!, { faults, lockPollMs: 20, checkpointInterval: 1 });
+    const res = await runBilling({ table, cycle: 'monthly', through: through!, now: Date.parse('2024-04-10T12:00:00Z'), runId: runId! });
+    process.stdout.write(JSON.stringify({ written: res.written, version: res.version, seq: res.manifest?.seq }) + '\n');
+  } else if (op === 'mrr-ingest') {
+    const [runId, spec] = rest;
+    const observations: MrrObservation[] = spec!.split(',').map((x) => {
+      const [sub, seq, mrr] = x.split(':');
+      return { billingSource: 'zuora', subscriptionId: sub!, accountId: 'A1', versionSeq: BigInt(seq!), version: `v${seq}`, effectiveTs: BigInt(Date.parse('2024-01-01T00:00:00Z') + Number(seq) * 86_400_000) * 1000n, mrr: Money.major(mrr!, 'USD'), location: { file: `${runId}.json`, line: Number(seq) } };
+    });
+    const table = await FactTable.open(wh!, { faults, lockPollMs: 20, checkpointInterval: 1 });
+    const plan = await planMrr(table, 'zuora', observations, runId!);
+    const res = await table.commitIngest({ runId: runId!, source: 'zuora', windows: [], inputs: [{ path: `${runId}.json`, sha256: runId!, bytes: 1 }], events: plan.events, quarantine: [], tables: plan.tables });
+    process.stdout.write(JSON.stringify(res) + '\n');
   } else if (op === 'put-and-die') {
     const s = new LocalStorage(wh!);
     await s.writeDurable('kill/blob.bin', Uint8Array.from({ length: 1 << 20 }, (_, i) => (i * 31 + 9 * 7) & 0xff));

@@ -20,7 +20,7 @@ function newestMtime(dir: string): number {
 
 /** Compiles the child and what it imports when the build is older than the sources. */
 export async function ensureBuilt(): Promise<void> {
-  const src = Math.max(newestMtime(path.join(ROOT, 'warehouse')), statSync(path.join(ROOT, 'test', 'helpers', 'warehouse-child.ts')).mtimeMs, statSync(path.join(ROOT, 'test', 'helpers', 'sample-events.ts')).mtimeMs);
+  const src = Math.max(newestMtime(path.join(ROOT, 'warehouse')), newestMtime(path.join(ROOT, 'billing')), newestMtime(path.join(ROOT, 'jobs', 'billing')), statSync(path.join(ROOT, 'test', 'helpers', 'warehouse-child.ts')).mtimeMs, statSync(path.join(ROOT, 'test', 'helpers', 'sample-events.ts')).mtimeMs);
   if (existsSync(CHILD) && statSync(CHILD).mtimeMs >= src) return;
   const flags = ['--module', 'NodeNext', '--moduleResolution', 'NodeNext', '--target', 'ES2022', '--strict', '--skipLibCheck', '--esModuleInterop', '--types', 'node', '--rootDir', ROOT, '--outDir', OUT];
   const r = await runProcess(process.execPath, [path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), ...flags, path.join(ROOT, 'test', 'helpers', 'warehouse-child.ts')], { cwd: ROOT });
