@@ -243,6 +243,12 @@ export class LockManager {
     return top && top.lease.releasedAt === undefined ? top.lease : undefined;
   }
 
+  /** The holder of `name` if its lease is live (not expired, released, or held by a process of this host that is gone). */
+  async liveHolder(name: string): Promise<LeaseInfo | undefined> {
+    const top = await this.top(name);
+    return top && !isStale(top.lease, this.clock.now(), this.isAlive, this.host) ? top.lease : undefined;
+  }
+
   /** Takes the lock or returns undefined when a live holder has it. A stale lease is taken over. */
   async tryAcquire(name: string, owner = this.o.owner ?? `pid ${this.pid}`): Promise<Lease | undefined> {
     for (let round = 0; round < 5; round++) {

@@ -56,9 +56,10 @@ export const register: Register = (program, ctx) => {
         const at = compileCron(c.schedule[job], c.schedule.timezone).nextRun();
         next.push(`${job} "${c.schedule[job]}" next ${at ? isoUtc(at.getTime()) : 'never'}`);
       }
-      const holder = whExists ? await new LockManager({ dir: path.join(c.state, 'locks'), clock: systemClock }).holder('scheduler').catch(() => undefined) : undefined;
+      const holder = whExists ? await new LockManager({ dir: path.join(c.state, 'locks'), clock: systemClock }).liveHolder('scheduler').catch((e: unknown) => e as Error) : undefined;
       out.push({ check: 'schedule', level: 'OK', detail: `${next.join('; ')} (${c.schedule.timezone})` });
-      out.push(holder ? { check: 'scheduler', level: 'OK', detail: `running: pid ${holder.pid} on ${holder.host} since ${isoUtc(holder.acquiredAt)}` } : { check: 'scheduler', level: 'WARN', detail: 'no scheduler is running for this warehouse', fix: 'billing-mart schedule (long-lived) or billing-mart schedule --once from cron' });
+      if (holder instanceof Error) out.push({ check: 'scheduler', level: 'FAIL', detail: holder.message, fix: 'stop every billing-mart process, then remove the lock file it names' });
+      else out.push(holder ? { check: 'scheduler', level: 'OK', detail: `running: pid ${holder.pid} on ${holder.host} since ${isoUtc(holder.acquiredAt)}` } : { check: 'scheduler', level: 'WARN', detail: 'no scheduler is running for this warehouse', fix: 'billing-mart schedule (long-lived) or billing-mart schedule --once from cron' });
       const ok = out.every((x) => x.level !== 'FAIL');
       ctx.emit({ ok, checks: out }, () => out.map((x) => `${x.level.padEnd(4)}  ${x.check.padEnd(18)} ${x.detail}${x.fix ? `\n      fix: ${x.fix}` : ''}`).join('\n'));
       if (!ok) throw new CliExit(EXIT.PROBLEM, '');

@@ -75,6 +75,8 @@ for (const [adapter, make] of ADAPTERS) {
       const clock = new ManualClock(0);
       const dead = await new LockManager({ storage: s, clock, pid: 4242, isAlive: () => true }).acquire('writer');
       const here = new LockManager({ storage: s, clock, isAlive: (pid) => pid !== 4242 });
+      expect((await here.holder('writer'))?.pid).toBe(4242); // the last holder, for messages
+      expect(await here.liveHolder('writer')).toBeUndefined(); // but nobody holds it (doctor: no scheduler running)
       const lock = await here.acquire('writer');
       expect(lock.fence).toBe(dead.fence + 1);
     });
