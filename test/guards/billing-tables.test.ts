@@ -4,19 +4,11 @@
  * Fails on the code before the billing tables (jobs/billing/store.ts renamed record sets into billing_records/,
  * jobs/billing/mrr-store.ts link()ed state files under billing/mrr_state/).
  */
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 
-const ROOT = path.resolve(__dirname, '../..');
-
-function tsFiles(dir: string): string[] {
-  return readdirSync(path.join(ROOT, dir)).flatMap((n) => {
-    const rel = `${dir}/${n}`;
-    if (statSync(path.join(ROOT, rel)).isDirectory()) return tsFiles(rel);
-    return n.endsWith('.ts') ? [rel] : [];
-  });
-}
+import { REPO_ROOT as ROOT, tsFiles } from '../helpers/source-files.js';
 
 describe('billing writes only through the warehouse', () => {
   it('billing/ and jobs/billing/ import no file system module and run no DuckDB COPY ... TO', () => {

@@ -4,11 +4,11 @@
  * ObjectStorage.scratchDir hands out: staging CSV, Parquet being encoded, DuckDB spill directories), which the seam
  * then stores with putFile, or a file the user asked for outside the warehouse (export --out).
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 
-const ROOT = path.resolve(__dirname, '../..');
+import { REPO_ROOT as ROOT, tsFiles } from '../helpers/source-files.js';
 
 const ALLOWED: Record<string, string> = {
   'warehouse/storage.ts': 'the local-disk storage adapter',
@@ -19,14 +19,6 @@ const ALLOWED: Record<string, string> = {
   'warehouse/export.ts': "writes the user's --out file (outside the warehouse) and reads it back for its sha256",
   'warehouse/bench.ts': 'the benchmark creates and removes its own temporary warehouse',
 };
-
-function tsFiles(dir: string): string[] {
-  return readdirSync(path.join(ROOT, dir)).flatMap((n) => {
-    const rel = `${dir}/${n}`;
-    if (statSync(path.join(ROOT, rel)).isDirectory()) return tsFiles(rel);
-    return n.endsWith('.ts') ? [rel] : [];
-  });
-}
 
 describe('storage is the boundary', () => {
   it('inside warehouse/ only the storage adapter (and the scratch-file helpers named here) import node:fs', () => {
