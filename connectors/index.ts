@@ -6,14 +6,14 @@
  *   await table.commitIngest({ ..., inputs: batch.inputs, events: batch.events, quarantine: batch.quarantine });
  *   await src.controlTotals('2024-01-03');
  */
-import { readFile } from 'node:fs/promises';
 import { ConfigError, RecordError, RetriableError } from '../events/errors.js';
 import type { BillingEvent, QuarantineEntry } from '../events/model.js';
 import { parseSourceConfig, type SourceConfig } from '../config/sources.js';
 import type { Window } from '../partitions/index.js';
 import type { ProofKind } from '../config/completeness.js';
 import { openControl, windowDeliveries, type ControlProvider, type WindowDelivery } from './control/index.js';
-import { planPickup, sha256, type PickupPlan, type PickupSettings, type PlannedFile } from './landing/pickup.js';
+import { planPickup, type PickupPlan, type PickupSettings, type PlannedFile } from './landing/pickup.js';
+import { fileSource, HashTap, type ByteSource } from './landing/bytes.js';
 import { DEFAULT_MAX_RECORD_BYTES, readRecords, type ReadLimits } from './landing/readers.js';
 import { compileMapper, type Mapper } from './mapping/map.js';
 import { compileMrrObserver, type MrrObserver } from './mapping/mrr.js';
@@ -89,15 +89,27 @@ export interface ConnectorConfig {
 
 const toInput = (f: PlannedFile): InputFile => ({ path: f.path, sha256: f.sha256, bytes: f.bytes });
 
-/** Reads the records of planned files, checking each file still has the content that was planned. */
-export async function* recordsOf(files: readonly PlannedFile[], limits?: ReadLimits): AsyncGenerator<RawRecord> {
-  for (const f of files) {
-    const buf = await readFile(f.abs);
-    if (sha256(buf) !== f.sha256) {
+/**
+ * A planned file as a byte source that checks, at the end of every pass, that the bytes are still the ones the plan
+ * fingerprinted (sha256 computed while streaming): a file re-delivered during the run fails the run (retried).
+ */
+export function verifiedSource(f: Pick<PlannedFile, 'abs' | 'path' | 'sha256'>): ByteSource {
+  const open = fileSource(f.abs);
+  return async function* () {
+    const tap = new HashTap();
+    for await (const c of open()) {
+      tap.add(c);
+      yield c;
+    }
+    if (tap.digest() !== f.sha256) {
       throw new RetriableError(`landing file ${f.path} changed while this run was reading it (re-delivery in progress?); the run will be retried`);
     }
-    yield* readRecords(buf, f.name, f.spec, f.path, limits);
-  }
+  };
+}
+
+/** Reads the records of planned files as streams, checking each file still has the content that was planned. */
+export async function* recordsOf(files: readonly PlannedFile[], limits?: ReadLimits): AsyncGenerator<RawRecord> {
+  for (const f of files) yield* readRecords(verifiedSource(f), f.name, f.spec, f.path, limits);
 }
 
 /**

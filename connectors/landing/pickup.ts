@@ -2,13 +2,13 @@
  * Landing-zone pick-up: which files of a source to read for a window (plus lookback), whether each is ready
  * (marker or quiet period, time injected), and what each contains (sha256) so committed files are skipped.
  */
-import { createHash } from 'node:crypto';
-import { lstat, readdir, readFile, realpath, stat } from 'node:fs/promises';
+import { lstat, readdir, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { ObjectSpec, SourceConfig } from '../../config/sources.js';
 import type { Window } from '../../partitions/index.js';
 import type { InputFile } from '../types.js';
 import { parseFileName, type FileName } from './readers.js';
+import { hashFile } from './bytes.js';
 
 export interface PickupSettings {
   /** 'marker': `<file>.done` or the folder's `_SUCCESS`; 'quiet': unchanged for quietSeconds; or either. */
@@ -38,10 +38,6 @@ export interface PickupPlan {
 const HOUR_MS = 3_600_000;
 const DAY_RE = /^\d{4}-\d{2}-\d{2}$/;
 const HOUR_RE = /^\d{2}$/;
-
-export function sha256(buf: Buffer): string {
-  return createHash('sha256').update(buf).digest('hex');
-}
 
 /** A directory's entries, sorted; none when it does not exist. */
 export async function listDir(dir: string): Promise<string[]> {
@@ -137,8 +133,8 @@ export async function planPickup(
         plan.pending.push({ path: rel, reason: why });
         continue;
       }
-      const buf = await readFile(abs);
-      const f: PlannedFile = { path: rel, sha256: sha256(buf), bytes: buf.length, abs, spec: which.spec, name: which.name };
+      const h = await hashFile(abs); // streamed: a file of any size costs one chunk of memory
+      const f: PlannedFile = { path: rel, sha256: h.sha256, bytes: h.bytes, abs, spec: which.spec, name: which.name };
       (o.committed?.has(`${f.path}@${f.sha256}`) ? plan.skipped : plan.inputs).push(f);
     }
   }

@@ -1,16 +1,22 @@
 /**
  * File readers: one landed file (CSV, JSON lines, JSON pages; gzip by extension) → raw records with their
  * line/position. A record that cannot be parsed is still yielded, with `parseError` set, so it reaches
- * quarantine: nothing is dropped. Whole files are read into memory once (the same bytes are hashed).
+ * quarantine: nothing is dropped. Files are read as streams (bytes.ts): memory is bounded by a few chunks and
+ * one record (at most `maxRecordBytes`), whatever the size of the file. A first pass over the bytes tells whether
+ * the file is valid gzip and valid UTF-8 (both decide how every record is read), the second reads the records.
  */
-import { isUtf8 } from 'node:buffer';
-import { gunzipSync } from 'node:zlib';
-import { parse as parseCsv } from 'csv-parse/sync';
+import { StringDecoder } from 'node:string_decoder';
+import { once } from 'node:events';
+import { createGunzip } from 'node:zlib';
+import { Parser as CsvParser } from 'csv-parse';
 import { parse as parseLossless, stringify as stringifyLossless } from 'lossless-json';
 import { RecordError } from '../../events/errors.js';
 import type { FileFormat, ObjectSpec } from '../../config/sources.js';
 import { asList, BadElement, resolveRecordsPath, getPath } from '../paths.js';
 import type { RawRecord } from '../types.js';
+import { chunksOf, completeUpTo, gunzipped, textOf, Utf8Check, type ByteSource } from './bytes.js';
+
+export type { ByteSource } from './bytes.js';
 
 export interface FileName {
   prefix: string;
@@ -45,6 +51,11 @@ function headOf(text: string, from = 0, to = text.length): string {
   return n <= 1024 ? text.slice(from, to) : `${text.slice(from, from + 1024)}… (${n} characters in all)`;
 }
 
+/** headOf for a record read in pieces: `head` holds its first characters (at least 1025 when it has more), `n` is its length. */
+function headOfPieces(head: string, n: number): string {
+  return n <= 1024 ? head : `${head.slice(0, 1024)}… (${n} characters in all)`;
+}
+
 function tooLarge(file: string, n: number, cap: number, where: { line?: number; position?: number }, rawText: string): RecordError {
   return new RecordError('RECORD_TOO_LARGE', `record is ${n} bytes, more than the ${cap}-byte limit (maxRecordBytes); not parsed`, rawText, { file, ...where });
 }
@@ -64,8 +75,8 @@ function replacedAt(v: unknown, prefix: string): string | null {
  * In a file that is not valid UTF-8, a record holding a replaced byte sequence is quarantined (BAD_ENCODING),
  * naming the field: `ID<FF>` and `ID<FE>` must not both become `ID\uFFFD` and collapse into one identity.
  */
-function* checkEncoding(records: Iterable<RawRecord>, invalid: boolean, file: string): Generator<RawRecord> {
-  for (const r of records) {
+async function* checkEncoding(records: AsyncIterable<RawRecord> | Iterable<RawRecord>, invalid: boolean, file: string): AsyncGenerator<RawRecord> {
+  for await (const r of records) {
     const field = invalid && !r.parseError ? replacedAt(r.data, '') : null;
     if (field === null) {
       yield r;
@@ -78,84 +89,201 @@ function* checkEncoding(records: Iterable<RawRecord>, invalid: boolean, file: st
   }
 }
 
-/** Reads the records of one file. `file` is the landing-relative path used in locations. */
-export async function* readRecords(bytes: Buffer, name: FileName, spec: ObjectSpec, file: string, limits: ReadLimits = { maxRecordBytes: DEFAULT_MAX_RECORD_BYTES }): AsyncGenerator<RawRecord> {
-  let buf = bytes;
-  if (name.gzip) {
-    try {
-      buf = gunzipSync(bytes);
-    } catch (e) {
-      const err = malformed(file, `file is not valid gzip: ${(e as Error).message}`, null, { position: 0 });
-      yield { object: spec.object, data: {}, location: { file, position: 0 }, rawText: `(${bytes.length} bytes of invalid gzip)`, parseError: err };
-      return;
+/** What the first pass over a file's bytes tells: its size, whether it is valid gzip (when named .gz) and valid UTF-8. */
+interface Probe {
+  bytes: number;
+  gzipError: Error | null;
+  utf8: boolean;
+}
+
+async function probe(src: ByteSource, gzip: boolean): Promise<Probe> {
+  let bytes = 0;
+  const utf8 = new Utf8Check();
+  if (!gzip) {
+    for await (const c of chunksOf(src)) {
+      bytes += c.length;
+      utf8.push(c);
     }
+    return { bytes, gzipError: null, utf8: utf8.end() };
   }
-  const invalid = !isUtf8(buf);
+  // the whole file is read even after a gzip error: its size is reported, and a verifying source sees every byte
+  const z = createGunzip();
+  let gzipError: Error | null = null;
+  z.on('data', (c: Buffer) => utf8.push(c));
+  const done = new Promise<void>((resolve) => {
+    z.on('end', resolve);
+    z.on('error', (e) => {
+      gzipError ??= e;
+      resolve();
+    });
+  });
+  for await (const c of chunksOf(src)) {
+    bytes += c.length;
+    if (gzipError === null && !z.write(c)) await Promise.race([once(z, 'drain'), done]);
+  }
+  if (gzipError === null) z.end();
+  await done;
+  z.destroy();
+  return { bytes, gzipError, utf8: gzipError === null && utf8.end() };
+}
+
+/**
+ * Reads the records of one file. `file` is the landing-relative path used in locations. `src` is the file's bytes
+ * or a function opening them as a stream; it is read twice (a check of gzip and UTF-8, then the records).
+ */
+export async function* readRecords(src: ByteSource, name: FileName, spec: ObjectSpec, file: string, limits: ReadLimits = { maxRecordBytes: DEFAULT_MAX_RECORD_BYTES }): AsyncGenerator<RawRecord> {
+  const p = await probe(src, name.gzip);
+  if (p.gzipError) {
+    const err = malformed(file, `file is not valid gzip: ${p.gzipError.message}`, null, { position: 0 });
+    yield { object: spec.object, data: {}, location: { file, position: 0 }, rawText: `(${p.bytes} bytes of invalid gzip)`, parseError: err };
+    return;
+  }
+  const bytes = () => (name.gzip ? gunzipped(chunksOf(src)) : chunksOf(src));
+  const invalid = !p.utf8;
   const cap = limits.maxRecordBytes;
-  const text = () => stripBom(buf.toString('utf8'));
-  if (name.format === 'csv') yield* checkEncoding(readCsv(buf, spec, file, cap), invalid, file);
-  else if (name.format === 'jsonl') yield* checkEncoding(readJsonLines(text(), spec, file, cap), invalid, file);
-  else yield* checkEncoding(readJsonPages(text(), spec, file, cap), invalid, file);
+  if (name.format === 'csv') yield* checkEncoding(readCsv(bytes(), spec, file, cap), invalid, file);
+  else if (name.format === 'jsonl') yield* checkEncoding(readJsonLines(textOf(bytes()), spec, file, cap), invalid, file);
+  else {
+    let text = '';
+    for await (const s of textOf(bytes())) text += s;
+    yield* checkEncoding(readJsonPages(text, spec, file, cap), invalid, file);
+  }
 }
 
-function stripBom(text: string): string {
-  return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+interface CsvRow {
+  record: string[];
+  info: { lines: number };
+  raw: string;
 }
 
-function* readCsv(buf: Buffer, spec: ObjectSpec, file: string, cap: number): Generator<RawRecord> {
+/** The parts of csv-parse's streaming state the reader touches to drop a record over the cap while it is read. */
+interface CsvApi {
+  parse(buf: Buffer | undefined, end: boolean, push: (r: CsvRow) => void, close: () => void): Error | undefined;
+  state: { rawBuffer: { buf: Buffer; length: number; reset(): void; append(b: number): void }; field: { reset(): void }; record: string[] };
+}
+
+/** A CSV record over the cap while it is being read: only its first characters and its size are kept. */
+interface BigRecord {
+  head: string;
+  chars: number;
+  bytes: number;
+}
+
+async function* readCsv(bytes: AsyncIterable<Buffer>, spec: ObjectSpec, file: string, cap: number): AsyncGenerator<RawRecord> {
   const skipped: RawRecord[] = [];
-  // The whole file is in memory already (it was hashed): the synchronous parser avoids stream overhead.
-  const rows = parseCsv(buf, {
-    delimiter: spec.csv?.delimiter ?? ',',
-    bom: true,
-    info: true,
-    raw: true,
-    relax_column_count: true,
-    relax_quotes: true,
-    skip_empty_lines: true,
-    skip_records_with_error: true,
-    on_skip: (err, raw) => {
-      const line = Number(err?.lines ?? 0);
-      const big = (err as { code?: string } | undefined)?.code === 'CSV_MAX_RECORD_SIZE';
-      const rawText = headOf(raw ?? '');
-      const error = big ? tooLarge(file, (raw ?? '').length || cap + 1, cap, { line }, rawText) : malformed(file, `unparseable CSV record: ${err?.message ?? 'unknown error'}`, raw ?? null, { line });
-      skipped.push({ object: spec.object, data: {}, location: { file, line }, rawText, parseError: error });
-      return undefined;
-    },
-  }) as unknown as { record: string[]; info: { lines: number }; raw: string }[];
+  let big: BigRecord | null = null;
+  /** The whole record's raw text as a quarantine keeps it, and its size, when it was read in pieces. */
+  const bigRaw = (tail: string): { rawText: string; chars: number; bytes: number } => {
+    const b = big!;
+    big = null;
+    const chars = b.chars + tail.length;
+    return { rawText: headOfPieces(b.head + tail.slice(0, 1025), chars), chars, bytes: b.bytes + Buffer.byteLength(tail) };
+  };
+  const rows: (CsvRow | { tooLarge: { rawText: string; bytes: number; line: number } })[] = [];
+  const api = (
+    new CsvParser({
+      delimiter: spec.csv?.delimiter ?? ',',
+      bom: true,
+      info: true,
+      raw: true,
+      relax_column_count: true,
+      relax_quotes: true,
+      skip_empty_lines: true,
+      skip_records_with_error: true,
+      on_skip: (err, raw) => {
+        const line = Number(err?.lines ?? 0);
+        const code = (err as { code?: string } | undefined)?.code;
+        const pieces = big ? bigRaw(raw ?? '') : null;
+        const rawText = pieces ? pieces.rawText : headOf(raw ?? '');
+        const error = code === 'CSV_MAX_RECORD_SIZE' ? tooLarge(file, (raw ?? '').length || cap + 1, cap, { line }, rawText) : malformed(file, `unparseable CSV record: ${err?.message ?? 'unknown error'}`, pieces ? rawText : (raw ?? null), { line });
+        skipped.push({ object: spec.object, data: {}, location: { file, line }, rawText, parseError: error });
+        return undefined;
+      },
+    }) as unknown as { api: CsvApi }
+  ).api;
+  let pushed = 0;
+  const push = (r: CsvRow) => {
+    pushed++;
+    if (big) {
+      const b = bigRaw(r.raw);
+      rows.push({ tooLarge: { rawText: b.rawText, bytes: b.bytes, line: r.info.lines } });
+    } else rows.push(r);
+  };
+  /** After each chunk: a record (not the header) grown past the cap gives up its text, keeping its start and size. */
+  const bound = () => {
+    const st = api.state;
+    const raw = st.rawBuffer;
+    if (pushed === 0 || raw.length <= cap) return;
+    const cut = completeUpTo(raw.buf.subarray(0, raw.length));
+    const text = raw.buf.toString('utf8', 0, cut);
+    if (!big) {
+      if (text.length <= cap + 3) return; // a few characters more may still be split across the cut: decide later
+      big = { head: '', chars: 0, bytes: 0 };
+    }
+    big.chars += text.length;
+    big.bytes += Buffer.byteLength(text);
+    if (big.head.length <= 1024) big.head += text.slice(0, 1025 - big.head.length);
+    const rest = Buffer.from(raw.buf.subarray(cut, raw.length));
+    raw.reset();
+    for (const b of rest) raw.append(b);
+    st.field.reset();
+    st.record = [''];
+  };
+  const close = () => undefined;
+  const feed = (buf: Buffer | undefined, end: boolean) => {
+    const err = api.parse(buf, end, push, close);
+    if (err) throw err;
+    if (!end) bound();
+  };
   let header: string[] | null = null;
   let repeated: string | null = null;
-  for (const { record, info, raw } of rows) {
-    if (header === null) {
-      header = record.map((h) => h.trim());
-      const firstAt = new Map<string, number>();
-      header.forEach((h, i) => {
-        if (repeated === null && firstAt.has(h)) repeated = `the header repeats column "${h}" (columns ${firstAt.get(h)! + 1} and ${i + 1}): which value is meant cannot be told`;
-        firstAt.set(h, i);
-      });
-      continue;
+  function* drain(): Generator<RawRecord> {
+    for (const row of rows) {
+      if ('tooLarge' in row) {
+        const { rawText, bytes: n, line } = row.tooLarge;
+        yield { object: spec.object, data: {}, location: { file, line }, rawText, parseError: tooLarge(file, n, cap, { line }, rawText) };
+        continue;
+      }
+      const { record, info, raw } = row;
+      if (header === null) {
+        header = record.map((h) => h.trim());
+        const firstAt = new Map<string, number>();
+        header.forEach((h, i) => {
+          if (repeated === null && firstAt.has(h)) repeated = `the header repeats column "${h}" (columns ${firstAt.get(h)! + 1} and ${i + 1}): which value is meant cannot be told`;
+          firstAt.set(h, i);
+        });
+        continue;
+      }
+      const line = info.lines;
+      if (raw.length > cap) {
+        const rawText = headOf(raw);
+        yield { object: spec.object, data: {}, location: { file, line }, rawText, parseError: tooLarge(file, Buffer.byteLength(raw), cap, { line }, rawText) };
+        continue;
+      }
+      if (repeated !== null) {
+        const rawText = raw.replace(/\r?\n$/, '');
+        yield { object: spec.object, data: {}, location: { file, line }, rawText, parseError: malformed(file, repeated, header.join(','), { line }) };
+        continue;
+      }
+      if (record.length !== header.length) {
+        const rawText = raw.replace(/\r?\n$/, '');
+        const err = malformed(file, `row has ${record.length} fields but the header has ${header.length}: columns are shifted or the row is cut`, rawText, { line });
+        yield { object: spec.object, data: {}, location: { file, line }, rawText, parseError: err };
+        continue;
+      }
+      const data: Record<string, unknown> = {};
+      for (let i = 0; i < header.length; i++) data[header[i]!] = record[i];
+      yield { object: spec.object, data, location: { file, line } };
     }
-    const line = info.lines;
-    if (raw.length > cap) {
-      const rawText = headOf(raw);
-      yield { object: spec.object, data: {}, location: { file, line }, rawText, parseError: tooLarge(file, Buffer.byteLength(raw), cap, { line }, rawText) };
-      continue;
-    }
-    if (repeated !== null) {
-      const rawText = raw.replace(/\r?\n$/, '');
-      yield { object: spec.object, data: {}, location: { file, line }, rawText, parseError: malformed(file, repeated, header.join(','), { line }) };
-      continue;
-    }
-    if (record.length !== header.length) {
-      const rawText = raw.replace(/\r?\n$/, '');
-      const err = malformed(file, `row has ${record.length} fields but the header has ${header.length}: columns are shifted or the row is cut`, rawText, { line });
-      yield { object: spec.object, data: {}, location: { file, line }, rawText, parseError: err };
-      continue;
-    }
-    const data: Record<string, unknown> = {};
-    for (let i = 0; i < header.length; i++) data[header[i]!] = record[i];
-    yield { object: spec.object, data, location: { file, line } };
+    rows.length = 0;
   }
+  for await (const chunk of bytes) {
+    feed(chunk, false);
+    yield* drain();
+  }
+  feed(undefined, true);
+  yield* drain();
+  // records csv-parse could not split come after the others, as they always did
   yield* skipped;
 }
 
@@ -171,33 +299,89 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === 'object' && !Array.isArray(v);
 }
 
-function* readJsonLines(text: string, spec: ObjectSpec, file: string, cap: number): Generator<RawRecord> {
-  const lines = text.split('\n');
+/** One JSON line → its record (or the reason it is none). */
+function jsonLine(lineText: string, line: number, paths: string[], spec: ObjectSpec, file: string): RawRecord {
+  let parsed: unknown;
+  try {
+    parsed = parseLossless(lineText);
+  } catch (e) {
+    return { object: spec.object, data: {}, location: { file, line }, rawText: lineText, parseError: malformed(file, `line is not valid JSON: ${(e as Error).message}`, lineText, { line }) };
+  }
+  const rec = pickRecord(parsed, paths);
+  if (!isObject(rec)) {
+    const err = malformed(file, `line holds no JSON object at ${paths.join(' or ')}`, lineText, { line });
+    return { object: spec.object, data: {}, location: { file, line }, rawText: lineText, parseError: err };
+  }
+  return { object: spec.object, data: rec, location: { file, line }, rawText: lineText };
+}
+
+const BLANK = /^\s*$/;
+
+/**
+ * JSON lines from decoded text pieces. A line longer than the cap is not kept: only its first characters, its
+ * length and whether it is blank are, until its newline; it becomes RECORD_TOO_LARGE (a blank one is skipped).
+ */
+async function* readJsonLines(text: AsyncIterable<string>, spec: ObjectSpec, file: string, cap: number): AsyncGenerator<RawRecord> {
   const paths = asList(spec.recordPath);
-  for (let i = 0; i < lines.length; i++) {
-    const lineText = lines[i]!.replace(/\r$/, '');
-    if (lineText.trim() === '') continue;
-    const line = i + 1;
+  let line = 0;
+  let pending = '';
+  /** The current line once it outgrew the cap. */
+  let big: { head: string; chars: number; bytes: number; blank: boolean; cr: boolean } | null = null;
+  const complete = (lineText: string): RawRecord | null => {
+    if (lineText.trim() === '') return null;
     if (lineText.length > cap) {
       const rawText = headOf(lineText);
-      yield { object: spec.object, data: {}, location: { file, line }, rawText, parseError: tooLarge(file, Buffer.byteLength(lineText), cap, { line }, rawText) };
-      continue;
+      return { object: spec.object, data: {}, location: { file, line }, rawText, parseError: tooLarge(file, Buffer.byteLength(lineText), cap, { line }, rawText) };
     }
-    let parsed: unknown;
-    try {
-      parsed = parseLossless(lineText);
-    } catch (e) {
-      yield { object: spec.object, data: {}, location: { file, line }, rawText: lineText, parseError: malformed(file, `line is not valid JSON: ${(e as Error).message}`, lineText, { line }) };
-      continue;
+    return jsonLine(lineText, line, paths, spec, file);
+  };
+  const absorb = (piece: string) => {
+    if (!piece) return;
+    const b = big!;
+    b.chars += piece.length;
+    b.bytes += Buffer.byteLength(piece);
+    if (b.blank && !BLANK.test(piece)) b.blank = false;
+    if (b.head.length <= 1024) b.head += piece.slice(0, 1025 - b.head.length);
+    b.cr = piece.charCodeAt(piece.length - 1) === 13;
+  };
+  const completeBig = (): RawRecord | null => {
+    const b = big!;
+    big = null;
+    const chars = b.chars - (b.cr ? 1 : 0); // the line's own text ends before a CR of a CRLF
+    if (b.blank) return null;
+    const rawText = headOfPieces(b.head.slice(0, Math.min(b.head.length, chars)), chars);
+    return { object: spec.object, data: {}, location: { file, line }, rawText, parseError: tooLarge(file, b.bytes - (b.cr ? 1 : 0), cap, { line }, rawText) };
+  };
+  for await (const piece of text) {
+    let from = 0;
+    for (let nl = piece.indexOf('\n'); nl >= 0; nl = piece.indexOf('\n', from)) {
+      line++;
+      let r: RawRecord | null;
+      if (big) {
+        absorb(piece.slice(from, nl));
+        r = completeBig();
+      } else {
+        const lineText = (from === 0 ? pending + piece.slice(0, nl) : piece.slice(from, nl)).replace(/\r$/, '');
+        r = complete(lineText);
+      }
+      if (from === 0) pending = '';
+      from = nl + 1;
+      if (r) yield r;
     }
-    const rec = pickRecord(parsed, paths);
-    if (!isObject(rec)) {
-      const err = malformed(file, `line holds no JSON object at ${paths.join(' or ')}`, lineText, { line });
-      yield { object: spec.object, data: {}, location: { file, line }, rawText: lineText, parseError: err };
-      continue;
+    const rest = piece.slice(from);
+    if (big) absorb(rest);
+    else {
+      pending = from === 0 ? pending + rest : rest;
+      if (pending.length > cap + 1) {
+        big = { head: '', chars: 0, bytes: 0, blank: true, cr: false };
+        absorb(pending);
+        pending = '';
+      }
     }
-    yield { object: spec.object, data: rec, location: { file, line }, rawText: lineText };
   }
+  line++;
+  const last = big ? completeBig() : complete(pending.replace(/\r$/, ''));
+  if (last) yield last;
 }
 
 /** End (exclusive) of the JSON string starting at `i` (a quote), or -1 when it is not terminated. */
