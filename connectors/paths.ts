@@ -55,9 +55,14 @@ export class BadElement {
 
 export function resolveRecordsPath(doc: unknown, path: string): unknown[] | null {
   if (path === '$') return Array.isArray(doc) ? doc : [doc];
-  const segs = path.split('.');
-  let cur: unknown[] = [doc];
-  let sawArray = false;
+  return followSegments([doc], path.split('.'), false);
+}
+
+/**
+ * The records path's segments applied to `cur` (resolveRecordsPath's loop; a streaming reader applies the
+ * segments after the first `[]` to each list element on its own, with `sawArray` set).
+ */
+export function followSegments(cur: unknown[], segs: readonly string[], sawArray: boolean): unknown[] | null {
   for (const seg of segs) {
     const isArr = seg.endsWith('[]');
     const key = isArr ? seg.slice(0, -2) : seg;

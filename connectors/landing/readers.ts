@@ -10,11 +10,12 @@ import { once } from 'node:events';
 import { createGunzip } from 'node:zlib';
 import { Parser as CsvParser } from 'csv-parse';
 import { parse as parseLossless, stringify as stringifyLossless } from 'lossless-json';
-import { RecordError } from '../../events/errors.js';
+import { RecordError, RetriableError } from '../../events/errors.js';
 import type { FileFormat, ObjectSpec } from '../../config/sources.js';
-import { asList, BadElement, resolveRecordsPath, getPath } from '../paths.js';
+import { asList, BadElement, followSegments, resolveRecordsPath, getPath } from '../paths.js';
 import type { RawRecord } from '../types.js';
 import { chunksOf, completeUpTo, gunzipped, textOf, Utf8Check, type ByteSource } from './bytes.js';
+import { Chars, LazyList, NotWalkable, spineOf, walkDocument, type Scanned, type SpineNode } from './json-walk.js';
 
 export type { ByteSource } from './bytes.js';
 
@@ -143,11 +144,7 @@ export async function* readRecords(src: ByteSource, name: FileName, spec: Object
   const cap = limits.maxRecordBytes;
   if (name.format === 'csv') yield* checkEncoding(readCsv(bytes(), spec, file, cap), invalid, file);
   else if (name.format === 'jsonl') yield* checkEncoding(readJsonLines(textOf(bytes()), spec, file, cap), invalid, file);
-  else {
-    let text = '';
-    for await (const s of textOf(bytes())) text += s;
-    yield* checkEncoding(readJsonPages(text, spec, file, cap), invalid, file);
-  }
+  else yield* checkEncoding(readJsonPageStream(() => textOf(bytes()), spec, file, cap), invalid, file);
 }
 
 interface CsvRow {
@@ -546,21 +543,140 @@ function* readJsonPages(text: string, spec: ObjectSpec, file: string, cap: numbe
     yield* trailing(1);
     return;
   }
-  for (let position = 0; position < records.length; position++) {
-    const rec = records[position];
-    const broken = tolerant ? badInside(rec) : null;
-    if (broken) {
-      const err = new RecordError(broken.reason, `record ${position} at ${paths.join(' or ')}: ${broken.message}`, broken.rawText, { file, position });
-      yield { object: spec.object, data: {}, location: { file, position }, rawText: broken.rawText, parseError: err };
-      continue;
-    }
-    if (!isObject(rec)) {
-      const rawText = rec === undefined ? 'undefined' : String(stringifyLossless(rec));
-      const err = malformed(file, `record ${position} at ${paths.join(' or ')} is not a JSON object`, rawText, { position });
-      yield { object: spec.object, data: {}, location: { file, position }, rawText, parseError: err };
-      continue;
-    }
-    yield { object: spec.object, data: rec, location: { file, position } };
-  }
+  for (let position = 0; position < records.length; position++) yield pageRecord(records[position], position, tolerant, paths, spec, file);
   yield* trailing(records.length);
+}
+
+/** One record of a JSON page (from the whole document or a streamed list) → the record, or why it is none. */
+function pageRecord(rec: unknown, position: number, tolerant: boolean, paths: string[], spec: ObjectSpec, file: string): RawRecord {
+  const broken = tolerant ? badInside(rec) : null;
+  if (broken) {
+    const err = new RecordError(broken.reason, `record ${position} at ${paths.join(' or ')}: ${broken.message}`, broken.rawText, { file, position });
+    return { object: spec.object, data: {}, location: { file, position }, rawText: broken.rawText, parseError: err };
+  }
+  if (!isObject(rec)) {
+    const rawText = rec === undefined ? 'undefined' : String(stringifyLossless(rec));
+    const err = malformed(file, `record ${position} at ${paths.join(' or ')} is not a JSON object`, rawText, { position });
+    return { object: spec.object, data: {}, location: { file, position }, rawText, parseError: err };
+  }
+  return { object: spec.object, data: rec, location: { file, position } };
+}
+
+/** How a JSON page document is read, after a first walk over its text. */
+type PagePlan =
+  | { kind: 'empty' }
+  | { kind: 'stream'; node: LazyList['node']; depth: number; rest: string[]; trailing: { at: number; text: Scanned } | null }
+  | { kind: 'whole'; why: NotWalkable | null; chars: number; head: string };
+
+/**
+ * The first walk: can the records be streamed (a perfectly formed spine, the winning records path through a
+ * streamed list)? Else the document is read by the whole-document rules (when it is at most the cap).
+ */
+async function planPage(text: AsyncIterable<string>, root: SpineNode, paths: string[], cap: number): Promise<PagePlan> {
+  const c = new Chars(text[Symbol.asyncIterator]());
+  const whole = async (why: NotWalkable | null): Promise<PagePlan> => {
+    await c.rest(0);
+    return { kind: 'whole', why, chars: c.at, head: c.head };
+  };
+  await c.skipWs();
+  const first = await c.peek();
+  if (first === undefined) return { kind: 'empty' };
+  if (first !== '{' && first !== '[') return whole(null);
+  let shape: unknown;
+  try {
+    const walk = walkDocument(c, root, cap, () => false, (t, depth) => parseTolerant(t, 0, t.length, depth, cap, false));
+    for (;;) {
+      const n = await walk.next();
+      if (n.done) {
+        shape = n.value;
+        break;
+      }
+    }
+  } catch (e) {
+    if (e instanceof NotWalkable) return whole(e);
+    throw e;
+  }
+  const winner = winningList(shape, paths);
+  if (!winner) return whole(null);
+  await c.skipWs();
+  const trailing = (await c.more()) ? { at: c.at, text: await c.rest(0) } : null;
+  return { kind: 'stream', node: winner.list.node, depth: winner.list.depth, rest: winner.rest, trailing };
+}
+
+/** The first records path that resolves in the walked shape, when it goes through a streamed list (else null). */
+function winningList(shape: unknown, paths: string[]): { list: LazyList; rest: string[] } | null {
+  for (const p of paths) {
+    if (p === '$') return shape instanceof LazyList ? { list: shape, rest: [] } : null;
+    const segs = p.split('.');
+    let node: unknown = shape;
+    let resolved = true;
+    for (let k = 0; k < segs.length; k++) {
+      const seg = segs[k]!;
+      const isArr = seg.endsWith('[]');
+      const key = isArr ? seg.slice(0, -2) : seg;
+      const v = key === '' || node instanceof BadElement ? node : isObject(node) && !(node instanceof LazyList) ? node[key] : undefined;
+      if (isArr) {
+        if (v instanceof LazyList) return { list: v, rest: segs.slice(k + 1) };
+        if (!Array.isArray(v)) resolved = false;
+        break;
+      }
+      if (v === undefined) {
+        resolved = false;
+        break;
+      }
+      node = v;
+    }
+    if (resolved) return null; // resolves to a value kept whole: the whole-document rules read it
+  }
+  return null;
+}
+
+/**
+ * JSON pages as a stream: a first walk plans the read (see planPage), the second yields the records of the list
+ * element by element, each parsed on its own (a bad element is quarantined alone, its neighbours load).
+ */
+async function* readJsonPageStream(open: () => AsyncIterable<string>, spec: ObjectSpec, file: string, cap: number): AsyncGenerator<RawRecord> {
+  const paths = asList(spec.recordsPath);
+  const root = spineOf(paths);
+  const plan = await planPage(open(), root, paths, cap);
+  if (plan.kind === 'empty') return;
+  if (plan.kind === 'whole') {
+    if (plan.chars <= cap) {
+      let text = '';
+      for await (const s of open()) text += s;
+      yield* readJsonPages(text, spec, file, cap);
+      return;
+    }
+    const rawText = headOfPieces(plan.head, plan.chars);
+    const why = plan.why?.message ?? `no records list at ${paths.join(' or ')}`;
+    const err = plan.why?.tooLarge || !plan.why
+      ? new RecordError('RECORD_TOO_LARGE', `the document is ${plan.chars} characters, more than the ${cap}-byte limit (maxRecordBytes), and its records cannot be read one by one (${why}); not parsed`, rawText, { file, position: 0 })
+      : malformed(file, `file is not valid JSON: ${why}; the document is ${plan.chars} characters, more than the ${cap}-byte limit (maxRecordBytes), so its records were not read one by one`, rawText, { position: 0 });
+    yield { object: spec.object, data: {}, location: { file, position: 0 }, rawText, parseError: err };
+    return;
+  }
+  const c = new Chars(open()[Symbol.asyncIterator]());
+  await c.skipWs();
+  const mine = (l: LazyList) => l.node === plan.node && l.depth === plan.depth;
+  let position = 0;
+  try {
+    const walk = walkDocument(c, root, cap, mine, (t, depth) => parseTolerant(t, 0, t.length, depth, cap, false));
+    for (;;) {
+      const n = await walk.next();
+      if (n.done) break;
+      const { list, value } = n.value;
+      if (!mine(list)) continue;
+      const elem = value.text === null ? new BadElement('RECORD_TOO_LARGE', `element is ${value.chars} characters, more than the ${cap}-byte limit (maxRecordBytes); not parsed`, headOfPieces(value.head, value.chars)) : parseTolerant(value.text, 0, value.text.length, list.depth + 1, cap, true);
+      for (const rec of followSegments([elem], plan.rest, true) ?? []) yield pageRecord(rec, position++, true, paths, spec, file);
+    }
+  } catch (e) {
+    if (e instanceof NotWalkable) throw new RetriableError(`landing file ${file} changed between the two reads of this run (${e.message}); the run will be retried`, { cause: e });
+    throw e;
+  }
+  if (plan.trailing) {
+    const { at, text } = plan.trailing;
+    const rawText = headOfPieces(text.head, text.chars);
+    const err = malformed(file, `trailing data after the JSON document (at character ${at}); the document before it was read`, rawText, { position });
+    yield { object: spec.object, data: {}, location: { file, position }, rawText, parseError: err };
+  }
 }
