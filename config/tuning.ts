@@ -8,11 +8,23 @@ export interface TuningInput {
   autoCompactFileCount?: unknown;
   rowGroupRows?: unknown;
   spillRows?: unknown;
+  spillBytes?: unknown;
   memoryLimit?: unknown;
   threads?: unknown;
 }
 
-export const TUNING_KEYS = ['targetFileBytes', 'autoCompactFileCount', 'rowGroupRows', 'spillRows', 'memoryLimit', 'threads'] as const;
+export const TUNING_KEYS = ['targetFileBytes', 'autoCompactFileCount', 'rowGroupRows', 'spillRows', 'spillBytes', 'memoryLimit', 'threads'] as const;
+
+const UNITS: Record<string, number> = { K: 2 ** 10, M: 2 ** 20, G: 2 ** 30, T: 2 ** 40 };
+
+/** Bytes of a size such as '192MB' / '1.5GiB' (DuckDB reads KB/MB as powers of 1000 and KiB/MiB as 1024: close enough for a check), or null. */
+export function sizeBytes(v: unknown): number | null {
+  const m = typeof v === 'string' ? /^(\d+(?:\.\d+)?)\s*([KMGT])(i?)B$/i.exec(v.trim()) : null;
+  return m ? Number(m[1]) * (m[3] ? UNITS[m[2]!.toUpperCase()]! : 1000 ** ('KMGT'.indexOf(m[2]!.toUpperCase()) + 1)) : null;
+}
+
+/** DuckDB needs a few MB per thread to run at all; below this it fails with an out-of-memory error, not a clear one. */
+export const MIN_MEMORY_LIMIT_BYTES = 32 * 2 ** 20;
 
 /** Every problem of the given options, as `[key, message]`, in one pass; unknown keys are problems too. */
 export function tuningProblems(t: Record<string, unknown>): [string, string][] {
@@ -26,9 +38,14 @@ export function tuningProblems(t: Record<string, unknown>): [string, string][] {
   int('autoCompactFileCount', 0);
   int('rowGroupRows', 1);
   int('spillRows', 1);
+  int('spillBytes', 1024 * 1024);
   int('threads', 1);
+  const t2 = t.threads;
+  if (typeof t2 === 'number' && t2 > 64) bad('threads', 'at most 64');
   const m = t.memoryLimit;
-  if (m !== undefined && !(typeof m === 'string' && /^\d+(\.\d+)?\s*[KMGT]i?B$/i.test(m))) bad('memoryLimit', "a size such as '512MB'");
+  const bytes = sizeBytes(m);
+  if (m !== undefined && bytes === null) bad('memoryLimit', "a size such as '192MB'");
+  else if (bytes !== null && bytes < MIN_MEMORY_LIMIT_BYTES) bad('memoryLimit', 'at least 32MB (DuckDB cannot sort or merge in less)');
   for (const k of Object.keys(t)) if (!(TUNING_KEYS as readonly string[]).includes(k) && t[k] !== undefined) out.push([k, `unknown warehouse option (known: ${TUNING_KEYS.join(', ')})`]);
   return out;
 }

@@ -175,6 +175,7 @@ async function attemptOnce(deps: JobDeps, req: IngestRequest, runId: string): Pr
         dims: dims.snapshots,
         scratch: scratch.path,
         spillRows: scratch.spillRows,
+        spillBytes: scratch.spillBytes,
       }, src.statesMrr ? hook : undefined);
       batch = { ...p, quarantine: [...p.quarantine, ...planErrors], events: noEvents() };
       staged = p.staged;

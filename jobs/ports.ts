@@ -85,6 +85,8 @@ export interface PrepareScratch {
   path: string;
   /** The warehouse's spill threshold (rows per in-memory staging buffer) the prepare must use. */
   spillRows: number;
+  /** And its byte budget (staged line text per buffer). */
+  spillBytes: number;
 }
 
 export interface WarehousePort extends TableReader {

@@ -12,6 +12,7 @@ import { Money } from '../events/money.js';
 import type { MrrObservation } from '../events/mrr.js';
 import type { Window } from '../partitions/index.js';
 import { stageEventsAt, type Staged } from '../warehouse/staging.js';
+import { DEFAULT_TUNING } from '../warehouse/options.js';
 import { DimensionLookup } from './enrich.js';
 import type { DimRow, InputFile, SourceBatch } from './ports.js';
 
@@ -29,6 +30,8 @@ export interface PrepareTask {
   /** The prepare scratch directory (a local path from FactTable.prepareScratch). */
   scratch: string;
   spillRows: number;
+  /** Default: the warehouse's default (DEFAULT_TUNING.spillBytes). */
+  spillBytes?: number;
 }
 
 /** The read batch without its event stream (consumed into `staged`), plus the staged runs. */
@@ -60,7 +63,7 @@ export async function runPrepareTask(task: PrepareTask, mrrHook?: MrrHook): Prom
     yield* batch.events;
     if (src.statesMrr && batch.mrr.length) yield* await mrrHook!(batch.mrr);
   }
-  const staged = await stageEventsAt(task.scratch, { source: task.source, runId: task.runId, events: dims.enrichAll(events()) }, { spillRows: task.spillRows });
+  const staged = await stageEventsAt(task.scratch, { source: task.source, runId: task.runId, events: dims.enrichAll(events()) }, { spillRows: task.spillRows, spillBytes: task.spillBytes ?? DEFAULT_TUNING.spillBytes });
   return {
     inputs: batch.inputs,
     skipped: batch.skipped,

@@ -175,6 +175,12 @@ export class LineBuffer {
     return this.day.length;
   }
 
+  /** Bytes of line text held (the chunks allocated hold at most one chunk more): the stage spills past `spillBytes`. */
+  get textBytes(): number {
+    return this.heldBytes;
+  }
+  private heldBytes = 0;
+
   /** Bytes of row i (a view, valid while the buffer lives). */
   bytes(i: number): Buffer {
     return this.chunks[this.chunk[i]!]!.subarray(this.start[i]!, this.end[i]!);
@@ -190,7 +196,9 @@ export class LineBuffer {
     }
     this.chunk.push(this.chunks.length - 1);
     this.start.push(this.curOff);
-    this.curOff += this.cur.write(line, this.curOff, 'utf8');
+    const n = this.cur.write(line, this.curOff, 'utf8');
+    this.curOff += n;
+    this.heldBytes += n;
     this.end.push(this.curOff);
     this.day.push(e.eventDate);
     this.id.push(e.eventId);

@@ -16,8 +16,18 @@ export interface TuningOptions {
    * dedupe/sort keys) plus its CSV line off-heap: 100 000 keeps a commit of any size within a 128 MB heap.
    */
   spillRows: number;
-  /** DuckDB memory limit for sorts and merges (e.g. '512MB'). */
+  /**
+   * Bytes of staged line text an ingest keeps before spilling (off the V8 heap, 4 MiB chunks): with `spillRows`,
+   * the staging memory is bounded by a budget, never by the size of the day (wide rows spill earlier).
+   */
+  spillBytes: number;
+  /**
+   * DuckDB's memory limit for sorts and merges (e.g. '192MB'); beyond it DuckDB spills to the warehouse's scratch
+   * area (`_scratch/duckdb-spill`). Sized with the rest of the process: Node's heap (~100 MB at `spillRows`),
+   * the staged text (`spillBytes`), parquet-wasm and DuckDB fit in 512 MB of RSS (docs/bench.md, memory day).
+   */
   memoryLimit: string;
+  /** DuckDB worker threads (each needs buffers of its own inside `memoryLimit`). */
   threads: number;
 }
 
@@ -46,6 +56,7 @@ export const DEFAULT_TUNING: TuningOptions = {
   autoCompactFileCount: 24,
   rowGroupRows: 65_536,
   spillRows: 100_000,
+  spillBytes: 64 * 1024 * 1024,
   memoryLimit: '512MB',
   threads: 2,
 };
@@ -56,6 +67,7 @@ export function tuning(o: WarehouseOptions): TuningOptions {
     autoCompactFileCount: o.autoCompactFileCount ?? DEFAULT_TUNING.autoCompactFileCount,
     rowGroupRows: o.rowGroupRows ?? DEFAULT_TUNING.rowGroupRows,
     spillRows: o.spillRows ?? DEFAULT_TUNING.spillRows,
+    spillBytes: o.spillBytes ?? DEFAULT_TUNING.spillBytes,
     memoryLimit: o.memoryLimit ?? DEFAULT_TUNING.memoryLimit,
     threads: o.threads ?? DEFAULT_TUNING.threads,
   };

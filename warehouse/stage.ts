@@ -2,7 +2,7 @@
  * The data path of an ingest commit. JavaScript only formats text and sorts an index; DuckDB writes Parquet.
  * - stageEvents: each event becomes one CSV line (money as its exact 9-place text, timestamps as µs
  *   integers) held with its sort and de-duplication keys (LineBuffer: no row objects). At the end, or every
- *   `spillRows` rows, each day's live lines are written in partition order to a CSV file in the commit's
+ *   `spillRows` rows or `spillBytes` of line text, each day's live lines are written in partition order to a CSV file in the commit's
  *   scratch directory, so memory stays at about one buffer of text whatever the batch size.
  * - writeStagedDays: DuckDB turns each day's CSV into the day's Parquet file with COPY ... TO, dropping
  *   event_ids already in the partition; a spilled batch is merged there too (cross-run winners, ORDER BY

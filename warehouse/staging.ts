@@ -34,7 +34,7 @@ export type StageInput = Pick<IngestInput, 'source' | 'runId' | 'events'>;
  * stageEvents into the local directory `scratch` (no warehouse handle: a prepare worker thread calls this with
  * the scratch path its commit was given). Tuning and fault points come in as values.
  */
-export async function stageEventsAt(scratch: string, input: StageInput, t: Pick<TuningOptions, 'spillRows'>, fault: (point: string) => Promise<void> = async () => undefined): Promise<Staged> {
+export async function stageEventsAt(scratch: string, input: StageInput, t: Pick<TuningOptions, 'spillRows' | 'spillBytes'>, fault: (point: string) => Promise<void> = async () => undefined): Promise<Staged> {
   const s: Staged = { rowsIn: 0, rejected: [], files: new Map(), rows: new Map(), fileRows: new Map(), spilled: false, duplicatesInBatch: 0, conflicts: [] };
   const checkDay = dayChecker();
   let buf = new LineBuffer();
@@ -72,7 +72,7 @@ export async function stageEventsAt(scratch: string, input: StageInput, t: Pick<
       });
       continue;
     }
-    if (buf.length >= t.spillRows) {
+    if (buf.length >= t.spillRows || buf.textBytes >= t.spillBytes) {
       s.spilled = true;
       await flush();
       await fault('ingest:after-spill');

@@ -75,8 +75,8 @@ export class FactTable {
   }
 
   /** A scratch directory for a prepare made outside this thread (a worker stages into `path`; see publishStaged). */
-  async prepareScratch(): Promise<{ dir: string; path: string; spillRows: number }> {
-    return { ...(await openPrepareScratch(this.core)), spillRows: this.tuning.spillRows };
+  async prepareScratch(): Promise<{ dir: string; path: string; spillRows: number; spillBytes: number }> {
+    return { ...(await openPrepareScratch(this.core)), spillRows: this.tuning.spillRows, spillBytes: this.tuning.spillBytes };
   }
 
   /**
