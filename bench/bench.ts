@@ -28,6 +28,7 @@ interface Flags {
   memoryDay?: string;
   longDays?: string;
   eventsPerDay: string;
+  config?: string;
 }
 
 /** A usage error: exit code 2, like the CLI. */
@@ -60,11 +61,12 @@ async function main(argv: string[]): Promise<void> {
     .option('--keep', 'keep the last run\'s warehouse and reference output')
     .option('--long-days <n>', 'instead: a long backfill of <n> small days (--events-per-day over 4 sources): per-run cost vs age, status 10 days vs all, 7-year projection')
     .option('--events-per-day <n>', 'events per day of --long-days', '200')
+    .option('--config <file>', 'a billing-mart configuration file for the measured phases of --memory-day (e.g. its tuning: memoryLimit, threads, spillRows, spillBytes)')
     .option('--memory-day <n>', 'instead: ONE UTC day of <n> generated events over the 4 sources (cached like --events): peak RSS of its ingest and of its compaction')
     .parse(argv);
   const f = program.opts<Flags>();
   if (f.longDays) return longBackfill(positive('--long-days', f.longDays), positive('--events-per-day', f.eventsPerDay), positive('--parallel', f.parallel), path.resolve(f.out), f.seed, f.from);
-  if (f.memoryDay) return memoryDay(positive('--memory-day', f.memoryDay), path.resolve(f.out), f.seed, f.from, positive('--parallel', f.parallel), f.profile ?? false);
+  if (f.memoryDay) return memoryDay(positive('--memory-day', f.memoryDay), path.resolve(f.out), f.seed, f.from, positive('--parallel', f.parallel), f.profile ?? false, f.config ? path.resolve(f.config) : undefined);
   const events = positive('--events', f.events);
   const days = positive('--days', f.days);
   const runs = positive('--runs', f.runs);
@@ -179,7 +181,7 @@ async function longBackfill(days: number, perDay: number, parallel: number, out:
   log(`long backfill: ${days} days × ${perDay} events/day, --parallel ${parallel}`);
   const r = await runPhase('long', { landing: landing.dir, warehouse, from: landing.from, to: landing.to, parallel });
   rmSync(warehouse, { recursive: true, force: true });
-  const d = r.detail as { runs: number; sources: number; doneAt: number[]; status10Seconds: number; statusAllSeconds: number };
+  const d = r.detail as { runs: number; sources: number; doneAt: number[]; status10Seconds: number; statusAllSeconds: number; statusCli10Seconds: number; statusCliAllSeconds: number };
   const totalRuns = SEVEN_YEARS_DAYS * d.sources;
   const p = projectBackfill(d.doneAt, totalRuns);
   const doc = { at: new Date().toISOString(), machine: m, loadAvgAtEnd: os.loadavg(), params: { days, perDay, parallel, seed, from }, run: r, projection: { totalRuns, ...p } };
@@ -191,7 +193,8 @@ async function longBackfill(days: number, perDay: number, parallel: number, out:
       `machine: ${m.cpus} × ${m.cpuModel}, node ${m.node}, load average at start ${m.loadAvgAtStart.map((x) => x.toFixed(2)).join(' ')}, at end ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`,
       `last ${k} runs / first ${k} runs: ${p.firstToLast.toFixed(2)}× (target ≤ 1.5)`,
       `per-run time fit: ${(p.a * 1000).toFixed(0)} ms + ${(p.b * 1000).toFixed(3)} ms × run number`,
-      `status over 10 days: ${d.status10Seconds.toFixed(2)} s; over ${days} days: ${d.statusAllSeconds.toFixed(2)} s (${(d.statusAllSeconds / d.status10Seconds).toFixed(2)}×, target ≤ 3× at 150 days)`,
+      `status over 10 days: ${d.status10Seconds.toFixed(2)} s; over ${days} days: ${d.statusAllSeconds.toFixed(2)} s (${(d.statusAllSeconds / d.status10Seconds).toFixed(2)}×, target ≤ 3× at 150 days; in the backfill's process, medians of 3 interleaved)`,
+      `billing-mart status (a new process each): over 10 days ${d.statusCli10Seconds.toFixed(2)} s; over ${days} days ${d.statusCliAllSeconds.toFixed(2)} s (${(d.statusCliAllSeconds / d.statusCli10Seconds).toFixed(2)}×)`,
       `7-year projection (${totalRuns} daily source runs at this size): ${(p.seconds / 3600).toFixed(1)} h`,
       '',
     ].join('\n'),
@@ -203,14 +206,14 @@ async function longBackfill(days: number, perDay: number, parallel: number, out:
  * generator's landing cache), ingested by the real backfill, then compacted, each phase in its own child process:
  * the peak RSS of each (target ≤ 512 MB whatever the size of the day).
  */
-async function memoryDay(events: number, out: string, seed: string, from: string, parallel: number, profile: boolean): Promise<void> {
+async function memoryDay(events: number, out: string, seed: string, from: string, parallel: number, profile: boolean, configFile?: string): Promise<void> {
   const log = (s: string) => process.stderr.write(`bench: ${s}\n`);
   mkdirSync(out, { recursive: true });
   const landing = await ensureLanding(out, { events, days: 1, seed, from }, log);
   const m = machine(); // load average at the start of the measured phases
   const warehouse = path.join(out, 'work', 'warehouse-memory');
   rmSync(warehouse, { recursive: true, force: true });
-  const args: PhaseArgs = { landing: landing.dir, warehouse, from: landing.from, to: landing.to, parallel };
+  const args: PhaseArgs = { landing: landing.dir, warehouse, from: landing.from, to: landing.to, parallel, ...(configFile ? { configFile } : {}) };
   log(`memory day: ingest of ${landing.summary.events} events (${landing.summary.records} landing records) of ${from}, --parallel ${parallel}`);
   const ingest = await runPhase('ingest', args, { nodeFlags: profile ? ['--cpu-prof', `--cpu-prof-dir=${path.join(out, 'profiles')}`] : [] });
   const loadAfterIngest = os.loadavg();
@@ -219,7 +222,7 @@ async function memoryDay(events: number, out: string, seed: string, from: string
   rmSync(warehouse, { recursive: true, force: true });
   const target = TARGETS.peakRssBytes;
   const phases = { ingest, compact };
-  const doc = { at: new Date().toISOString(), machine: m, loadAvgAfterIngest: loadAfterIngest, loadAvgAtEnd: os.loadavg(), params: { events, seed, from, parallel }, summary: landing.summary, phases, target, met: ingest.maxRssBytes <= target && compact.maxRssBytes <= target };
+  const doc = { at: new Date().toISOString(), machine: m, loadAvgAfterIngest: loadAfterIngest, loadAvgAtEnd: os.loadavg(), params: { events, seed, from, parallel, configFile: configFile ?? null }, summary: landing.summary, phases, target, met: ingest.maxRssBytes <= target && compact.maxRssBytes <= target };
   writeFileSync(path.join(out, `memory-${events}.json`), JSON.stringify(doc, null, 1) + '\n');
   const mb = (b: number) => `${(b / 2 ** 20).toFixed(0)} MB`;
   const load = (l: number[]) => l.map((x) => x.toFixed(2)).join(' ');
