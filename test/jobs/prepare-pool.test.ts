@@ -4,6 +4,8 @@
  * in-thread path yields, and an error inside a worker must arrive with its class, kind and causes.
  * Runs the built worker (dist/jobs/prepare-worker.js): `npm test` builds first.
  */
+import { spawn } from 'node:child_process';
+import { existsSync, readdirSync, watch } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../config/index.js';
@@ -18,6 +20,7 @@ import type { PrepareExecutor } from '../../jobs/prepare-pool.js';
 import { DAY, landFixtures } from '../connectors/helpers.js';
 import { duckQuery, factGlob } from '../warehouse/duck-read.js';
 import { requireBuilt, tempDirsPerTest } from './helpers.js';
+import { CLI_BIN, runProcess } from '../helpers/cli.js';
 
 const dir = tempDirsPerTest('bm-pool-');
 const SOURCES = ['zuora', 'stripe', 'chargebee'];
@@ -93,6 +96,45 @@ describe('backfill prepares in worker threads', () => {
     expect(again.failed).toEqual([]);
     expect(again.rowsWritten).toBe(0);
     expect((await app.table.manifest(DAY))?.totals).toEqual(first.manifest?.totals);
+  });
+
+  it('SIGKILL while a worker is staging leaves no partial data; the same command again gives the clean table and removes the dead run\'s scratch', async () => {
+    requireBuilt('jobs/cli/main.js');
+    requireBuilt('jobs/prepare-worker.js');
+    const l = landing();
+    const clean = await backfill(l, true);
+    const root = dir();
+    const wh = path.join(root, 'wh');
+    const args = ['--warehouse', wh, '--landing', l, 'backfill', '--from', DAY, '--to', DAY, '--sources', SOURCES.join(','), '--parallel', '2'];
+    const env = { ...process.env, BILLING_MART_WAREHOUSE: '', BILLING_MART_LANDING: '' };
+    const child = spawn(process.execPath, [CLI_BIN, ...args], { cwd: root, env, stdio: 'ignore' });
+    // the moment a worker writes a staged file into the run's scratch (<pid>-<random>/stage-*.csv): kill the process
+    let staged = '';
+    const watcher = watch(root, { recursive: true }, (_e, name) => {
+      const f = String(name ?? '');
+      if (!staged && new RegExp(`_store/prep/${child.pid}-[0-9a-f]+/stage-`).test(f)) {
+        staged = f;
+        child.kill('SIGKILL');
+      }
+    });
+    const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.on('close', (c, sg) => resolve([c, sg])));
+    watcher.close();
+    expect(staged).not.toBe('');
+    expect([code, signal]).toEqual([null, 'SIGKILL']);
+    const prep = path.join(wh, '_store', 'prep');
+    expect(readdirSync(prep).some((n) => n.startsWith(`${child.pid}-`))).toBe(true); // the killed run's scratch is left behind
+    // whatever was published is whole units: per source, all of its rows or none
+    const bySource = async (w: string) =>
+      existsSync(path.join(w, 'fact_billing_event'))
+        ? Object.fromEntries((await duckQuery(`SELECT billing_source, count(*)::INTEGER FROM read_parquet('${factGlob(w)}', hive_partitioning = true) GROUP BY ALL`).catch(() => [])).map((r) => [String(r[0]), Number(r[1])]))
+        : {};
+    const want = await bySource(clean.table.root);
+    for (const [source, n] of Object.entries(await bySource(wh))) expect(n, source).toBe(want[source]);
+    const again = await runProcess(process.execPath, [CLI_BIN, ...args], { cwd: root, env });
+    expect(again.code, again.stderr).toBe(0);
+    const ids = (await duckQuery(`SELECT event_id, seqn, amount::VARCHAR, currency, epoch_us(event_ts), source_file, source_position FROM read_parquet('${factGlob(wh)}', hive_partitioning = true) ORDER BY 1`)).map((r) => r.join('|'));
+    expect(ids).toEqual(clean.ids);
+    expect(readdirSync(prep).filter((n) => n.startsWith(`${child.pid}-`))).toEqual([]); // removed once its process was gone
   });
 
   it('an error inside a worker arrives with its class, kind and message', async () => {
