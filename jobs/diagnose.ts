@@ -8,7 +8,7 @@
 import path from 'node:path';
 import { Decimal } from 'decimal.js';
 import type { FactTable } from '../warehouse/index.js';
-import { partitionsOf } from '../warehouse/state.js';
+import { FACT_TABLE, QUARANTINE_TABLE } from '../warehouse/schema.js';
 import { rowObjects as rows, sqlString, withDuck } from '../warehouse/duck.js';
 import type { JobDeps } from './deps.js';
 import { freshnessOf, type FreshnessLevel } from './inspect.js';
@@ -58,12 +58,10 @@ export async function collectDiagnostics(
   data: StatusData,
   o: { prefix: string[]; landing: string; freshness: Parameters<typeof freshnessOf>[3] },
 ): Promise<Diagnostics> {
-  const { state } = await table.core.state();
-  const inRange = (d: string) => d >= data.from && d <= data.to;
-  const localOf = (blobs: string[]) => Promise.all(blobs.map((b) => table.core.storage.localFile(b)));
-  const factFiles = await localOf(partitionsOf(state, 'fact_billing_event').filter((p) => inRange(p.dir.slice('event_date='.length))).flatMap((p) => p.files.map((f) => f.blob)));
+  const day = (dir: string) => dir.slice(dir.indexOf('=') + 1);
+  const factFiles = (await table.tableFiles(FACT_TABLE)).files.filter((f) => day(f.dir) >= data.from && day(f.dir) <= data.to).map((f) => f.path);
   // Quarantine is partitioned by commit day; the report counts an entry on the day of its landing folder (as status does).
-  const qFiles = await localOf(partitionsOf(state, 'quarantine').flatMap((p) => p.files.map((f) => f.blob)));
+  const qFiles = (await table.tableFiles(QUARANTINE_TABLE)).files.map((f) => f.path);
   const list = (fs: string[]) => `read_parquet([${fs.map(sqlString).join(', ')}], union_by_name = true)`;
   const sources = new Set(data.sources);
   const out: Diagnostics = { quarantine: [], amounts: [], lag: [], dims: [], heal: {}, manifests: {}, runRecords: {} };

@@ -7,7 +7,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { FactTable } from '../warehouse/index.js';
-import { partitionsOf } from '../warehouse/state.js';
+import { FACT_TABLE, QUARANTINE_TABLE } from '../warehouse/schema.js';
 import { rowObjects as rows, sqlString, text, withDuck } from '../warehouse/duck.js';
 import { BILLING_ASSIGNMENTS_TABLE } from '../warehouse/index.js';
 import { formatDuration } from './progress.js';
@@ -74,15 +74,13 @@ async function billingAssignments(c: DuckDBConnection, table: FactTable, eventId
 
 /** Every row of the table (as of `asOfMs`) that an id names, with lineage. Reads the days in [from, to] (default: all). */
 export async function trace(table: FactTable, id: string, o: { asOfMs?: number; from?: string; to?: string } = {}): Promise<TraceResult> {
-  const { state } = await table.core.state(o.asOfMs);
-  const inRange = (d: string) => (!o.from || d >= o.from) && (!o.to || d <= o.to);
-  const factBlobs = partitionsOf(state, 'fact_billing_event')
-    .filter((p) => inRange(p.dir.slice('event_date='.length)))
-    .flatMap((p) => p.files.map((f) => f.blob));
-  const quarantineBlobs = partitionsOf(state, 'quarantine').flatMap((p) => p.files.map((f) => f.blob));
-  const localOf = (blobs: string[]) => Promise.all(blobs.map((b) => table.core.storage.localFile(b)));
-  const factFiles = await localOf(factBlobs);
-  const quarantineFiles = await localOf(quarantineBlobs);
+  const inRange = (dir: string) => {
+    const d = dir.slice(dir.indexOf('=') + 1);
+    return (!o.from || d >= o.from) && (!o.to || d <= o.to);
+  };
+  const facts = await table.tableFiles(FACT_TABLE, o.asOfMs);
+  const factFiles = facts.files.filter((f) => inRange(f.dir)).map((f) => f.path);
+  const quarantineFiles = (await table.tableFiles(QUARANTINE_TABLE, o.asOfMs)).files.map((f) => f.path);
   const commits = new Map<string, { commit: string; version: number; committedAt: string }>();
   for (const h of await table.history()) if (h.runId && h.operation === 'ingest') commits.set(h.runId, { commit: h.commitId, version: h.version, committedAt: h.committedAt });
   const lit = sqlString(id);
@@ -143,7 +141,7 @@ export async function trace(table: FactTable, id: string, o: { asOfMs?: number; 
         });
       }
     }
-    return { id, asOf: o.asOfMs === undefined ? null : new Date(o.asOfMs).toISOString(), version: state.version, events, quarantine };
+    return { id, asOf: o.asOfMs === undefined ? null : new Date(o.asOfMs).toISOString(), version: facts.version, events, quarantine };
   });
 }
 

@@ -182,13 +182,8 @@ export class FactTable {
    * reader never mixes two versions: local paths of the immutable objects (fetched copies on an object store).
    */
   async factFiles(asOfMs?: number): Promise<{ version: number; files: { day: string; name: string; path: string }[] }> {
-    const { state } = await this.core.state(asOfMs);
-    const files: { day: string; name: string; path: string }[] = [];
-    for (const p of partitionsOf(state, FACT_TABLE)) {
-      const day = p.dir.slice(FACT_PARTITION_KEY.length + 1);
-      for (const f of p.files) files.push({ day, name: f.name, path: await this.core.storage.localFile(f.blob) });
-    }
-    return { version: state.version, files };
+    const { version, files } = await this.tableFiles(FACT_TABLE, asOfMs);
+    return { version, files: files.map((f) => ({ day: f.dir.slice(FACT_PARTITION_KEY.length + 1), name: path.posix.basename(f.blob), path: f.path })) };
   }
 
   /** Days whose fact partition carries a `_SUCCESS` marker now. */
