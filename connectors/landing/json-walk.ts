@@ -236,16 +236,20 @@ export async function* walkDocument(c: Chars, root: SpineNode, cap: number, keep
       const v = await c.value(keep(l) ? cap : 0);
       if (v === null) throw new NotWalkable('a list element is cut or unbalanced');
       yield { list: l, value: v };
-      await c.skipWs();
-      const ch = await c.peek();
-      c.i++;
-      if (ch === ',') {
-        await c.skipWs();
-        continue;
-      }
-      if (ch === ']') return l;
-      throw new NotWalkable(`unexpected ${JSON.stringify(ch ?? 'end')} after a list element`);
+      if (!(await another(']', 'after a list element'))) return l;
     }
+  }
+  /** After a member: true at a comma (another follows), false at the container's `close`; anything else refuses the document. */
+  async function another(close: string, where: string): Promise<boolean> {
+    await c.skipWs();
+    const ch = await c.peek();
+    c.i++;
+    if (ch === ',') {
+      await c.skipWs();
+      return true;
+    }
+    if (ch === close) return false;
+    throw new NotWalkable(`unexpected ${JSON.stringify(ch ?? 'end')} ${where}`);
   }
   async function* object(node: SpineNode, depth: number): AsyncGenerator<ListElement, unknown> {
     c.i++; // {
@@ -274,15 +278,7 @@ export async function* walkDocument(c: Chars, root: SpineNode, cap: number, keep
       const child = node.children.get(key);
       if (child) Object.defineProperty(out, key, { value: yield* walk(child, depth + 1), enumerable: true, writable: true, configurable: true });
       else if ((await c.value(0)) === null) throw new NotWalkable(`the value of ${JSON.stringify(key)} is cut or unbalanced`);
-      await c.skipWs();
-      const ch = await c.peek();
-      c.i++;
-      if (ch === ',') {
-        await c.skipWs();
-        continue;
-      }
-      if (ch === '}') return out;
-      throw new NotWalkable(`unexpected ${JSON.stringify(ch ?? 'end')} in an object on the records path`);
+      if (!(await another('}', 'in an object on the records path'))) return out;
     }
   }
   return yield* walk(root, 0);
