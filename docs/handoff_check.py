@@ -5,9 +5,12 @@
 
 For every day of <warehouse>/fact_billing_event it compares what each documented call reads (rows, and the
 exact sum of `amount` per billing_source, event_type and currency) with the day's _manifest.json totals, and
-checks that the plain pq.read_table(dir) still fails as the docs say (event_date is both a file column and the
-folder name). Prints one JSON line; exit 0 when every documented call matches, 1 otherwise, 3 when pyarrow or
-pandas is missing (test/warehouse/handoff.test.ts runs it when they are installed).
+checks the types a BI engineer relies on: `event_date` a date (from the files), `amount` a Decimal, and the
+folder key `event_day` present as a partition column. The calls are the plain first calls (no keyword): the
+folder key is not a column of the files, so pyarrow's Hive discovery adds it instead of failing to merge it.
+Prints one JSON line; exit 0 when every documented call matches, 1 otherwise, 3 when pyarrow or pandas is
+missing (test/warehouse/handoff.test.ts runs it when they are installed; without them it checks the same
+discovery rules from Node).
 """
 import json
 import os
@@ -27,7 +30,7 @@ def manifest_totals(table_dir):
     want = {}
     for name in sorted(os.listdir(table_dir)):
         path = os.path.join(table_dir, name, "_manifest.json")
-        if not name.startswith("event_date=") or not os.path.exists(path):
+        if not name.startswith("event_day=") or not os.path.exists(path):
             continue
         with open(path) as f:
             doc = json.load(f)
@@ -53,28 +56,33 @@ def main():
         return 2
     table_dir = os.path.join(sys.argv[1], "fact_billing_event")
     want = manifest_totals(table_dir)
+    # call -> (read it, whether the folder key event_day comes back as a column)
     calls = {
-        "pyarrow.dataset.dataset(dir, format='parquet')": lambda: ds.dataset(table_dir, format="parquet").to_table().to_pandas(),
-        "pq.read_table(dir, partitioning=None)": lambda: pq.read_table(table_dir, partitioning=None).to_pandas(),
-        "pd.read_parquet(dir, partitioning=None)": lambda: pd.read_parquet(table_dir, partitioning=None),
+        "pq.read_table(dir)": (lambda: pq.read_table(table_dir).to_pandas(), True),
+        "pd.read_parquet(dir)": (lambda: pd.read_parquet(table_dir), True),
+        "pyarrow.dataset.dataset(dir, format='parquet', partitioning='hive')": (lambda: ds.dataset(table_dir, format="parquet", partitioning="hive").to_table().to_pandas(), True),
+        "pyarrow.dataset.dataset(dir, format='parquet')": (lambda: ds.dataset(table_dir, format="parquet").to_table().to_pandas(), False),
     }
+    try:
+        date_type = str(pq.read_table(table_dir).schema.field("event_date").type)
+    except Exception as e:
+        date_type = f"{type(e).__name__}: {e}"
     results = {}
     ok = True
-    for name, call in calls.items():
+    for name, (call, with_day) in calls.items():
         try:
             df = call()
             same = totals_of(df) == want
-            results[name] = {"rows": len(df), "matches_manifest": same, "amount_type": str(type(df["amount"].iloc[0]).__name__) if len(df) else None}
-            ok = ok and same
+            amount_type = type(df["amount"].iloc[0]).__name__ if len(df) else None
+            date_ok = len(df) == 0 or type(df["event_date"].iloc[0]).__name__ == "date"
+            hive_ok = ("event_day" in df.columns) == with_day
+            results[name] = {"rows": len(df), "matches_manifest": same, "amount_type": amount_type, "event_date_is_date": date_ok, "has_event_day": "event_day" in df.columns}
+            ok = ok and same and amount_type == "Decimal" and date_ok and hive_ok
         except Exception as e:  # a documented call must work
             results[name] = {"error": f"{type(e).__name__}: {e}"}
             ok = False
-    try:
-        pq.read_table(table_dir)
-        results["pq.read_table(dir) (documented to fail)"] = {"failed": False, "note": "it works now: update docs/warehouse.md"}
-    except Exception as e:
-        results["pq.read_table(dir) (documented to fail)"] = {"failed": True, "error": f"{type(e).__name__}: {str(e)[:200]}"}
-    print(json.dumps({"ok": ok, "manifest_rows": sum(r for r, _ in want.values()), "calls": results}))
+    ok = ok and date_type == "date32[day]"
+    print(json.dumps({"ok": ok, "event_date_type": date_type, "manifest_rows": sum(r for r, _ in want.values()), "calls": results}))
     return 0 if ok else 1
 
 

@@ -209,7 +209,7 @@ export function formatMrr(m: MrrMovement[]): string {
 }
 
 function factGlob(factPath: string): string {
-  return path.join(factPath, 'event_date=*', '*.parquet').replace(/'/g, "''");
+  return path.join(factPath, '*', '*.parquet').replace(/'/g, "''");
 }
 
 function decimalText(v: unknown): string {

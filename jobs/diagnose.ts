@@ -8,7 +8,7 @@
 import path from 'node:path';
 import { Decimal } from 'decimal.js';
 import type { FactTable } from '../warehouse/index.js';
-import { FACT_TABLE, QUARANTINE_TABLE } from '../warehouse/schema.js';
+import { FACT_DIR_KEY, FACT_TABLE, partitionDir, QUARANTINE_TABLE } from '../warehouse/schema.js';
 import { rowObjects as rows, sqlString, withDuck } from '../warehouse/duck.js';
 import type { JobDeps } from './deps.js';
 import { freshnessOf, type FreshnessLevel } from './inspect.js';
@@ -62,7 +62,7 @@ export async function collectDiagnostics(
   const factFiles = (await table.tableFiles(FACT_TABLE)).files.filter((f) => day(f.dir) >= data.from && day(f.dir) <= data.to).map((f) => f.path);
   // Quarantine is partitioned by commit day; the report counts an entry on the day of its landing folder (as status does).
   const qFiles = (await table.tableFiles(QUARANTINE_TABLE)).files.map((f) => f.path);
-  const list = (fs: string[]) => `read_parquet([${fs.map(sqlString).join(', ')}], union_by_name = true)`;
+  const list = (fs: string[]) => `read_parquet([${fs.map(sqlString).join(', ')}], union_by_name = true, hive_partitioning = false)`;
   const sources = new Set(data.sources);
   const out: Diagnostics = { quarantine: [], amounts: [], lag: [], dims: [], heal: {}, manifests: {}, runRecords: {} };
 
@@ -125,7 +125,7 @@ export async function collectDiagnostics(
   });
 
   for (const day of data.days) {
-    out.manifests[day.day] = path.join(data.factPath, `event_date=${day.day}`, '_manifest.json');
+    out.manifests[day.day] = path.join(data.factPath, partitionDir(FACT_DIR_KEY, day.day), '_manifest.json');
     const manifest = await deps.warehouse.manifest(day.day);
     for (const s of data.sources) {
       const cell = day.cells[s]!;

@@ -92,7 +92,7 @@ export async function trace(table: FactTable, id: string, o: { asOfMs?: number; 
         `SELECT event_id, event_type, strftime(event_ts AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%S.%fZ') AS ts, billing_source, source_object_type, source_record_id, source_version,
                 CAST(amount AS VARCHAR) AS amount, currency, account_id, subscription_id, invoice_id, dim_status, source_file, source_position, ingest_run_id,
                 concat_ws(',', ${ID_COLUMNS.map((k) => `CASE WHEN ${k} = ${lit} THEN '${k}' END`).join(', ')}) AS matched
-         FROM read_parquet([${factFiles.map(sqlString).join(', ')}], union_by_name = true)
+         FROM read_parquet([${factFiles.map(sqlString).join(', ')}], union_by_name = true, hive_partitioning = false)
          WHERE ${ID_COLUMNS.map((k) => `${k} = ${lit}`).join(' OR ')}
          ORDER BY event_ts, billing_source, seqn, event_id`,
       );
@@ -126,7 +126,7 @@ export async function trace(table: FactTable, id: string, o: { asOfMs?: number; 
       const found = await rows(
         c,
         `SELECT billing_source, reason, field, raw_value, message, source_file, source_position, ingest_run_id, commit_version
-         FROM read_parquet([${quarantineFiles.map(sqlString).join(', ')}], union_by_name = true)
+         FROM read_parquet([${quarantineFiles.map(sqlString).join(', ')}], union_by_name = true, hive_partitioning = false)
          WHERE raw_value = ${lit} OR contains(raw_record, ${sqlString(JSON.stringify(id))})
          ORDER BY committed_at, source_file, source_position`,
       );

@@ -10,7 +10,7 @@ import { FatalError } from '../events/errors.js';
 import { DUCK_SPILL_DIR, type Tx, type TxOutcome, type WarehouseCore } from './core.js';
 import { columnList, copyCount, readParquetSql, sqlString, withSharedDuck } from './duck.js';
 import { duckFileEntry } from './stage.js';
-import { FACT_COLUMNS, FACT_ORDER_SQL, FACT_PARTITION_KEY, FACT_TABLE } from './schema.js';
+import { FACT_COLUMNS, FACT_DIR_KEY, FACT_ORDER_SQL, FACT_TABLE, partitionDir } from './schema.js';
 import { diffTotals, mergeTotals, partitionPath, type FileEntry, type PartitionChange, type PartitionState } from './state.js';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { TuningOptions } from './options.js';
@@ -37,7 +37,7 @@ export async function compactInTx(core: WarehouseCore, tx: Tx, days: readonly st
   const changes: PartitionChange[] = [];
   await withSharedDuck(await core.storage.scratchDir(DUCK_SPILL_DIR), { memoryLimit: t.memoryLimit, threads: t.threads }, async (conn) => {
     for (const day of [...new Set(days)].sort()) {
-      const dir = `${FACT_PARTITION_KEY}=${day}`;
+      const dir = partitionDir(FACT_DIR_KEY, day);
       const path = partitionPath(FACT_TABLE, dir);
       const p = tx.state.partitions.get(path);
       if (!p || isCompact(p, t.targetFileBytes)) {

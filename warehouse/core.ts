@@ -3,7 +3,7 @@
  * _SUCCESS). Layout under the warehouse root:
  *
  *   current -> _store/versions/v0000000042          the published version (one symlink, swapped by rename)
- *   fact_billing_event -> current/fact_billing_event readers glob fact_billing_event/event_date=*\/*.parquet
+ *   fact_billing_event -> current/fact_billing_event readers glob fact_billing_event/*\/*.parquet (event_day=YYYY-MM-DD folders)
  *   quarantine -> current/quarantine, dim_account -> current/dim_account, ...
  *   _store/log/0000000042.json                      append-only commit log (exclusive create = commit point)
  *   _store/checkpoints/0000000040.json              the replayed state at version 40 (every checkpointInterval commits)
@@ -32,7 +32,7 @@ import { FatalError, RetriableError } from '../events/errors.js';
 import { asDiskFull } from '../events/io.js';
 import { LockManager, type LeaseClock } from './lock.js';
 import { applyCommit, checkpointDocument, EMPTY_STATE, manifestDocument, partitionPath, replay, stateFromCheckpoint, type CheckpointDocument, type CommitEntry, type IndexChange, type Operation, type PartitionChange, type PartitionState, type TableState } from './state.js';
-import { FACT_TABLE, QUARANTINE_TABLE } from './schema.js';
+import { FACT_TABLE, isLegacyPartitionDir, QUARANTINE_TABLE } from './schema.js';
 import { hiveView, type ObjectStorage, type Storage } from './storage.js';
 
 export const LOG_DIR = '_store/log';
@@ -115,6 +115,8 @@ export class WarehouseCore {
   private cache: { state: TableState; checkpoint: number } | null = null;
   /** Whether every partition of the cached state has its directory under _store/parts (checked once a process). */
   private partsChecked = false;
+  /** Whether recovery looked for a view in the layout before the Hive-key rename (once a process). */
+  private layoutChecked = false;
   readonly reads: ReadCounts = { logEntries: 0, checkpoints: 0 };
   /** The writer lock (one writer commits at a time), held through the storage seam. */
   readonly locks: LockManager;
@@ -351,6 +353,21 @@ export class WarehouseCore {
     await hive.fsyncDir(VERSION_DIR);
   }
 
+  /**
+   * Partition directories of the published view still named as before the Hive-key rename (`event_date=D`
+   * for `event_day=D`, see schema.ts): a table written by an older billing-mart. The state reads them under the
+   * new names already; the next writer (recover) rebuilds the view with them. One listing per table.
+   */
+  async legacyLayout(): Promise<string[]> {
+    const hive = this.hive;
+    if (!hive || (await this.publishedVersion()) === null) return [];
+    const out: string[] = [];
+    for (const t of (await hive.list(CURRENT)).filter((n) => !n.startsWith('.'))) {
+      for (const d of await hive.list(`${CURRENT}/${t}`)) if (isLegacyPartitionDir(d)) out.push(`${t}/${d}`);
+    }
+    return out;
+  }
+
   /** The version readers see: `current`'s target on the local disk, the `_store/current` object elsewhere; null before the first. */
   private async publishedVersion(): Promise<number | null> {
     const text = this.hive ? await this.hive.readSymlink(CURRENT) : await this.storage.readText(CURRENT_POINTER);
@@ -423,7 +440,9 @@ export class WarehouseCore {
       if (!m || Number(m[1]) > last) await this.storage.removeTree(`${VERSION_DIR}/${n}`);
     }
     if (last === 0) return state;
-    if ((await this.publishedVersion()) !== last) {
+    const legacy = this.layoutChecked ? false : (await this.legacyLayout()).length > 0;
+    this.layoutChecked = true;
+    if (legacy || (await this.publishedVersion()) !== last) {
       this.partsChecked = false;
       await this.buildVersionDir(state);
       await this.publish(last, state, (await this.readEntry(last))!);

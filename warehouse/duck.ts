@@ -88,11 +88,12 @@ export function sqlString(s: string): string {
 
 /**
  * `read_parquet([...])` over an explicit file list (no globbing: only the files we name are read), by column
- * name, so files written before a column was added read it as null.
+ * name, so files written before a column was added read it as null; never a column from the path (the blob path
+ * holds the Hive folder key, e.g. `event_day=D`, which is not a column of the files).
  */
 export function readParquetSql(paths: readonly string[]): string {
   if (paths.length === 0) throw new Error('internal: read_parquet over an empty file list');
-  return `read_parquet([${paths.map(sqlString).join(', ')}], union_by_name = true)`;
+  return `read_parquet([${paths.map(sqlString).join(', ')}], union_by_name = true, hive_partitioning = false)`;
 }
 
 /** Select list that returns every column in the shape of CellValue (timestamps as µs, dates as text). */
@@ -214,7 +215,7 @@ export async function factFileStats(conn: DuckDBConnection, files: readonly stri
     conn,
     `SELECT filename, billing_source, event_type, currency, count(*)::BIGINT, sum(amount)::DECIMAL(38,9), min(epoch_us(event_ts)), max(epoch_us(event_ts)),
        sum(CASE WHEN correction_kind = 'REVERSAL' THEN -1 ELSE 1 END)::BIGINT
-     FROM read_parquet(${'[' + files.map(sqlString).join(', ') + ']'}, filename = true, union_by_name = true) GROUP BY ALL ORDER BY ALL`,
+     FROM read_parquet(${'[' + files.map(sqlString).join(', ') + ']'}, filename = true, union_by_name = true, hive_partitioning = false) GROUP BY ALL ORDER BY ALL`,
   );
   for (const r of rows) {
     const s = out.get(String(r[0]));

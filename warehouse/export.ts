@@ -17,7 +17,7 @@ import { writeParquetFile } from './parquet.js';
 import { writeSmallTable } from './files.js';
 import { ConfigError } from '../events/errors.js';
 import { FACT_PARTITION_KEY, FACT_TABLE, QUARANTINE_PARTITION_KEY, microsToIso } from './schema.js';
-import { filesOf, tableDef } from './tables.js';
+import { filesOf, partitionDir, tableDef } from './tables.js';
 import { partitionPath } from './state.js';
 import { replaceFile, writeAll } from '../events/io.js';
 import type { TuningOptions } from './options.js';
@@ -89,7 +89,7 @@ export async function exportFacts(core: WarehouseCore, req: ExportRequest, t: Tu
   if (DAY_KEYS.has(def.partitionKey)) {
     if (req.from === undefined || req.to === undefined) throw new ConfigError(`exporting ${def.name} needs a day range: --from D --to D`);
     for (const d of dayRange(req.from, req.to)) {
-      const p = state.partitions.get(partitionPath(def.name, `${def.partitionKey}=${d}`));
+      const p = state.partitions.get(partitionPath(def.name, partitionDir(def, d)));
       for (const f of p?.files ?? []) files.push(await core.storage.localFile(f.blob));
     }
   } else {

@@ -16,7 +16,7 @@ import { asDiskFull } from '../events/io.js';
 import { removeDeadProcessDirs, withSharedDuck } from './duck.js';
 import { DUCK_SPILL_DIR } from './core.js';
 import { putSmallTable } from './files.js';
-import { FACT_PARTITION_KEY, FACT_TABLE, QUARANTINE_COLUMNS, QUARANTINE_PARTITION_KEY, QUARANTINE_TABLE, dayOfMicros, quarantineRow } from './schema.js';
+import { dayOfMicros, FACT_DIR_KEY, FACT_TABLE, partitionDir, QUARANTINE_COLUMNS, QUARANTINE_DIR_KEY, QUARANTINE_TABLE, quarantineRow } from './schema.js';
 import { stageEvents, writeStagedDays, type Staged } from './stage.js';
 export type { Staged } from './stage.js';
 import { partitionPath, type IndexChange, type PartitionChange } from './state.js';
@@ -125,13 +125,13 @@ export async function ingestInTx(core: WarehouseCore, tx: Tx, prepared: Prepared
   const conflicts: QuarantineEntry[] = [];
   let index: IndexChange | null = null;
   if (staged.files.size > 0) await withSharedDuck(await core.storage.scratchDir(DUCK_SPILL_DIR), { memoryLimit: t.memoryLimit, threads: t.threads }, async (conn) => {
-    const existingOf = (day: string) => tx.state.partitions.get(partitionPath(FACT_TABLE, `${FACT_PARTITION_KEY}=${day}`))?.files ?? [];
+    const existingOf = (day: string) => tx.state.partitions.get(partitionPath(FACT_TABLE, partitionDir(FACT_DIR_KEY, day)))?.files ?? [];
     const w = await writeStagedDays(core, tx, conn, input, staged, t, counts);
     conflicts.push(...w.conflicts);
     index = w.index;
     for (const [day, files] of w.days) {
       if (files.length === 0) continue;
-      const dir = `${FACT_PARTITION_KEY}=${day}`;
+      const dir = partitionDir(FACT_DIR_KEY, day);
       const path = partitionPath(FACT_TABLE, dir);
       counts.rowsWritten += files.reduce((n, f) => n + f.rows, 0);
       counts.filesAdded += files.length;
@@ -181,7 +181,7 @@ export async function ingestInTx(core: WarehouseCore, tx: Tx, prepared: Prepared
 /** Appends a quarantine file to the partition of the commit's UTC day. */
 export async function quarantineChange(core: WarehouseCore, tx: Tx, entries: readonly QuarantineEntry[], rowGroupRows: number): Promise<PartitionChange> {
   const committedUs = BigInt(Date.parse(tx.committedAt)) * 1000n;
-  const dir = `${QUARANTINE_PARTITION_KEY}=${dayOfMicros(committedUs)}`;
+  const dir = partitionDir(QUARANTINE_DIR_KEY, dayOfMicros(committedUs));
   const path = partitionPath(QUARANTINE_TABLE, dir);
   const name = `quarantine-${tx.commitId}.parquet`;
   const blob = `${tx.blobDir}/${QUARANTINE_TABLE}/${dir}/${name}`;

@@ -12,7 +12,7 @@ import { ConfigError, FatalError } from '../events/errors.js';
 import { DUCK_SPILL_DIR, type Tx, type TxOutcome, type WarehouseCore } from './core.js';
 import { copyCount, readParquetSql, sqlString, withSharedDuck } from './duck.js';
 import type { TuningOptions } from './options.js';
-import { DIMENSION_PARTITION_KEY, FACT_COLUMNS, FACT_ORDER_SQL, FACT_PARTITION_KEY, FACT_TABLE } from './schema.js';
+import { dayOfPartitionDir, DIMENSION_DIR_KEY, FACT_COLUMNS, FACT_DIR_KEY, FACT_ORDER_SQL, FACT_TABLE, partitionDir } from './schema.js';
 import { duckFileEntry } from './stage.js';
 import { diffTotals, mergeTotals, partitionPath, partitionsOf, type PartitionChange, type PartitionState, type TableState } from './state.js';
 
@@ -27,7 +27,7 @@ export interface ReenrichResult {
 /** The snapshot a day uses: the newest dated on or before it, else the oldest; or the one asked for. */
 function snapshotFor(snaps: PartitionState[], day: string, pinned?: string): PartitionState | null {
   if (snaps.length === 0) return null;
-  const dateOf = (p: PartitionState) => p.dir.slice(DIMENSION_PARTITION_KEY.length + 1);
+  const dateOf = (p: PartitionState) => dayOfPartitionDir(p.dir);
   if (pinned) return snaps.find((p) => dateOf(p) === pinned) ?? null;
   let best: PartitionState | null = null;
   for (const p of snaps) if (dateOf(p) <= day) best = p;
@@ -44,7 +44,7 @@ async function dimSql(conn: DuckDBConnection, files: string[] | null, key: strin
   if (!files || files.length === 0) return `(SELECT NULL::VARCHAR AS billing_source, NULL::VARCHAR AS ${key}, ${cols.map((c) => `NULL::VARCHAR AS ${c}`).join(', ')} WHERE false)`;
   const have = await columnsOf(conn, files);
   const pick = (c: string) => (have.has(c) ? `CAST("${c}" AS VARCHAR) AS ${c}` : `NULL::VARCHAR AS ${c}`);
-  return `(SELECT ${pick('billing_source')}, ${pick(key)}, ${cols.map(pick).join(', ')} FROM read_parquet([${files.map(sqlString).join(', ')}], file_row_number = true, filename = true)
+  return `(SELECT ${pick('billing_source')}, ${pick(key)}, ${cols.map(pick).join(', ')} FROM read_parquet([${files.map(sqlString).join(', ')}], file_row_number = true, filename = true, hive_partitioning = false)
      QUALIFY row_number() OVER (PARTITION BY billing_source, ${key} ORDER BY filename DESC, file_row_number DESC) = 1)`;
 }
 
@@ -83,15 +83,15 @@ export async function reenrichInTx(
   if (accounts.length === 0 && products.length === 0) {
     throw new ConfigError('there is no dimension snapshot to re-enrich from: load one first (billing-mart ingest --source oltp), then re-run re-enrich');
   }
-  if (o.snapshot && !accounts.concat(products).some((p) => p.dir === `${DIMENSION_PARTITION_KEY}=${o.snapshot}`)) {
-    const have = [...new Set(accounts.concat(products).map((p) => p.dir.slice(DIMENSION_PARTITION_KEY.length + 1)))].join(', ');
+  if (o.snapshot && !accounts.concat(products).some((p) => dayOfPartitionDir(p.dir) === o.snapshot)) {
+    const have = [...new Set(accounts.concat(products).map((p) => dayOfPartitionDir(p.dir)))].join(', ');
     throw new ConfigError(`--snapshot ${o.snapshot}: no dimension snapshot of that date (stored: ${have})`);
   }
   const changes: PartitionChange[] = [];
   const local = (blob: string) => core.storage.localFile(blob);
   await withSharedDuck(await core.storage.scratchDir(DUCK_SPILL_DIR), { memoryLimit: t.memoryLimit, threads: t.threads }, async (conn) => {
     for (const day of [...new Set(days)].sort()) {
-      const dir = `${FACT_PARTITION_KEY}=${day}`;
+      const dir = partitionDir(FACT_DIR_KEY, day);
       const path = partitionPath(FACT_TABLE, dir);
       const p = state.partitions.get(path);
       if (!p || p.files.length === 0) {
@@ -123,7 +123,7 @@ export async function reenrichInTx(
       if (problem) throw new FatalError(`re-enrichment of ${day} changed more than the dimension columns (${problem}); nothing was published. Report this as a bug.`);
       const ps = await core.finishPartition(tx, { table: FACT_TABLE, dir, files: [file], successBlob: p.successBlob, dataVersion: p.dataVersion });
       changes.push({ path, state: ps });
-      const dateOf = (x: PartitionState | null) => (x ? x.dir.slice(DIMENSION_PARTITION_KEY.length + 1) : null);
+      const dateOf = (x: PartitionState | null) => (x ? dayOfPartitionDir(x.dir) : null);
       result.days.push({ day, snapshot: { account: dateOf(acc), product: dateOf(prod) }, rows: file.rows, dimStatusBefore: before, dimStatusAfter: after });
     }
   });

@@ -8,9 +8,42 @@ import type { ColumnSpec, CellValue } from './columns.js';
 
 export const FACT_TABLE = 'fact_billing_event';
 export const QUARANTINE_TABLE = 'quarantine';
+/** The DATE column inside each table's files that the table is partitioned by (an Iceberg identity partition). */
 export const FACT_PARTITION_KEY = 'event_date';
 export const QUARANTINE_PARTITION_KEY = 'ingest_date';
 export const DIMENSION_PARTITION_KEY = 'snapshot_date';
+/**
+ * The Hive folder key of each table's partitions (`event_day=YYYY-MM-DD/`). Never a column of the files: a Hive
+ * reader (pyarrow, pandas, Spark, DuckDB, Polars) adds it as a partition column beside the true-typed DATE
+ * column inside the files, instead of failing to merge the two (docs/warehouse.md "BI hand-off").
+ */
+export const FACT_DIR_KEY = 'event_day';
+export const QUARANTINE_DIR_KEY = 'ingest_day';
+export const DIMENSION_DIR_KEY = 'snapshot_day';
+/** Folder keys of tables written before the rename (the key was the column's name); read as the current key. */
+const LEGACY_DIR_KEYS: Readonly<Record<string, string>> = { event_date: FACT_DIR_KEY, ingest_date: QUARANTINE_DIR_KEY, snapshot_date: DIMENSION_DIR_KEY };
+
+/** The partition directory of a day: `partitionDir(FACT_DIR_KEY, '2024-01-03')` = `event_day=2024-01-03`. */
+export function partitionDir(key: string, day: string): string {
+  return `${key}=${day}`;
+}
+
+/** The day of a partition directory `<key>=YYYY-MM-DD` (any key). */
+export function dayOfPartitionDir(dir: string): string {
+  return dir.slice(dir.indexOf('=') + 1);
+}
+
+/** A partition directory name as the current layout spells it (`event_date=D` of an older table → `event_day=D`). */
+export function currentPartitionDir(dir: string): string {
+  const i = dir.indexOf('=');
+  const key = i > 0 ? LEGACY_DIR_KEYS[dir.slice(0, i)] : undefined;
+  return key ? `${key}${dir.slice(i)}` : dir;
+}
+
+/** Whether a directory name is in the layout before the rename (`event_date=…`, `ingest_date=…`, `snapshot_date=…`). */
+export function isLegacyPartitionDir(dir: string): boolean {
+  return currentPartitionDir(dir) !== dir;
+}
 
 const c = (name: string, kind: ColumnSpec['kind'], nullable: boolean, doc: string): ColumnSpec => ({ name, kind, nullable, doc });
 
@@ -24,7 +57,7 @@ export const FACT_COLUMNS: readonly ColumnSpec[] = [
   c('source_record_id', 'utf8', false, 'id of the record in the source'),
   c('source_version', 'utf8', true, 'source version / change marker'),
   c('event_ts', 'timestamp_us_utc', false, 'event instant, microseconds, UTC'),
-  c('event_date', 'date', false, 'UTC day of event_ts; also the Hive partition key'),
+  c('event_date', 'date', false, 'UTC day of event_ts; the table is partitioned by it (Hive folders event_day=YYYY-MM-DD)'),
   c('ts_precision', 'utf8', false, 'day | minute | second | millisecond | microsecond'),
   c('ts_truncated', 'bool', false, 'source gave a date only; event_ts is that midnight'),
   c('ts_ambiguous', 'bool', false, 'local time fell in a DST fold'),
@@ -199,7 +232,7 @@ export const QUARANTINE_COLUMNS: readonly ColumnSpec[] = [
   c('ingest_run_id', 'utf8', false, 'run that read the record'),
   c('commit_version', 'int64', false, 'table version of the commit that stored the entry'),
   c('committed_at', 'timestamp_us_utc', false, 'commit time, UTC'),
-  c('ingest_date', 'date', false, 'UTC day of committed_at; also the Hive partition key'),
+  c('ingest_date', 'date', false, 'UTC day of committed_at; the table is partitioned by it (Hive folders ingest_day=YYYY-MM-DD)'),
 ];
 
 export function quarantineRow(q: QuarantineEntry, version: number, committedAtUs: bigint): Record<string, CellValue> {
@@ -221,7 +254,7 @@ export function quarantineRow(q: QuarantineEntry, version: number, committedAtUs
 
 /** Columns of a dimension snapshot: the row objects' keys (all text) plus snapshot_date. */
 export function dimensionColumns(keys: readonly string[]): ColumnSpec[] {
-  return [...keys.map((k) => c(k, 'utf8', true, 'dimension attribute')), c(DIMENSION_PARTITION_KEY, 'date', false, 'snapshot day; also the Hive key')];
+  return [...keys.map((k) => c(k, 'utf8', true, 'dimension attribute')), c(DIMENSION_PARTITION_KEY, 'date', false, 'snapshot day (Hive folders snapshot_day=YYYY-MM-DD)')];
 }
 
 /**
@@ -232,6 +265,8 @@ export function dimensionColumns(keys: readonly string[]): ColumnSpec[] {
 export interface TableDef {
   readonly name: string;
   readonly partitionKey: string;
+  /** The Hive folder key when it differs from the partition column (`event_day=` for `event_date`); default partitionKey. */
+  readonly dirKey?: string;
   readonly columns: readonly ColumnSpec[];
   /** Export order (SQL ORDER BY list, after the partition). */
   readonly order: string;
@@ -299,8 +334,8 @@ export const MRR_STATE_COLUMNS: readonly ColumnSpec[] = [
 export const BILLING_RECORDS: TableDef = { name: BILLING_RECORDS_TABLE, partitionKey: BILLING_PARTITION_KEY, columns: BILLING_RECORD_COLUMNS, order: 'cycle_id, currency, record_id' };
 export const BILLING_ASSIGNMENTS: TableDef = { name: BILLING_ASSIGNMENTS_TABLE, partitionKey: BILLING_PARTITION_KEY, columns: BILLING_ASSIGNMENT_COLUMNS, order: 'event_id, record_id' };
 export const MRR_STATE: TableDef = { name: MRR_STATE_TABLE, partitionKey: MRR_STATE_PARTITION_KEY, columns: MRR_STATE_COLUMNS, order: 'subscription_id, commit_version, version_seq', latestBy: ['billing_source', 'subscription_id'] };
-export const FACT: TableDef = { name: FACT_TABLE, partitionKey: FACT_PARTITION_KEY, columns: FACT_COLUMNS, order: FACT_ORDER_SQL };
-export const QUARANTINE: TableDef = { name: QUARANTINE_TABLE, partitionKey: QUARANTINE_PARTITION_KEY, columns: QUARANTINE_COLUMNS, order: 'billing_source, source_file, source_position, commit_version' };
+export const FACT: TableDef = { name: FACT_TABLE, partitionKey: FACT_PARTITION_KEY, dirKey: FACT_DIR_KEY, columns: FACT_COLUMNS, order: FACT_ORDER_SQL };
+export const QUARANTINE: TableDef = { name: QUARANTINE_TABLE, partitionKey: QUARANTINE_PARTITION_KEY, dirKey: QUARANTINE_DIR_KEY, columns: QUARANTINE_COLUMNS, order: 'billing_source, source_file, source_position, commit_version' };
 
 /** Every table with a declared schema, by name (export --table, commits of extra tables). */
 export const TABLES: ReadonlyMap<string, TableDef> = new Map([FACT, QUARANTINE, BILLING_RECORDS, BILLING_ASSIGNMENTS, MRR_STATE].map((t) => [t.name, t]));

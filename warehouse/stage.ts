@@ -16,7 +16,7 @@ import type { QuarantineEntry } from '../events/model.js';
 import type { ColumnSpec } from './columns.js';
 import type { Tx, WarehouseCore } from './core.js';
 import { columnList, copyCount, factFileStats, queryAll, readParquetSql, sqlString } from './duck.js';
-import { FACT_COLUMNS, FACT_ORDER_SQL, FACT_PARTITION_KEY, FACT_TABLE, microsToIso } from './schema.js';
+import { FACT_COLUMNS, FACT_DIR_KEY, FACT_ORDER_SQL, FACT_TABLE, microsToIso, partitionDir } from './schema.js';
 import { stageEventsAt, type Staged } from './staging.js';
 export { stageEventsAt, type Staged, type StageInput } from './staging.js';
 import { TotalsAccumulator, type FileEntry, type IndexChange } from './state.js';
@@ -176,7 +176,7 @@ async function writeFrom(core: WarehouseCore, tx: Tx, conn: DuckDBConnection, in
   const out = new Map<string, FileEntry[]>();
   const days = [...new Set([...s.files.keys(), ...res.reversalDays.keys()])].sort();
   for (const day of days) {
-    const dir = `${FACT_PARTITION_KEY}=${day}`;
+    const dir = partitionDir(FACT_DIR_KEY, day);
     const name = `part-${tx.commitId}-0000.parquet`;
     const blob = `${tx.blobDir}/${FACT_TABLE}/${dir}/${name}`;
     const local = joinPath(await core.storage.scratchDir(tx.tmpDir), name.replace(/\.parquet$/, `-${day}.parquet`));

@@ -3,6 +3,7 @@
  * append-only commit log. No I/O here.
  */
 import { unscaledToText } from '../events/money.js';
+import { currentPartitionDir } from './schema.js';
 
 export interface TotalRow {
   billing_source: string;
@@ -39,7 +40,7 @@ export interface FileEntry {
 export interface PartitionState {
   /** Table directory name, e.g. fact_billing_event. */
   table: string;
-  /** Hive directory name, e.g. event_date=2024-01-03. */
+  /** Hive directory name, e.g. event_day=2024-01-03 (tables written before the rename said event_date=: read as event_day=). */
   dir: string;
   files: FileEntry[];
   /** Stored _manifest.json of this partition version. */
@@ -128,12 +129,19 @@ export function partitionPath(table: string, dir: string): string {
   return `${table}/${dir}`;
 }
 
+/** `${table}/${dir}` as the current layout names it (a log entry of an older table says `…/event_date=D`). */
+function currentPartitionPath(p: string): string {
+  const i = p.lastIndexOf('/');
+  return `${p.slice(0, i + 1)}${currentPartitionDir(p.slice(i + 1))}`;
+}
+
 export function applyCommit(state: TableState, entry: CommitEntry): TableState {
   if (entry.version !== state.version + 1) throw new Error(`commit log is broken: version ${entry.version} follows ${state.version}`);
   const partitions = new Map(state.partitions);
   for (const ch of entry.changes) {
-    if (ch.state) partitions.set(ch.path, { ...ch.state, changedIn: entry.version });
-    else partitions.delete(ch.path);
+    const at = currentPartitionPath(ch.path);
+    if (ch.state) partitions.set(at, { ...ch.state, dir: currentPartitionDir(ch.state.dir), changedIn: entry.version });
+    else partitions.delete(at);
   }
   let indexes = state.indexes;
   if (entry.index && entry.index.length > 0) {
@@ -194,7 +202,7 @@ export function stateFromCheckpoint(d: CheckpointDocument): TableState {
     version: d.version,
     committedAt: d.committedAt,
     commitId: d.commitId,
-    partitions: new Map(d.partitions.map((p) => [partitionPath(p.table, p.dir), p])),
+    partitions: new Map(d.partitions.map((p) => ({ ...p, dir: currentPartitionDir(p.dir) })).map((p) => [partitionPath(p.table, p.dir), p])),
     indexes: new Map(d.indexes),
     loads: new Map(d.loads.map(([k, v]) => [k, { windows: new Set(v.windows), inputs: new Set(v.inputs), fingerprints: new Set(v.fingerprints) }])),
   };

@@ -12,7 +12,7 @@ import { exportFacts, type ExportRequest, type ExportResult } from './export.js'
 import { discardPrepared, ingestInTx, openPrepareScratch, prepareIngest, type IngestInput, type IngestResult, type PreparedIngest, type Staged } from './ingest.js';
 import { reenrichInTx, type ReenrichResult } from './reenrich.js';
 import { tuning, type TuningOptions, type WarehouseOptions } from './options.js';
-import { FACT_PARTITION_KEY, FACT_TABLE, dimensionColumns, DIMENSION_PARTITION_KEY } from './schema.js';
+import { dayOfPartitionDir, DIMENSION_DIR_KEY, DIMENSION_PARTITION_KEY, dimensionColumns, FACT_DIR_KEY, FACT_TABLE, partitionDir } from './schema.js';
 import { manifestDocument, partitionPath, partitionsOf, type CommitEntry, type ManifestDocument, type PartitionState } from './state.js';
 import { LocalStorage, type ObjectStorage } from './storage.js';
 import { putSmallTable } from './files.js';
@@ -102,7 +102,7 @@ export class FactTable {
     }
     if (!result.skipped && this.tuning.autoCompactFileCount > 0 && result.partitions.length > 0) {
       const { state } = await this.core.state();
-      const crowded = result.partitions.filter((d) => (state.partitions.get(partitionPath(FACT_TABLE, `${FACT_PARTITION_KEY}=${d}`))?.files.length ?? 0) > this.tuning.autoCompactFileCount);
+      const crowded = result.partitions.filter((d) => (state.partitions.get(partitionPath(FACT_TABLE, partitionDir(FACT_DIR_KEY, d)))?.files.length ?? 0) > this.tuning.autoCompactFileCount);
       if (crowded.length > 0) await this.compact(crowded);
     }
     return result;
@@ -112,7 +112,7 @@ export class FactTable {
   async compact(days?: readonly string[]): Promise<CompactResult> {
     days?.forEach(assertDay);
     const { result } = await this.core.transaction('compact', async (tx) => {
-      const all = days ?? partitionsOf(tx.state, FACT_TABLE).map((p) => p.dir.slice(FACT_PARTITION_KEY.length + 1));
+      const all = days ?? partitionsOf(tx.state, FACT_TABLE).map((p) => dayOfPartitionDir(p.dir));
       return compactInTx(this.core, tx, all, this.tuning);
     });
     return result;
@@ -143,7 +143,7 @@ export class FactTable {
 
   /** The day's _manifest.json (live files, control totals), or null when the day has no partition. */
   async manifest(day: string): Promise<ManifestDocument | null> {
-    const p = await this.partition(FACT_TABLE, `${FACT_PARTITION_KEY}=${assertDay(day)}`);
+    const p = await this.partition(FACT_TABLE, partitionDir(FACT_DIR_KEY, assertDay(day)));
     if (!p) return null;
     const text = await this.core.storage.readText(p.manifestBlob);
     return text ? (JSON.parse(text) as ManifestDocument) : manifestDocument(p, p.dataVersion, '');
@@ -154,7 +154,7 @@ export class FactTable {
     const { state } = await this.core.state();
     const out = new Map<string, ManifestDocument | null>();
     for (const day of days) {
-      const p = state.partitions.get(partitionPath(FACT_TABLE, `${FACT_PARTITION_KEY}=${assertDay(day)}`));
+      const p = state.partitions.get(partitionPath(FACT_TABLE, partitionDir(FACT_DIR_KEY, assertDay(day))));
       if (!p) {
         out.set(day, null);
         continue;
@@ -168,12 +168,12 @@ export class FactTable {
   /** Days (YYYY-MM-DD) that have a fact partition. */
   async days(): Promise<string[]> {
     const { state } = await this.core.state();
-    return partitionsOf(state, FACT_TABLE).map((p) => p.dir.slice(FACT_PARTITION_KEY.length + 1));
+    return partitionsOf(state, FACT_TABLE).map((p) => dayOfPartitionDir(p.dir));
   }
 
   /** Absolute paths of the day's live Parquet files (stable immutable objects, safe to read at any time). */
   async files(day: string, asOfMs?: number): Promise<string[]> {
-    const p = await this.partition(FACT_TABLE, `${FACT_PARTITION_KEY}=${assertDay(day)}`, asOfMs);
+    const p = await this.partition(FACT_TABLE, partitionDir(FACT_DIR_KEY, assertDay(day)), asOfMs);
     return Promise.all((p?.files ?? []).map((f) => this.core.storage.localFile(f.blob)));
   }
 
@@ -183,13 +183,13 @@ export class FactTable {
    */
   async factFiles(asOfMs?: number): Promise<{ version: number; files: { day: string; name: string; path: string }[] }> {
     const { version, files } = await this.tableFiles(FACT_TABLE, asOfMs);
-    return { version, files: files.map((f) => ({ day: f.dir.slice(FACT_PARTITION_KEY.length + 1), name: path.posix.basename(f.blob), path: f.path })) };
+    return { version, files: files.map((f) => ({ day: dayOfPartitionDir(f.dir), name: path.posix.basename(f.blob), path: f.path })) };
   }
 
   /** Days whose fact partition carries a `_SUCCESS` marker now. */
   async markedDays(): Promise<Set<string>> {
     const { state } = await this.core.state();
-    return new Set(partitionsOf(state, FACT_TABLE).filter((p) => p.successBlob).map((p) => p.dir.slice(FACT_PARTITION_KEY.length + 1)));
+    return new Set(partitionsOf(state, FACT_TABLE).filter((p) => p.successBlob).map((p) => dayOfPartitionDir(p.dir)));
   }
 
   /**
@@ -208,7 +208,7 @@ export class FactTable {
         const reader = await conn.runAndReadAll(`SELECT * EXCLUDE (${DIMENSION_PARTITION_KEY}) FROM ${readParquetSql(files)}`);
         const names = reader.columnNames();
         const rows = reader.getRows().map((row) => Object.fromEntries(names.map((n, i) => [n, row[i] === null || row[i] === undefined ? null : String(row[i])])));
-        out.push({ snapshotDate: p.dir.slice(DIMENSION_PARTITION_KEY.length + 1), rows });
+        out.push({ snapshotDate: dayOfPartitionDir(p.dir), rows });
       }
       return out;
     });
@@ -216,7 +216,7 @@ export class FactTable {
 
   /** Marks a day complete (`_SUCCESS` with `payload`); the marker disappears when the day's data changes. */
   async writeSuccess(day: string, payload: Record<string, unknown>): Promise<number> {
-    const dir = `${FACT_PARTITION_KEY}=${assertDay(day)}`;
+    const dir = partitionDir(FACT_DIR_KEY, assertDay(day));
     const path_ = partitionPath(FACT_TABLE, dir);
     const { entry } = await this.core.transaction(`success ${day}`, async (tx) => {
       const p = tx.state.partitions.get(path_);
@@ -230,7 +230,7 @@ export class FactTable {
   }
 
   async clearSuccess(day: string): Promise<void> {
-    const dir = `${FACT_PARTITION_KEY}=${assertDay(day)}`;
+    const dir = partitionDir(FACT_DIR_KEY, assertDay(day));
     const path_ = partitionPath(FACT_TABLE, dir);
     await this.core.transaction(`clear-success ${day}`, async (tx) => {
       const p = tx.state.partitions.get(path_);
@@ -241,7 +241,7 @@ export class FactTable {
 
   /** The `_SUCCESS` payload of a day, or null when the day is not marked (or changed since). */
   async readSuccess(day: string): Promise<Record<string, unknown> | null> {
-    const p = await this.partition(FACT_TABLE, `${FACT_PARTITION_KEY}=${assertDay(day)}`);
+    const p = await this.partition(FACT_TABLE, partitionDir(FACT_DIR_KEY, assertDay(day)));
     if (!p?.successBlob) return null;
     const text = await this.core.storage.readText(p.successBlob);
     return text ? (JSON.parse(text) as Record<string, unknown>) : null;
@@ -266,7 +266,7 @@ export class FactTable {
         }
       }
     });
-    const dir = `${DIMENSION_PARTITION_KEY}=${snapshotDate}`;
+    const dir = partitionDir(DIMENSION_DIR_KEY, snapshotDate);
     const { entry } = await this.core.transaction(`dimension ${name} ${snapshotDate}`, async (tx) => {
       const fname = `${name}-${tx.commitId}.parquet`;
       const blob = `${tx.blobDir}/${name}/${dir}/${fname}`;

@@ -27,7 +27,7 @@ import { partitionPath, type FileEntry, type PartitionChange, type PartitionStat
 export interface TableWrite {
   /** A table of schema.ts TABLES (not the fact table: that is written by ingest). */
   table: string;
-  /** Partition value (the directory is `<partitionKey>=<value>`). */
+  /** Partition value (the directory is `<dirKey ?? partitionKey>=<value>`). */
   partition: string;
   rows: Record<string, CellValue>[];
   mode: 'create' | 'append';
@@ -50,7 +50,7 @@ export function tableDef(name: string): TableDef {
 
 export function partitionDir(def: TableDef, value: string): string {
   if (!VALUE_RE.test(value)) throw new Error(`partition value ${JSON.stringify(value)} of ${def.name} must be letters, digits, '.', '_' or '-'`);
-  return `${def.partitionKey}=${value}`;
+  return `${def.dirKey ?? def.partitionKey}=${value}`;
 }
 
 /** Version that last changed a partition's data, or null when it does not exist (the `basis` of a write). */

@@ -28,7 +28,7 @@ import { FatalError } from '../events/errors.js';
 import type { ConflictInfo } from './batch-rules.js';
 import type { Tx, WarehouseCore } from './core.js';
 import { copyCount, queryAll, readParquetSql, sqlString } from './duck.js';
-import { FACT_COLUMNS, FACT_PARTITION_KEY, FACT_TABLE } from './schema.js';
+import { FACT_COLUMNS, FACT_DIR_KEY, FACT_TABLE, partitionDir } from './schema.js';
 import { partitionPath, type IndexChange, type IndexSegment, type TableState } from './state.js';
 
 /** What decides sameness: the money and the instant (and the type, which keys the totals). */
@@ -214,7 +214,7 @@ function reversalSelect(): string {
 async function buildReversals(conn: DuckDBConnection, core: WarehouseCore, state: TableState, source: string, res: Resolution): Promise<void> {
   const files: string[] = [];
   for (const day of res.reversalDays.keys()) {
-    const p = state.partitions.get(partitionPath(FACT_TABLE, `${FACT_PARTITION_KEY}=${day}`));
+    const p = state.partitions.get(partitionPath(FACT_TABLE, partitionDir(FACT_DIR_KEY, day)));
     for (const f of p?.files ?? []) files.push(await core.storage.localFile(f.blob));
   }
   if (res.counts.corrections === 0 || files.length === 0) {
@@ -222,7 +222,7 @@ async function buildReversals(conn: DuckDBConnection, core: WarehouseCore, state
     if (res.counts.corrections > 0) throw new FatalError(`the event index of ${source} names rows on days ${[...res.reversalDays.keys()].join(', ')} that hold no files; the index is inconsistent with the table (report this as a bug)`);
     return;
   }
-  const read = `read_parquet([${files.map(sqlString).join(', ')}], union_by_name = true)`;
+  const read = `read_parquet([${files.map(sqlString).join(', ')}], union_by_name = true, hive_partitioning = false)`;
   await conn.run(`CREATE OR REPLACE TEMP TABLE ${REVERSALS} AS
     SELECT ${reversalSelect()} FROM ${read} r
     JOIN (SELECT m.*, a.rev_id FROM ${MATCHED} m JOIN ${ACTIONS} a USING (event_id) WHERE a.action = 'CORRECTION') d ON r.event_id = d.eff_id
@@ -325,7 +325,7 @@ async function indexSegments(conn: DuckDBConnection, core: WarehouseCore, tx: Tx
   const rows = await copyCount(
     conn,
     `COPY (SELECT coalesce(corrects_event_id, event_id) AS event_id, event_id AS eff_id, seqn, event_type, epoch_us(event_ts) AS event_ts, amount, currency, mrr_delta, 0::BIGINT AS v
-      FROM read_parquet([${files.map(sqlString).join(', ')}], union_by_name = true) WHERE billing_source = ${sqlString(source)} AND coalesce(correction_kind, '') <> 'REVERSAL'
+      FROM read_parquet([${files.map(sqlString).join(', ')}], union_by_name = true, hive_partitioning = false) WHERE billing_source = ${sqlString(source)} AND coalesce(correction_kind, '') <> 'REVERSAL'
       QUALIFY row_number() OVER (PARTITION BY coalesce(corrects_event_id, event_id) ORDER BY seqn DESC, event_id) = 1 ORDER BY event_id)
       TO ${sqlString(local)} (FORMAT PARQUET, COMPRESSION ZSTD)`,
   );

@@ -12,6 +12,7 @@ import { CYCLES, PARTIES, changeTimeline, describePolicy, samePolicy, type Cycle
 import { RUN_MANIFEST_FORMAT, type RunManifest } from '../../billing/run.js';
 import { assertBillingLayout, listRuns, writeRun } from './store.js';
 import { big, createBillingViews, createFactView, factSnapshot, rows, text, withBillingDuck } from './views.js';
+import { dayOfPartitionDir } from '../../warehouse/schema.js';
 
 export interface BillOptions {
   table: FactTable;
@@ -89,7 +90,7 @@ const inclusive = (watermark: string | null | undefined) => (watermark ? addDays
 /** Days of [start, end) whose fact partition has no `_SUCCESS` marker (not verified complete). */
 async function unverified(table: FactTable, periods: { start: string; end: string }[]): Promise<string[]> {
   if (periods.length === 0) return [];
-  const marked = new Set((await table.info()).partitions.filter((p) => p.table === 'fact_billing_event' && p.success).map((p) => p.partition.replace(/^event_date=/, '')));
+  const marked = new Set((await table.info()).partitions.filter((p) => p.table === 'fact_billing_event' && p.success).map((p) => dayOfPartitionDir(p.partition)));
   const days = new Set<string>();
   for (const p of periods) for (let d = p.start; d < p.end; d = addDays(d, 1)) days.add(d);
   return [...days].sort().filter((d) => !marked.has(d));

@@ -59,7 +59,7 @@ export const register: Register = (program, ctx) => {
       ctx.emit({ ...layout, factTable: deps.warehouse.factPath, from: result.from, to: result.to, seconds: Number(secs), complete: result.secondCheck.ok, totals: result.totals, mrr: result.mrr }, () =>
         [
           '',
-          `Parquet fact table: ${deps.warehouse.factPath}  (Hive layout event_date=YYYY-MM-DD/*.parquet)`,
+          `Parquet fact table: ${deps.warehouse.factPath}  (Hive layout event_day=YYYY-MM-DD/*.parquet, event_date DATE in the files)`,
           `HTML report:        ${layout.report}`,
           `landing zone:       ${layout.landing}`,
           '',

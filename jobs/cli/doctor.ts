@@ -12,6 +12,7 @@ import { LockManager } from '../../warehouse/lock.js';
 import { isoUtc, systemClock } from '../clock.js';
 import { CliExit, EXIT, type Register } from './context.js';
 import { originOf } from './guards.js';
+import { isLegacyPartitionDir } from '../../warehouse/schema.js';
 
 interface Check {
   check: string;
@@ -21,6 +22,15 @@ interface Check {
 }
 
 const isDir = (p: string) => existsSync(p) && statSync(p).isDirectory();
+
+/** `<table>/<dir>` of the published tables' partition folders still named as before the Hive-key rename. */
+function legacyPartitionDirs(warehouse: string): string[] {
+  const out: string[] = [];
+  for (const t of readdirSync(warehouse).filter((n) => !n.startsWith('_') && !n.startsWith('.') && n !== 'current' && n !== 'iceberg')) {
+    if (isDir(path.join(warehouse, t))) for (const d of readdirSync(path.join(warehouse, t))) if (isLegacyPartitionDir(d)) out.push(`${t}/${d}`);
+  }
+  return out;
+}
 
 export const register: Register = (program, ctx) => {
   program
@@ -46,6 +56,8 @@ export const register: Register = (program, ctx) => {
         out.push({ check: 'oltp', level: 'FAIL', detail: `${c.oltp.kind}: ${(e as Error).message}`, fix: c.oltp.kind === 'postgres' ? 'check BILLING_MART_PG_URL / PG* and that the server accepts connections' : `put accounts.csv and products.csv under ${path.join(c.landing, '_oltp')}` });
       }
       if (whMarked) {
+        const legacy = legacyPartitionDirs(c.warehouse);
+        if (legacy.length) out.push({ check: 'warehouse layout', level: 'WARN', detail: `${legacy.length} partition folder(s) use the old Hive key, e.g. ${legacy[0]}: pyarrow, pandas and Spark cannot read the table directory (the key is also a column in the files)`, fix: 'any writing command republishes them as event_day=/ingest_day=/snapshot_day= (nothing is rewritten): billing-mart compact' });
         const snaps = await (await FactTable.open(c.warehouse)).dimensionSnapshots('dim_account').catch((e: unknown) => e as Error);
         const dates = snaps instanceof Error ? [] : snaps.map((s) => s.snapshotDate).sort();
         if (snaps instanceof Error) out.push({ check: 'dimension snapshot', level: 'FAIL', detail: `cannot read dim_account in ${c.warehouse}: ${snaps.message}`, fix: 'run billing-mart table info to see the table state; restore the file it names' });

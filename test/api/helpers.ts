@@ -57,7 +57,7 @@ export interface TableState {
 
 export async function tableState(e: PullEnv, source: string): Promise<TableState> {
   const wh = e.config.warehouse;
-  const fact = path.join(wh, 'fact_billing_event', 'event_date=*', '*.parquet');
+  const fact = path.join(wh, 'fact_billing_event', 'event_day=*', '*.parquet');
   const quar = path.join(wh, 'quarantine', '*', '*.parquet');
   const rows = async (sql: string) =>
     duckQuery(sql).catch((err: Error) => {

@@ -72,7 +72,7 @@ describe('mrr_delta through ingest', () => {
     // re-running a window reads nothing new and adds no row
     runs.push(await runIngest(app.deps, { source: 'chargebee', window: parseWindow('2024-01-03T00:00Z/2024-01-03T04:00Z'), trigger: 'manual', lookbackHours: 24 }));
     expect(runs.map((r) => r.status)).toEqual(runs.map(() => 'succeeded'));
-    return { app, runs, fact: path.join(root, 'wh', 'fact_billing_event', 'event_date=*', '*.parquet') };
+    return { app, runs, fact: path.join(root, 'wh', 'fact_billing_event', 'event_day=*', '*.parquet') };
   }
 
   async function duck(sql: string): Promise<string[][]> {

@@ -92,13 +92,13 @@ describe('a commit links only the partitions it changes', () => {
     await ingest(t, 0, ['2024-01-04']);
     for (let n = 1; n <= 8; n++) await ingest(t, n, ['2024-01-03']);
     const v = path.join(wh, '_store', 'versions', 'v0000000009', 'fact_billing_event');
-    expect(readdirSync(v).sort()).toEqual(['event_date=2024-01-03', 'event_date=2024-01-04']);
-    expect(lstatSync(path.join(v, 'event_date=2024-01-03')).isSymbolicLink()).toBe(true);
+    expect(readdirSync(v).sort()).toEqual(['event_day=2024-01-03', 'event_day=2024-01-04']);
+    expect(lstatSync(path.join(v, 'event_day=2024-01-03')).isSymbolicLink()).toBe(true);
     // 2024-01-04 was built once, at version 1, and is shared by every later version
     const parts = readdirSync(path.join(wh, '_store', 'parts', 'fact_billing_event')).sort();
-    expect(parts.filter((p) => p.startsWith('event_date=2024-01-04'))).toEqual(['event_date=2024-01-04@v0000000001']);
+    expect(parts.filter((p) => p.startsWith('event_day=2024-01-04'))).toEqual(['event_day=2024-01-04@v0000000001']);
     // of 2024-01-03's 8 directories only those the kept versions use remain
-    expect(parts.filter((p) => p.startsWith('event_date=2024-01-03')).length).toBeLessThanOrEqual(3);
+    expect(parts.filter((p) => p.startsWith('event_day=2024-01-03')).length).toBeLessThanOrEqual(3);
     expect(await readFactText(wh)).toHaveLength(45);
   });
 

@@ -46,7 +46,7 @@ describe('CLI: compact, export, table info/history', () => {
     const wh = await seeded();
     const info = await run(['--warehouse', wh, '--json', 'table', 'info']);
     expect(info.code).toBe(0);
-    expect(JSON.parse(info.out).partitions[0]).toMatchObject({ partition: 'event_date=2024-01-03', files: 2, rows: 80, compactable: true });
+    expect(JSON.parse(info.out).partitions[0]).toMatchObject({ partition: 'event_day=2024-01-03', files: 2, rows: 80, compactable: true });
 
     const c = await run(['--warehouse', wh, '--json', 'compact', '--date', '2024-01-03']);
     expect(c.code).toBe(0);

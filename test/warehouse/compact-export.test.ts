@@ -58,7 +58,7 @@ describe('compaction', () => {
     expect(m!.totals).toEqual(manifestBefore!.totals);
     expect(m!.files.length).toBeGreaterThan(1); // 500 rows at ~20 kB per file
     // directory listing shows only the new live files
-    expect(readdirSync(path.join(wh, 'fact_billing_event', 'event_date=2024-01-03')).filter((n) => n.endsWith('.parquet')).sort()).toEqual(m!.files.map((f) => f.name).sort());
+    expect(readdirSync(path.join(wh, 'fact_billing_event', 'event_day=2024-01-03')).filter((n) => n.endsWith('.parquet')).sort()).toEqual(m!.files.map((f) => f.name).sort());
     // global order across the files of the day: file i's last key <= file i+1's first key
     const files = await table.files('2024-01-03');
     const keys = [];
@@ -151,12 +151,12 @@ describe('_SUCCESS and dimension snapshots', () => {
     await loadBatches(table, 2, 50);
     await table.writeSuccess('2024-01-03', { checker: 'test', rows: 50 });
     expect(await table.readSuccess('2024-01-03')).toMatchObject({ checker: 'test', day: '2024-01-03' });
-    expect(readdirSync(path.join(wh, 'fact_billing_event', 'event_date=2024-01-03'))).toContain('_SUCCESS');
+    expect(readdirSync(path.join(wh, 'fact_billing_event', 'event_day=2024-01-03'))).toContain('_SUCCESS');
     await table.compact(['2024-01-03']);
     expect(await table.readSuccess('2024-01-03')).not.toBeNull();
     await loadBatches(table, 1, 50);
     expect(await table.readSuccess('2024-01-03')).toBeNull();
-    expect(readdirSync(path.join(wh, 'fact_billing_event', 'event_date=2024-01-03'))).not.toContain('_SUCCESS');
+    expect(readdirSync(path.join(wh, 'fact_billing_event', 'event_day=2024-01-03'))).not.toContain('_SUCCESS');
     await table.writeSuccess('2024-01-04', {});
     await table.clearSuccess('2024-01-04');
     expect(await table.readSuccess('2024-01-04')).toBeNull();

@@ -27,7 +27,7 @@ async function expectCleanListing(wh: string) {
   const table = await FactTable.open(wh);
   for (const day of await table.days()) {
     const m = await table.manifest(day);
-    const listing = readdirSync(path.join(wh, 'fact_billing_event', `event_date=${day}`)).filter((n) => n !== '_SUCCESS').sort();
+    const listing = readdirSync(path.join(wh, 'fact_billing_event', `event_day=${day}`)).filter((n) => n !== '_SUCCESS').sort();
     expect(listing).toEqual(['_manifest.json', ...m!.files.map((f) => f.name)].sort());
   }
 }

@@ -16,7 +16,7 @@ export async function duckQuery(sql: string): Promise<unknown[][]> {
   }
 }
 
-export const factGlob = (wh: string) => path.join(wh, 'fact_billing_event', 'event_date=*', '*.parquet');
+export const factGlob = (wh: string) => path.join(wh, 'fact_billing_event', 'event_day=*', '*.parquet');
 
 /** Every fact row as text, in a canonical order: what a reader of the Hive layout sees. */
 export async function readFactText(wh: string): Promise<string[]> {

@@ -118,11 +118,11 @@ describe('ingest → DuckDB over the Hive layout', () => {
     const m = await table.manifest('2024-01-03');
     expect(m!.rows).toBe(150);
     expect(m!.files).toHaveLength(1);
-    const onDisk = JSON.parse(readFileSync(path.join(wh, 'fact_billing_event', 'event_date=2024-01-03', '_manifest.json'), 'utf8'));
+    const onDisk = JSON.parse(readFileSync(path.join(wh, 'fact_billing_event', 'event_day=2024-01-03', '_manifest.json'), 'utf8'));
     expect(onDisk).toEqual(m);
     const duck = await duckQuery(`SELECT billing_source, event_type, currency, count(*)::INTEGER, sum(amount)::VARCHAR FROM read_parquet('${factGlob(wh)}') GROUP BY ALL ORDER BY ALL`);
     expect(m!.totals.map((t) => [t.billing_source, t.event_type, t.currency, t.rows, t.amount_sum])).toEqual(duck);
-    expect(readdirSync(path.join(wh, 'fact_billing_event', 'event_date=2024-01-03')).sort()).toEqual(['_manifest.json', m!.files[0]!.name]);
+    expect(readdirSync(path.join(wh, 'fact_billing_event', 'event_day=2024-01-03')).sort()).toEqual(['_manifest.json', m!.files[0]!.name]);
     expect(await table.manifest('2024-01-09')).toBeNull();
   });
 

@@ -127,7 +127,7 @@ function relOf(uri: string, location: string): string {
 }
 
 function fileBounds(def: IcebergTableDef, p: PartitionState, f: FileEntry): Pick<ManifestEntry['data_file'], 'lower_bounds' | 'upper_bounds'> {
-  const days = partitionDays(p.dir, def.partitionKey);
+  const days = partitionDays(p.dir, def.dirKey);
   const lower = [{ key: fieldId(def, def.partitionKey), value: dateBound(days) }];
   const upper = [{ key: fieldId(def, def.partitionKey), value: dateBound(days) }];
   if (def.tsColumn && f.minTs && f.maxTs) {
@@ -178,7 +178,7 @@ async function publishTable(storage: ObjectStorage, def: IcebergTableDef, state:
           content: 0,
           file_path,
           file_format: 'PARQUET',
-          partition: { [def.partitionKey]: partitionDays(p.dir, def.partitionKey) },
+          partition: { [def.partitionKey]: partitionDays(p.dir, def.dirKey) },
           record_count: f.rows,
           file_size_in_bytes: f.bytes,
           ...fileBounds(def, p, f),

@@ -9,14 +9,16 @@
  * pyiceberg, iceberg-rust and DuckDB's reader honour for files without ids.
  */
 import type { ColumnKind, ColumnSpec } from '../columns.js';
-import { FACT_COLUMNS, FACT_PARTITION_KEY, FACT_TABLE, QUARANTINE_COLUMNS, QUARANTINE_PARTITION_KEY, QUARANTINE_TABLE } from '../schema.js';
+import { FACT_COLUMNS, FACT_DIR_KEY, FACT_PARTITION_KEY, FACT_TABLE, QUARANTINE_COLUMNS, QUARANTINE_DIR_KEY, QUARANTINE_PARTITION_KEY, QUARANTINE_TABLE } from '../schema.js';
 
 export interface IcebergTableDef {
   /** Warehouse table (directory) name, also the Iceberg table name. */
   readonly table: string;
   readonly columns: readonly ColumnSpec[];
-  /** Hive partition column (`<key>=YYYY-MM-DD` directories), an identity partition in Iceberg. */
+  /** The DATE column (in the data files) the table is partitioned by: an identity partition in Iceberg. */
   readonly partitionKey: string;
+  /** The Hive folder key of its partitions (`<dirKey>=YYYY-MM-DD` directories; not a column). */
+  readonly dirKey: string;
   /** Columns that identify a row (Iceberg identifier-field-ids). */
   readonly identifier: readonly string[];
   /** The in-partition sort order of files marked sorted, or [] when the table declares none. */
@@ -26,8 +28,8 @@ export interface IcebergTableDef {
 }
 
 export const ICEBERG_TABLES: readonly IcebergTableDef[] = [
-  { table: FACT_TABLE, columns: FACT_COLUMNS, partitionKey: FACT_PARTITION_KEY, identifier: ['event_id'], sortColumns: ['billing_source', 'event_type', 'event_ts', 'seqn', 'event_id'], tsColumn: 'event_ts' },
-  { table: QUARANTINE_TABLE, columns: QUARANTINE_COLUMNS, partitionKey: QUARANTINE_PARTITION_KEY, identifier: [], sortColumns: [], tsColumn: null },
+  { table: FACT_TABLE, columns: FACT_COLUMNS, partitionKey: FACT_PARTITION_KEY, dirKey: FACT_DIR_KEY, identifier: ['event_id'], sortColumns: ['billing_source', 'event_type', 'event_ts', 'seqn', 'event_id'], tsColumn: 'event_ts' },
+  { table: QUARANTINE_TABLE, columns: QUARANTINE_COLUMNS, partitionKey: QUARANTINE_PARTITION_KEY, dirKey: QUARANTINE_DIR_KEY, identifier: [], sortColumns: [], tsColumn: null },
 ];
 
 /** Partition field ids start at 1000 (Iceberg convention). */
