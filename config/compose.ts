@@ -21,6 +21,8 @@ export interface ComposedSources {
   sources: SourceConfig[];
   /** Built-in names replaced by a defined source of the same name. */
   overridden: string[];
+  /** Where each source's definition came from: `built-in <name>`, or the file (config file or include) and key. */
+  origins: Record<string, string>;
   problems: string[];
 }
 
@@ -141,12 +143,14 @@ export function composeSources(o: { builtins: unknown; sources: unknown; baseDir
   } else problems.push(`${o.origin}: builtins: all (default), none, or a list of built-in names (${names.join(', ')})`);
 
   let defined: SourceConfig[] = [];
+  let defLocated: Located[] = [];
   if (o.sources !== undefined) {
     if (!Array.isArray(o.sources)) problems.push(`${o.origin}: sources: a list of source definitions or {include: <file or folder>} entries`);
     else {
       const located = expandEntries(o.sources, o.baseDir, o.origin, ['sources'], problems);
       nameProblems(located, o.origin, problems);
       defined = validateLocated(located, problems);
+      defLocated = located;
     }
   }
   const seen = new Set(defined.map((s) => s.name));
@@ -155,5 +159,7 @@ export function composeSources(o: { builtins: unknown; sources: unknown; baseDir
     problems,
   );
   const overridden = keep.filter((b) => seen.has(b.name)).map((b) => b.name);
-  return { sources: [...builtins, ...defined], overridden, problems };
+  const origins: Record<string, string> = Object.fromEntries(builtins.map((b) => [b.name, `built-in ${b.name}`]));
+  for (const l of defLocated) if (isObject(l.raw) && typeof l.raw.name === 'string') origins[l.raw.name] = l.prefix.length ? `${l.origin} ${keyText(l.prefix)}` : l.origin;
+  return { sources: [...builtins, ...defined], overridden, origins, problems };
 }

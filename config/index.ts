@@ -176,6 +176,8 @@ function escapes(base: string, rel: string): boolean {
 /** Loads, validates (reporting every problem with its file and key, all in one pass) and freezes the configuration. */
 export function loadConfig(o: ConfigOverrides = {}): Config {
   let fileLayer: unknown = {};
+  let fileDoc: YAML.Document | null = null;
+  const lineCounter = new YAML.LineCounter();
   let baseDir = process.cwd();
   const env = o.env ?? process.env;
   if (o.configFile) {
@@ -186,11 +188,12 @@ export function loadConfig(o: ConfigOverrides = {}): Config {
     } catch (e) {
       throw new ConfigError(`cannot read config file ${o.configFile}: ${(e as Error).message}`, [], { cause: e });
     }
-    const doc = YAML.parseDocument(text);
+    const doc = YAML.parseDocument(text, { lineCounter });
     if (doc.errors.length) {
       throw new ConfigError(`${o.configFile} is not valid YAML`, doc.errors.map((e) => `${o.configFile}:${e.linePos?.[0]?.line ?? '?'}: ${e.message}`));
     }
     fileLayer = doc.toJS() ?? {};
+    fileDoc = doc;
     if (!isPlainObject(fileLayer)) throw new ConfigError(`${o.configFile}: expected a mapping of settings at the top level`);
   }
   const flags: Record<string, unknown> = { warehouse: o.warehouse, landing: o.landing };
@@ -256,5 +259,65 @@ export function loadConfig(o: ConfigOverrides = {}): Config {
   // the connection password is a secret: every user-visible text hides it from here on
   if (c.oltp.url) rememberSecret(urlPassword(c.oltp.url));
   rememberSecret(env.PGPASSWORD);
-  return deepFreeze({ ...c, warehouse, landing, state, oltp }) as Config;
+  const config = deepFreeze({ ...c, warehouse, landing, state, oltp }) as Config;
+  LAYERS.set(config, { file: o.configFile ? { path: o.configFile, layer: fileLayer, doc: fileDoc!, lines: lineCounter } : null, env: envL, flags, sources: composed.origins });
+  return config;
+}
+
+/** The layers a loaded configuration was merged from, kept for `config --show-origin`. */
+interface Layers {
+  file: { path: string; layer: unknown; doc: YAML.Document; lines: YAML.LineCounter } | null;
+  env: Record<string, unknown>;
+  flags: Record<string, unknown>;
+  sources: Record<string, string>;
+}
+const LAYERS = new WeakMap<Config, Layers>();
+
+const ENV_OF: Record<string, string> = { warehouse: 'BILLING_MART_WAREHOUSE', landing: 'BILLING_MART_LANDING', oltp: 'BILLING_MART_PG_URL' };
+
+export interface KeyOrigin {
+  /** Dotted key, e.g. `schedule.billing`; `sources.<name>` for a source definition. */
+  key: string;
+  value: unknown;
+  kind: 'default' | 'file' | 'env' | 'flag' | 'built-in';
+  /** The flag (`--warehouse`), variable (`BILLING_MART_PG_URL`), `<file>:<line>`, or `embedded defaults`. */
+  origin: string;
+}
+
+/**
+ * Each effective key of a configuration from `loadConfig` and the layer its value came from (flag > environment >
+ * file > embedded default), in key order. Values are as loaded: callers print them through the redactor.
+ */
+export function configOrigins(c: Config): KeyOrigin[] {
+  const layers = LAYERS.get(c);
+  if (!layers) throw new Error('internal: configOrigins needs a configuration returned by loadConfig');
+  const out: KeyOrigin[] = [];
+  const originOf = (key: string[]): Pick<KeyOrigin, 'kind' | 'origin'> => {
+    if (getKey(layers.flags, key) !== undefined) return { kind: 'flag', origin: `--${key[0]}` };
+    if (getKey(layers.env, key) !== undefined) return { kind: 'env', origin: ENV_OF[key[0]!] ?? 'environment' };
+    const f = layers.file;
+    if (f && getKey(f.layer, key) !== undefined) {
+      const node = f.doc.getIn(key, true) as { range?: [number, number, number] } | undefined;
+      return { kind: 'file', origin: node?.range ? `${f.path}:${f.lines.linePos(node.range[0]).line}` : f.path };
+    }
+    if (key[0] === 'state') return { kind: 'default', origin: 'embedded defaults (<warehouse>/_state)' };
+    if (key.join('.') === 'oltp.snapshotDir') return { kind: 'default', origin: 'embedded defaults (relative to the landing zone)' };
+    return { kind: 'default', origin: 'embedded defaults' };
+  };
+  const walk = (v: unknown, key: string[]) => {
+    if (isPlainObject(v) && Object.keys(v).length > 0) {
+      for (const k of Object.keys(v).sort()) walk(v[k], [...key, k]);
+      return;
+    }
+    out.push({ key: key.join('.'), value: v, ...originOf(key) });
+  };
+  for (const k of Object.keys(c).sort()) {
+    if (k === 'sources') continue;
+    walk((c as Record<string, unknown>)[k], [k]);
+  }
+  for (const s of c.sources) {
+    const from = layers.sources[s.name] ?? 'embedded defaults';
+    out.push({ key: `sources.${s.name}`, value: `${s.objects.length} object${s.objects.length === 1 ? '' : 's'}, timezone ${s.timezone}`, kind: from.startsWith('built-in') ? 'built-in' : 'file', origin: from });
+  }
+  return out;
 }
