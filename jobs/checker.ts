@@ -36,6 +36,8 @@ export interface CheckOutcome {
   checkedAt: string;
   ok: boolean;
   days: DayOutcome[];
+  /** The sources checked when a subset was asked for (`--sources`); absent when every configured source was. */
+  sources?: string[];
 }
 
 export interface HistoryLine extends CheckedSourceDay {
@@ -109,15 +111,20 @@ async function heal(deps: JobDeps, source: string, day: string, signal?: AbortSi
   return [r.runId];
 }
 
-export async function checkCompleteness(deps: JobDeps, o: { days: string[]; heal?: boolean; trigger: string; signal?: AbortSignal }): Promise<CheckOutcome> {
+/**
+ * Checks (and heals) each day × source. `sources` limits the check to a subset: a day is then complete when those
+ * are, and no `_SUCCESS` is written (it vouches for every source), but one is withdrawn when a checked source fails.
+ */
+export async function checkCompleteness(deps: JobDeps, o: { days: string[]; heal?: boolean; trigger: string; signal?: AbortSignal; sources?: string[] }): Promise<CheckOutcome> {
   const checkedAt = isoUtc(deps.clock.now());
   let run = await deps.runs.start({ job: 'completeness', window: o.days.length === 1 ? o.days[0]! : `${o.days[0]}/${o.days.at(-1)}`, trigger: o.trigger });
   const log = deps.log.child({ runId: run.runId, job: 'completeness' });
-  const out: CheckOutcome = { checkId: run.runId, checkedAt, ok: true, days: [] };
+  const subset = o.sources && o.sources.length < deps.sourceNames.length ? o.sources : undefined;
+  const out: CheckOutcome = { checkId: run.runId, checkedAt, ok: true, days: [], ...(subset ? { sources: subset } : {}) };
   const view = new TableView(deps);
   try {
     for (const day of o.days) {
-      const dayOut = await deps.locks.withLock(`completeness:${day}`, () => checkDay(deps, view, day, o, log), `completeness check ${run.runId}`);
+      const dayOut = await deps.locks.withLock(`completeness:${day}`, () => checkDay(deps, view, day, { ...o, sources: subset }, log), `completeness check ${run.runId}`);
       out.days.push(dayOut);
       if (!dayOut.complete) out.ok = false;
       for (const r of dayOut.results) await appendLine(historyPath(deps.settings.stateDir), JSON.stringify({ checkId: run.runId, checkedAt, success: dayOut.success, ...r } satisfies HistoryLine));
@@ -133,9 +140,9 @@ export async function checkCompleteness(deps: JobDeps, o: { days: string[]; heal
   return out;
 }
 
-async function checkDay(deps: JobDeps, view: TableView, day: string, o: { heal?: boolean; signal?: AbortSignal }, log: JobDeps['log']): Promise<DayOutcome> {
+async function checkDay(deps: JobDeps, view: TableView, day: string, o: { heal?: boolean; signal?: AbortSignal; sources?: string[] }, log: JobDeps['log']): Promise<DayOutcome> {
   const results: CheckedSourceDay[] = [];
-  for (const source of deps.sourceNames) {
+  for (const source of o.sources ?? deps.sourceNames) {
     let r: CheckedSourceDay = await evaluate(deps, view, source, day);
     if (HEALABLE.has(r.status) && o.heal !== false) {
       log.info('completeness.heal', { source, day, detail: r.detail });
@@ -151,7 +158,9 @@ async function checkDay(deps: JobDeps, view: TableView, day: string, o: { heal?:
   const complete = results.length > 0 && results.every((r) => DONE_STATUSES.includes(r.status));
   const existing = await deps.warehouse.readSuccess(day);
   let success: SuccessAction = 'none';
-  if (complete) {
+  if (complete && o.sources) {
+    success = existing !== null ? 'kept' : 'none';
+  } else if (complete) {
     const payload = successPayload(day, results, isoUtc(deps.clock.now()));
     if (existing !== null && samePayload(existing, payload)) success = 'kept';
     else {
@@ -185,7 +194,8 @@ export function formatOutcome(out: CheckOutcome): string {
   const lines: string[] = [];
   for (const d of out.days) {
     const head = d.complete ? (d.level === 'COMPLETE' ? 'COMPLETE' : 'ARRIVED (not reconciled with the source\'s numbers)') : 'NOT COMPLETE';
-    lines.push(`${d.day}  ${head}${d.success === 'written' ? '  (_SUCCESS written)' : d.success === 'kept' ? '  (_SUCCESS in place)' : d.success === 'withdrawn' ? '  (_SUCCESS withdrawn)' : ''}`);
+    const marker = d.success === 'written' ? '  (_SUCCESS written)' : d.success === 'kept' ? '  (_SUCCESS in place)' : d.success === 'withdrawn' ? '  (_SUCCESS withdrawn)' : d.complete && out.sources ? '  (no _SUCCESS: it needs every source checked, not only --sources)' : '';
+    lines.push(`${d.day}  ${head}${out.sources ? ` for ${out.sources.join(', ')}` : ''}${marker}`);
     for (const r of d.results) {
       const healed = r.beforeHeal ? `  [was ${r.beforeHeal}; self-heal re-ingested the day (run ${r.healRuns?.join(', ') || 'none'})]` : '';
       lines.push(`  ${r.source.padEnd(12)} ${r.status.padEnd(15)} ${r.detail}${healed}`);

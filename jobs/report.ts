@@ -5,7 +5,7 @@
  */
 import { redact } from '../events/redact.js';
 import type { Diagnostics } from './diagnose.js';
-import type { StatusData } from './status.js';
+import { STATUS_EXIT, type StatusData } from './status.js';
 import { formatDuration } from './progress.js';
 
 /** Every text on the page is redacted (credentials in run errors) and HTML-escaped. */
@@ -17,13 +17,15 @@ const COLORS: Record<string, string> = { COMPLETE: '#2e9e5b', ARRIVED: '#9fd4b0'
 const LABEL: Record<string, string> = {
   COMPLETE: 'complete (reconciled with the source\'s numbers)',
   ARRIVED: 'arrived (every window delivered and loaded, usual volume; not reconciled)',
-  INCOMPLETE: 'incomplete',
+  INCOMPLETE: 'incomplete (differs from the control totals)',
   NOT_ARRIVED: 'not arrived (a window not delivered or not loaded)',
-  UNUSUAL_VOLUME: 'unusual volume',
-  MISSING_CONTROL: 'no control totals',
+  UNUSUAL_VOLUME: 'unusual volume (outside its usual range)',
+  MISSING_CONTROL: 'missing control (no totals to reconcile with)',
   LATE: 'late (in grace)',
   NOT_CHECKED: 'not checked',
 };
+/** Whether a level needs someone: the same rule as `status`'s exit code (STATUS_EXIT; an unknown level does). */
+const needsAttention = (status: string) => (STATUS_EXIT[status]?.exit ?? 1) === 1;
 
 function weekday(day: string): number {
   return (new Date(`${day}T00:00:00Z`).getUTCDay() + 6) % 7; // Monday = 0
@@ -38,7 +40,7 @@ function heatmap(d: StatusData, source: string, x?: Diagnostics): string {
     const c = day.cells[source]!;
     const heal = x?.heal[`${source}|${day.day}`];
     const title = `${source} ${day.day}: ${c.status} (${LABEL[c.status] ?? c.status}) — ${c.detail}; ${c.windowsLoaded}/${c.windowsTotal} windows, ${c.rows} rows, ${c.quarantined} quarantined${heal ? `; to heal: ${heal}` : ''}`;
-    cells.push(`<div class="cell" data-source="${esc(source)}" data-day="${esc(day.day)}" data-status="${esc(c.status)}" style="background:${COLORS[c.status] ?? '#999'}" title="${esc(title)}"><span>${esc(day.day.slice(8))}</span></div>`);
+    cells.push(`<div class="cell" data-source="${esc(source)}" data-day="${esc(day.day)}" data-status="${esc(c.status)}"${needsAttention(c.status) ? ' data-attention="1"' : ''} style="background:${COLORS[c.status] ?? '#999'}" title="${esc(title)}"><span>${esc(day.day.slice(8))}</span></div>`);
   }
   return `<div class="cal">${['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'].map((w) => `<div class="wd">${w}</div>`).join('')}${cells.join('')}</div>`;
 }
@@ -132,8 +134,8 @@ export function renderReport(d: StatusData, x?: Diagnostics): string {
         .map((r) => `<li class="${r.resolved ? 'resolved' : 'unresolved'}" data-run="${esc(r.runId)}">${fileLink(x?.runRecords[r.runId], r.startedAt)} ${esc(r.job)} ${esc(r.source ?? '')} ${esc(r.window ?? '')}: ${esc(r.error ?? r.status)}${r.resolved ? ' <b class="ok">resolved</b> (a later run loaded its windows)' : ''}</li>`)
         .join('')}</ul>`
     : '<p class="ok">No failed runs.</p>';
-  const legend = Object.keys(COLORS)
-    .map((k) => `<span class="lg"><i style="background:${COLORS[k]}"></i>${esc(LABEL[k])}</span>`)
+  const legend = Object.keys(STATUS_EXIT)
+    .map((k) => `<span class="lg" data-status="${k}"${needsAttention(k) ? ' data-attention="1"' : ''} title="${esc(`${k}: ${STATUS_EXIT[k]!.why}; status exit ${STATUS_EXIT[k]!.exit}`)}"><i style="background:${COLORS[k]}"></i>${esc(LABEL[k] ?? k)}${needsAttention(k) ? ' <b class="att">!</b>' : ''}</span>`)
     .join(' ');
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>billing-mart report ${esc(d.from)} – ${esc(d.to)}</title>
@@ -151,11 +153,11 @@ td.num{text-align:right;font-variant-numeric:tabular-nums}.bar{width:420px}.stac
 .ok{color:#2e9e5b;font-weight:600}.no{color:#9aa3b2}tr.failed .st,tr.abandoned .st{color:#d64541;font-weight:600}.failed li{color:#d64541}
 code{background:#eef0f3;padding:1px 4px;border-radius:3px}
 .bad{color:#d64541;font-weight:700}tr.mismatch td{background:#fdecea}.heals li{margin:4px 0}.failed li.resolved{color:#5b6576}
-.pill{padding:1px 6px;border-radius:8px;color:#fff;font-size:12px}.pill.lv-fresh{background:#2e9e5b}.pill.lv-warn{background:#e08e0b}.pill.lv-error{background:#d64541}
+.att{color:#d64541;font-weight:700}.pill{padding:1px 6px;border-radius:8px;color:#fff;font-size:12px}.pill.lv-fresh{background:#2e9e5b}.pill.lv-warn{background:#e08e0b}.pill.lv-error{background:#d64541}
 </style></head><body>
 <h1>billing-mart — data completeness</h1>
 <div class="sub">Days ${esc(d.from)} to ${esc(d.to)} · generated ${esc(d.now)} · fact table <code>${esc(d.factPath)}</code></div>
-<div class="kpis"><div class="kpi"><b id="kpi-complete">${complete}/${d.days.length}</b>days complete (all sources)</div><div class="kpi"><b id="kpi-rows">${totalRows.toLocaleString('en-US')}</b>rows in range</div><div class="kpi"><b id="kpi-failed">${d.failedRuns.length}</b>recent failed runs</div><div class="kpi"><b id="kpi-attention">…</b>source-days needing attention</div></div>
+<div class="kpis"><div class="kpi"><b id="kpi-complete">${complete}/${d.days.length}</b>days complete (all sources)</div><div class="kpi"><b id="kpi-rows">${totalRows.toLocaleString('en-US')}</b>rows in range</div><div class="kpi"><b id="kpi-failed">${d.failedRuns.length}</b>recent failed runs</div><div class="kpi"><b id="kpi-attention">…</b>source-days needing attention (<b class="att">!</b>: status exits 1)</div></div>
 <h2>Completeness calendar</h2>
 <div class="legend">${legend}</div>
 <div class="grid">${d.sources.map((s) => `<div class="src"><h3>${esc(s)}</h3>${heatmap(d, s, x)}</div>`).join('')}</div>
@@ -169,8 +171,8 @@ ${x ? `<h2 id="quarantine">Quarantine by source and reason</h2>${quarantineTable
 <h2>Failed runs</h2>${failed}
 <h2>Run history (latest ${d.recentRuns.length})</h2>${runsTable(d, x)}
 <script>
-// Counts the source-days that are not complete, from the calendar itself (so the page checks what it shows).
-(function(){var bad=document.querySelectorAll('.cell[data-status]:not([data-status="COMPLETE"])').length;document.getElementById('kpi-attention').textContent=String(bad);})();
+// Counts the source-days that need attention (the levels status exits 1 on), from the calendar itself (so the page checks what it shows).
+(function(){var bad=document.querySelectorAll('.cell[data-attention]').length;document.getElementById('kpi-attention').textContent=String(bad);})();
 </script>
 </body></html>
 `;

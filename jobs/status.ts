@@ -135,11 +135,42 @@ function isResolved(r: RunRecord, loaded: Map<string, Set<string>>): boolean {
   return true;
 }
 
-/** Source-days that need attention (exit 1 of `status`): INCOMPLETE or MISSING_CONTROL cells, and unresolved failed runs. */
-export function statusProblems(d: StatusData): { cells: number; failedRuns: number } {
+/**
+ * What each completeness level means for `status`'s exit code (README "Exit codes"): 1 for every level that
+ * needs someone (the day failed a check and survived a self-heal, or cannot be checked), 0 for the levels that
+ * are done or resolve by themselves. Every level the checker or status can show is listed.
+ */
+export const STATUS_EXIT: Readonly<Record<string, { exit: 0 | 1; why: string }>> = {
+  COMPLETE: { exit: 0, why: 'reconciled with the source\'s own numbers' },
+  ARRIVED: { exit: 0, why: 'done: every window delivered and loaded at the usual volume (the source has no control to reconcile with)' },
+  LATE: { exit: 0, why: 'inside the grace period: resolves by itself' },
+  NOT_CHECKED: { exit: 0, why: 'not checked yet (today, or before the daily check ran)' },
+  INCOMPLETE: { exit: 1, why: 'rows or amounts differ from the control totals after a self-heal' },
+  NOT_ARRIVED: { exit: 1, why: 'a window was not delivered or not loaded after the grace period and a self-heal' },
+  UNUSUAL_VOLUME: { exit: 1, why: 'every window arrived but the volume is outside its usual range' },
+  MISSING_CONTROL: { exit: 1, why: 'the source\'s control totals are missing: nothing to reconcile with' },
+};
+
+/** Source-days that need attention (exit 1 of `status`, by STATUS_EXIT; an unknown level counts), per level, and unresolved failed runs. */
+export function statusProblems(d: StatusData): { cells: number; byStatus: Record<string, number>; failedRuns: number } {
   let cells = 0;
-  for (const day of d.days) for (const s of d.sources) if (['INCOMPLETE', 'MISSING_CONTROL'].includes(day.cells[s]!.status)) cells++;
-  return { cells, failedRuns: d.failedRuns.filter((r) => !r.resolved).length };
+  const byStatus: Record<string, number> = {};
+  for (const day of d.days) {
+    for (const s of d.sources) {
+      const st = day.cells[s]!.status;
+      if ((STATUS_EXIT[st]?.exit ?? 1) === 0) continue;
+      cells++;
+      byStatus[st] = (byStatus[st] ?? 0) + 1;
+    }
+  }
+  return { cells, byStatus, failedRuns: d.failedRuns.filter((r) => !r.resolved).length };
+}
+
+/** The one line `status` ends with when it exits 1: what needs attention, by level. */
+export function problemSummary(p: ReturnType<typeof statusProblems>): string {
+  const parts = Object.entries(p.byStatus).sort().map(([k, n]) => `${n} ${k}`);
+  if (p.failedRuns) parts.push(`${p.failedRuns} unresolved failed run(s)`);
+  return `needs attention: ${parts.join(', ')} (exit 1; LATE, NOT_CHECKED, ARRIVED and COMPLETE alone are exit 0)`;
 }
 
 function pad(s: string, n: number): string {

@@ -2,9 +2,10 @@ import { checkCompleteness, formatOutcome } from '../checker.js';
 import { checkCommand } from './check.js';
 import { CliExit, EXIT, type Register } from './context.js';
 import { requireLanding, requireWarehouse } from './guards.js';
+import { selectSources } from './status.js';
 import { appFor, daysFrom, gracefulShutdown, notInFuture, yesterday } from './jobs-common.js';
 
-/** `billing-mart check completeness [--date D | --from D --to D] [--json] [--no-heal]`. */
+/** `billing-mart check completeness [--date D | --from D --to D] [--sources a,b] [--json] [--no-heal]`. */
 export const register: Register = (program, ctx) => {
   checkCommand(program)
     .command('completeness')
@@ -13,15 +14,17 @@ export const register: Register = (program, ctx) => {
     .option('--from <day>', 'first day of a range')
     .option('--to <day>', 'last day of a range (inclusive)')
     .option('--no-heal', 'report without re-ingesting incomplete days first')
-    .action(async (o: { date?: string; from?: string; to?: string; heal: boolean }) => {
+    .option('--sources <list>', 'comma-separated sources to check (default: all configured; a subset writes no _SUCCESS)')
+    .action(async (o: { date?: string; from?: string; to?: string; heal: boolean; sources?: string }) => {
       daysFrom(o, () => []); // usage errors first, then the paths
+      const sources = selectSources(o.sources, ctx.config().sources.map((s) => s.name));
       requireWarehouse(ctx);
-      requireLanding(ctx);
+      requireLanding(ctx, sources);
       const app = await appFor(ctx, { minLevel: 'warn' });
       const days = notInFuture(daysFrom(o, () => [yesterday(app.deps.clock)]), app.deps.clock, o.date ? '--date' : '--to');
       const stop = gracefulShutdown(() => undefined);
       try {
-        const out = await checkCompleteness(app.deps, { days, heal: o.heal, trigger: 'manual', signal: stop.signal });
+        const out = await checkCompleteness(app.deps, { days, heal: o.heal, trigger: 'manual', signal: stop.signal, sources });
         ctx.emit(out, () => formatOutcome(out));
         if (stop.signal.aborted) throw new CliExit(EXIT.INTERRUPTED, `interrupted by ${stop.received()}: the days above were checked; run the same command again for the rest`);
         if (!out.ok) throw new CliExit(EXIT.PROBLEM, '');

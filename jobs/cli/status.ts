@@ -5,7 +5,7 @@ import { addDays, dayOf } from '../../partitions/index.js';
 import type { App } from '../app.js';
 import { collectDiagnostics } from '../diagnose.js';
 import { renderReport } from '../report.js';
-import { collectStatus, formatStatusGrid, statusProblems, type StatusData } from '../status.js';
+import { collectStatus, formatStatusGrid, problemSummary, statusProblems, type StatusData } from '../status.js';
 import { CliExit, EXIT, type CliContext, type Register } from './context.js';
 import { requireWarehouse, rerunCommand } from './guards.js';
 import { appFor, daysFrom } from './jobs-common.js';
@@ -65,12 +65,15 @@ export const register: Register = (program, ctx) => {
   rangeOptions(
     program
       .command('status')
-      .description('days × sources grid: completeness, windows loaded, rows, files, quarantined; freshness; recent failed runs (exit 1 when a source-day is INCOMPLETE or MISSING_CONTROL, or a failed run is unresolved)'),
+      .description('days × sources grid: completeness, windows loaded, rows, files, quarantined; freshness; recent failed runs (exit 1 when a source-day is INCOMPLETE, NOT_ARRIVED, UNUSUAL_VOLUME or MISSING_CONTROL, or a failed run is unresolved)'),
   ).action(async (o: RangeFlags) => {
     const { data, hint } = await gather(ctx, o);
     const problems = statusProblems(data);
     ctx.emit({ ...data, problems, hint }, () => formatStatusGrid(data) + (hint ? `\n\n${hint}` : ''));
-    if (problems.cells || problems.failedRuns) throw new CliExit(EXIT.PROBLEM, '');
+    if (problems.cells || problems.failedRuns) {
+      ctx.info(`billing-mart status: ${problemSummary(problems)}`); // stderr, text mode only: --json has it as "problems"
+      throw new CliExit(EXIT.PROBLEM, '');
+    }
   });
 
   rangeOptions(

@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ROOT, requireBuilt, tempDir } from './helpers.js';
@@ -101,7 +101,27 @@ describe('jobs CLI', () => {
     // status names as in JSON; a MISSING_CONTROL source-day makes status exit 1 (it used to exit 0 whatever it showed)
     const s = await cli([...w.base, 'status', '--from', '2024-01-03', '--to', '2024-01-03'], w.dir);
     expect(s.code).toBe(1);
+    expect(s.err).toContain('billing-mart status: needs attention: 4 MISSING_CONTROL (exit 1; LATE, NOT_CHECKED, ARRIVED and COMPLETE alone are exit 0)');
     expect(s.out).toMatch(/2024-01-03 +MISSING_CONTROL 0\/6w 0r 0f +MISSING_CONTROL 0\/6w 0r 0f WARN/);
+    const sj = await cli([...w.base, '--json', 'status', '--from', '2024-01-03', '--to', '2024-01-03'], w.dir);
+    expect(sj.code).toBe(1);
+    expect(JSON.parse(sj.out).problems).toMatchObject({ cells: 4, byStatus: { MISSING_CONTROL: 4 } }); // one JSON document, no error object after it
     expect(s.out).toMatch(/runs that loaded nothing useful \(1; WARN in the grid\)/);
+
+    // --sources on check completeness, status and report: only the sources named; an unknown one is exit 2
+    const cs = await cli([...w.base, '--json', 'check', 'completeness', '--date', '2024-01-03', '--sources', 'stripe'], w.dir);
+    expect(cs.code).toBe(1);
+    expect(JSON.parse(cs.out)).toMatchObject({ ok: false, sources: ['stripe'], days: [{ results: [{ source: 'stripe', status: 'MISSING_CONTROL' }] }] });
+    expect(JSON.parse(cs.out).days[0].results).toHaveLength(1);
+    const unknown = await cli([...w.base, 'check', 'completeness', '--date', '2024-01-03', '--sources', 'stripe,paypal'], w.dir);
+    expect(unknown.code).toBe(2);
+    expect(unknown.err).toMatch(/--sources: unknown source\(s\) paypal/);
+    expect(unknown.err).toMatch(/configured sources: zuora, stripe, chargebee, recurly/);
+    const st = await cli([...w.base, '--json', 'status', '--from', '2024-01-03', '--to', '2024-01-03', '--sources', 'stripe'], w.dir);
+    expect(JSON.parse(st.out)).toMatchObject({ sources: ['stripe'], problems: { cells: 1 } });
+    const html = path.join(w.dir, 'r.html');
+    const rep = await cli([...w.base, 'report', '--out', html, '--from', '2024-01-03', '--to', '2024-01-03', '--sources', 'stripe'], w.dir);
+    expect(rep.code, rep.err).toBe(0);
+    expect([...readFileSync(html, 'utf8').matchAll(/class="cell" data-source="(\w+)"/g)].map((m) => m[1])).toEqual(['stripe']);
   });
 });

@@ -68,6 +68,29 @@ async function loadDay(h: Harness) {
 }
 
 describe('checkCompleteness', () => {
+  it('--sources checks only the sources named: complete for them is reported but writes no _SUCCESS; a failing one withdraws it', async () => {
+    const h = harness(dir(), { sources: ['zuora', 'stripe'], now: '2024-01-04T12:00:00Z' });
+    const { late } = setup(h);
+    h.landing.deliver('zuora', `${DAY}T16:00:00Z`, { name: 'invoice.csv', events: late });
+    await loadDay(h);
+    // stripe has nothing for the day (MISSING_CONTROL); zuora alone is complete
+    const zuora = await checkCompleteness(h.deps, { days: [DAY], trigger: 'manual', sources: ['zuora'] });
+    expect(zuora).toMatchObject({ ok: true, sources: ['zuora'], days: [{ day: DAY, complete: true, success: 'none' }] });
+    expect(zuora.days[0]!.results.map((r) => `${r.source}:${r.status}`)).toEqual(['zuora:COMPLETE']);
+    expect(h.wh.success.has(DAY)).toBe(false);
+    expect(formatOutcome(zuora)).toContain(`${DAY}  COMPLETE for zuora  (no _SUCCESS: it needs every source checked, not only --sources)`);
+    const all = await checkCompleteness(h.deps, { days: [DAY], trigger: 'manual', heal: false });
+    expect(all.sources).toBeUndefined();
+    expect(all.days[0]!.results.map((r) => `${r.source}:${r.status}`)).toEqual(['zuora:COMPLETE', 'stripe:MISSING_CONTROL']);
+    expect(all.ok).toBe(false);
+    // a marker in place (written by a full check) is kept by a passing subset and withdrawn by a failing one
+    h.wh.success.set(DAY, { day: DAY });
+    expect((await checkCompleteness(h.deps, { days: [DAY], trigger: 'manual', sources: ['zuora'] })).days[0]!.success).toBe('kept');
+    const stripe = await checkCompleteness(h.deps, { days: [DAY], trigger: 'manual', heal: false, sources: ['stripe'] });
+    expect(stripe).toMatchObject({ ok: false, sources: ['stripe'], days: [{ complete: false, success: 'withdrawn' }] });
+    expect(h.wh.success.has(DAY)).toBe(false);
+  });
+
   it('a day that is INCOMPLETE heals, becomes COMPLETE and gets _SUCCESS; late data withdraws it; history is kept', async () => {
     const h = harness(dir(), { sources: ['zuora'], now: '2024-01-04T12:00:00Z' });
     const { all, late } = setup(h);

@@ -8,7 +8,7 @@ import { windowsOfDay } from '../../partitions/index.js';
 import { checkCompleteness } from '../../jobs/checker.js';
 import { runIngest } from '../../jobs/ingest.js';
 import { renderReport } from '../../jobs/report.js';
-import { collectStatus, formatStatusGrid, type StatusData } from '../../jobs/status.js';
+import { collectStatus, formatStatusGrid, STATUS_EXIT, statusProblems, type StatusData } from '../../jobs/status.js';
 import { ev, harness } from './fakes.js';
 import { tempDir } from './helpers.js';
 
@@ -66,6 +66,23 @@ describe('status', () => {
   });
 });
 
+describe('status exit code per level (README "Exit codes")', () => {
+  it('exits 1 for INCOMPLETE, NOT_ARRIVED, UNUSUAL_VOLUME and MISSING_CONTROL (and an unknown level), 0 for COMPLETE, ARRIVED, LATE and NOT_CHECKED', () => {
+    const one = (status: string): StatusData => {
+      const d: StatusData = structuredClone(data);
+      for (const day of d.days) for (const s of d.sources) day.cells[s] = { ...day.cells[s]!, status: 'COMPLETE' };
+      d.days[1]!.cells.stripe!.status = status;
+      d.failedRuns = [];
+      return d;
+    };
+    const exit = (status: string) => (statusProblems(one(status)).cells > 0 ? 1 : 0);
+    expect(Object.fromEntries(['COMPLETE', 'ARRIVED', 'LATE', 'NOT_CHECKED', 'INCOMPLETE', 'NOT_ARRIVED', 'UNUSUAL_VOLUME', 'MISSING_CONTROL', 'SOMETHING_NEW'].map((s) => [s, exit(s)]))).toEqual({
+      COMPLETE: 0, ARRIVED: 0, LATE: 0, NOT_CHECKED: 0, INCOMPLETE: 1, NOT_ARRIVED: 1, UNUSUAL_VOLUME: 1, MISSING_CONTROL: 1, SOMETHING_NEW: 1,
+    });
+    expect(statusProblems(one('NOT_ARRIVED')).byStatus).toEqual({ NOT_ARRIVED: 1 });
+  });
+});
+
 function chromium(): string {
   for (const c of ['chromium', 'chromium-browser', 'google-chrome']) {
     for (const d of (process.env.PATH ?? '').split(path.delimiter)) if (existsSync(path.join(d, c))) return path.join(d, c);
@@ -83,8 +100,8 @@ describe('HTML report rendered in headless Chromium', () => {
     cleanups.push(profile.cleanup);
     const flags = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run', `--user-data-dir=${profile.dir}`];
     const { stdout: dom } = await run(chromium(), [...flags, '--dump-dom', `file://${file}`], { maxBuffer: 20 * 1024 * 1024, timeout: 60_000 });
-    // the inline script ran in the browser and counted the non-complete cells it shows: 2 sources × 4 days − 3 complete
-    expect(dom).toMatch(/<b id="kpi-attention">5<\/b>/);
+    // the inline script ran in the browser and counted the cells that need attention (status's exit-1 levels): the one INCOMPLETE
+    expect(dom).toMatch(/<b id="kpi-attention">1<\/b>/);
     expect(dom).toMatch(/<b id="kpi-complete">1\/4<\/b>/);
     const cells = [...dom.matchAll(/data-source="(\w+)" data-day="([\d-]+)" data-status="(\w+)"/g)].map((m) => `${m[1]} ${m[2]} ${m[3]}`);
     expect(cells).toContain('stripe 2024-01-03 INCOMPLETE');
@@ -97,5 +114,37 @@ describe('HTML report rendered in headless Chromium', () => {
     await run(chromium(), [...flags, `--screenshot=${png}`, '--window-size=1200,900', `file://${file}`], { timeout: 60_000 });
     expect(statSync(png).size).toBeGreaterThan(10_000);
     expect(readFileSync(png).subarray(1, 4).toString()).toBe('PNG');
+  });
+});
+
+describe('every completeness level in the report: its own colour in the calendar and the legend, and the attention count status exits on', () => {
+  it('COMPLETE, ARRIVED, LATE, NOT_CHECKED, INCOMPLETE, NOT_ARRIVED, UNUSUAL_VOLUME and MISSING_CONTROL each appear once, rendered in Chromium', async () => {
+    const levels = Object.keys(STATUS_EXIT);
+    expect(levels.sort()).toEqual(['ARRIVED', 'COMPLETE', 'INCOMPLETE', 'LATE', 'MISSING_CONTROL', 'NOT_ARRIVED', 'NOT_CHECKED', 'UNUSUAL_VOLUME']);
+    // the 8 cells of the fixture (4 days × 2 sources), one level each
+    const all: StatusData = structuredClone(data);
+    let i = 0;
+    for (const d of all.days) for (const s of all.sources) d.cells[s] = { ...d.cells[s]!, status: levels[i++]! };
+    all.failedRuns = [];
+    const file = path.join(dir, 'levels.html');
+    writeFileSync(file, renderReport(all));
+    const profile = tempDir('bm-chromium-');
+    cleanups.push(profile.cleanup);
+    const flags = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run', `--user-data-dir=${profile.dir}`];
+    const { stdout: dom } = await run(chromium(), [...flags, '--dump-dom', `file://${file}`], { maxBuffer: 20 * 1024 * 1024, timeout: 60_000 });
+    const cellColour = new Map([...dom.matchAll(/class="cell" data-source="\w+" data-day="[\d-]+" data-status="(\w+)"(?: data-attention="1")? style="background:(#[0-9a-f]{6})"/g)].map((m) => [m[1]!, m[2]!]));
+    const legend = [...dom.matchAll(/<span class="lg" data-status="(\w+)"( data-attention="1")?[^>]*><i style="background:(#[0-9a-f]{6})"><\/i>([^<]+)/g)].map((m) => ({ status: m[1]!, attention: !!m[2], colour: m[3]!, label: m[4]!.trim() }));
+    expect(legend.map((l) => l.status).sort()).toEqual(levels);
+    for (const l of legend) {
+      expect(cellColour.get(l.status), l.status).toBe(l.colour); // the calendar uses the legend's colour
+      expect(l.attention, l.status).toBe(STATUS_EXIT[l.status]!.exit === 1);
+    }
+    expect(new Set(legend.map((l) => l.colour)).size).toBe(levels.length); // no two levels share a colour
+    expect(legend.find((l) => l.status === 'NOT_ARRIVED')!.label).toMatch(/^not arrived/);
+    expect(legend.find((l) => l.status === 'UNUSUAL_VOLUME')!.label).toMatch(/^unusual volume/);
+    expect(legend.find((l) => l.status === 'ARRIVED')!.label).toMatch(/^arrived .*not reconciled/);
+    // the page's count (computed by its script in the browser) is status's: INCOMPLETE, NOT_ARRIVED, UNUSUAL_VOLUME, MISSING_CONTROL
+    expect(statusProblems(all)).toMatchObject({ cells: 4, byStatus: { INCOMPLETE: 1, NOT_ARRIVED: 1, UNUSUAL_VOLUME: 1, MISSING_CONTROL: 1 } });
+    expect(dom).toMatch(/<b id="kpi-attention">4<\/b>/);
   });
 });
