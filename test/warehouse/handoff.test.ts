@@ -128,7 +128,8 @@ describe('BI hand-off: the first call a BI engineer types reads the table exactl
   it('_SUCCESS and _manifest.json are as the docs describe them: the manifest lists the data files, _SUCCESS lists none', () => {
     for (const d of readdirSync(fact).filter((x) => readdirSync(path.join(fact, x)).includes('_SUCCESS'))) {
       const success = JSON.parse(readFileSync(path.join(fact, d, '_SUCCESS'), 'utf8'));
-      expect(Object.keys(success)).toEqual(expect.arrayContaining(['day', 'sources']));
+      expect(Object.keys(success)).toEqual(expect.arrayContaining(['day', 'level', 'sources'])); // README: "read its level"
+      expect(['COMPLETE', 'ARRIVED']).toContain(success.level);
       expect(success.files).toBeUndefined();
     }
     const manifest = JSON.parse(readFileSync(path.join(fact, 'event_day=2024-01-04', '_manifest.json'), 'utf8'));
