@@ -119,6 +119,10 @@ describe('checkCompleteness', () => {
       { event_type: 'REFUND_PROCESSED', currency: 'USD', rows: 6, amount_sum: '-0.060000000' },
     ] } } });
     expect(formatOutcome(second)).toMatch(/was INCOMPLETE; self-heal re-ingested the day \(run /);
+    // issue 14: a heal that completes the day is routine (info), never a WARN; only one that did not help warns
+    const logged = h.log.lines.map((l) => JSON.parse(l) as { level: string; event: string });
+    expect(logged.filter((l) => l.event === 'completeness.heal').map((l) => l.level)).toEqual(['info']);
+    expect(logged.filter((l) => l.level === 'warn' && l.event.startsWith('completeness.'))).toEqual([]);
 
     // Checking again changes nothing.
     expect((await checkCompleteness(h.deps, { days: [DAY], trigger: 'schedule' })).days[0]!.success).toBe('kept');
