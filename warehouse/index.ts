@@ -11,5 +11,5 @@ export type { TotalRow, ManifestDocument, CommitEntry } from './state.js';
 export { LocalStorage, type ObjectStorage, type Storage } from './storage.js';
 export { WAREHOUSE_MARKERS } from './core.js';
 export { tableDef, partitionBasis, MERGE_AT, type TableWrite } from './tables.js';
-export { TABLES, BILLING_RECORDS_TABLE, BILLING_ASSIGNMENTS_TABLE, MRR_STATE_TABLE, BILLING_RECORD_COLUMNS, BILLING_ASSIGNMENT_COLUMNS, MRR_STATE_COLUMNS, type TableDef } from './schema.js';
+export { TABLES, BILLING_RECORDS_TABLE, BILLING_ASSIGNMENTS_TABLE, MRR_STATE_TABLE, MRR_STATE_DIR_KEY, BILLING_RECORD_COLUMNS, BILLING_ASSIGNMENT_COLUMNS, MRR_STATE_COLUMNS, type TableDef } from './schema.js';
 export type { CellValue } from './columns.js';

@@ -280,6 +280,8 @@ export const MRR_STATE_TABLE = 'mrr_state';
 export const BILLING_PARTITION_KEY = 'run';
 /** Partition key of the MRR state: one partition per billing source. */
 export const MRR_STATE_PARTITION_KEY = 'billing_source';
+/** Its Hive folder key: not a file column, so Hive readers (pyarrow, Spark) add it instead of clashing with the column. */
+export const MRR_STATE_DIR_KEY = 'source';
 
 /** Billing records: one row per party, cycle and currency, written once by the bill run `run` (docs/billing.md). */
 export const BILLING_RECORD_COLUMNS: readonly ColumnSpec[] = [
@@ -333,7 +335,7 @@ export const MRR_STATE_COLUMNS: readonly ColumnSpec[] = [
 
 export const BILLING_RECORDS: TableDef = { name: BILLING_RECORDS_TABLE, partitionKey: BILLING_PARTITION_KEY, columns: BILLING_RECORD_COLUMNS, order: 'cycle_id, currency, record_id' };
 export const BILLING_ASSIGNMENTS: TableDef = { name: BILLING_ASSIGNMENTS_TABLE, partitionKey: BILLING_PARTITION_KEY, columns: BILLING_ASSIGNMENT_COLUMNS, order: 'event_id, record_id' };
-export const MRR_STATE: TableDef = { name: MRR_STATE_TABLE, partitionKey: MRR_STATE_PARTITION_KEY, columns: MRR_STATE_COLUMNS, order: 'subscription_id, commit_version, version_seq', latestBy: ['billing_source', 'subscription_id'] };
+export const MRR_STATE: TableDef = { name: MRR_STATE_TABLE, partitionKey: MRR_STATE_PARTITION_KEY, dirKey: MRR_STATE_DIR_KEY, columns: MRR_STATE_COLUMNS, order: 'subscription_id, commit_version, version_seq', latestBy: ['billing_source', 'subscription_id'] };
 export const FACT: TableDef = { name: FACT_TABLE, partitionKey: FACT_PARTITION_KEY, dirKey: FACT_DIR_KEY, columns: FACT_COLUMNS, order: FACT_ORDER_SQL };
 export const QUARANTINE: TableDef = { name: QUARANTINE_TABLE, partitionKey: QUARANTINE_PARTITION_KEY, dirKey: QUARANTINE_DIR_KEY, columns: QUARANTINE_COLUMNS, order: 'billing_source, source_file, source_position, commit_version' };
 

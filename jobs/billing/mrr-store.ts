@@ -1,5 +1,5 @@
 /**
- * The MRR state as a warehouse table (`mrr_state`, partition `billing_source=<source>`, warehouse/schema.ts):
+ * The MRR state as a warehouse table (`mrr_state`, partition `source=<source>`: the folder key is not the column `billing_source`, warehouse/schema.ts):
  * per subscription, every version known, one row a version; a commit that changes a subscription appends its
  * whole new snapshot, and the newest `commit_version` per subscription counts (the warehouse merges older
  * snapshots away every few commits).
@@ -15,7 +15,7 @@ import { applyMrrObservations, mrrDeltaToEvent, subscriptionKey, type MrrApplyRe
 import type { BillingEvent } from '../../events/model.js';
 import { unscaledToText } from '../../events/money.js';
 import { textToUnscaled } from '../../warehouse/state.js';
-import { MRR_STATE_TABLE, type CellValue } from '../../warehouse/index.js';
+import { MRR_STATE_DIR_KEY, MRR_STATE_TABLE, type CellValue } from '../../warehouse/index.js';
 import type { MrrPlan, MrrPort, TableReader, TableWriteRequest } from '../ports.js';
 
 export { MRR_STATE_TABLE };
@@ -74,7 +74,7 @@ function trimZeros(t: string): string {
 export async function planMrr(reader: TableReader, source: string, observations: readonly MrrObservation[], runId: string): Promise<MrrPlan & { result: MrrApplyResult }> {
   const subs = [...new Set(observations.map((o) => o.subscriptionId))].sort();
   const { rows, basis } = await reader.readTable(MRR_STATE_TABLE, source, { column: 'subscription_id', values: subs });
-  const before: MrrState = stateFromRows(rows, `${MRR_STATE_TABLE}/billing_source=${source}`);
+  const before: MrrState = stateFromRows(rows, `${MRR_STATE_TABLE}/${MRR_STATE_DIR_KEY}=${source}`);
   const result = applyMrrObservations(before, observations);
   const changed = [...result.state.entries()].filter(([k, s]) => before.get(k) !== s).map(([, s]) => s);
   const tables: TableWriteRequest[] = changed.length ? [{ table: MRR_STATE_TABLE, partition: source, mode: 'append', basis, rows: changed.flatMap((s) => stateRows(s, runId)) }] : [];

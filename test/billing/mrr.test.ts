@@ -190,7 +190,7 @@ describe('MRR state as a warehouse table (committed with the deltas)', () => {
     ]);
     // each state change is part of its ingest commit: the same entries change the fact table and mrr_state
     const history = await table.history();
-    expect(history.map((h) => h.partitions.filter((p) => p.startsWith('mrr_state/')))).toEqual([['mrr_state/billing_source=zuora'], ['mrr_state/billing_source=zuora'], []]);
+    expect(history.map((h) => h.partitions.filter((p) => p.startsWith('mrr_state/')))).toEqual([['mrr_state/source=zuora'], ['mrr_state/source=zuora'], []]);
     expect(await mrrRows(w)).toEqual([{ subscription_id: 'S1', mrr: '300.000000000', n: 4n }]);
   });
 
@@ -216,7 +216,7 @@ describe('MRR state as a warehouse table (committed with the deltas)', () => {
     const before = (await table.history()).length;
     await expect(
       table.commitIngest({ runId: 'run-a', source: 'zuora', windows: [], inputs: [{ path: 'a.json', sha256: 'a', bytes: 1 }], events: plan.events, quarantine: [], tables: plan.tables }),
-    ).rejects.toThrow(/mrr_state\/billing_source=zuora changed since this run read it .* run it again/);
+    ).rejects.toThrow(/mrr_state\/source=zuora changed since this run read it .* run it again/);
     expect((await table.history()).length).toBe(before);
     expect(await mrrRows(w)).toEqual([{ subscription_id: 'S2', mrr: '2.000000000', n: 1n }]);
   });
