@@ -5,6 +5,7 @@
  */
 import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { dayStartMs } from '../partitions/index.js';
 
 export interface SyntheticDay {
   /** Distinct charges (= fact rows expected). */
@@ -30,7 +31,7 @@ const CURRENCIES = ['usd', 'eur', 'gbp', 'jpy'];
 
 /** Writes `events` charges of `day` under <landing>/stripe/<day>/<HH>/charge.jsonl; every 1000th is duplicated. */
 export function writeSyntheticDay(landing: string, day: string, events: number, o: SyntheticOptions = {}): SyntheticDay {
-  const dayS = Date.parse(`${day}T00:00:00Z`) / 1000;
+  const dayS = dayStartMs(day) / 1000;
   const windows = o.windows ?? 6;
   const perWindow = Math.ceil(events / windows);
   const pad = o.padChars ? `,"description":"${'x'.repeat(o.padChars)}"` : '';

@@ -3,7 +3,7 @@
  * and end with a summary. Resumable: windows already loaded are skipped (unless force) — at planning time and
  * again under each window's lock, so a backfill beside the scheduler never loads a window twice.
  */
-import { dayRange, WINDOW_HOURS, windowKey, windowsOfDay, type Window } from '../partitions/index.js';
+import { dayRange, HOUR_MS, WINDOW_HOURS, windowKey, windowOfKey, windowsOfDay, type Window } from '../partitions/index.js';
 import { isoUtc } from './clock.js';
 import type { JobDeps } from './deps.js';
 import { runIngest } from './ingest.js';
@@ -166,9 +166,8 @@ export async function runBackfill(
 }
 
 function windowsIn(key: string): number {
-  const [a, b] = key.split('/');
-  const ms = Date.parse(b!.replace('Z', ':00Z')) - Date.parse(a!.replace('Z', ':00Z'));
-  return Number.isFinite(ms) && ms > 0 ? Math.max(1, Math.round(ms / (WINDOW_HOURS * 3_600_000))) : 1;
+  const w = windowOfKey(key);
+  return w ? Math.max(1, Math.round((w.endMs - w.startMs) / (WINDOW_HOURS * HOUR_MS))) : 1;
 }
 
 /** The summary for people; `rerun` is the command to paste (built from the real arguments), `signal` the interrupt received. */

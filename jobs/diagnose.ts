@@ -7,6 +7,7 @@
  */
 import path from 'node:path';
 import { Decimal } from 'decimal.js';
+import { controlPath } from '../connectors/control/billing-mart.js';
 import type { FactTable } from '../warehouse/index.js';
 import { FACT_DIR_KEY, FACT_TABLE, partitionDir, QUARANTINE_TABLE } from '../warehouse/schema.js';
 import { rowObjects as rows, sqlString, withDuck } from '../warehouse/duck.js';
@@ -38,7 +39,7 @@ export function healCommand(status: string, source: string, day: string, prefix:
     case 'INCOMPLETE':
       return `${p} backfill --from ${day} --to ${day} --sources ${source} --force && ${p} check completeness --date ${day}`;
     case 'MISSING_CONTROL':
-      return `wait for ${path.join(landing, source, '_control', `${day}.json`)}, then ${p} check completeness --date ${day}`;
+      return `wait for ${controlPath(landing, source, day)}, then ${p} check completeness --date ${day}`;
     case 'LATE':
       return `${p} check completeness --date ${day}  (after the grace period)`;
     default:

@@ -5,7 +5,7 @@
  * When new rows land in a day that already has `_SUCCESS`, the marker is withdrawn (the checker re-verifies).
  */
 import { ConfigError, errorKind, messageWithCauses, type RecordError } from '../events/errors.js';
-import { dayOf, lastClosedWindow, windowKey, type Window } from '../partitions/index.js';
+import { dayOf, landingDayOf, lastClosedWindow, windowKey, type Window } from '../partitions/index.js';
 import { isoUtc } from './clock.js';
 import type { JobDeps } from './deps.js';
 import type { CommitResult, InputFile, PrepareScratch, SourceBatch, TableWriteRequest } from './ports.js';
@@ -238,7 +238,7 @@ async function loadBatch(
   const runDay = dayOf(req.window.startMs);
   for (const q of batch.quarantine) {
     quarantined[q.reason] = (quarantined[q.reason] ?? 0) + 1;
-    const day = /^[^/]+\/(\d{4}-\d{2}-\d{2})\//.exec(q.sourceFile)?.[1] ?? runDay;
+    const day = landingDayOf(q.sourceFile) ?? runDay;
     quarantinedByDay[day] = (quarantinedByDay[day] ?? 0) + 1;
   }
   const withdrawn: string[] = [];

@@ -8,6 +8,7 @@ import path from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { FactTable } from '../warehouse/index.js';
 import { FACT_TABLE, QUARANTINE_TABLE } from '../warehouse/schema.js';
+import { windowOfKey } from '../partitions/index.js';
 import { rowObjects as rows, sqlString, text, withDuck } from '../warehouse/duck.js';
 import { BILLING_ASSIGNMENTS_TABLE } from '../warehouse/index.js';
 import { formatDuration } from './progress.js';
@@ -182,7 +183,7 @@ export function freshnessOf(
     let last: string | null = null;
     let lastEnd = -Infinity;
     for (const k of loaded.get(source) ?? []) {
-      const end = Date.parse(k.split('/')[1]!.replace('Z', ':00Z'));
+      const end = windowOfKey(k)?.endMs ?? NaN;
       if (end > lastEnd) [last, lastEnd] = [k, end];
     }
     const ageMs = last === null ? null : nowMs - lastEnd;

@@ -7,6 +7,7 @@ import { redact } from '../events/redact.js';
 import type { Diagnostics } from './diagnose.js';
 import { STATUS_EXIT, type StatusData } from './status.js';
 import { formatDuration } from './progress.js';
+import { dayStartMs } from '../partitions/index.js';
 
 /** Every text on the page is redacted (credentials in run errors) and HTML-escaped. */
 function esc(s: unknown): string {
@@ -28,7 +29,7 @@ const LABEL: Record<string, string> = {
 const needsAttention = (status: string) => (STATUS_EXIT[status]?.exit ?? 1) === 1;
 
 function weekday(day: string): number {
-  return (new Date(`${day}T00:00:00Z`).getUTCDay() + 6) % 7; // Monday = 0
+  return (new Date(dayStartMs(day)).getUTCDay() + 6) % 7; // Monday = 0
 }
 
 function heatmap(d: StatusData, source: string, x?: Diagnostics): string {

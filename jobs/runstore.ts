@@ -22,7 +22,7 @@ import { isoUtc } from './clock.js';
 import type { ErrorKind } from '../events/errors.js';
 import { diskFullCode, asDiskFull, writeAll, writeFileDurable } from '../events/io.js';
 import { redact } from '../events/redact.js';
-import { dayRange } from '../partitions/index.js';
+import { dayRange, daysOfWindowText, isDay, landingDayOf } from '../partitions/index.js';
 import { appendLine, readJson } from './fsutil.js';
 import { HOST, processAlive } from '../warehouse/lock.js';
 
@@ -104,7 +104,6 @@ function defaultId(job: string, source: string | null, nowMs: number): string {
 export const RECORD_BYTES = 4096;
 const INDEX_DIR = '_index';
 const INDEX_COMPLETE = '_complete';
-const DAY_RE = /^\d{4}-\d{2}-\d{2}$/;
 const STAMPED_ID = /^(\d{4})(\d{2})(\d{2})T\d{6}Z-/;
 
 /** Days a run concerns: its window's UTC days, the folder days of its files and quarantined records, else its start day. */
@@ -112,25 +111,18 @@ export function runDays(r: Pick<RunRecord, 'window' | 'files' | 'quarantinedByDa
   const days = new Set<string>();
   for (const d of windowDays(r.window)) days.add(d);
   for (const f of r.files) {
-    const m = /^[^/]+\/(\d{4}-\d{2}-\d{2})\//.exec(f);
-    if (m) days.add(m[1]!);
+    const d = landingDayOf(f);
+    if (d) days.add(d);
   }
-  for (const d of Object.keys(r.quarantinedByDay ?? {})) if (DAY_RE.test(d)) days.add(d);
+  for (const d of Object.keys(r.quarantinedByDay ?? {})) if (isDay(d)) days.add(d);
   if (days.size === 0) days.add(r.startedAt.slice(0, 10));
   return [...days].sort();
 }
 
-/** UTC days of a window key (`START/END`, half-open) or of a bare day; [] for anything else. */
+/** UTC days of a window key (`START/END`, half-open) or of a bare day; [] for anything else or a span over 400 days. */
 function windowDays(w: string | null): string[] {
-  if (!w) return [];
-  if (DAY_RE.test(w)) return [w];
-  const [a, b] = w.split('/');
-  const start = Date.parse(a ?? '');
-  const end = Date.parse(b ?? '');
-  if (!Number.isFinite(start) || !Number.isFinite(end) || end <= start || end - start > 400 * 86_400_000) return [];
-  const out: string[] = [];
-  for (let t = Date.parse(isoUtc(start).slice(0, 10) + 'T00:00:00Z'); t < end; t += 86_400_000) out.push(isoUtc(t).slice(0, 10));
-  return out;
+  const days = daysOfWindowText(w);
+  return days.length > 400 ? [] : days;
 }
 
 function isFinal(r: RunRecord): boolean {
@@ -295,7 +287,7 @@ export class RunStore {
 
   private async startDays(): Promise<string[]> {
     try {
-      return (await fs.readdir(this.dir)).filter((d) => DAY_RE.test(d)).sort();
+      return (await fs.readdir(this.dir)).filter((d) => isDay(d)).sort();
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
       throw e;

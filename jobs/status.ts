@@ -4,7 +4,7 @@
  * newest runs. Reads only what it shows: the run store's index of the days shown and its newest records. collectStatus()
  * gathers (I/O), formatStatusGrid() renders text; the HTML report renders the same StatusData.
  */
-import { dayRange, windowsOfDay, windowKey } from '../partitions/index.js';
+import { alignedWindowsIn, dayRange, windowKey, windowOfKey, windowsOfDay } from '../partitions/index.js';
 import { isoUtc } from './clock.js';
 import { latestResults } from './checker.js';
 import type { JobDeps } from './deps.js';
@@ -105,9 +105,9 @@ export async function collectStatus(deps: JobDeps, o: { from: string; to: string
     outDays.push({ day, success: marked.has(day), successLevel, parquetFiles: manifest?.files.length ?? 0, rows: Object.values(cells).reduce((n, c) => n + c.rows, 0), cells });
   }
   const freshness = sources.map((source) => {
-    const ends = [...loaded.get(source)!].map((k) => Date.parse(k.split('/')[1]!.replace('Z', ':00Z'))).filter((x) => !Number.isNaN(x));
+    const ends = [...loaded.get(source)!].map((k) => windowOfKey(k)?.endMs).filter((x): x is number => x !== undefined);
     const last = ends.length ? Math.max(...ends) : null;
-    const key = last === null ? null : [...loaded.get(source)!].find((k) => Date.parse(k.split('/')[1]!.replace('Z', ':00Z')) === last) ?? null;
+    const key = last === null ? null : [...loaded.get(source)!].find((k) => windowOfKey(k)?.endMs === last) ?? null;
     return { source, lastWindow: key, ageMs: last === null ? null : now - last };
   });
   const recent = o.recent ?? 10;
@@ -124,15 +124,10 @@ export async function collectStatus(deps: JobDeps, o: { from: string; to: string
 function isResolved(r: RunRecord, loaded: Map<string, Set<string>>): boolean {
   if (r.job !== 'ingest' || !r.source || !r.window) return false;
   const have = loaded.get(r.source);
-  const [a, b] = r.window.split('/');
-  const start = Date.parse(a!.replace('Z', ':00Z'));
-  const end = Date.parse(b!.replace('Z', ':00Z'));
-  if (!have || Number.isNaN(start) || Number.isNaN(end) || end <= start) return false;
-  for (let t = start; t < end; t += 4 * 3_600_000) {
-    const w = windowsOfDay(new Date(t).toISOString().slice(0, 10)).find((x) => x.startMs === t);
-    if (!w || !have.has(windowKey(w))) return false;
-  }
-  return true;
+  const span = windowOfKey(r.window);
+  const windows = span && alignedWindowsIn(span);
+  if (!have || !windows) return false;
+  return windows.every((w) => have.has(windowKey(w)));
 }
 
 /**

@@ -3,6 +3,7 @@
  * writes (facts, quarantine, dimension snapshots) is described by a ColumnSpec list; nothing is ever a float.
  */
 import * as arrow from 'apache-arrow';
+import { dayOfEpochDay, epochDay, isDay } from '../partitions/index.js';
 
 export type ColumnKind = 'utf8' | 'int64' | 'bool' | 'timestamp_us_utc' | 'date' | 'decimal38_9';
 
@@ -17,8 +18,6 @@ export interface ColumnSpec {
 /** Value shapes per kind: utf8 string, int64 bigint, bool boolean, timestamp bigint µs, date 'YYYY-MM-DD', decimal unscaled bigint. */
 export type CellValue = string | bigint | boolean | null;
 
-const DAY_MS = 86_400_000;
-const DATE_RE = /^\d{4}-\d{2}-\d{2}$/;
 
 export function arrowType(kind: ColumnKind): arrow.DataType {
   switch (kind) {
@@ -43,15 +42,11 @@ export function arrowSchema(specs: readonly ColumnSpec[]): arrow.Schema {
 
 /** Days since the Unix epoch of a UTC calendar day. */
 export function dateToDays(d: string): number {
-  if (!DATE_RE.test(d)) throw new Error(`"${d}" is not a YYYY-MM-DD date`);
-  const ms = Date.parse(`${d}T00:00:00Z`);
-  if (Number.isNaN(ms)) throw new Error(`"${d}" is not a calendar date`);
-  return ms / DAY_MS;
+  if (!isDay(d)) throw new Error(`"${d}" is not a calendar date (YYYY-MM-DD)`);
+  return epochDay(d);
 }
 
-export function daysToDate(days: number): string {
-  return new Date(days * DAY_MS).toISOString().slice(0, 10);
-}
+export const daysToDate = dayOfEpochDay;
 
 const U128 = (1n << 128n) - 1n;
 const I128_MAX = (1n << 127n) - 1n;
@@ -127,7 +122,7 @@ export function buildVector(spec: ColumnSpec, values: readonly CellValue[]): arr
       if (typeof v !== 'string') throw cellError(spec, i, v);
       let d = cache.get(v);
       if (d === undefined) {
-        if (!DATE_RE.test(v) || Number.isNaN(Date.parse(`${v}T00:00:00Z`))) throw cellError(spec, i, v);
+        if (!isDay(v)) throw cellError(spec, i, v);
         cache.set(v, (d = dateToDays(v)));
       }
       data[i] = d;

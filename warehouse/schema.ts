@@ -5,6 +5,7 @@
 import type { BillingEvent, QuarantineEntry } from '../events/model.js';
 import type { Money } from '../events/money.js';
 import type { ColumnSpec, CellValue } from './columns.js';
+import { dayOfEpochDay } from '../partitions/index.js';
 
 export const FACT_TABLE = 'fact_billing_event';
 export const QUARANTINE_TABLE = 'quarantine';
@@ -132,7 +133,7 @@ const MICROS_PER_DAY = 86_400_000_000n;
 /** UTC day (YYYY-MM-DD) of a microsecond instant, without floats. */
 export function dayOfMicros(us: bigint): string {
   const days = us >= 0n ? us / MICROS_PER_DAY : -((-us + MICROS_PER_DAY - 1n) / MICROS_PER_DAY);
-  return new Date(Number(days) * 86_400_000).toISOString().slice(0, 10);
+  return dayOfEpochDay(Number(days));
 }
 
 /** ISO text with 6 fraction digits, e.g. 2024-01-03T04:05:06.123456Z. */

@@ -7,12 +7,11 @@
  */
 import path from 'node:path';
 import { writeFileDurable } from '../../events/io.js';
-import { dayOf, type Window } from '../../partitions/index.js';
+import { landingFolder, type Window } from '../../partitions/index.js';
 
 /** `<source>/<day>/<HH>` of a window: the folder its pull lands in (relative to the landing zone). */
 export function windowFolder(source: string, w: Window): string {
-  const hh = String(new Date(w.startMs).getUTCHours()).padStart(2, '0');
-  return `${source}/${dayOf(w.startMs)}/${hh}`;
+  return landingFolder(source, w);
 }
 
 export interface LandedPage {

@@ -5,7 +5,7 @@
 import { lstat, readdir, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { ObjectSpec, SourceConfig } from '../../config/sources.js';
-import type { Window } from '../../partitions/index.js';
+import { DAY_MS, HOUR_MS, landingFolderStart, type Window } from '../../partitions/index.js';
 import type { InputFile } from '../types.js';
 import { parseFileName, type FileName } from './readers.js';
 import { hashFile } from './bytes.js';
@@ -35,9 +35,6 @@ export interface PickupPlan {
   folders: string[];
 }
 
-const HOUR_MS = 3_600_000;
-const DAY_RE = /^\d{4}-\d{2}-\d{2}$/;
-const HOUR_RE = /^\d{2}$/;
 
 /** A directory's entries, sorted; none when it does not exist. */
 export async function listDir(dir: string): Promise<string[]> {
@@ -54,13 +51,11 @@ export async function windowFolders(sourceRoot: string, window: Window, lookback
   const from = window.startMs - lookbackHours * HOUR_MS;
   const out: { rel: string; startMs: number }[] = [];
   for (const day of await listDir(sourceRoot)) {
-    if (!DAY_RE.test(day)) continue;
-    const dayMs = Date.parse(`${day}T00:00:00Z`);
-    if (Number.isNaN(dayMs) || dayMs + 24 * HOUR_MS <= from || dayMs >= window.endMs) continue;
+    const dayMs = landingFolderStart(day, '00');
+    if (dayMs === null || dayMs + DAY_MS <= from || dayMs >= window.endMs) continue;
     for (const hh of await listDir(path.join(sourceRoot, day))) {
-      if (!HOUR_RE.test(hh) || Number(hh) > 23) continue;
-      const startMs = dayMs + Number(hh) * HOUR_MS;
-      if (startMs >= from && startMs < window.endMs) out.push({ rel: `${day}/${hh}`, startMs });
+      const startMs = landingFolderStart(day, hh);
+      if (startMs !== null && startMs >= from && startMs < window.endMs) out.push({ rel: `${day}/${hh}`, startMs });
     }
   }
   return out.sort((a, b) => a.startMs - b.startMs);

@@ -1,5 +1,5 @@
 import { ConfigError, kindHint } from '../../events/errors.js';
-import { parseWindow, windowsOfDay } from '../../partitions/index.js';
+import { isAlignedWindow, parseWindow } from '../../partitions/index.js';
 import { defaultWindow, runIngest, runOltp } from '../ingest.js';
 import type { RunRecord } from '../runstore.js';
 import { CliExit, EXIT, type Register } from './context.js';
@@ -51,7 +51,7 @@ export const register: Register = (program, ctx) => {
             } catch (e) {
               throw new ConfigError(`--window: ${(e as Error).message}`);
             }
-            const aligned = windowsOfDay(new Date(window.startMs).toISOString().slice(0, 10)).some((w) => w.startMs === window.startMs && w.endMs === window.endMs);
+            const aligned = isAlignedWindow(window);
             if (!aligned) deps.log.warn('window.unaligned', { window: o.window, note: 'billing windows are 4-hour UTC windows starting 00,04,..,20; the completeness check looks for those' });
           }
           rec = await runIngest(deps, { source: o.source, window, trigger: 'manual', signal: stop.signal, retry });

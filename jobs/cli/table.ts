@@ -6,7 +6,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { assertDay, dayRange } from '../../partitions/index.js';
+import { assertDay, DAY_MS, DAY_RE, dayRange, dayStartMs } from '../../partitions/index.js';
 import { FACT_TABLE, FactTable, TABLES } from '../../warehouse/index.js';
 import { CliExit, EXIT, type CliContext, type Register } from './context.js';
 import { requireWarehouse } from './guards.js';
@@ -43,7 +43,7 @@ export function selectedDays(o: { date?: string; from?: string; to?: string }): 
 
 /** Parses --as-of: an ISO 8601 instant with Z or an offset, or a bare day (its UTC end: 23:59:59.999). */
 export function parseAsOf(v: string): number {
-  if (/^\d{4}-\d{2}-\d{2}$/.test(v)) return Date.parse(`${day(v, '--as-of')}T23:59:59.999Z`);
+  if (DAY_RE.test(v)) return dayStartMs(day(v, '--as-of')) + DAY_MS - 1;
   const ms = Date.parse(v);
   if (Number.isNaN(ms) || !/(Z|[+-]\d{2}:?\d{2})$/i.test(v)) {
     throw new CliExit(EXIT.USAGE, `--as-of "${v}" is not an ISO 8601 instant with a zone, e.g. 2024-01-05T09:00:00Z (or a day: 2024-01-05 = end of that UTC day)`);

@@ -66,6 +66,17 @@ describe('pick-up', () => {
     expect(plan.inputs[0]!.bytes).toBe(Buffer.byteLength(CSV));
   });
 
+  it('a folder named after a day that does not exist (2024-02-30) is not read as the day it rolls over to', async () => {
+    const { put, src } = setup();
+    const mar1 = Date.parse('2024-03-01T00:00:00Z');
+    for (const rel of ['2024-02-30/00', '2024-03-01/00']) {
+      put(`${rel}/payment.csv`, CSV);
+      put(`${rel}/_SUCCESS`, '');
+    }
+    const plan = await src.plan({ startMs: mar1, endMs: mar1 + 4 * 3_600_000 }, { lookbackHours: 0, nowMs: mar1 + 5 * 3_600_000 });
+    expect(plan.folders).toEqual(['acme/2024-03-01/00']);
+  });
+
   it('never reads a half-written file: marker mode waits for .done or _SUCCESS', async () => {
     const { put, src } = setup('marker');
     put('2024-01-03/08/payment.csv', CSV);

@@ -48,6 +48,8 @@ describe('columns → Parquet → DuckDB', () => {
     expect(() => buildVector({ name: 'seqn', kind: 'int64', nullable: false }, [2n ** 63n])).toThrow(/column seqn .*row 0/);
     expect(() => buildVector({ name: 'event_id', kind: 'utf8', nullable: false }, ['a', null])).toThrow(/column event_id \(utf8, not null\): row 1 has invalid value null/);
     expect(() => buildVector({ name: 'event_date', kind: 'date', nullable: false }, ['2024-13-01'])).toThrow(/column event_date .*"2024-13-01"/);
+    // a day that does not exist (V8's Date.parse rolls 2024-02-30 over to 1 March): refused, not stored as 2024-03-01
+    expect(() => buildVector({ name: 'event_date', kind: 'date', nullable: false }, ['2024-02-30'])).toThrow(/column event_date .*"2024-02-30"/);
   });
 });
 

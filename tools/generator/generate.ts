@@ -11,7 +11,8 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { ConfigError, QUARANTINE_REASONS } from '../../events/errors.js';
-import { assertDay, dayRange } from '../../partitions/index.js';
+import { assertDay, dayRange, dayStartMs } from '../../partitions/index.js';
+import { controlPath } from '../../connectors/control/billing-mart.js';
 import type { GenEvent, Renderer } from './model.js';
 import { OltpOut } from './oltp-out.js';
 import { chargebeeRenderer, chargebeeWrap } from './render-chargebee.js';
@@ -108,7 +109,7 @@ export async function generate(o: GenerateOptions): Promise<GenerateSummary> {
       const rng = new Rng(o.seed, `render/${src.name}/${day}`);
       const samples = new Map<string, GenEvent>(); // per object: the latest event with a non-zero amount, else any
       const badStems = new Set<string>(); // files holding bad records are never re-delivered (quarantine counts stay exact)
-      const dayStart = Date.parse(`${day}T00:00:00Z`);
+      const dayStart = dayStartMs(day);
       const stems = new Map<string, string>(); // `${hh}/${object}` → stem (late or not): decided once per file
       const headers = new Map<string, string>();
       const stemOf = (ev: GenEvent) => {
@@ -167,13 +168,13 @@ export async function generate(o: GenerateOptions): Promise<GenerateSummary> {
       }
       sink.close();
       finishDay(o, sink.written, badStems, redeliveryRate, summary);
-      writeFileSync(controlPath(o.out, src.name, day), JSON.stringify(truth.control(src.name, day, new Date(Date.parse(`${day}T00:00:00Z`) + 26 * HOUR_MS).toISOString().replace('.000Z', 'Z')), null, 1) + '\n');
+      writeFileSync(controlFile(o.out, src.name, day), JSON.stringify(truth.control(src.name, day, new Date(dayStartMs(day) + 26 * HOUR_MS).toISOString().replace('.000Z', 'Z')), null, 1) + '\n');
     }
     o.onDay?.(day, dayEvents);
   }
 
   // OLTP metadata as of the end of the range (accounts were written as they came to exist), and the truth.
-  oltp.finish(sims.flatMap(({ sim }) => sim.products), Date.parse(`${o.from}T00:00:00Z`));
+  oltp.finish(sims.flatMap(({ sim }) => sim.products), dayStartMs(o.from));
   const truthDir = path.join(o.out, '_truth');
   mkdirSync(truthDir, { recursive: true });
   writeFileSync(path.join(truthDir, 'expected_fact.csv'), truth.factCsv());
@@ -183,10 +184,11 @@ export async function generate(o: GenerateOptions): Promise<GenerateSummary> {
   return summary;
 }
 
-function controlPath(out: string, source: string, day: string): string {
-  const dir = path.join(out, source, '_control');
-  mkdirSync(dir, { recursive: true });
-  return path.join(dir, `${day}.json`);
+/** The day's control file (the layout the connectors read), its folder created. */
+function controlFile(out: string, source: string, day: string): string {
+  const f = controlPath(out, source, day);
+  mkdirSync(path.dirname(f), { recursive: true });
+  return f;
 }
 
 /** Readiness markers, identical re-deliveries (same folder, `-redelivered` suffix) and changed re-deliveries (in _late/). */

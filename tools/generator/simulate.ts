@@ -12,6 +12,7 @@ export type { SimOptions } from './sim-types.js';
 import { Rng } from './rng.js';
 import { nightlyInstant } from './wall.js';
 import { buildCatalog, newAccount, priceFor, recordIdFor, type Account, type GenSource, type Product } from './world.js';
+import { dayStartMs } from '../../partitions/index.js';
 
 
 const MAX_RECENT = 2000;
@@ -36,7 +37,7 @@ export class SourceSim implements BillingSim {
     this.src = o.source;
     this.products = buildCatalog(o.seed, o.source);
     const rng = new Rng(o.seed, `init/${o.source.name}`);
-    const t0 = Date.parse(`${firstDay}T00:00:00Z`);
+    const t0 = dayStartMs(firstDay);
     this.rangeStartMs = t0;
     for (let i = 0; i < o.initialAccounts; i++) {
       const acct = newAccount(rng, this.src, t0 - rng.range(30, 700) * DAY_MS, ++this.serial);
@@ -61,7 +62,7 @@ export class SourceSim implements BillingSim {
    */
   day(day: string, quota: number, emit: (ev: GenEvent) => boolean): number {
     const rng = new Rng(this.o.seed, `day/${this.src.name}/${day}`);
-    const start = Date.parse(`${day}T00:00:00Z`);
+    const start = dayStartMs(day);
     const end = start + DAY_MS;
     let count = 0;
     const out: Out = (e) => {

@@ -5,6 +5,7 @@
  * The generator uses this to know the exact UTC instant a naive value will be read back as.
  */
 import { IANAZone } from 'luxon';
+import { dayStartMs, dayOf, DAY_MS } from '../../partitions/index.js';
 
 const zones = new Map<string, IANAZone>();
 function zone(name: string): IANAZone {
@@ -103,7 +104,7 @@ export function localDateOf(ms: number, zoneName: string): string {
 
 /** Is `day` (local) a DST transition day in the zone? Returns the transition instant, else null. */
 export function dstTransition(day: string, zoneName: string): { ms: number; gapMinutes: number } | null {
-  const start = Date.parse(`${day}T00:00:00Z`) - 14 * 3_600_000;
+  const start = dayStartMs(day) - 14 * 3_600_000;
   let prev = offsetMinutes(zoneName, start);
   for (let h = 1; h <= 52; h++) {
     const t = start + h * 3_600_000;
@@ -127,9 +128,9 @@ export function dstTransition(day: string, zoneName: string): { ms: number; gapM
 /** Local midnight of the zone that falls inside the UTC day starting at `dayStartMs` (nightly bill runs), or null. */
 export function nightlyInstant(zoneName: string, dayStartMs: number): number | null {
   for (const offset of [0, 1, -1]) {
-    const d = new Date(dayStartMs + offset * 86_400_000).toISOString().slice(0, 10);
+    const d = dayOf(dayStartMs + offset * DAY_MS);
     const ms = localMidnightMs(d, zoneName);
-    if (ms >= dayStartMs && ms < dayStartMs + 86_400_000) return ms;
+    if (ms >= dayStartMs && ms < dayStartMs + DAY_MS) return ms;
   }
   return null; // e.g. Europe/London's fall-back day: 00:00 BST is the previous UTC day, 00:00 GMT the next
 }

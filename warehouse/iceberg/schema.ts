@@ -10,6 +10,7 @@
  */
 import type { ColumnKind, ColumnSpec } from '../columns.js';
 import { FACT_COLUMNS, FACT_DIR_KEY, FACT_PARTITION_KEY, FACT_TABLE, QUARANTINE_COLUMNS, QUARANTINE_DIR_KEY, QUARANTINE_PARTITION_KEY, QUARANTINE_TABLE } from '../schema.js';
+import { epochDay } from '../../partitions/index.js';
 
 export interface IcebergTableDef {
   /** Warehouse table (directory) name, also the Iceberg table name. */
@@ -98,13 +99,11 @@ export function timestampBound(micros: bigint): Buffer {
   return b;
 }
 
-const DAY_MS = 86_400_000;
-
 /** Days since the epoch of a Hive partition value `YYYY-MM-DD`. */
 export function partitionDays(dir: string, key: string): number {
   const m = new RegExp(`^${key}=(\\d{4}-\\d{2}-\\d{2})$`).exec(dir);
   if (!m) throw new Error(`internal: partition directory "${dir}" is not ${key}=YYYY-MM-DD`);
-  return Date.parse(`${m[1]}T00:00:00Z`) / DAY_MS;
+  return epochDay(m[1]!);
 }
 
 /** µs since the epoch of ISO text `YYYY-MM-DDTHH:MM:SS.ffffffZ` (as the manifests record min/max), exact. */
