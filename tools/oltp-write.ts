@@ -1,13 +1,10 @@
 /** Writers for OLTP metadata: the file snapshot (CSV) and SQL to load into PostgreSQL. */
+import { csvRow } from '../events/csv.js';
 import { ACCOUNT_COLUMNS, PRODUCT_COLUMNS, type AccountRow, type ProductRow } from '../connectors/oltp/types.js';
 
-export function csvField(v: string | null): string {
-  if (v === null) return '';
-  return /[",\r\n]/.test(v) || v !== v.trim() ? `"${v.replace(/"/g, '""')}"` : v;
-}
-
+/** One CSV line (the one field rule, events/csv.ts). */
 export function csvLine(values: readonly (string | null)[]): string {
-  return values.map(csvField).join(',') + '\n';
+  return csvRow(values) + '\n';
 }
 
 export function accountsCsv(rows: readonly AccountRow[]): string {

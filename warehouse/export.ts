@@ -21,6 +21,7 @@ import { filesOf, partitionDir, tableDef } from './tables.js';
 import { partitionPath } from './state.js';
 import { replaceFile, writeAll } from '../events/io.js';
 import type { TuningOptions } from './options.js';
+import { csvField } from '../events/csv.js';
 
 export interface ExportRequest {
   /** A table of schema.ts TABLES (default the fact table). */
@@ -45,12 +46,7 @@ export interface ExportResult {
   out: string;
 }
 
-/** RFC 4180 field: quoted when it holds a comma, quote, CR or LF, or is the empty string (null is empty). */
-export function csvField(v: string | null): string {
-  if (v === null) return '';
-  if (v === '' || /[",\r\n]/.test(v)) return `"${v.replace(/"/g, '""')}"`;
-  return v;
-}
+export { csvField } from '../events/csv.js';
 
 /** Text of one cell as it appears in the CSV export. */
 export function cellText(spec: ColumnSpec, v: CellValue): string | null {

@@ -6,21 +6,19 @@
 import { open, type FileHandle } from 'node:fs/promises';
 import { RetriableError } from '../events/errors.js';
 import { asDiskFull, writeAll } from '../events/io.js';
+import { csvField } from '../events/csv.js';
 import type { BillingEvent } from '../events/model.js';
 import type { Money } from '../events/money.js';
 import { FACT_COLUMNS, dayOfMicros, microsToIso } from './schema.js';
 import { inBatch, type ConflictInfo } from './batch-rules.js';
+import { dayStartMs } from '../partitions/index.js';
 
 const MICROS_PER_DAY = 86_400_000_000n;
 /** Bytes per chunk of the line store and per fh.write. */
 export const FLUSH_CHARS = 1 << 22;
 
-/** RFC 4180 field as DuckDB reads it with allow_quoted_nulls=false: unquoted empty = NULL, `""` = ''. */
-function q(s: string | null): string {
-  if (s === null) return '';
-  if (s === '' || /[",\r\n]/.test(s)) return `"${s.replace(/"/g, '""')}"`;
-  return s;
-}
+/** A CSV field as DuckDB reads it with allow_quoted_nulls=false: unquoted empty = NULL, `""` = '' (the one rule, events/csv.ts). */
+const q = csvField;
 
 /**
  * Money as two exact CSV integers (signed integer part, signed 9-digit fraction): DuckDB parses these far
@@ -128,7 +126,7 @@ export function dayChecker(): (e: BillingEvent, where: () => string) => void {
     const actual = dayOfMicros(e.eventTs);
     if (actual !== e.eventDate) throw new Error(`${where()}: event_date ${e.eventDate} is not the UTC day of event_ts (${microsToIso(e.eventTs)})`);
     day = actual;
-    start = BigInt(Date.parse(`${day}T00:00:00Z`)) * 1000n;
+    start = BigInt(dayStartMs(day)) * 1000n;
     end = start + MICROS_PER_DAY;
   };
 }

@@ -27,15 +27,6 @@ export function anyScaleStyle(rng: Rng): 'fixed' | 'trim' | 'scale9' {
   ] as const);
 }
 
-export function csvField(v: string | number | bigint | boolean | null | undefined): string {
-  if (v === null || v === undefined) return '';
-  const s = String(v);
-  return /[",\r\n]/.test(s) || s !== s.trim() ? `"${s.replace(/"/g, '""')}"` : s;
-}
-
-export function csvRow(values: readonly (string | number | bigint | boolean | null | undefined)[]): string {
-  return values.map(csvField).join(',');
-}
 
 export function epochS(ms: number): number {
   return Math.floor(ms / 1000);

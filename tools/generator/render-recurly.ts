@@ -9,7 +9,8 @@
  */
 import { createHash } from 'node:crypto';
 import type { EventType } from '../../events/model.js';
-import { csvRow, majorText } from './format.js';
+import { csvRow } from '../../events/csv.js';
+import { majorText } from './format.js';
 import type { GenEvent, Rendered, Renderer } from './model.js';
 import type { Rng } from './rng.js';
 import { wallOf, wallText } from './wall.js';

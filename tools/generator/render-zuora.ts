@@ -5,7 +5,8 @@
  * amounts in major units with any scale.
  */
 import type { EventType } from '../../events/model.js';
-import { anyScaleStyle, csvRow, majorText } from './format.js';
+import { csvRow } from '../../events/csv.js';
+import { anyScaleStyle, majorText } from './format.js';
 import type { GenEvent, Rendered, Renderer } from './model.js';
 import type { Rng } from './rng.js';
 import { resolveWall, wallDate, wallOf, wallText } from './wall.js';

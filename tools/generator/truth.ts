@@ -5,8 +5,9 @@
  */
 import { currencyExponent, unscaledToText } from '../../events/money.js';
 import type { ControlTotals } from '../../connectors/types.js';
-import { csvRow } from './format.js';
+import { csvRow } from '../../events/csv.js';
 import type { GenEvent } from './model.js';
+import { dayOf } from '../../partitions/index.js';
 
 interface Cell {
   rows: number;
@@ -26,7 +27,7 @@ export class Truth {
   private mrr = new Map<string, { currency: string; versions: { ms: number; version: number; minor: bigint }[] }>();
 
   /** `date`: the event's UTC day when the caller knows it (saves a Date per event). */
-  add(ev: GenEvent, date = new Date(ev.ms).toISOString().slice(0, 10)): void {
+  add(ev: GenEvent, date = dayOf(ev.ms)): void {
     let day = this.byDay.get(date);
     if (!day) this.byDay.set(date, (day = new Map()));
     const key = `${ev.source}|${ev.eventType}|${ev.currency}`;
