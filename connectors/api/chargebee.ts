@@ -10,7 +10,7 @@
  */
 import Chargebee from 'chargebee';
 import { RetriableError } from '../../events/errors.js';
-import { callApi, type Recorder } from './http.js';
+import { vendorRequest, type Recorder } from './http.js';
 import { pageNo, type PageWriter } from './land.js';
 import type { ListingResult, PullContext, TimeRange, VendorAdapter } from './types.js';
 
@@ -66,22 +66,14 @@ export function chargebeeClient(o: Pick<ChargebeeAdapterOptions, 'apiKey' | 'sit
 export function chargebeeAdapter(o: ChargebeeAdapterOptions): VendorAdapter {
   const cb = chargebeeClient(o);
   const hint = `Check the Chargebee API key (CHARGEBEE_API_KEY or pull.<source>.apiKey) for site "${o.site}": a full-access or read-only key.`;
+  const call = vendorRequest({ recorder: o.recorder, scrub: o.scrub, authHint: hint });
 
   async function* pageThrough(spec: CbList, filter: Record<string, unknown>, ctx: PullContext): AsyncGenerator<{ text: string; page: Page }> {
     let offset: string | undefined;
     for (;;) {
       const p: Params = { ...filter, limit: o.pageSize, ...(offset ? { offset } : {}) };
       const what = `GET ${spec.path} ${Object.entries(filter).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(' ')}${offset ? ` offset=${offset}` : ''}`;
-      const { value, response } = await callApi(() => spec.list(cb, p), {
-        what,
-        recorder: o.recorder,
-        clock: ctx.clock,
-        retry: ctx.retry,
-        scrub: o.scrub,
-        authHint: hint,
-        ...(ctx.signal ? { signal: ctx.signal } : {}),
-        onRetry: (r) => ctx.log('api.retry', { request: what, attempt: r.attempt, waitMs: r.delayMs, reason: r.reason }),
-      });
+      const { value, response } = await call(what, () => spec.list(cb, p), ctx);
       yield { text: response.text, page: value };
       const next = value.next_offset;
       if (!next) return;

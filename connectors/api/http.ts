@@ -8,6 +8,7 @@
  * The SDKs' own retries are switched off, so there is exactly one retry policy and it is visible and tested.
  */
 import { FatalError, RetriableError } from '../../events/errors.js';
+import type { PullContext } from './types.js';
 
 /** The part of jobs/clock.ts a pull needs (time is passed in; tests never sleep). */
 export interface ApiClock {
@@ -155,4 +156,23 @@ export async function callApi<T>(fn: () => Promise<T>, ctx: CallContext): Promis
     ctx.onRetry?.({ attempt, delayMs, reason: err.message });
     await ctx.clock.sleep(delayMs, ctx.signal);
   }
+}
+
+/**
+ * The request function of one vendor adapter: the vendor gives its recorder, scrubber and 401/403 hint once;
+ * each call gives what it asks for and the SDK call, and takes retries, cancellation and retry logging from the
+ * pull's context.
+ */
+export function vendorRequest(vendor: Pick<CallContext, 'recorder' | 'scrub' | 'authHint'>) {
+  return <T>(what: string, fn: () => Promise<T>, ctx: Pick<PullContext, 'clock' | 'retry' | 'signal' | 'log'>): Promise<{ value: T; response: RecordedResponse }> =>
+    callApi(fn, {
+      what,
+      recorder: vendor.recorder,
+      clock: ctx.clock,
+      retry: ctx.retry,
+      scrub: vendor.scrub,
+      ...(vendor.authHint !== undefined ? { authHint: vendor.authHint } : {}),
+      ...(ctx.signal ? { signal: ctx.signal } : {}),
+      onRetry: (r) => ctx.log('api.retry', { request: what, attempt: r.attempt, waitMs: r.delayMs, reason: r.reason }),
+    });
 }

@@ -13,7 +13,7 @@
 import Stripe from 'stripe';
 import { parse as parseLossless, stringify as stringifyLossless } from 'lossless-json';
 import { RetriableError } from '../../events/errors.js';
-import { callApi, type Recorder } from './http.js';
+import { vendorRequest, type Recorder } from './http.js';
 import { pageNo, type PageWriter } from './land.js';
 import type { ListingResult, PullContext, TimeRange, VendorAdapter } from './types.js';
 
@@ -80,17 +80,7 @@ export function stripeClient(o: Pick<StripeAdapterOptions, 'apiKey' | 'baseUrl' 
 export function stripeAdapter(o: StripeAdapterOptions): VendorAdapter {
   const s = stripeClient(o);
   const hint = 'Check the Stripe key (STRIPE_API_KEY or pull.<source>.apiKey): a secret key (sk_…) or a restricted key (rk_…) with read access to this resource.';
-  const call = <T>(what: string, fn: () => Promise<T>, ctx: PullContext) =>
-    callApi(fn, {
-      what,
-      recorder: o.recorder,
-      clock: ctx.clock,
-      retry: ctx.retry,
-      scrub: o.scrub,
-      authHint: hint,
-      ...(ctx.signal ? { signal: ctx.signal } : {}),
-      onRetry: (r) => ctx.log('api.retry', { request: what, attempt: r.attempt, waitMs: r.delayMs, reason: r.reason }),
-    });
+  const call = vendorRequest({ recorder: o.recorder, scrub: o.scrub, authHint: hint });
 
   /** Pages through one list, yielding each page's exact text and parsed value (one page in memory at a time). */
   async function* pageThrough(spec: StripeList, params: Omit<ListParams, 'limit'>, ctx: PullContext, startAfter?: string): AsyncGenerator<{ text: string; page: Page }> {

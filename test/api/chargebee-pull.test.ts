@@ -5,19 +5,14 @@
  */
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { windowsOfDay } from '../../partitions/index.js';
 import { tempDirsPerTest } from '../jobs/helpers.js';
-import { ingest, pullEnv, sec, tableState } from './helpers.js';
+import { ingest, pullEnv, sec, standInPerTest, tableState } from './helpers.js';
 import { addChargebee, chargebeeStore, chargebeeTruth, chargebeeUpdate } from './scale.js';
-import { VendorStandIn } from './standin.js';
 
 const dir = tempDirsPerTest('bm-api-cb-');
-let standin: VendorStandIn | undefined;
-afterEach(async () => {
-  await standin?.close();
-  standin = undefined;
-});
+const standIns = standInPerTest();
 
 const DAY = '2024-03-05';
 const W = windowsOfDay(DAY);
@@ -37,7 +32,7 @@ function expectExactlyOnce(state: { eventIds: string[]; quarantined: string[] },
 
 describe('chargebee pull', () => {
   it('pulls a day with offset/next_offset pagination and date ranges, landing raw list pages; every record once', async () => {
-    standin = await VendorStandIn.start({ chargebee: chargebeeStore({ fromSec: sec(`${DAY}T00:00:00Z`), toSec: sec(`${DAY}T23:59:59Z`), per: PER }) });
+    const standin = await standIns.start({ chargebee: chargebeeStore({ fromSec: sec(`${DAY}T00:00:00Z`), toSec: sec(`${DAY}T23:59:59Z`), per: PER }) });
     const e = await pullEnv(dir(), standin, { now: NOW });
     const run = await dayRun(e);
     expect(run.error).toBeNull();
@@ -57,7 +52,7 @@ describe('chargebee pull', () => {
   });
 
   it('a later update is found by updated_at: payment_due → paid adds INVOICE_PAID (INVOICE_POSTED stays one event)', async () => {
-    standin = await VendorStandIn.start({ chargebee: chargebeeStore({ fromSec: sec(`${DAY}T00:00:00Z`), toSec: sec(`${DAY}T23:59:59Z`), per: { invoice: 20 } }) });
+    const standin = await standIns.start({ chargebee: chargebeeStore({ fromSec: sec(`${DAY}T00:00:00Z`), toSec: sec(`${DAY}T23:59:59Z`), per: { invoice: 20 } }) });
     const e = await pullEnv(dir(), standin, { now: NOW });
     expect((await dayRun(e)).status).toBe('succeeded');
     const due = standin.chargebee.lists.get('/api/v2/invoices')!.entries.find((x) => (x.entry.invoice as { status: string }).status === 'payment_due')!;
@@ -75,7 +70,7 @@ describe('chargebee pull', () => {
     const store = chargebeeStore({ fromSec: sec('2024-03-10T00:00:00Z'), toSec: sec('2024-03-10T23:00:00Z'), per: { invoice: 10 } });
     // created 9 days before the scheduler's window, never updated: no updated_at at all
     addChargebee(store, { fromSec: sec('2024-03-01T10:00:00Z'), toSec: sec('2024-03-01T11:00:00Z'), per: { invoice: 3, transaction: 2 }, tag: 'OLD', noUpdatedAtEvery: 1 });
-    standin = await VendorStandIn.start({ chargebee: store });
+    const standin = await standIns.start({ chargebee: store });
     const w = { startMs: Date.parse('2024-03-11T00:00:00Z'), endMs: Date.parse('2024-03-11T04:00:00Z') };
     const objects = ['invoice', 'transaction'];
     const base = { vendor: 'chargebee', site: 'acme-test', baseUrl: standin.url, objects };
@@ -94,7 +89,7 @@ describe('chargebee pull', () => {
   });
 
   it('429 waits Retry-After; a 403 fails the run without retries and loads nothing', async () => {
-    standin = await VendorStandIn.start({ chargebee: chargebeeStore({ fromSec: sec(`${DAY}T00:00:00Z`), toSec: sec(`${DAY}T23:59:59Z`), per: { invoice: 200, transaction: 30 } }) });
+    const standin = await standIns.start({ chargebee: chargebeeStore({ fromSec: sec(`${DAY}T00:00:00Z`), toSec: sec(`${DAY}T23:59:59Z`), per: { invoice: 200, transaction: 30 } }) });
     standin.faults = [{ path: '/api/v2/invoices', paged: true, status: 429, headers: { 'Retry-After': '11' } }];
     const e = await pullEnv(dir(), standin, { now: NOW });
     const ok = await dayRun(e);

@@ -6,20 +6,15 @@ import { execFile } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ROOT, requireBuilt, tempDirsPerTest } from '../jobs/helpers.js';
 import { factGlob, duckQuery } from '../warehouse/duck-read.js';
-import { writeConfig, sec } from './helpers.js';
+import { sec, standInPerTest, writeConfig } from './helpers.js';
 import { chargebeeStore, stripeStore } from './scale.js';
-import { VendorStandIn } from './standin.js';
 
 const run = promisify(execFile);
 const dir = tempDirsPerTest('bm-api-cli-');
-let standin: VendorStandIn | undefined;
-afterEach(async () => {
-  await standin?.close();
-  standin = undefined;
-});
+const standIns = standInPerTest();
 
 async function cli(args: string[], cwd: string, env: NodeJS.ProcessEnv): Promise<{ code: number; out: string; err: string }> {
   requireBuilt('jobs/cli/main.js');
@@ -39,7 +34,7 @@ async function rows(wh: string, source: string): Promise<number> {
 
 describe('pull connectors from the command line', () => {
   it('ingest --source stripe with a key in the environment pulls the window, lands the pages and loads them', async () => {
-    standin = await VendorStandIn.start({ stripe: stripeStore({ fromSec: sec('2024-03-05T04:00:00Z'), toSec: sec('2024-03-05T08:00:00Z'), per: { charge: 120, refund: 10, invoice: 8 } }) });
+    const standin = await standIns.start({ stripe: stripeStore({ fromSec: sec('2024-03-05T04:00:00Z'), toSec: sec('2024-03-05T08:00:00Z'), per: { charge: 120, refund: 10, invoice: 8 } }) });
     const d = dir();
     const cfg = writeConfig(d, { stripe: { vendor: 'stripe', baseUrl: standin.url } });
     const r = await cli(['--config', cfg, 'ingest', '--source', 'stripe', '--window', '2024-03-05T04:00Z/2024-03-05T08:00Z'], d, { STRIPE_API_KEY: standin.keys.stripe });
@@ -51,7 +46,7 @@ describe('pull connectors from the command line', () => {
   });
 
   it('backfill pulls a date range of chargebee windows with progress and a summary', async () => {
-    standin = await VendorStandIn.start({ chargebee: chargebeeStore({ fromSec: sec('2024-03-05T00:00:00Z'), toSec: sec('2024-03-06T23:59:59Z'), per: { invoice: 60, transaction: 40, subscription: 10 } }) });
+    const standin = await standIns.start({ chargebee: chargebeeStore({ fromSec: sec('2024-03-05T00:00:00Z'), toSec: sec('2024-03-06T23:59:59Z'), per: { invoice: 60, transaction: 40, subscription: 10 } }) });
     const d = dir();
     const cfg = writeConfig(d, { chargebee: { vendor: 'chargebee', site: 'acme-test', baseUrl: standin.url } });
     const r = await cli(['--config', cfg, 'backfill', '--from', '2024-03-05', '--to', '2024-03-06', '--sources', 'chargebee'], d, { CHARGEBEE_API_KEY: standin.keys.chargebee });

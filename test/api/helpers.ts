@@ -8,7 +8,8 @@ import { runIngest } from '../../jobs/ingest.js';
 import type { RunRecord } from '../../jobs/runstore.js';
 import type { Window } from '../../partitions/index.js';
 import { duckQuery } from '../warehouse/duck-read.js';
-import type { VendorStandIn } from './standin.js';
+import { afterEach } from 'vitest';
+import { VendorStandIn } from './standin.js';
 
 export interface PullEnv {
   dir: string;
@@ -75,3 +76,18 @@ export async function tableState(e: PullEnv, source: string): Promise<TableState
 
 export const hoursMs = (h: number) => h * 3_600_000;
 export const sec = (iso: string) => Math.floor(Date.parse(iso) / 1000);
+
+/** The vendor stand-in of a test file: `start` one in a test; it is closed after each test. */
+export function standInPerTest(): { start(stores: Parameters<typeof VendorStandIn.start>[0]): Promise<VendorStandIn> } {
+  let current: VendorStandIn | undefined;
+  afterEach(async () => {
+    await current?.close();
+    current = undefined;
+  });
+  return {
+    async start(stores) {
+      current = await VendorStandIn.start(stores);
+      return current;
+    },
+  };
+}

@@ -3,20 +3,15 @@
  * event types it vouches for, and sees a record the table is missing.
  */
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { windowsOfDay } from '../../partitions/index.js';
 import { tempDirsPerTest } from '../jobs/helpers.js';
 import { duckQuery, factGlob } from '../warehouse/duck-read.js';
-import { ingest, pullEnv, sec, type PullEnv } from './helpers.js';
+import { ingest, type PullEnv, pullEnv, sec, standInPerTest } from './helpers.js';
 import { addChargebee, addStripe, chargebeeStore, stripeStore } from './scale.js';
-import { VendorStandIn } from './standin.js';
 
 const dir = tempDirsPerTest('bm-api-rc-');
-let standin: VendorStandIn | undefined;
-afterEach(async () => {
-  await standin?.close();
-  standin = undefined;
-});
+const standIns = standInPerTest();
 
 const DAY = '2024-03-05';
 const W = windowsOfDay(DAY);
@@ -32,10 +27,10 @@ async function tableTotals(e: PullEnv, source: string, types: string[]) {
 describe.each(['stripe', 'chargebee'] as const)('%s recount', (source) => {
   it('matches the table for the event types it vouches for, and finds what the table misses', async () => {
     const range = { fromSec: sec(`${DAY}T00:00:00Z`), toSec: sec(`${DAY}T23:59:59Z`) };
-    standin =
+    const standin =
       source === 'stripe'
-        ? await VendorStandIn.start({ stripe: stripeStore({ ...range, per: { charge: 90, refund: 20, balance_transaction: 20, dispute: 9, invoice: 10 } }) })
-        : await VendorStandIn.start({ chargebee: chargebeeStore({ ...range, per: { invoice: 40, transaction: 40, credit_note: 9, subscription: 10 } }) });
+        ? await standIns.start({ stripe: stripeStore({ ...range, per: { charge: 90, refund: 20, balance_transaction: 20, dispute: 9, invoice: 10 } }) })
+        : await standIns.start({ chargebee: chargebeeStore({ ...range, per: { invoice: 40, transaction: 40, credit_note: 9, subscription: 10 } }) });
     const e = await pullEnv(dir(), standin, { now: '2024-03-06T01:00:00Z' });
     const run = await ingest(e, source, { startMs: W[0]!.startMs, endMs: W[5]!.endMs }, { covers: W, lookbackHours: 0, trigger: 'backfill' });
     expect(run.error).toBeNull();

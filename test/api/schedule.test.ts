@@ -3,24 +3,19 @@
  * closed and loads it; after an outage the missed windows are pulled oldest first.
  */
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Scheduler } from '../../jobs/scheduler.js';
 import { scheduledJobs } from '../../jobs/schedule-jobs.js';
 import { tempDirsPerTest } from '../jobs/helpers.js';
-import { pullEnv, sec, tableState } from './helpers.js';
+import { pullEnv, sec, standInPerTest, tableState } from './helpers.js';
 import { stripeStore, stripeTruth } from './scale.js';
-import { VendorStandIn } from './standin.js';
 
 const dir = tempDirsPerTest('bm-api-sched-');
-let standin: VendorStandIn | undefined;
-afterEach(async () => {
-  await standin?.close();
-  standin = undefined;
-});
+const standIns = standInPerTest();
 
 describe('schedule with a pulled source', () => {
   it('every 4-hour fire pulls the window that closed; a catch-up after an outage pulls the missed ones oldest first', async () => {
-    standin = await VendorStandIn.start({ stripe: stripeStore({ fromSec: sec('2024-03-05T00:00:00Z'), toSec: sec('2024-03-05T23:59:59Z'), per: { charge: 90, refund: 12 } }) });
+    const standin = await standIns.start({ stripe: stripeStore({ fromSec: sec('2024-03-05T00:00:00Z'), toSec: sec('2024-03-05T23:59:59Z'), per: { charge: 90, refund: 12 } }) });
     const e = await pullEnv(dir(), standin, { now: '2024-03-06T00:00:30Z', pull: { stripe: { vendor: 'stripe', baseUrl: standin.url, objects: ['charge', 'refund'], pageSize: 25 } } });
     const schedule = { billing: '0 */4 * * *', oltp: '0 1 * * *', completeness: '30 6 * * *', timezone: 'UTC' };
     const s = new Scheduler({ jobs: scheduledJobs(e.app.deps, schedule), clock: e.clock, statePath: path.join(e.dir, 'scheduler.json'), catchUpHorizonHours: 24, log: e.app.deps.log });

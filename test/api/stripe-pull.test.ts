@@ -5,19 +5,14 @@
  */
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { windowsOfDay, type Window } from '../../partitions/index.js';
 import { tempDirsPerTest } from '../jobs/helpers.js';
-import { ingest, pullEnv, sec, tableState } from './helpers.js';
+import { ingest, pullEnv, sec, standInPerTest, tableState } from './helpers.js';
 import { stripeStore, stripeTruth, stripeUpdate, type StripeScale } from './scale.js';
-import { VendorStandIn } from './standin.js';
 
 const dir = tempDirsPerTest('bm-api-');
-let standin: VendorStandIn | undefined;
-afterEach(async () => {
-  await standin?.close();
-  standin = undefined;
-});
+const standIns = standInPerTest();
 
 const DAY = '2024-03-05';
 const W = windowsOfDay(DAY);
@@ -26,8 +21,7 @@ const MAPPED = ['charge', 'refund', 'balance_transaction', 'invoice', 'invoice_l
 const PER = { charge: 230, refund: 40, balance_transaction: 60, invoice: 45, credit_note: 12, dispute: 9, payout: 14 };
 
 async function start(per: StripeScale['per'] = PER) {
-  standin = await VendorStandIn.start({ stripe: stripeStore({ fromSec: sec(`${DAY}T00:00:00Z`), toSec: sec(`${DAY}T23:59:59Z`), per }) });
-  return standin;
+  return standIns.start({ stripe: stripeStore({ fromSec: sec(`${DAY}T00:00:00Z`), toSec: sec(`${DAY}T23:59:59Z`), per }) });
 }
 
 function expectExactlyOnce(state: { eventIds: string[]; quarantined: string[] }, truth: { eventIds: Set<string>; quarantined: Set<string> }) {

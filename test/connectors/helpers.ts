@@ -17,6 +17,26 @@ export const DAY = '2024-01-03';
 export const WINDOW = { startMs: Date.parse(`${DAY}T00:00:00Z`), endMs: Date.parse(`${DAY}T04:00:00Z`) };
 export const NOW = Date.parse(`${DAY}T06:00:00Z`);
 
+/** A config-defined source `acme` with one object `payment` (epoch seconds, minor units): the landing and hostile-file tests' source. */
+export function acmePayments(o: { recordsPath: string; jsonFields?: string[] }) {
+  return {
+    name: 'acme',
+    timezone: 'UTC',
+    objects: [
+      {
+        object: 'payment',
+        id: 'id',
+        recordsPath: o.recordsPath,
+        timestamps: { created: 'epoch_s' },
+        currency: { column: 'currency' },
+        money: { amount: { unit: 'minor' } },
+        ...(o.jsonFields ? { jsonFields: o.jsonFields } : {}),
+        events: [{ eventType: 'PAYMENT_PROCESSED', ts: 'created', amount: 'amount' }],
+      },
+    ],
+  };
+}
+
 export function tempDir(): { dir: string; cleanup: () => void } {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'bm-conn-'));
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };

@@ -8,26 +8,12 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openSource, parseFileName, readRecords } from '../../connectors/index.js';
 import { parseSourceConfig } from '../../config/sources.js';
-import { tempDir } from './helpers.js';
+import { acmePayments, tempDir } from './helpers.js';
 
 const t = tempDir();
 afterAll(() => t.cleanup());
 
-const SRC = {
-  name: 'acme',
-  timezone: 'UTC',
-  objects: [
-    {
-      object: 'payment',
-      id: 'id',
-      recordsPath: 'data[]',
-      timestamps: { created: 'epoch_s' },
-      currency: { column: 'currency' },
-      money: { amount: { unit: 'minor' } },
-      events: [{ eventType: 'PAYMENT_PROCESSED', ts: 'created', amount: 'amount' }],
-    },
-  ],
-};
+const SRC = acmePayments({ recordsPath: 'data[]' });
 const rec = (id: string, extra = '') => `{"id":"${id}","created":1704268800,"amount":1250,"currency":"usd"${extra}}`;
 const W = { startMs: Date.parse('2024-01-03T00:00:00Z'), endMs: Date.parse('2024-01-03T04:00:00Z') };
 let n = 0;

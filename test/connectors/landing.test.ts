@@ -7,27 +7,12 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FatalError, RetriableError } from '../../events/errors.js';
 import { openSource, type ConnectorConfig } from '../../connectors/index.js';
-import { tempDir } from './helpers.js';
+import { acmePayments, tempDir } from './helpers.js';
 
 const cleanups: (() => void)[] = [];
 afterEach(() => cleanups.splice(0).forEach((c) => c()));
 
-const SRC = {
-  name: 'acme',
-  timezone: 'UTC',
-  objects: [
-    {
-      object: 'payment',
-      id: 'id',
-      recordsPath: 'list[].payment',
-      timestamps: { created: 'epoch_s' },
-      currency: { column: 'currency' },
-      money: { amount: { unit: 'minor' } },
-      jsonFields: ['meta'],
-      events: [{ eventType: 'PAYMENT_PROCESSED', ts: 'created', amount: 'amount' }],
-    },
-  ],
-};
+const SRC = acmePayments({ recordsPath: 'list[].payment', jsonFields: ['meta'] });
 const T0 = Date.parse('2024-01-03T08:00:00Z');
 const W = { startMs: T0, endMs: T0 + 4 * 3_600_000 };
 
