@@ -1,9 +1,9 @@
-import { ConfigError } from '../../events/errors.js';
 import { formatPlan, formatSummary, planBackfill, runBackfill } from '../backfill.js';
 import { progressReporter } from '../progress.js';
 import { CliExit, EXIT, type Register } from './context.js';
 import { noteNewWarehouse, requireLanding, rerunCommand } from './guards.js';
-import { appFor, day, gracefulShutdown, parsePositiveInt } from './jobs-common.js';
+import { appFor, gracefulShutdown } from './jobs-common.js';
+import { dayPair, positiveInt, selectSources } from './options.js';
 
 interface Flags {
   from: string;
@@ -28,16 +28,12 @@ export const register: Register = (program, ctx) => {
     .option('--dry-run', 'print the plan and stop')
     .option('--force', 're-run windows already loaded (idempotent: nothing is duplicated)')
     .action(async (f: Flags) => {
-      const from = day('--from', f.from);
-      const to = day('--to', f.to);
-      if (to < from) throw new ConfigError(`--to ${to} is before --from ${from}`);
-      const parallel = parsePositiveInt('--parallel', f.parallel);
-      const batchDays = parsePositiveInt('--batch-days', f.batchDays);
+      const { from, to } = dayPair(f);
+      const parallel = positiveInt('--parallel', f.parallel);
+      const batchDays = positiveInt('--batch-days', f.batchDays);
       const app = await appFor(ctx, { minLevel: ctx.json || ctx.config().log.format === 'json' ? 'info' : 'warn' });
       const { deps } = app;
-      const sources = f.sources ? f.sources.split(',').map((s) => s.trim()).filter(Boolean) : deps.sourceNames;
-      const unknown = sources.filter((s) => !deps.sourceNames.includes(s));
-      if (unknown.length) throw new ConfigError(`unknown source(s) ${unknown.join(', ')}`, [`configured sources: ${deps.sourceNames.join(', ')}`]);
+      const sources = selectSources(f.sources, deps.sourceNames) ?? deps.sourceNames;
       requireLanding(ctx, sources);
       if (!f.dryRun) noteNewWarehouse(ctx);
       const loaded = new Map<string, Set<string>>();

@@ -2,8 +2,8 @@ import { checkCompleteness, formatOutcome } from '../checker.js';
 import { checkCommand } from './check.js';
 import { CliExit, EXIT, type Register } from './context.js';
 import { requireLanding, requireWarehouse } from './guards.js';
-import { selectSources } from './status.js';
-import { appFor, daysFrom, gracefulShutdown, notInFuture, yesterday } from './jobs-common.js';
+import { appFor, gracefulShutdown, notInFuture, yesterday } from './jobs-common.js';
+import { daysFrom, selectSources } from './options.js';
 
 /** `billing-mart check completeness [--date D | --from D --to D] [--sources a,b] [--json] [--no-heal]`. */
 export const register: Register = (program, ctx) => {

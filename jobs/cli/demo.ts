@@ -6,7 +6,7 @@ import { demoLayout, formatTotals, formatMrr, mrrMovementsSql, prepareDemoDir, r
 import { createLogger } from '../log.js';
 import { progressReporter } from '../progress.js';
 import { CliExit, EXIT, type GlobalOptions, type Register } from './context.js';
-import { parsePositiveInt } from './jobs-common.js';
+import { positiveInt } from './options.js';
 
 interface Flags {
   dir: string;
@@ -46,12 +46,12 @@ export const register: Register = (program, ctx) => {
       const result = await runDemo({
         layout,
         deps,
-        eventsPerDay: parsePositiveInt('--events-per-day', f.eventsPerDay),
-        days: parsePositiveInt('--days', f.days),
+        eventsPerDay: positiveInt('--events-per-day', f.eventsPerDay),
+        days: positiveInt('--days', f.days),
         seed: f.seed,
         lateSource: f.lateSource,
-        parallel: parsePositiveInt('--parallel', f.parallel),
-        batchDays: parsePositiveInt('--batch-days', f.batchDays),
+        parallel: positiveInt('--parallel', f.parallel),
+        batchDays: positiveInt('--batch-days', f.batchDays),
         progress: progressReporter({ tty, write: (s) => process.stderr.write(s), clock: systemClock, everyMs: 5000 }),
         say,
       });

@@ -2,6 +2,7 @@ import path from 'node:path';
 import { generate } from '../../tools/generator/index.js';
 import { deliverLate } from '../../tools/generator/late.js';
 import { CliExit, EXIT, type Register } from './context.js';
+import { positiveInt, sourceList } from './options.js';
 
 interface GenerateFlags {
   out: string;
@@ -38,8 +39,7 @@ export const register: Register = (program, ctx) => {
       if (!flags.from || !flags.to) throw new CliExit(EXIT.USAGE, `missing --${flags.from ? 'to' : 'from'} <day>: generate needs --from and --to (or --deliver-late to deliver the held-back files of a zone)`);
       const from = flags.from;
       const to = flags.to;
-      const n = Number(flags.eventsPerDay);
-      if (!/^\d+$/.test(flags.eventsPerDay) || n < 1) throw new CliExit(EXIT.USAGE, `--events-per-day must be a positive integer, got "${flags.eventsPerDay}"`);
+      const n = positiveInt('--events-per-day', flags.eventsPerDay);
       let summary;
       try {
         summary = await generate({
@@ -48,7 +48,7 @@ export const register: Register = (program, ctx) => {
           to,
           eventsPerDay: n,
           seed: flags.seed,
-          sources: flags.sources?.split(',').map((s) => s.trim()).filter(Boolean),
+          sources: flags.sources === undefined ? undefined : sourceList('--sources', flags.sources),
           force: flags.force,
           onDay: (day, events) => ctx.info(`generated ${day}: ${events} events`),
         });

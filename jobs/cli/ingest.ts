@@ -1,10 +1,11 @@
-import { ConfigError, kindHint } from '../../events/errors.js';
-import { isAlignedWindow, parseWindow } from '../../partitions/index.js';
+import { kindHint } from '../../events/errors.js';
+import { isAlignedWindow } from '../../partitions/index.js';
 import { defaultWindow, runIngest, runOltp } from '../ingest.js';
 import type { RunRecord } from '../runstore.js';
 import { CliExit, EXIT, type Register } from './context.js';
 import { noteNewWarehouse, requireLanding } from './guards.js';
-import { appFor, day, gracefulShutdown } from './jobs-common.js';
+import { appFor, gracefulShutdown } from './jobs-common.js';
+import { day, positiveInt, windowOption } from './options.js';
 
 export function describeRun(r: RunRecord): string {
   const q = Object.entries(r.quarantined).map(([k, v]) => `${k} ${v}`).join(', ');
@@ -31,8 +32,7 @@ export const register: Register = (program, ctx) => {
     .option('--date <day>', 'oltp: snapshot date (default today, UTC)')
     .option('--attempts <n>', 'attempts with exponential backoff before the run is marked failed (the scheduler uses schedule.maxAttempts)', '1')
     .action(async (o: { source: string; window?: string; date?: string; attempts: string }) => {
-      const attempts = Number(o.attempts);
-      if (!Number.isInteger(attempts) || attempts < 1) throw new ConfigError(`--attempts: expected a whole number ≥ 1, got "${o.attempts}"`);
+      const attempts = positiveInt('--attempts', o.attempts);
       noteNewWarehouse(ctx);
       const app = await appFor(ctx);
       const { deps } = app;
@@ -46,11 +46,7 @@ export const register: Register = (program, ctx) => {
         } else {
           let window = defaultWindow(deps.clock.now());
           if (o.window) {
-            try {
-              window = parseWindow(o.window);
-            } catch (e) {
-              throw new ConfigError(`--window: ${(e as Error).message}`);
-            }
+            window = windowOption('--window', o.window);
             const aligned = isAlignedWindow(window);
             if (!aligned) deps.log.warn('window.unaligned', { window: o.window, note: 'billing windows are 4-hour UTC windows starting 00,04,..,20; the completeness check looks for those' });
           }

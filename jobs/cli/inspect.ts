@@ -7,9 +7,8 @@ import { describeRun } from './ingest.js';
 import { checkCommand } from './check.js';
 import { CliExit, EXIT, type Register } from './context.js';
 import { requireWarehouse } from './guards.js';
-import { appFor, day } from './jobs-common.js';
-import { selectSources } from './status.js';
-import { parseAsOf } from './table.js';
+import { appFor } from './jobs-common.js';
+import { day, parseAsOf, positiveInt, selectSources } from './options.js';
 
 const STATUSES: RunStatus[] = ['running', 'succeeded', 'failed', 'skipped', 'abandoned'];
 
@@ -48,8 +47,7 @@ export const register: Register = (program, ctx) => {
     .option('--source <name>', 'only this source')
     .option('--job <job>', 'only this job (ingest, oltp, completeness, …)')
     .action(async (o: { last: string; from?: string; to?: string; status?: string; source?: string; job?: string }) => {
-      const n = Number(o.last);
-      if (!Number.isInteger(n) || n < 1) throw new ConfigError(`--last "${o.last}" must be a whole number ≥ 1`);
+      const n = positiveInt('--last', o.last);
       if (o.status && !STATUSES.includes(o.status as RunStatus)) throw new ConfigError(`--status "${o.status}" is not a run status: ${STATUSES.join(', ')}`);
       if ((o.from === undefined) !== (o.to === undefined)) throw new ConfigError('--from and --to go together');
       requireWarehouse(ctx);

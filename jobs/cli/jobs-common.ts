@@ -1,6 +1,6 @@
-/** Shared by the jobs commands: opening the app, day-range flags, graceful shutdown on SIGTERM/SIGINT. */
+/** Shared by the jobs commands: opening the app, graceful shutdown on SIGTERM/SIGINT (option parsing: ./options.ts). */
 import { ConfigError } from '../../events/errors.js';
-import { addDays, assertDay, dayOf, dayRange } from '../../partitions/index.js';
+import { addDays, dayOf } from '../../partitions/index.js';
 import { openApp, type App } from '../app.js';
 import { systemClock, type Clock } from '../clock.js';
 import { createLogger, type LogLevel } from '../log.js';
@@ -15,27 +15,6 @@ export async function appFor(ctx: CliContext, o: { clock?: Clock; minLevel?: Log
   return openApp(config, { clock, log });
 }
 
-export function day(flag: string, v: string): string {
-  try {
-    return assertDay(v);
-  } catch {
-    throw new ConfigError(`${flag} "${v}" is not a calendar day: expected YYYY-MM-DD, e.g. 2024-01-03`);
-  }
-}
-
-/** `--date D` or `--from D --to D`; when neither is given, `fallback`. */
-export function daysFrom(o: { date?: string; from?: string; to?: string }, fallback: () => string[]): string[] {
-  if (o.date && (o.from || o.to)) throw new ConfigError('give either --date D or --from D --to D, not both');
-  if (o.date) return [day('--date', o.date)];
-  if (o.from || o.to) {
-    if (!o.from || !o.to) throw new ConfigError('--from and --to go together (both YYYY-MM-DD, inclusive)');
-    const from = day('--from', o.from);
-    const to = day('--to', o.to);
-    if (to < from) throw new ConfigError(`--to ${to} is before --from ${from}`);
-    return dayRange(from, to);
-  }
-  return fallback();
-}
 
 /** Refuses days that have not begun (a future day cannot be LATE, it is a typo). Today is allowed. */
 export function notInFuture(days: string[], clock: Clock, flag: string): string[] {
@@ -92,10 +71,4 @@ export function gracefulShutdown(onFirst: (sig: string) => void, hooks: Shutdown
       proc.off('SIGINT', handler);
     },
   };
-}
-
-export function parsePositiveInt(flag: string, v: string): number {
-  const n = Number(v);
-  if (!/^\d+$/.test(v) || n < 1) throw new ConfigError(`${flag} "${v}" must be a whole number ≥ 1`);
-  return n;
 }

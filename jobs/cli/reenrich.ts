@@ -2,7 +2,7 @@
 import { FactTable } from '../../warehouse/index.js';
 import { CliExit, EXIT, type Register } from './context.js';
 import { requireWarehouse } from './guards.js';
-import { selectedDays } from './table.js';
+import { selectedDays } from './options.js';
 
 const fmt = (m: Record<string, number>) => Object.entries(m).map(([k, v]) => `${k} ${v}`).join(', ') || '(none)';
 

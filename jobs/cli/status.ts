@@ -1,5 +1,4 @@
 import path from 'node:path';
-import { ConfigError } from '../../events/errors.js';
 import { writeFileDurable } from '../../events/io.js';
 import { addDays, dayOf } from '../../partitions/index.js';
 import type { App } from '../app.js';
@@ -8,7 +7,8 @@ import { renderReport } from '../report.js';
 import { collectStatus, formatStatusGrid, problemSummary, statusProblems, type StatusData } from '../status.js';
 import { CliExit, EXIT, type CliContext, type Register } from './context.js';
 import { requireWarehouse, rerunCommand } from './guards.js';
-import { appFor, daysFrom } from './jobs-common.js';
+import { appFor } from './jobs-common.js';
+import { daysFrom, selectSources } from './options.js';
 
 interface RangeFlags {
   from?: string;
@@ -21,14 +21,6 @@ function range(o: RangeFlags, nowMs: number): { from: string; to: string; defaul
   return { from: days[0]!, to: days.at(-1)!, defaulted: !o.from && !o.to };
 }
 
-/** `--sources a,b`: a subset of the configured sources, in the order given; unknown names are exit 2. */
-export function selectSources(flag: string | undefined, configured: string[]): string[] | undefined {
-  if (flag === undefined) return undefined;
-  const list = flag.split(',').map((s) => s.trim()).filter(Boolean);
-  const unknown = list.filter((s) => !configured.includes(s));
-  if (unknown.length || !list.length) throw new ConfigError(`--sources: unknown source(s) ${unknown.join(', ') || '(none given)'}`, [`configured sources: ${configured.join(', ')}`]);
-  return list;
-}
 
 /** Collects the status; when the default range holds no rows but the table does, says where the data is. */
 async function gather(ctx: CliContext, o: RangeFlags): Promise<{ data: StatusData; hint: string | null; app: App }> {

@@ -6,10 +6,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { assertDay, DAY_MS, DAY_RE, dayRange, dayStartMs } from '../../partitions/index.js';
 import { FACT_TABLE, FactTable, TABLES } from '../../warehouse/index.js';
 import { CliExit, EXIT, type CliContext, type Register } from './context.js';
 import { requireWarehouse } from './guards.js';
+import { dayPair, parseAsOf, positiveInt, selectedDays } from './options.js';
 
 async function openTable(ctx: CliContext): Promise<FactTable> {
   requireWarehouse(ctx);
@@ -17,39 +17,6 @@ async function openTable(ctx: CliContext): Promise<FactTable> {
   return FactTable.open(c.warehouse, { targetFileBytes: c.compaction.targetFileBytes, autoCompactFileCount: c.compaction.autoCompactFileCount });
 }
 
-function day(v: string, flag: string): string {
-  try {
-    return assertDay(v);
-  } catch (e) {
-    throw new CliExit(EXIT.USAGE, `${flag} ${(e as Error).message}`);
-  }
-}
-
-/** Days selected by --date D or --from D --to D; undefined = every day of the table. */
-export function selectedDays(o: { date?: string; from?: string; to?: string }): string[] | undefined {
-  if (o.date && (o.from || o.to)) throw new CliExit(EXIT.USAGE, 'use either --date D or --from D --to D, not both');
-  if (o.date) return [day(o.date, '--date')];
-  if (o.from || o.to) {
-    if (!o.from || !o.to) throw new CliExit(EXIT.USAGE, '--from and --to go together (e.g. --from 2024-01-01 --to 2024-01-31)');
-    try {
-      return dayRange(day(o.from, '--from'), day(o.to, '--to'));
-    } catch (e) {
-      if (e instanceof CliExit) throw e;
-      throw new CliExit(EXIT.USAGE, (e as Error).message);
-    }
-  }
-  return undefined;
-}
-
-/** Parses --as-of: an ISO 8601 instant with Z or an offset, or a bare day (its UTC end: 23:59:59.999). */
-export function parseAsOf(v: string): number {
-  if (DAY_RE.test(v)) return dayStartMs(day(v, '--as-of')) + DAY_MS - 1;
-  const ms = Date.parse(v);
-  if (Number.isNaN(ms) || !/(Z|[+-]\d{2}:?\d{2})$/i.test(v)) {
-    throw new CliExit(EXIT.USAGE, `--as-of "${v}" is not an ISO 8601 instant with a zone, e.g. 2024-01-05T09:00:00Z (or a day: 2024-01-05 = end of that UTC day)`);
-  }
-  return ms;
-}
 
 const mib = (b: number) => `${(b / 1048576).toFixed(1)} MiB`;
 
@@ -91,9 +58,7 @@ export const register: Register = (program, ctx) => {
       const byDay = def.partitionKey === 'event_date' || def.partitionKey === 'ingest_date';
       if (byDay && (o.from === undefined || o.to === undefined)) throw new CliExit(EXIT.USAGE, `--from and --to are required to export ${def.name} (e.g. --from 2024-01-01 --to 2024-01-31)`);
       if (!byDay && (o.from !== undefined || o.to !== undefined)) throw new CliExit(EXIT.USAGE, `${def.name} is not partitioned by day: leave out --from/--to (the whole table is exported, as of --as-of)`);
-      const from = o.from === undefined ? undefined : day(o.from, '--from');
-      const to = o.to === undefined ? undefined : day(o.to, '--to');
-      if (from !== undefined && to !== undefined && to < from) throw new CliExit(EXIT.USAGE, `--from ${from} is after --to ${to}`);
+      const { from, to } = o.from !== undefined && o.to !== undefined ? dayPair({ from: o.from, to: o.to }) : { from: undefined, to: undefined };
       const asOfMs = o.asOf === undefined ? undefined : parseAsOf(o.asOf);
       const range = from !== undefined ? `${from}..${to}, ` : '';
       const table = await openTable(ctx);
@@ -133,8 +98,7 @@ export const register: Register = (program, ctx) => {
     .description('the commit log: every ingest, compaction, dimension snapshot, _SUCCESS marker and bill run, oldest first')
     .option('--last <n>', 'only the last n commits')
     .action(async (o: { last?: string }) => {
-      const n = o.last === undefined ? undefined : Number(o.last);
-      if (n !== undefined && (!Number.isInteger(n) || n < 1)) throw new CliExit(EXIT.USAGE, `--last "${o.last}" must be a positive integer`);
+      const n = o.last === undefined ? undefined : positiveInt('--last', o.last);
       const all = await (await openTable(ctx)).history();
       const items = n === undefined ? all : all.slice(-n);
       ctx.emit(items, () =>

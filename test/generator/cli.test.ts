@@ -35,7 +35,7 @@ describe('billing-mart generate / profile (CLI)', () => {
     expect(bad.stderr).toMatch(/"2024-02-30" is not a calendar day/);
     const n = await run(['generate', '--out', out, '--from', '2024-03-01', '--to', '2024-03-01', '--events-per-day', 'lots']);
     expect(n.status).toBe(2);
-    expect(n.stderr).toMatch(/--events-per-day must be a positive integer, got "lots"/);
+    expect(n.stderr).toMatch(/--events-per-day "lots" must be a whole number ≥ 1/);
     const tz = await run(['profile', path.join(ROOT, 'test/fixtures/zuora/invoice.csv'), '--source-tz', 'Mars/Olympus']);
     expect(tz.status).toBe(2);
     expect(tz.stderr).toMatch(/"Mars\/Olympus" is not an IANA time zone/);

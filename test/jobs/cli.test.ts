@@ -71,7 +71,7 @@ describe('jobs CLI', () => {
     const w = workdir();
     const r = await cli([...w.base, 'ingest', '--source', 'zuora', '--attempts', '0', '--window', '2024-01-03T04:00Z/2024-01-03T08:00Z'], w.dir);
     expect(r.code).toBe(2);
-    expect(r.err).toContain('--attempts: expected a whole number ≥ 1, got "0"');
+    expect(r.err).toContain('--attempts "0" must be a whole number ≥ 1');
   });
 
   it('prints a backfill plan on --dry-run without loading anything', async () => {

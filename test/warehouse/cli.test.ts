@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { main } from '../../jobs/cli/main.js';
-import { parseAsOf, selectedDays } from '../../jobs/cli/table.js';
+import { parseAsOf, selectedDays } from '../../jobs/cli/options.js';
 import { FactTable } from '../../warehouse/index.js';
 import { sampleEvents, streamOf } from '../helpers/sample-events.js';
 
