@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { ConfigError, QUARANTINE_REASONS } from '../../events/errors.js';
-import { assertDay, dayRange, dayStartMs } from '../../partitions/index.js';
+import { assertDay, DAY_MS, dayRange, dayStartMs } from '../../partitions/index.js';
 import { controlPath } from '../../connectors/control/billing-mart.js';
 import type { GenEvent, Renderer } from './model.js';
 import { OltpOut } from './oltp-out.js';
@@ -94,7 +94,7 @@ export async function generate(o: GenerateOptions): Promise<GenerateSummary> {
   prepareOut(o.out, Boolean(o.force));
 
   const truth = new Truth();
-  const oltp = new OltpOut(o.out, Date.parse(`${o.to}T23:59:59Z`));
+  const oltp = new OltpOut(o.out, dayStartMs(o.to) + DAY_MS - 1000);
   const totalWeight = sources.reduce((s, x) => s + x.weight, 0);
   const sims = sources.map((src) => {
     const quota = Math.max(1, Math.round((o.eventsPerDay * src.weight) / totalWeight));

@@ -6,6 +6,7 @@
  */
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
+import { landingFolderStart } from '../../partitions/index.js';
 
 export interface Delivered {
   /** Landing-relative paths of the delivered data files. */
@@ -29,8 +30,9 @@ export function deliverLate(out: string, beforeMs = Number.POSITIVE_INFINITY): D
   for (const abs of walk(lateRoot)) {
     if (abs.endsWith('.done')) continue;
     const rel = path.relative(lateRoot, abs).split(path.sep).join('/');
-    const m = /^[^/]+\/(\d{4}-\d{2}-\d{2})\/(\d{2})\//.exec(rel);
-    if (!m || Date.parse(`${m[1]}T${m[2]}:00:00Z`) >= beforeMs) continue;
+    const [, day, hh] = rel.split('/'); // <source>/<day>/<HH>/<file>
+    const startMs = day !== undefined && hh !== undefined ? landingFolderStart(day, hh) : null;
+    if (startMs === null || startMs >= beforeMs) continue;
     const target = path.join(out, rel);
     mkdirSync(path.dirname(target), { recursive: true });
     if (existsSync(target)) res.replaced.push(rel);
