@@ -4,7 +4,7 @@
  * newest runs. Reads only what it shows: the run store's index of the days shown and its newest records. collectStatus()
  * gathers (I/O), formatStatusGrid() renders text; the HTML report renders the same StatusData.
  */
-import { alignedWindowsIn, dayRange, windowKey, windowOfKey, windowsOfDay } from '../partitions/index.js';
+import { alignedWindowsIn, dayRange, daysOfWindowText, landingDayOf, windowKey, windowOfKey, windowsOfDay } from '../partitions/index.js';
 import { isoUtc } from './clock.js';
 import { latestResults } from './checker.js';
 import type { JobDeps } from './deps.js';
@@ -42,10 +42,8 @@ export interface StatusData {
   factPath: string;
 }
 
-function folderDay(file: string): string | null {
-  const m = /^[^/]+\/(\d{4}-\d{2}-\d{2})\//.exec(file);
-  return m ? m[1]! : null;
-}
+/** The UTC day a run's window (a window key or a bare day) starts on. */
+const startDay = (window: string | null | undefined): string | null => daysOfWindowText(window)[0] ?? null;
 
 export async function collectStatus(deps: JobDeps, o: { from: string; to: string; recent?: number; sources?: string[] }): Promise<StatusData> {
   const days = dayRange(o.from, o.to);
@@ -62,10 +60,10 @@ export async function collectStatus(deps: JobDeps, o: { from: string; to: string
   for (const r of ingests) {
     if (r.status !== 'succeeded') continue;
     for (const f of r.files) {
-      const d = folderDay(f);
+      const d = landingDayOf(f);
       if (d) files.set(`${r.source}|${d}`, (files.get(`${r.source}|${d}`) ?? 0) + 1);
     }
-    const w = r.window ? r.window.slice(0, 10) : null;
+    const w = startDay(r.window);
     const byDay = r.quarantinedByDay ?? (w ? { [w]: Object.values(r.quarantined).reduce((a, b) => a + b, 0) } : {});
     for (const [d, q] of Object.entries(byDay)) if (q) quarantined.set(`${r.source}|${d}`, (quarantined.get(`${r.source}|${d}`) ?? 0) + q);
   }
@@ -74,7 +72,7 @@ export async function collectStatus(deps: JobDeps, o: { from: string; to: string
   const warningRuns = [...latestRun.values()].filter((r) => r.status === 'succeeded' && r.warnings?.length);
   const warned = new Map<string, string[]>();
   for (const r of warningRuns) {
-    const k = `${r.source}|${r.window?.slice(0, 10)}`;
+    const k = `${r.source}|${startDay(r.window)}`;
     warned.set(k, [...(warned.get(k) ?? []), ...r.warnings!]);
   }
   const loaded = new Map<string, Set<string>>();
