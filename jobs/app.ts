@@ -10,7 +10,6 @@ import { ConfigError } from '../events/errors.js';
 import { FactTable } from '../warehouse/index.js';
 import { oltpPort, warehousePort } from './adapters.js';
 import { mrrPort } from './billing/mrr-store.js';
-import { assertBillingLayout } from './billing/store.js';
 import { systemClock, type Clock } from './clock.js';
 import { dimsLoader, type JobDeps } from './deps.js';
 import { LockManager } from '../warehouse/lock.js';
@@ -96,7 +95,7 @@ export async function openApp(config: Config, o: AppOptions = {}): Promise<App> 
       return p;
     },
     oltp: oltpPort(config.oltp, config.landing),
-    mrr: mrrPort(warehouse, () => assertBillingLayout(table)),
+    mrr: mrrPort(warehouse, () => table.assertBillingLayout()),
     dims: dimsLoader(warehouse),
     prepares: (parallel) => new PreparePool(poolSize(parallel)),
     settings: {

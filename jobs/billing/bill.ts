@@ -10,7 +10,7 @@ import { addDays, assertDay, dayOf, dayStartMs } from '../../partitions/index.js
 import { planBilling, type BillPlan, type FactEventRow } from '../../billing/assign.js';
 import { CYCLES, PARTIES, changeTimeline, describePolicy, samePolicy, type CycleKind, type PartyKind, type PolicySegment } from '../../billing/cycles.js';
 import { RUN_MANIFEST_FORMAT, type RunManifest } from '../../billing/run.js';
-import { assertBillingLayout, listRuns, writeRun } from './store.js';
+import { listRuns, writeRun } from './store.js';
 import { big, createBillingViews, createFactView, factSnapshot, rows, text, withBillingDuck } from './views.js';
 import { dayOfPartitionDir } from '../../warehouse/schema.js';
 
@@ -97,7 +97,7 @@ async function unverified(table: FactTable, periods: { start: string; end: strin
 }
 
 export async function runBilling(o: BillOptions): Promise<BillResult> {
-  await assertBillingLayout(o.table);
+  await o.table.assertBillingLayout();
   const runsBefore = await listRuns(o.table);
   const inForce = runsBefore[runsBefore.length - 1]?.manifest.timeline.at(-1);
   if (o.cycle === undefined && !inForce) throw new ConfigError('--cycle is required for the first bill run: monthly or weekly (later runs keep the logic in force)');

@@ -7,7 +7,7 @@ import { addDays, dayStartMs } from '../../partitions/index.js';
 import type { FactTable } from '../../warehouse/index.js';
 import { classifyUnassigned, totalsDifferences, type BillingCheckReport, type PendingEvent, type Violation } from '../../billing/check.js';
 import { dayOfMicros } from '../../billing/cycles.js';
-import { assertBillingLayout, listRuns } from './store.js';
+import { listRuns } from './store.js';
 import { big, createBillingViews, createFactView, factSnapshot, rows, text, withBillingDuck } from './views.js';
 
 export { formatBillingCheck, VIOLATION_CODES, type BillingCheckReport, type Violation, type ViolationCode } from '../../billing/check.js';
@@ -70,7 +70,7 @@ async function totals(c: DuckDBConnection, v: Violation[]): Promise<void> {
 }
 
 export async function checkBilling(table: FactTable): Promise<BillingCheckReport> {
-  await assertBillingLayout(table);
+  await table.assertBillingLayout();
   const runs = await listRuns(table);
   const snap = await factSnapshot(table);
   const manifests = runs.map((r) => r.manifest);

@@ -8,4 +8,4 @@
 export { runBilling, type BillOptions, type BillResult } from './bill.js';
 export { checkBilling, formatBillingCheck, VIOLATION_CODES, type BillingCheckReport, type Violation, type ViolationCode } from './check.js';
 export { mrrPort, planMrr, MRR_STATE_TABLE } from './mrr-store.js';
-export { assertBillingLayout, listRuns, writeRun, BILLING_RECORDS_TABLE, BILLING_ASSIGNMENTS_TABLE, type StoredRun } from './store.js';
+export { listRuns, writeRun, BILLING_RECORDS_TABLE, BILLING_ASSIGNMENTS_TABLE, type StoredRun } from './store.js';

@@ -24,26 +24,6 @@ export interface StoredRun {
   manifest: RunManifest;
 }
 
-/**
- * Refuses a warehouse that still holds billing data in the layout before the billing tables (its own
- * `billing_records/run=N/run.json` directories, `billing/mrr_state/` logs): that data is not in the commit log,
- * and the new tables would silently shadow it. The message names the directory and the fix.
- */
-export async function assertBillingLayout(table: FactTable): Promise<void> {
-  const st = table.core.storage;
-  const runs = (await st.list(BILLING_RECORDS_TABLE)).filter((n) => /^run=\d{8}$/.test(n));
-  if (runs.length > 0 && (await st.exists(`${BILLING_RECORDS_TABLE}/${runs[0]}/run.json`))) {
-    throw new FatalError(
-      `${st.root}/${BILLING_RECORDS_TABLE}/ holds billing record sets in the layout before billing became a warehouse table (run=N/run.json, not in the commit log); this version neither reads nor imports them. Move the directory out of the warehouse (keep it: it is the record of what was billed), then run bill again from the start (\`billing-mart bill --cycle … --per … --from <first billed day> --change-logic\` rebuilds record sets from the fact table in the warehouse's tables) — see docs/billing.md "Warehouses from before the billing tables"`,
-    );
-  }
-  if (await st.exists('billing/mrr_state')) {
-    throw new FatalError(
-      `${st.root}/billing/mrr_state/ holds MRR state logs in the layout before the MRR state became a warehouse table (mrr_state); this version does not read them, and ingesting without them would compute MRR deltas from nothing. Move the directory out of the warehouse and rebuild the warehouse by loading the landing history into a new one (\`billing-mart backfill\`) — see docs/billing.md "Warehouses from before the billing tables"`,
-    );
-  }
-}
-
 /** All committed record sets, in seq order (from the billing_records partitions' manifests). */
 export async function listRuns(table: FactTable): Promise<StoredRun[]> {
   const out: StoredRun[] = [];

@@ -26,3 +26,13 @@ describe('storage is the boundary', () => {
     expect(users.filter((f) => !(f in ALLOWED))).toEqual([]);
   });
 });
+
+describe('the warehouse is reached through its API', () => {
+  it("no code outside warehouse/ reaches into a table's core (its storage, state or layout) instead of calling FactTable", () => {
+    const reach = /\.core\.(storage|state|root|log)\b|\bcore\.storage\b/;
+    const offenders = ['jobs', 'billing', 'connectors', 'tools', 'config', 'events', 'partitions']
+      .flatMap((d) => tsFiles(d))
+      .filter((f) => reach.test(readFileSync(path.join(ROOT, f), 'utf8')));
+    expect(offenders).toEqual([]);
+  });
+});
