@@ -1,7 +1,7 @@
 import { checkCompleteness, formatOutcome } from '../checker.js';
 import { checkCommand } from './check.js';
 import { CliExit, EXIT, type Register } from './context.js';
-import { requireLanding, requireWarehouse } from './guards.js';
+import { requireLanding, requireWarehouse, rerunCommand } from './guards.js';
 import { appFor, gracefulShutdown, notInFuture, yesterday } from './jobs-common.js';
 import { daysFrom, selectSources } from './options.js';
 
@@ -26,6 +26,14 @@ export const register: Register = (program, ctx) => {
       try {
         const out = await checkCompleteness(app.deps, { days, heal: o.heal, trigger: 'manual', signal: stop.signal, sources });
         ctx.emit(out, () => formatOutcome(out));
+        if (!o.date && !o.from && !o.to) {
+          // the default (yesterday) holds no rows but the table does: say where the data is (as status does)
+          const held = await app.table.days();
+          if (held.length && !days.some((d) => held.includes(d))) {
+            const cmd = rerunCommand(ctx, { set: { '--from': held[0]!, '--to': held.at(-1)! } });
+            ctx.info(`billing-mart: no rows on ${days.join(', ')} (the default: yesterday); your data is in ${held[0]} … ${held.at(-1)} (${held.length} day(s)): ${cmd}`);
+          }
+        }
         if (stop.signal.aborted) throw new CliExit(EXIT.INTERRUPTED, `interrupted by ${stop.received()}: the days above were checked; run the same command again for the rest`);
         if (!out.ok) throw new CliExit(EXIT.PROBLEM, '');
       } finally {

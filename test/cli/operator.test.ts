@@ -133,6 +133,16 @@ describe('checks that used to pass silently', () => {
     expect(bad.err).toContain('--sources: unknown source(s) paypal');
   });
 
+  it('check completeness on its default day (yesterday) says where the data is when that day holds no rows', async () => {
+    const w = await world(['2024-01-03']);
+    expect((await cli([...w.base, 'backfill', '--from', '2024-01-03', '--to', '2024-01-03', '--sources', 'zuora'])).code).toBe(0);
+    const r = await cli([...w.base, 'check', 'completeness', '--no-heal']);
+    expect(r.err).toMatch(/no rows on \d{4}-\d{2}-\d{2} \(the default: yesterday\); your data is in 2024-01-03 … 2024-01-03 \(1 day\(s\)\): /);
+    expect(r.err).toContain(`billing-mart --warehouse ${w.wh} --landing ${w.landing} check completeness --no-heal --from 2024-01-03 --to 2024-01-03`);
+    const given = await cli([...w.base, 'check', 'completeness', '--date', '2024-01-03', '--no-heal']);
+    expect(given.err).not.toContain('your data is in');
+  });
+
   it('export --out - writes the CSV to stdout (no file named "-")', async () => {
     const w = await world(['2024-01-03']);
     expect((await cli([...w.base, 'backfill', '--from', '2024-01-03', '--to', '2024-01-03', '--sources', 'zuora'])).code).toBe(0);
