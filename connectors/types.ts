@@ -2,7 +2,7 @@
  * The connector seam: raw records with their source location, mapped one by one into canonical events or a
  * RecordError (→ quarantine). Kept small on purpose: adding a source is writing a mapping, not a framework.
  */
-import type { RecordError } from '../events/errors.js';
+import type { RecordError, SourceLocation } from '../events/errors.js';
 import type { BillingEvent } from '../events/model.js';
 
 export interface RecordLocation {
@@ -30,6 +30,15 @@ export interface RawRecord {
    * straight into a quarantine entry.
    */
   parseError?: RecordError;
+}
+
+/** Where a record (and optionally one of its fields) is in its source file: file with line or position. */
+export function locOf(r: RawRecord, field?: string): SourceLocation {
+  const l: SourceLocation = { file: r.location.file };
+  if (r.location.line !== undefined) l.line = r.location.line;
+  else if (r.location.position !== undefined) l.position = r.location.position;
+  if (field !== undefined) l.field = field;
+  return l;
 }
 
 export interface MapContext {

@@ -3,14 +3,14 @@
  * A record yields either all of its events or none (the first problem quarantines the whole record).
  */
 import { isLosslessNumber, parse as parseLossless, stringify as stringifyLossless } from 'lossless-json';
-import { isIoError, RecordError, type SourceLocation } from '../../events/errors.js';
+import { isIoError, RecordError } from '../../events/errors.js';
 import { eventId } from '../../events/identity.js';
 import { makeEvent, quarantineFromError, type BillingEvent, type QuarantineEntry } from '../../events/model.js';
 import type { Money } from '../../events/money.js';
 import { Money as MoneyClass } from '../../events/money.js';
 import type { DeclaredEventType, EventRule, ObjectSpec, SourceConfig } from '../../config/sources.js';
 import { firstPresent, getPath, textOf, asList } from '../paths.js';
-import { Skipped, type MapContext, type MapResult, type RawRecord } from '../types.js';
+import { Skipped, type MapContext, type MapResult, type RawRecord, locOf } from '../types.js';
 import { conditionFields, whenMatches } from './conditions.js';
 import { NO_CURRENCY, readCurrency, readIntegerSeqn, readMoney, readTimestamp } from './values.js';
 
@@ -18,14 +18,6 @@ export type Mapper = ((record: RawRecord, ctx: MapContext) => MapResult) & {
   /** Objects whose rows are versions of one record (`history: true`): a MapSession keeps the earliest version's events. */
   readonly historyObjects?: ReadonlySet<string>;
 };
-
-function locOf(r: RawRecord, field?: string): SourceLocation {
-  const l: SourceLocation = { file: r.location.file };
-  if (r.location.line !== undefined) l.line = r.location.line;
-  else if (r.location.position !== undefined) l.position = r.location.position;
-  if (field !== undefined) l.field = field;
-  return l;
-}
 
 function positionOf(r: RawRecord): number {
   return r.location.line ?? r.location.position ?? 0;

@@ -4,24 +4,16 @@
  * record states no MRR, or a RecordError (the record goes to quarantine whole, with its events: a record ends in
  * exactly one place). Money stays exact: amount × quantity and sums over items are decimal arithmetic.
  */
-import { RecordError, type SourceLocation } from '../../events/errors.js';
+import { RecordError } from '../../events/errors.js';
 import { Decimal, Money } from '../../events/money.js';
 import type { MrrObservation } from '../../events/mrr.js';
 import type { ObjectSpec, SourceConfig } from '../../config/sources.js';
 import { asList, firstPresent, getPath, textOf } from '../paths.js';
-import type { RawRecord } from '../types.js';
+import { locOf, type RawRecord } from '../types.js';
 import { whenMatches } from './conditions.js';
 import { readCurrency, readIntegerSeqn, readMoney, readTimestamp } from './values.js';
 
 export type MrrObserver = (record: RawRecord) => MrrObservation | null;
-
-function locOf(r: RawRecord, field?: string): SourceLocation {
-  const l: SourceLocation = { file: r.location.file };
-  if (r.location.line !== undefined) l.line = r.location.line;
-  else if (r.location.position !== undefined) l.position = r.location.position;
-  if (field !== undefined) l.field = field;
-  return l;
-}
 
 /** An observer for the source's objects that declare `mrr:`; null when none does. Throws RecordError. */
 export function compileMrrObserver(source: SourceConfig): MrrObserver | null {
