@@ -27,9 +27,7 @@ describe('billing-mart demo', () => {
   it('generates, backfills, heals the late day, marks every day complete, and its totals equal the ground truth', async () => {
     requireBuilt('jobs/cli/main.js');
     const dir = path.join(t.dir, 'demo');
-    const started = Date.now();
     const r = await runCli(['demo', '--dir', dir, '--days', '4', '--events-per-day', '80'], { cwd: t.dir, timeoutMs: 180_000 });
-    const elapsed = Date.now() - started;
     expect(r.stderr).not.toMatch(/run\.failed/);
     expect(r.status).toBe(0);
     const out = r.stdout;
@@ -57,6 +55,5 @@ describe('billing-mart demo', () => {
     const mrrPrinted = [...out.matchAll(/^(zuora|stripe|chargebee|recurly) +(\d{4}-\d{2}) +([A-Z]{3}) +(-?\d+\.\d{9}) +(-?\d+\.\d{9}) +(-?\d+\.\d{9}) +(-?\d+\.\d{9})$/gm)].map((m) => m.slice(1));
     expect(mrrTruth.length).toBeGreaterThan(0);
     expect(mrrPrinted).toEqual(mrrTruth);
-    expect(elapsed).toBeLessThan(60_000);
   });
 });
