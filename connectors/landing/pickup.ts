@@ -5,7 +5,7 @@
 import { lstat, readdir, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { ObjectSpec, SourceConfig } from '../../config/sources.js';
-import { DAY_MS, HOUR_MS, landingFolderStart, type Window } from '../../partitions/index.js';
+import { DAY_MS, DAY_RE, HOUR_MS, landingFolderStart, type Window } from '../../partitions/index.js';
 import type { InputFile } from '../types.js';
 import { parseFileName, type FileName } from './readers.js';
 import { hashFile } from './bytes.js';
@@ -46,16 +46,46 @@ export async function listDir(dir: string): Promise<string[]> {
   }
 }
 
-/** The landing folders `<day>/<HH>` whose start lies in [window.start − lookback, window.end). */
-export async function windowFolders(sourceRoot: string, window: Window, lookbackHours: number): Promise<{ rel: string; startMs: number }[]> {
+/** An entry of a source's landing folder that is not part of the `<YYYY-MM-DD>/<HH>` layout (never read). */
+export interface StrayEntry {
+  path: string;
+  reason: string;
+}
+
+/** Names the layout ignores on purpose: hidden entries and `_…` (the generator's `_late`, control folders). */
+function ignoredName(n: string): boolean {
+  return n.startsWith('.') || n.startsWith('_');
+}
+
+function strayDayReason(name: string): string {
+  const where = 'nothing in it is read; landing data goes in <source>/<YYYY-MM-DD>/<HH>/ (the UTC day and hour of its window)';
+  return DAY_RE.test(name) ? `"${name}" is not a calendar day: ${where}` : `not a <YYYY-MM-DD> landing folder: ${where}`;
+}
+
+/**
+ * The landing folders `<day>/<HH>` whose start lies in [window.start − lookback, window.end). Entries that do not
+ * fit the layout (a folder `2024-02-30`, a file beside the day folders, an hour `4` or a file directly in a day
+ * folder of the window) are never read; when `strays` is given they are added to it, so the run reports them
+ * instead of skipping them silently.
+ */
+export async function windowFolders(sourceRoot: string, window: Window, lookbackHours: number, strays?: StrayEntry[]): Promise<{ rel: string; startMs: number }[]> {
   const from = window.startMs - lookbackHours * HOUR_MS;
   const out: { rel: string; startMs: number }[] = [];
+  const source = path.basename(sourceRoot);
   for (const day of await listDir(sourceRoot)) {
     const dayMs = landingFolderStart(day, '00');
-    if (dayMs === null || dayMs + DAY_MS <= from || dayMs >= window.endMs) continue;
+    if (dayMs === null) {
+      if (!ignoredName(day)) strays?.push({ path: `${source}/${day}`, reason: strayDayReason(day) });
+      continue;
+    }
+    if (dayMs + DAY_MS <= from || dayMs >= window.endMs) continue;
     for (const hh of await listDir(path.join(sourceRoot, day))) {
       const startMs = landingFolderStart(day, hh);
-      if (startMs !== null && startMs >= from && startMs < window.endMs) out.push({ rel: `${day}/${hh}`, startMs });
+      if (startMs === null) {
+        if (!ignoredName(hh)) strays?.push({ path: `${source}/${day}/${hh}`, reason: `not an <HH> hour folder (00-23): nothing in it is read; landing data goes in <source>/${day}/<HH>/` });
+        continue;
+      }
+      if (startMs >= from && startMs < window.endMs) out.push({ rel: `${day}/${hh}`, startMs });
     }
   }
   return out.sort((a, b) => a.startMs - b.startMs);
@@ -101,7 +131,7 @@ export async function planPickup(
     plan.unrecognised.push({ path: rel, reason: real === null ? 'a dangling symbolic link: not followed' : `a symbolic link leaving the landing zone (to ${real}): not followed` });
     return true;
   };
-  for (const folder of await windowFolders(sourceRoot, window, o.lookbackHours)) {
+  for (const folder of await windowFolders(sourceRoot, window, o.lookbackHours, plan.unrecognised)) {
     const dir = path.join(sourceRoot, folder.rel);
     if (await outside(dir, `${source.name}/${folder.rel}`)) continue;
     plan.folders.push(`${source.name}/${folder.rel}`);

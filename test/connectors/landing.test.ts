@@ -108,6 +108,29 @@ describe('pick-up', () => {
     expect(plan.unrecognised[1]!.reason).toContain('no object "refunds" in source "acme" (objects: payment)');
   });
 
+  it('reports entries outside the <day>/<HH> layout instead of skipping them silently (a 30 February folder was never read, unreported)', async () => {
+    const { put, src } = setup();
+    put('2024-01-03/08/payment.csv', CSV);
+    put('2024-01-03/08/_SUCCESS', '');
+    put('2024-02-30/08/payment.csv', CSV); // not a calendar day
+    put('2024-1-3/08/payment.csv', CSV); // not YYYY-MM-DD
+    put('payment.csv', CSV); // beside the day folders
+    put('2024-01-03/8/payment.csv', CSV); // hour not HH
+    put('2024-01-03/payment.csv', CSV); // directly in a day folder
+    put('_late/2024-01-03/08/payment.csv', CSV); // `_…` and hidden entries are the layout's own: not reported
+    put('.tmp/x', 'x');
+    const plan = await src.plan(W, { lookbackHours: 0, nowMs: T0 });
+    expect(plan.inputs.map((f) => f.path)).toEqual(['acme/2024-01-03/08/payment.csv']);
+    expect(plan.unrecognised.map((u) => u.path).sort()).toEqual(['acme/2024-01-03/8', 'acme/2024-01-03/payment.csv', 'acme/2024-02-30', 'acme/2024-1-3', 'acme/payment.csv']);
+    const reason = (p: string) => plan.unrecognised.find((u) => u.path === p)!.reason;
+    expect(reason('acme/2024-02-30')).toContain('"2024-02-30" is not a calendar day');
+    expect(reason('acme/2024-1-3')).toContain('not a <YYYY-MM-DD> landing folder');
+    expect(reason('acme/2024-01-03/8')).toContain('not an <HH> hour folder');
+    // A day folder outside the window is not listed, so its strays belong to the runs of its own windows.
+    const other = await src.plan({ startMs: T0 + 86_400_000, endMs: T0 + 86_400_000 + 4 * 3_600_000 }, { lookbackHours: 0, nowMs: T0 });
+    expect(other.unrecognised.map((u) => u.path).sort()).toEqual(['acme/2024-02-30', 'acme/2024-1-3', 'acme/payment.csv']);
+  });
+
   it('fails the run (retriable) when a file changes between planning and reading', async () => {
     const { put, src } = setup();
     put('2024-01-03/08/payment.csv', CSV);
