@@ -2,12 +2,9 @@
  * DuckDB as the warehouse's reader: read-back, verification, bounded-memory sorts (ORDER BY spills to a temp
  * directory under memory_limit) and exports. Money comes back as DECIMAL unscaled bigints, never floats.
  */
-import { randomBytes } from 'node:crypto';
-import { processAlive } from './lock.js';
-import { mkdirSync, readdirSync, rmSync } from 'node:fs';
-import path from 'node:path';
 import { DuckDBDecimalValue, DuckDBInstance, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
 import { columnsBlock, type Block, type CellValue, type ColumnSpec } from './columns.js';
+import { newProcessDir, removeDeadProcessDirs } from './scratch.js';
 
 export interface DuckOptions {
   /** e.g. '512MB'. */
@@ -39,21 +36,6 @@ export async function withDuck<T>(a: DuckOptions | ((conn: DuckDBConnection) => 
 
 const shared = new Map<string, Promise<DuckDBInstance>>();
 
-/** Removes directories under `base` left by processes that no longer run (named `<pid>-<random>`): spills, prepares. */
-export function removeDeadProcessDirs(base: string): void {
-  let names: string[];
-  try {
-    names = readdirSync(base);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
-    throw e;
-  }
-  for (const n of names) {
-    const pid = Number(/^(\d+)-/.exec(n)?.[1]);
-    if (Number.isInteger(pid) && pid !== process.pid && !processAlive(pid)) rmSync(path.join(base, n), { recursive: true, force: true });
-  }
-}
-
 /**
  * Runs `fn` on a new connection to a DuckDB instance shared by this process for the same spill base and
  * limits (starting an instance costs more than a small commit). Use TEMP tables: they are per connection.
@@ -67,8 +49,7 @@ export async function withSharedDuck<T>(spillBase: string, opts: Omit<DuckOption
   if (!p) {
     p = (async () => {
       removeDeadProcessDirs(spillBase);
-      const tempDir = path.join(spillBase, `${process.pid}-${randomBytes(4).toString('hex')}`);
-      mkdirSync(tempDir, { recursive: true });
+      const tempDir = newProcessDir(spillBase);
       return DuckDBInstance.create(':memory:', { memory_limit: memoryLimit, threads: String(threads), preserve_insertion_order: 'true', temp_directory: tempDir });
     })();
     shared.set(key, p);

@@ -4,9 +4,6 @@
  * billing_source, event_type, event_ts, seqn, event_id), other tables by their declared order, and
  * formatted by this code (not by DuckDB settings), so the same table state always gives the same bytes.
  */
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import fs from 'node:fs/promises';
 import path from 'node:path';
 import { unscaledToText } from '../events/money.js';
 import { dayRange } from '../partitions/index.js';
@@ -22,6 +19,7 @@ import { partitionPath } from './state.js';
 import { replaceFile, writeAll } from '../events/io.js';
 import type { TuningOptions } from './options.js';
 import { csvField } from '../events/csv.js';
+import { createLocalFile, localFileDigest, removeLocal, tempDirBeside } from './scratch.js';
 
 export interface ExportRequest {
   /** A table of schema.ts TABLES (default the fact table). */
@@ -98,7 +96,7 @@ export async function exportFacts(core: WarehouseCore, req: ExportRequest, t: Tu
   const outAbs = path.resolve(req.out);
   let rows = 0;
   await replaceFile(outAbs, async (tmp) => {
-    const scratch = await fs.mkdtemp(path.join(path.dirname(outAbs), '.export-duck-'));
+    const scratch = await tempDirBeside(outAbs, '.export-duck-');
     try {
       await withDuck({ memoryLimit: t.memoryLimit, tempDir: scratch, threads: t.threads }, async (conn) => {
         const source =
@@ -110,7 +108,7 @@ export async function exportFacts(core: WarehouseCore, req: ExportRequest, t: Tu
           else rows = (await writeParquetFile(tmp, COLUMNS, source, { rowGroupRows: t.rowGroupRows })).rows;
           return;
         }
-        const fh = await fs.open(tmp, 'wx');
+        const fh = await createLocalFile(tmp);
         try {
           await writeAll(fh, COLUMNS.map((s) => s.name).join(',') + '\n', outAbs);
           for await (const block of source) {
@@ -122,10 +120,9 @@ export async function exportFacts(core: WarehouseCore, req: ExportRequest, t: Tu
         }
       });
     } finally {
-      await fs.rm(scratch, { recursive: true, force: true });
+      await removeLocal(scratch);
     }
   });
-  const hash = createHash('sha256');
-  for await (const buf of createReadStream(outAbs)) hash.update(buf as Buffer);
-  return { version: state.version, committedAt: state.committedAt, rows, files: files.length, bytes: (await fs.stat(outAbs)).size, sha256: hash.digest('hex'), out: outAbs };
+  const { bytes, sha256 } = await localFileDigest(outAbs);
+  return { version: state.version, committedAt: state.committedAt, rows, files: files.length, bytes, sha256, out: outAbs };
 }

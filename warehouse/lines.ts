@@ -3,9 +3,9 @@
  * timestamps as UTC microseconds), and LineBuffer, which holds a batch of lines as UTF-8 bytes with only the
  * keys needed to de-duplicate and sort them (no row objects).
  */
-import { open, type FileHandle } from 'node:fs/promises';
 import { RetriableError } from '../events/errors.js';
-import { asDiskFull, writeAll } from '../events/io.js';
+import { writeAll } from '../events/io.js';
+import { createLocalFile } from './scratch.js';
 import { csvField } from '../events/csv.js';
 import type { BillingEvent } from '../events/model.js';
 import type { Money } from '../events/money.js';
@@ -256,12 +256,7 @@ export class LineBuffer {
  */
 export async function writeLines(path: string, buf: LineBuffer, idx: readonly number[]): Promise<{ rows: number; bytes: number }> {
   let bytes = 0;
-  let fh: FileHandle;
-  try {
-    fh = await open(path, 'wx');
-  } catch (e) {
-    throw asDiskFull(e, path);
-  }
+  const fh = await createLocalFile(path);
   try {
     const out = Buffer.allocUnsafe(FLUSH_CHARS);
     let off = 0;

@@ -3,10 +3,10 @@
  * at a time, each encoded piece written with FileHandle.write, wasm objects freed as soon as they are handed
  * over. Memory stays at about one row group whatever the file size.
  */
-import { open } from 'node:fs/promises';
 import * as arrow from 'apache-arrow';
 import * as pw from 'parquet-wasm';
 import { writeAll } from '../events/io.js';
+import { createEmptyLocalFile, createLocalFile } from './scratch.js';
 import { arrowSchema, buildBatch, rowsBlock, type Block, type CellValue, type ColumnSpec } from './columns.js';
 
 export interface WriteOptions {
@@ -65,7 +65,7 @@ export async function writeParquetFile(path: string, specs: readonly ColumnSpec[
     }
   }
   if (!first) {
-    await (await open(path, 'wx')).close();
+    await createEmptyLocalFile(path);
     return { rows: 0, bytes: 0, exhausted: true };
   }
   let pending: Block | undefined = first;
@@ -79,7 +79,7 @@ export async function writeParquetFile(path: string, specs: readonly ColumnSpec[
       return rowSource.next();
     },
   };
-  const fh = await open(path, 'wx');
+  const fh = await createLocalFile(path);
   let rows = 0;
   let bytes = 0;
   let exhausted = false;

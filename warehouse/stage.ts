@@ -8,7 +8,6 @@
  *   event_ids already in the partition; a spilled batch is merged there too (cross-run winners, ORDER BY
  *   under memory_limit). Each written file's counts and exact totals are read back by DuckDB for the manifest.
  */
-import { rm } from 'node:fs/promises';
 import { join as joinPath } from 'node:path';
 import { RetriableError } from '../events/errors.js';
 import type { DuckDBConnection } from '@duckdb/node-api';
@@ -18,6 +17,7 @@ import type { Tx, WarehouseCore } from './core.js';
 import { columnList, copyCount, factFileStats, queryAll, readParquetSql, sqlString } from './duck.js';
 import { FACT_COLUMNS, FACT_DIR_KEY, FACT_ORDER_SQL, FACT_TABLE, microsToIso, partitionDir } from './schema.js';
 import { stageEventsAt, type Staged } from './staging.js';
+import { removeLocal } from './scratch.js';
 export { stageEventsAt, type Staged, type StageInput } from './staging.js';
 import { TotalsAccumulator, type FileEntry, type IndexChange } from './state.js';
 import { conflictEntry, originalsWhere, resolveVersions, restatementsSql, reversalsSql, writeIndexSegment, type VersionCounts } from './versions.js';
@@ -195,7 +195,7 @@ async function writeFrom(core: WarehouseCore, tx: Tx, conn: DuckDBConnection, in
         TO ${sqlString(local)} (FORMAT PARQUET, COMPRESSION ZSTD, ROW_GROUP_SIZE ${t.rowGroupRows})`,
     );
     if (n === 0) {
-      await rm(local, { force: true });
+      await removeLocal(local);
       out.set(day, []);
       continue;
     }

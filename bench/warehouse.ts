@@ -1,6 +1,6 @@
 /**
  * Warehouse benchmark: rows/s and peak RSS for ingest (write) and compaction.
- *   npm run build && node dist/warehouse/bench.js [rows=1000000] [days=2] [dir]
+ *   npm run build && node dist/bench/warehouse.js [rows=1000000] [days=2] [dir]
  * BM_BENCH_TUNING='{"memoryLimit":"256MB","rowGroupRows":32768}' overrides warehouse options.
  * Events are generated lazily (streamed), so memory reflects the warehouse, not the generator.
  */
@@ -10,7 +10,7 @@ import path from 'node:path';
 import { eventId } from '../events/identity.js';
 import { makeEvent, type BillingEvent, type EventType } from '../events/model.js';
 import { Money } from '../events/money.js';
-import { FactTable } from './table.js';
+import { FactTable } from '../warehouse/table.js';
 
 const TYPES: EventType[] = ['INVOICE_POSTED', 'INVOICE_PAID', 'PAYMENT_PROCESSED', 'REFUND_PROCESSED', 'TAX_CHARGED'];
 
