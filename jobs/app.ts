@@ -62,10 +62,13 @@ export async function openApp(config: Config, o: AppOptions = {}): Promise<App> 
   const warehouse = warehousePort(table);
   const ports = new Map<string, SourcePort>();
   const connectorConfig = { landing: config.landing, pickup: config.pickup, sources: config.sources, maxRecordBytes: config.maxRecordBytes };
+  // the jobs' state area: a prefix of the warehouse's storage (default <warehouse>/_state), or its own store outside it
+  const state = table.stateArea(config.state);
   const deps: JobDeps = {
     clock,
     log,
-    runs: new RunStore({ dir: path.join(config.state, 'runs'), clock }),
+    runs: new RunStore({ area: state.sub('runs'), clock }),
+    state,
     locks: new LockManager({ dir: path.join(config.state, 'locks'), clock }),
     warehouse,
     sourceNames: sourceNames(config),
@@ -102,7 +105,6 @@ export async function openApp(config: Config, o: AppOptions = {}): Promise<App> 
       lookbackHours: config.lookbackHours,
       retry: { maxAttempts: config.schedule.maxAttempts, baseMs: config.schedule.backoffBaseSeconds * 1000, maxMs: config.schedule.backoffMaxSeconds * 1000 },
       graceHours: config.completeness.graceHours,
-      stateDir: config.state,
       missingSnapshot: config.enrichment.missingSnapshot,
     },
   };

@@ -2,14 +2,14 @@
  * The completeness checker: evaluates each (billing source, UTC day), self-heals before declaring INCOMPLETE
  * (re-ingests the day's windows and the next day's, with lookback — idempotent — then checks again), writes the
  * day's `_SUCCESS` with the verified totals when every source is COMPLETE, withdraws it when the day no longer
- * verifies, and appends every result to a history file (`<state>/completeness/history.jsonl`).
+ * verifies, and appends every result to the completeness history (one journal per day in the jobs' state area,
+ * jobs/check-history.ts).
  */
-import path from 'node:path';
 import { addDays, windowKey, windowsOfDay } from '../partitions/index.js';
 import { isoUtc } from './clock.js';
 import { compareDay, dayLevel, DONE_STATUSES, samePayload, successPayload, type ArrivalEvidence, type CompletenessLevel, type SourceDayResult } from './completeness.js';
 import type { JobDeps } from './deps.js';
-import { appendLine, readJsonLines } from './fsutil.js';
+import { checkHistory } from './check-history.js';
 import type { DayManifest } from './ports.js';
 import { runIngest } from './ingest.js';
 
@@ -44,10 +44,6 @@ export interface HistoryLine extends CheckedSourceDay {
   checkId: string;
   checkedAt: string;
   success: SuccessAction;
-}
-
-export function historyPath(stateDir: string): string {
-  return path.join(stateDir, 'completeness', 'history.jsonl');
 }
 
 /** Per-check memo of table reads (the commit log is read once per source, a manifest once per day); a heal clears it. */
@@ -124,10 +120,18 @@ export async function checkCompleteness(deps: JobDeps, o: { days: string[]; heal
   const view = new TableView(deps);
   try {
     for (const day of o.days) {
-      const dayOut = await deps.locks.withLock(`completeness:${day}`, () => checkDay(deps, view, day, { ...o, sources: subset }, log), `completeness check ${run.runId}`);
+      // the day's results are journalled under its lock: the last line of a (source, day) is its latest result
+      const dayOut = await deps.locks.withLock(
+        `completeness:${day}`,
+        async () => {
+          const d = await checkDay(deps, view, day, { ...o, sources: subset }, log);
+          await checkHistory(deps).append(d.results.map((r) => ({ checkId: run.runId, checkedAt, success: d.success, ...r }) satisfies HistoryLine));
+          return d;
+        },
+        `completeness check ${run.runId}`,
+      );
       out.days.push(dayOut);
       if (!dayOut.complete) out.ok = false;
-      for (const r of dayOut.results) await appendLine(historyPath(deps.settings.stateDir), JSON.stringify({ checkId: run.runId, checkedAt, success: dayOut.success, ...r } satisfies HistoryLine));
       log.info('completeness.day', { day, complete: dayOut.complete, success: dayOut.success, statuses: Object.fromEntries(dayOut.results.map((r) => [r.source, r.status])) });
     }
     const notComplete = out.days.filter((d) => !d.complete).length;
@@ -176,15 +180,13 @@ async function checkDay(deps: JobDeps, view: TableView, day: string, o: { heal?:
 }
 
 /** Every stored result, oldest first. */
-export function readHistory(stateDir: string): Promise<HistoryLine[]> {
-  return readJsonLines<HistoryLine>(historyPath(stateDir));
+export function readHistory(deps: Pick<JobDeps, 'state' | 'log'>): Promise<HistoryLine[]> {
+  return checkHistory(deps).all();
 }
 
-/** The latest stored result per (source, day). */
-export async function latestResults(stateDir: string): Promise<Map<string, HistoryLine>> {
-  const m = new Map<string, HistoryLine>();
-  for (const h of await readHistory(stateDir)) m.set(`${h.source}|${h.day}`, h);
-  return m;
+/** The latest stored result per `source|day` of `days` (only those days' journals are read). */
+export function latestResults(deps: Pick<JobDeps, 'state' | 'log'>, days: readonly string[]): Promise<Map<string, HistoryLine>> {
+  return checkHistory(deps).latest(days);
 }
 
 /** Diffs listed per source-day in text (JSON has them all). */

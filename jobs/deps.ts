@@ -6,14 +6,13 @@ import type { Logger } from './log.js';
 import type { MrrPort, OltpPort, SourcePort, WarehousePort } from './ports.js';
 import type { RetryPolicy } from './retry.js';
 import type { RunStore } from './runstore.js';
+import type { StateArea } from '../warehouse/state-area.js';
 import type { PrepareExecutor } from './prepare-pool.js';
 
 export interface JobSettings {
   lookbackHours: number;
   retry: RetryPolicy;
   graceHours: number;
-  /** Directory for checker history and the scheduler state. */
-  stateDir: string;
   /** Ingest before any dimension snapshot exists: warn once per process (default) or refuse. */
   missingSnapshot?: 'warn' | 'refuse';
 }
@@ -22,6 +21,8 @@ export interface JobDeps {
   clock: Clock;
   log: Logger;
   runs: RunStore;
+  /** The jobs' state area (run store, completeness history, scheduler state), written through the warehouse's storage. */
+  state: StateArea;
   locks: LockManager;
   warehouse: WarehousePort;
   /** Billing source names, in config order. */

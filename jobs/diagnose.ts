@@ -144,7 +144,6 @@ export async function collectDiagnostics(
       }
     }
   }
-  const runsDir = path.join(deps.settings.stateDir, 'runs');
-  for (const r of [...data.recentRuns, ...data.failedRuns]) out.runRecords[r.runId] = path.join(runsDir, r.startedAt.slice(0, 10), `${r.runId}.json`);
+  for (const r of [...data.recentRuns, ...data.failedRuns]) out.runRecords[r.runId] = deps.runs.recordPath(r);
   return out;
 }

@@ -1,6 +1,7 @@
 /**
  * The durable run store: one JSON file per run under `<state>/runs/<YYYY-MM-DD>/<runId>.json` (day the run
- * started), rewritten atomically (temp + fsync + rename) at every state change. Only the process that owns a
+ * started), rewritten atomically at every state change, through the jobs' state area (warehouse/state-area.ts:
+ * the warehouse's storage seam; jobs/ never touch the files themselves). Only the process that owns a
  * run writes its file, so several processes share the store safely with no server and no lock; a reader sees
  * each run's last complete state. A run left 'running' by a process that died is reported as 'abandoned'.
  *
@@ -15,16 +16,14 @@
  * for lack of space, the final state is written in place into that room, so a run is not left 'running'.
  */
 import { randomBytes } from 'node:crypto';
-import { promises as fs } from 'node:fs';
-import path from 'node:path';
 import type { Clock } from './clock.js';
 import { isoUtc } from './clock.js';
 import type { ErrorKind } from '../events/errors.js';
-import { diskFullCode, asDiskFull, writeAll, writeFileDurable } from '../events/io.js';
+import { diskFullCode, asDiskFull } from '../events/io.js';
 import { redact } from '../events/redact.js';
 import { dayRange, daysOfWindowText, isDay, landingDayOf } from '../partitions/index.js';
-import { appendLine, readJson } from './fsutil.js';
 import { HOST, processAlive } from '../warehouse/lock.js';
+import { StateArea } from '../warehouse/state-area.js';
 
 export type RunStatus = 'running' | 'succeeded' | 'failed' | 'skipped' | 'abandoned';
 
@@ -89,7 +88,10 @@ export interface RunQuery {
 }
 
 export interface RunStoreOptions {
-  dir: string;
+  /** The run store's part of the jobs' state area (`<state>/runs`), written through the warehouse's storage. */
+  area?: StateArea;
+  /** Or a local directory (tests, tools): the same as `area: StateArea.open(dir)`. */
+  dir?: string;
   clock: Clock;
   newId?: (job: string, source: string | null, nowMs: number) => string;
   isAlive?: (pid: number) => boolean;
@@ -130,20 +132,29 @@ function isFinal(r: RunRecord): boolean {
 }
 
 export class RunStore {
+  /** Where the store is (a directory on a local disk), for messages and people. */
   readonly dir: string;
+  readonly area: StateArea;
   private readonly newId: NonNullable<RunStoreOptions['newId']>;
   private readonly isAlive: (pid: number) => boolean;
   private readonly paths = new Map<string, string>();
   private indexed = false;
 
   constructor(private readonly o: RunStoreOptions) {
-    this.dir = o.dir;
+    if (!o.area && !o.dir) throw new Error('RunStore needs an area or a dir');
+    this.area = o.area ?? StateArea.open(o.dir!);
+    this.dir = this.area.where();
     this.newId = o.newId ?? defaultId;
     this.isAlive = o.isAlive ?? processAlive;
   }
 
   private fileFor(runId: string, startedAt: string): string {
-    return path.join(this.dir, startedAt.slice(0, 10), `${runId}.json`);
+    return `${startedAt.slice(0, 10)}/${runId}.json`;
+  }
+
+  /** Where a run's record is (a path people can open). */
+  recordPath(r: Pick<RunRecord, 'runId' | 'startedAt'>): string {
+    return this.area.where(this.fileFor(r.runId, r.startedAt));
   }
 
   /** Records a new run as 'running' and returns it. */
@@ -171,10 +182,11 @@ export class RunStore {
       pid: process.pid,
       host: HOST,
     };
+    if (!this.indexed && (await this.area.exists(`${INDEX_DIR}/${INDEX_COMPLETE}`))) this.indexed = true;
     if (!this.indexed && (await this.startDays()).length === 0) {
       // a new store: nothing to index from before, so the index is complete from its first run
-      await writeFileDurable(path.join(this.dir, INDEX_DIR, INDEX_COMPLETE), `index of ${this.dir} complete since ${rec.startedAt}\n`).catch((e: unknown) => {
-        throw asDiskFull(e, path.join(this.dir, INDEX_DIR), 'the run was not started');
+      await this.area.writeDurable(`${INDEX_DIR}/${INDEX_COMPLETE}`, `index of ${this.dir} complete since ${rec.startedAt}\n`).catch((e: unknown) => {
+        throw asDiskFull(e, this.area.where(INDEX_DIR), 'the run was not started');
       });
       this.indexed = true;
     }
@@ -200,48 +212,42 @@ export class RunStore {
     // a run record is a file people read: errors quoting a connection URL are redacted (the index lines too)
     const json = redact(JSON.stringify(rec));
     try {
-      await writeFileDurable(file, json.padEnd(RECORD_BYTES - 1, ' ') + '\n');
+      await this.area.writeDurable(file, json.padEnd(RECORD_BYTES - 1, ' ') + '\n');
     } catch (e) {
-      if (first || diskFullCode(e) === undefined) throw asDiskFull(e, file, first ? 'the run was not started' : undefined);
+      if (first || diskFullCode(e) === undefined) throw asDiskFull(e, this.area.where(file), first ? 'the run was not started' : undefined);
       await this.writeInPlace(file, rec, e);
     }
     try {
       await this.index(rec);
     } catch (e) {
       // The record above is the truth; a missing index line only makes readers open the record (see the module comment).
-      if (first || diskFullCode(e) === undefined) throw asDiskFull(e, path.join(this.dir, INDEX_DIR), first ? 'the run was not started' : undefined);
+      if (first || diskFullCode(e) === undefined) throw asDiskFull(e, this.area.where(INDEX_DIR), first ? 'the run was not started' : undefined);
     }
   }
 
   /** Disk full: the run's state written over its own record, within the room it already has (files list dropped if needed). */
   private async writeInPlace(file: string, rec: RunRecord, cause: unknown): Promise<void> {
-    const fh = await fs.open(file, 'r+');
-    try {
-      const room = (await fh.stat()).size - 1;
-      let json = redact(JSON.stringify(rec));
-      if (json.length > room) {
-        const note = `${rec.note ? rec.note + '; ' : ''}files list dropped: the disk was full`;
-        const slim = { ...rec, files: [], note };
-        const over = JSON.stringify(slim).length - room;
-        json = redact(JSON.stringify(over > 0 ? { ...slim, error: (rec.error ?? '').slice(0, Math.max(0, (rec.error ?? '').length - over - 3)) + '...' } : slim));
-      }
-      if (Buffer.byteLength(json) > room) throw asDiskFull(cause, file, `run ${rec.runId} could not be recorded as ${rec.status}`);
-      await writeAll(fh, json.padEnd(room, ' ') + '\n', file, 0);
-      await fh.sync();
-    } finally {
-      await fh.close();
+    const room = (await this.area.size(file)) - 1;
+    let json = redact(JSON.stringify(rec));
+    if (json.length > room) {
+      const note = `${rec.note ? rec.note + '; ' : ''}files list dropped: the disk was full`;
+      const slim = { ...rec, files: [], note };
+      const over = JSON.stringify(slim).length - room;
+      json = redact(JSON.stringify(over > 0 ? { ...slim, error: (rec.error ?? '').slice(0, Math.max(0, (rec.error ?? '').length - over - 3)) + '...' } : slim));
     }
+    if (Buffer.byteLength(json) > room) throw asDiskFull(cause, this.area.where(file), `run ${rec.runId} could not be recorded as ${rec.status}`);
+    await this.area.writeInPlace(file, json.padEnd(room, ' ') + '\n');
   }
 
   private async index(rec: RunRecord): Promise<void> {
     const line = redact(JSON.stringify(rec));
-    for (const day of runDays(rec)) await appendLine(path.join(this.dir, INDEX_DIR, `${day}.jsonl`), line);
+    for (const day of runDays(rec)) await this.area.appendLine(`${INDEX_DIR}/${day}.jsonl`, line);
   }
 
   async get(runId: string): Promise<RunRecord | undefined> {
     const m = STAMPED_ID.exec(runId);
     if (m) {
-      const rec = await readJson<RunRecord>(path.join(this.dir, `${m[1]}-${m[2]}-${m[3]}`, `${runId}.json`));
+      const rec = await this.area.readJson<RunRecord>(`${m[1]}-${m[2]}-${m[3]}/${runId}.json`);
       if (rec) return this.effective(rec);
     }
     return (await this.list()).find((r) => r.runId === runId);
@@ -269,7 +275,7 @@ export class RunStore {
   async recent(n: number): Promise<RunRecord[]> {
     const out: RunRecord[] = [];
     for (const day of (await this.startDays()).reverse()) {
-      let names = (await fs.readdir(path.join(this.dir, day))).filter((x) => x.endsWith('.json'));
+      let names = (await this.area.list(day)).filter((x) => x.endsWith('.json'));
       if (names.every((x) => STAMPED_ID.test(x))) {
         names.sort().reverse();
         // every name stamped at or after the n-th newest (same-second starts are ordered by their record)
@@ -277,7 +283,7 @@ export class RunStore {
         names = names.filter((x) => cut !== undefined && x.slice(0, 16) >= cut);
       }
       for (const x of names) {
-        const rec = await readJson<RunRecord>(path.join(this.dir, day, x));
+        const rec = await this.area.readJson<RunRecord>(`${day}/${x}`);
         if (rec) out.push(this.effective(rec));
       }
       if (out.length >= n) break;
@@ -286,12 +292,7 @@ export class RunStore {
   }
 
   private async startDays(): Promise<string[]> {
-    try {
-      return (await fs.readdir(this.dir)).filter((d) => isDay(d)).sort();
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
-      throw e;
-    }
+    return (await this.area.list()).filter((d) => isDay(d)).sort();
   }
 
   /** Every record (started on or after `sinceMs`'s day), read from the record files. */
@@ -300,9 +301,9 @@ export class RunStore {
     const out: RunRecord[] = [];
     for (const day of await this.startDays()) {
       if (day < sinceDay) continue;
-      const names = (await fs.readdir(path.join(this.dir, day))).filter((n) => n.endsWith('.json'));
+      const names = (await this.area.list(day)).filter((n) => n.endsWith('.json'));
       for (const n of names) {
-        const rec = await readJson<RunRecord>(path.join(this.dir, day, n));
+        const rec = await this.area.readJson<RunRecord>(`${day}/${n}`);
         if (rec) out.push(this.effective(rec));
       }
     }
@@ -314,27 +315,27 @@ export class RunStore {
     await this.ensureIndex();
     const byId = new Map<string, RunRecord>();
     for (const day of days) {
-      for (const r of await readIndexLines(path.join(this.dir, INDEX_DIR, `${day}.jsonl`))) {
+      for (const r of parseIndexLines(await this.area.readText(`${INDEX_DIR}/${day}.jsonl`))) {
         const prev = byId.get(r.runId);
         if (!prev || isFinal(r) || !isFinal(prev)) byId.set(r.runId, r);
       }
     }
     const out: RunRecord[] = [];
     for (const r of byId.values()) {
-      const truth = isFinal(r) ? r : ((await readJson<RunRecord>(this.fileFor(r.runId, r.startedAt))) ?? r);
+      const truth = isFinal(r) ? r : ((await this.area.readJson<RunRecord>(this.fileFor(r.runId, r.startedAt))) ?? r);
       out.push(this.effective(truth));
     }
     return out;
   }
 
   private async ensureIndex(): Promise<void> {
-    const marker = path.join(this.dir, INDEX_DIR, INDEX_COMPLETE);
-    if (this.indexed || (await exists(marker))) {
+    const marker = `${INDEX_DIR}/${INDEX_COMPLETE}`;
+    if (this.indexed || (await this.area.exists(marker))) {
       this.indexed = true;
       return;
     }
     for (const rec of await this.scan()) await this.index(rec);
-    await writeFileDurable(marker, `index of ${this.dir} complete since ${isoUtc(this.o.clock.now())}\n`);
+    await this.area.writeDurable(marker, `index of ${this.dir} complete since ${isoUtc(this.o.clock.now())}\n`);
     this.indexed = true;
   }
 
@@ -350,25 +351,9 @@ function byStart(a: RunRecord, b: RunRecord): number {
   return a.startedAt.localeCompare(b.startedAt) || a.runId.localeCompare(b.runId);
 }
 
-async function exists(file: string): Promise<boolean> {
-  try {
-    await fs.access(file);
-    return true;
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false;
-    throw e;
-  }
-}
-
 /** Index lines of a day; a torn line (a crash or a full disk mid-append) is skipped: the record files stay the truth. */
-async function readIndexLines(file: string): Promise<RunRecord[]> {
-  let text: string;
-  try {
-    text = await fs.readFile(file, 'utf8');
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw e;
-  }
+function parseIndexLines(text: string | null): RunRecord[] {
+  if (text === null) return [];
   const out: RunRecord[] = [];
   for (const line of text.split('\n')) {
     if (!line.startsWith('{')) continue;

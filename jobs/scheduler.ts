@@ -5,13 +5,13 @@
  * valid instant, in an overlap once — so a DST change never skips or doubles a run (tested).
  * The last fire time per job is persisted, so a restart knows what it missed.
  */
+import path from 'node:path';
 import type { Cron } from 'croner';
 import { cronProblem, newCron } from '../config/cron.js';
 import { ConfigError } from '../events/errors.js';
 import type { Clock } from './clock.js';
 import { isoUtc } from './clock.js';
-import { readJson } from './fsutil.js';
-import { writeFileDurable } from '../events/io.js';
+import { StateArea } from '../warehouse/state-area.js';
 import type { Logger } from './log.js';
 
 export type FireTrigger = 'schedule' | 'catch-up';
@@ -45,6 +45,9 @@ export function fireTimesBetween(cron: Cron, afterMs: number, untilMs: number, l
   }
   return out;
 }
+
+/** The scheduler's key in the jobs' state area. */
+export const SCHEDULER_STATE = 'scheduler.json';
 
 export interface SchedulerState {
   lastFire: Record<string, number>;
@@ -84,19 +87,26 @@ export function nextFireAfter(jobs: ScheduledJob[], nowMs: number): number | und
 export interface SchedulerOptions {
   jobs: ScheduledJob[];
   clock: Clock;
-  /** File holding SchedulerState (e.g. <state>/scheduler.json). */
-  statePath: string;
+  /** The jobs' state area: SchedulerState is its `scheduler.json`. */
+  state?: StateArea;
+  /** Or a local file holding SchedulerState (tests). */
+  statePath?: string;
   catchUpHorizonHours: number;
   log: Logger;
 }
 
 export class Scheduler {
+  private readonly area: StateArea;
+  private readonly key: string;
   constructor(private readonly o: SchedulerOptions) {
     for (const j of o.jobs) compileCron(j.cron, j.timezone); // fail fast on a bad expression
+    if (!o.state && !o.statePath) throw new Error('Scheduler needs a state area or a statePath');
+    this.area = o.state ?? StateArea.open(path.dirname(o.statePath!));
+    this.key = o.state ? SCHEDULER_STATE : path.basename(o.statePath!);
   }
 
   async state(): Promise<SchedulerState> {
-    return (await readJson<SchedulerState>(this.o.statePath)) ?? { lastFire: {} };
+    return (await this.area.readJson<SchedulerState>(this.key)) ?? { lastFire: {} };
   }
 
   /** Runs everything due now, oldest first; a failing fire is logged and the next ones still run. Returns fires run. */
@@ -116,7 +126,7 @@ export class Scheduler {
       }
       ran++;
       state.lastFire[f.job.name] = f.fireMs;
-      await writeFileDurable(this.o.statePath, JSON.stringify(state, null, 2) + '\n');
+      await this.area.writeDurable(this.key, JSON.stringify(state, null, 2) + '\n');
     }
     return ran;
   }

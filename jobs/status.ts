@@ -1,7 +1,8 @@
 /**
  * Status at a glance: days × sources with completeness, windows loaded, rows, landing files and quarantined
  * records; per source the freshness (age of the last successful window); failed runs of those days and of the
- * newest runs. Reads only what it shows: the run store's index of the days shown and its newest records. collectStatus()
+ * newest runs. Reads only what it shows: the completeness journals and the run store's index of the days shown, and
+ * the run store's newest records. collectStatus()
  * gathers (I/O), formatStatusGrid() renders text; the HTML report renders the same StatusData.
  */
 import { alignedWindowsIn, dayRange, daysOfWindowText, landingDayOf, windowKey, windowOfKey, windowsOfDay } from '../partitions/index.js';
@@ -49,7 +50,7 @@ export async function collectStatus(deps: JobDeps, o: { from: string; to: string
   const days = dayRange(o.from, o.to);
   const sources = o.sources ?? deps.sourceNames;
   const now = deps.clock.now();
-  const latest = await latestResults(deps.settings.stateDir);
+  const latest = await latestResults(deps, days); // the history journals of the days shown, nothing older
   // Only the runs of the days shown (the run store's day index) and the newest runs: never the whole store.
   const inScope = (r: RunRecord) => r.source === null || r.source === '_oltp' || sources.includes(r.source);
   const runs = await deps.runs.list({ days: { from: o.from, to: o.to } });

@@ -13,7 +13,7 @@
 import { constants } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { asDiskFull, fsyncDir, TMP_PREFIX, tmpSuffix, writeFileDurable, writeTempBeside } from '../events/io.js';
+import { asDiskFull, fsyncDir, TMP_PREFIX, tmpSuffix, writeAll, writeFileDurable, writeTempBeside } from '../events/io.js';
 
 export interface ObjectStorage {
   /** Where the store is, for messages (a directory, a bucket URL). */
@@ -54,6 +54,13 @@ export interface Storage extends ObjectStorage {
   ensureSymlink(rel: string, target: string): Promise<void>;
   readSymlink(rel: string): Promise<string | null>;
   fsyncDir(rel: string): Promise<void>;
+  /**
+   * Appends `data` with one write on an O_APPEND descriptor (whole lines even with concurrent writers; not
+   * fsynced): the jobs' state area's journals (warehouse/state-area.ts), whose every line is also kept elsewhere.
+   */
+  append(rel: string, data: string): Promise<void>;
+  /** Writes `data` over the start of the existing object `rel` (it must fit in its size) and fsyncs: a last resort on a full disk. */
+  writeInPlace(rel: string, data: string): Promise<void>;
 }
 
 /** The store as a local disk with the Hive view's operations, or null (an object store has no links). */
@@ -203,5 +210,33 @@ export class LocalStorage implements Storage {
 
   async fsyncDir(rel: string): Promise<void> {
     await fsyncDir(this.abs(rel));
+  }
+
+  async append(rel: string, data: string): Promise<void> {
+    const file = this.abs(rel);
+    try {
+      await fs.mkdir(path.dirname(file), { recursive: true });
+      const fh = await fs.open(file, 'a');
+      try {
+        await writeAll(fh, data, file);
+      } finally {
+        await fh.close();
+      }
+    } catch (e) {
+      throw asDiskFull(e, file);
+    }
+  }
+
+  async writeInPlace(rel: string, data: string): Promise<void> {
+    const file = this.abs(rel);
+    const fh = await fs.open(file, 'r+');
+    try {
+      const size = (await fh.stat()).size;
+      if (Buffer.byteLength(data) > size) throw new Error(`${file}: ${Buffer.byteLength(data)} bytes do not fit in place (${size} bytes)`);
+      await writeAll(fh, data, file, 0);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
   }
 }

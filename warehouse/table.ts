@@ -19,6 +19,7 @@ import { putSmallTable } from './files.js';
 import { wallClock } from './lock.js';
 import { readParquetSql, withDuck } from './duck.js';
 import { publishIceberg } from './iceberg/publish.js';
+import { StateArea } from './state-area.js';
 
 export interface TableInfo {
   root: string;
@@ -46,6 +47,14 @@ const DIM_NAME_RE = /^dim_[a-z][a-z0-9_]*$/;
 
 export class FactTable {
   private constructor(readonly core: WarehouseCore, readonly tuning: TuningOptions) {}
+
+  /**
+   * The jobs' state area at `dir` (config `state:`; run store, completeness history, scheduler state): a prefix of
+   * this warehouse's storage when `dir` is inside it (the default `<warehouse>/_state`), else a local store at `dir`.
+   */
+  stateArea(dir: string): StateArea {
+    return StateArea.forWarehouse(this.core.storage, dir);
+  }
 
   /** Opens (or starts) the warehouse at `dir`. Nothing is written until the first commit. */
   static async open(dir: string, options: WarehouseOptions = {}, storage?: ObjectStorage): Promise<FactTable> {

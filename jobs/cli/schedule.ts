@@ -1,4 +1,3 @@
-import path from 'node:path';
 import { Scheduler } from '../scheduler.js';
 import { scheduledJobs } from '../schedule-jobs.js';
 import { CliExit, EXIT, type Register } from './context.js';
@@ -27,7 +26,7 @@ export const register: Register = (program, ctx) => {
         const scheduler = new Scheduler({
           jobs: scheduledJobs(deps, config.schedule),
           clock: deps.clock,
-          statePath: path.join(config.state, 'scheduler.json'),
+          state: deps.state,
           catchUpHorizonHours: config.schedule.catchUpHorizonHours,
           log: deps.log,
         });

@@ -13,7 +13,6 @@ const PRODUCT_DIRS = ['events', 'partitions', 'config', 'connectors', 'warehouse
 const ALLOWED: Record<string, string> = {
   'events/io.ts': 'the durable-write helper itself',
   'warehouse/storage.ts': 'the local storage adapter (create-if-absent by link, the Hive view of links and symlinks)',
-  'jobs/runstore.ts': 'a run record rewritten in place within its own padding when the disk is full',
   'jobs/demo.ts': 'moves landing files (a rename of complete files, no write)',
   'tools/generator/late.ts': 'the sample generator moves complete files to simulate late arrival',
 };

@@ -139,9 +139,9 @@ describe('checkCompleteness', () => {
     expect(third.days[0]).toMatchObject({ complete: true, success: 'written' });
     expect((h.wh.success.get(DAY) as { sources: { zuora: { rows: number } } }).sources.zuora.rows).toBe(13);
 
-    const history = await readHistory(h.deps.settings.stateDir);
+    const history = await readHistory(h.deps);
     expect(history.map((x) => x.status)).toEqual(['INCOMPLETE', 'COMPLETE', 'COMPLETE', 'COMPLETE']);
-    expect((await latestResults(h.deps.settings.stateDir)).get(`zuora|${DAY}`)?.checkId).toBe(third.checkId);
+    expect((await latestResults(h.deps, [DAY])).get(`zuora|${DAY}`)?.checkId).toBe(third.checkId);
     expect((await h.deps.runs.list({ job: 'completeness' })).map((x) => x.status)).toEqual(['succeeded', 'succeeded', 'succeeded', 'succeeded']);
   });
 

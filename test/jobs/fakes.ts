@@ -18,6 +18,7 @@ import { MemoryStorage } from '../helpers/memory-storage.js';
 import { memoryLogger } from '../../jobs/log.js';
 import type { Cell, CommitRequest, CommitResult, ControlTotals, DayManifest, DimRow, InputFile, OltpPort, SourceBatch, SourceCompleteness, SourcePort, WarehousePort } from '../../jobs/ports.js';
 import { RunStore } from '../../jobs/runstore.js';
+import { StateArea } from '../../warehouse/state-area.js';
 import { mrrPort } from '../../jobs/billing/mrr-store.js';
 import { tableDef } from '../../warehouse/tables.js';
 
@@ -303,6 +304,7 @@ export function harness(dir: string, o: { sources?: string[]; now?: string; auto
     clock,
     log,
     runs: new RunStore({ dir: path.join(dir, 'runs'), clock }),
+    state: StateArea.open(path.join(dir, 'state')),
     // the jobs' locks over the in-memory store (the lock passes the same tests on it and on the disk: test/warehouse/lock.test.ts)
     locks: new LockManager({ storage: new MemoryStorage(), clock, heartbeat: false }),
     warehouse: wh,
@@ -311,7 +313,7 @@ export function harness(dir: string, o: { sources?: string[]; now?: string; auto
     oltp: fakeOltp([], []),
     mrr: mrrPort(wh), // the real planner over the fake's tables (the state is committed with the events)
     dims: dimsLoader(wh),
-    settings: { lookbackHours: 24, retry: { maxAttempts: 3, baseMs: 1000, maxMs: 4000 }, graceHours: 6, stateDir: path.join(dir, 'state') },
+    settings: { lookbackHours: 24, retry: { maxAttempts: 3, baseMs: 1000, maxMs: 4000 }, graceHours: 6 },
   };
   return { deps, clock, wh, landing, log };
 }
