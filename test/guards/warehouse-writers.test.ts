@@ -7,9 +7,8 @@
  *   2. every file in the warehouse directory at the end was created by such a call: nothing got there by a
  *      writer the recorder cannot see (DuckDB writing a job's file natively, another process).
  *
- * The jobs' state area (`<warehouse>/_state`: run store, scheduler state, completeness history) is still written
- * by jobs/ (jobs/runstore.ts, jobs/fsutil.ts) until it moves into a warehouse-owned module (HIST, issue 11/12);
- * STATE_AREA_PENDING leaves it out of both checks until then, and goes when it lands.
+ * The jobs' state area (`<warehouse>/_state`: run store, scheduler state, completeness history, lock leases) is
+ * included: it is written through warehouse/state-area.ts and the storage seam like the tables.
  */
 import { mkdtempSync, readFileSync, readdirSync, rmSync, lstatSync } from 'node:fs';
 import os from 'node:os';
@@ -19,8 +18,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI_BIN, runProcess, type RunResult } from '../helpers/cli.js';
 
 const RECORDER = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'helpers', 'fs-write-recorder.mjs');
-/** Until the state area is a warehouse module: the prefix the checks leave out (see the header). */
-const STATE_AREA_PENDING = '_state/';
 
 interface Write {
   call: string;
@@ -110,7 +107,6 @@ describe('nothing outside warehouse/ writes under the warehouse directory', () =
   it('every write under the warehouse directory is made by a module in warehouse/', () => {
     const offenders = writes
       .filter((w) => !byNode(w))
-      .filter((w) => !w.paths.every((p) => p === null || p.startsWith(STATE_AREA_PENDING)))
       .filter((w) => !w.module?.startsWith('warehouse/'))
       .map((w) => `${w.module ?? '?'} ${w.call} ${w.paths.filter(Boolean).join(' → ')} (${w.stack.join(' < ')})`);
     expect([...new Set(offenders)]).toEqual([]);
@@ -118,7 +114,7 @@ describe('nothing outside warehouse/ writes under the warehouse directory', () =
 
   it('every file in the warehouse directory was created by the warehouse (none by a writer the recorder cannot see)', () => {
     const made = new Set(writes.filter((w) => CREATES.has(w.call.replace(/Sync$/, '')) && w.module?.startsWith('warehouse/')).map(destOf));
-    const unaccounted = filesUnder(wh).filter((f) => !f.startsWith(STATE_AREA_PENDING) && !made.has(f));
+    const unaccounted = filesUnder(wh).filter((f) => !made.has(f));
     expect(unaccounted).toEqual([]);
   });
 
