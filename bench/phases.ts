@@ -15,6 +15,7 @@ import { addDays } from '../partitions/index.js';
 import { collectStatus } from '../jobs/status.js';
 import { copyCount, sqlString, withDuck } from '../warehouse/duck.js';
 import { spawn } from 'node:child_process';
+import os from 'node:os';
 import { mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -128,12 +129,17 @@ export async function longPhase(a: PhaseArgs): Promise<PhaseOutput> {
   for (const s of sources) loaded.set(s, await deps.warehouse.loadedWindows(s));
   const plan = planBackfill({ from: a.from, to: a.to, sources, loaded, force: false, nowMs: deps.clock.now() });
   const doneAt: number[] = [];
+  /** The 1-minute load average every 100 runs: a long run on a shared machine drifts, and the fit with it. */
+  const loadEvery100: number[] = [os.loadavg()[0]!];
   const t0 = performance.now();
   let last = 0;
   const progress = {
     update: (p: { done: number }) => {
       // one entry per finished run (a run covers a day's 6 windows)
-      if (p.done > last) doneAt.push((performance.now() - t0) / 1000);
+      if (p.done > last) {
+        doneAt.push((performance.now() - t0) / 1000);
+        if (doneAt.length % 100 === 0) loadEvery100.push(os.loadavg()[0]!);
+      }
       last = p.done;
     },
     finish: () => undefined,
@@ -168,7 +174,7 @@ export async function longPhase(a: PhaseArgs): Promise<PhaseOutput> {
     cAll.push(await timeStatusCli(a, a.to));
   }
   const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
-  return { seconds, rows: s.rowsIn, detail: { runs: doneAt.length, days, sources: sources.length, doneAt, checkSeconds, daysComplete, status10Seconds: median(t10), statusAllSeconds: median(tAll), status10Runs: t10, statusAllRuns: tAll, statusCli10Seconds: median(c10), statusCliAllSeconds: median(cAll), statusCli10Runs: c10, statusCliAllRuns: cAll, rowsWritten: s.rowsWritten } };
+  return { seconds, rows: s.rowsIn, detail: { runs: doneAt.length, days, sources: sources.length, doneAt, loadEvery100, checkSeconds, daysComplete, status10Seconds: median(t10), statusAllSeconds: median(tAll), status10Runs: t10, statusAllRuns: tAll, statusCli10Seconds: median(c10), statusCliAllSeconds: median(cAll), statusCli10Runs: c10, statusCliAllRuns: cAll, rowsWritten: s.rowsWritten } };
 }
 
 const CLI = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'billing-mart.js');

@@ -104,3 +104,36 @@ describe('a completeness history written before the day journals', () => {
     expect(await readHistory(again.deps)).toHaveLength(14);
   });
 });
+
+describe('the run store answers (source, window) and day queries from the index of those days', () => {
+  it('reads only the index objects of the days asked for, whatever the age of the store', async () => {
+    const { LocalStorage } = await import('../../warehouse/storage.js');
+    const { StateArea } = await import('../../warehouse/state-area.js');
+    const { RunStore } = await import('../../jobs/runstore.js');
+    const { ManualClock } = await import('../../jobs/clock.js');
+    const reads: string[] = [];
+    class Counting extends LocalStorage {
+      override async read(rel: string): Promise<Uint8Array | null> {
+        reads.push(rel);
+        return super.read(rel);
+      }
+    }
+    const clock = new ManualClock('2024-03-01T00:00:00Z', true);
+    const runs = new RunStore({ area: new StateArea(new Counting(newDir())).sub('runs'), clock });
+    const days = dayRange(FROM, addDays(FROM, 59));
+    for (const day of days) {
+      for (const w of windowsOfDay(day).slice(0, 2)) {
+        const r = await runs.start({ job: 'ingest', source: 'zuora', window: windowKey(w), trigger: 'backfill' });
+        await runs.finish(r, 'succeeded');
+        await clock.sleep(60_000);
+      }
+    }
+    const w = windowKey(windowsOfDay(addDays(FROM, 30))[1]!);
+    reads.length = 0;
+    expect(await runs.list({ source: 'zuora', window: w })).toMatchObject([{ window: w, status: 'succeeded' }]);
+    expect(reads).toEqual([`runs/_index/${addDays(FROM, 30)}.jsonl`]);
+    reads.length = 0;
+    expect(await runs.list({ days: { from: addDays(FROM, 10), to: addDays(FROM, 12) } })).toHaveLength(6);
+    expect(reads).toEqual([10, 11, 12].map((i) => `runs/_index/${addDays(FROM, i)}.jsonl`));
+  });
+});
