@@ -268,6 +268,12 @@ export interface TableDef {
   readonly partitionKey: string;
   /** The Hive folder key when it differs from the partition column (`event_day=` for `event_date`); default partitionKey. */
   readonly dirKey?: string;
+  /**
+   * The type of a partition key that is not a column of the files, only the folder's name (`run=00000001`: the
+   * bill run's number, int64). Unset when the partition key is a column. The Iceberg view declares such a key as a
+   * column that readers fill from the manifest's partition value (as for a Hive table migrated in place).
+   */
+  readonly folderKeyKind?: ColumnSpec['kind'];
   readonly columns: readonly ColumnSpec[];
   /** Export order (SQL ORDER BY list, after the partition). */
   readonly order: string;
@@ -334,8 +340,8 @@ export const MRR_STATE_COLUMNS: readonly ColumnSpec[] = [
   c('commit_version', 'int64', false, 'table version of the commit that wrote it (the newest per subscription counts)'),
 ];
 
-export const BILLING_RECORDS: TableDef = { name: BILLING_RECORDS_TABLE, partitionKey: BILLING_PARTITION_KEY, columns: BILLING_RECORD_COLUMNS, order: 'cycle_id, currency, record_id' };
-export const BILLING_ASSIGNMENTS: TableDef = { name: BILLING_ASSIGNMENTS_TABLE, partitionKey: BILLING_PARTITION_KEY, columns: BILLING_ASSIGNMENT_COLUMNS, order: 'event_id, record_id' };
+export const BILLING_RECORDS: TableDef = { name: BILLING_RECORDS_TABLE, partitionKey: BILLING_PARTITION_KEY, folderKeyKind: 'int64', columns: BILLING_RECORD_COLUMNS, order: 'cycle_id, currency, record_id' };
+export const BILLING_ASSIGNMENTS: TableDef = { name: BILLING_ASSIGNMENTS_TABLE, partitionKey: BILLING_PARTITION_KEY, folderKeyKind: 'int64', columns: BILLING_ASSIGNMENT_COLUMNS, order: 'event_id, record_id' };
 export const MRR_STATE: TableDef = { name: MRR_STATE_TABLE, partitionKey: MRR_STATE_PARTITION_KEY, dirKey: MRR_STATE_DIR_KEY, columns: MRR_STATE_COLUMNS, order: 'subscription_id, commit_version, version_seq', latestBy: ['billing_source', 'subscription_id'] };
 export const FACT: TableDef = { name: FACT_TABLE, partitionKey: FACT_PARTITION_KEY, dirKey: FACT_DIR_KEY, columns: FACT_COLUMNS, order: FACT_ORDER_SQL };
 export const QUARANTINE: TableDef = { name: QUARANTINE_TABLE, partitionKey: QUARANTINE_PARTITION_KEY, dirKey: QUARANTINE_DIR_KEY, columns: QUARANTINE_COLUMNS, order: 'billing_source, source_file, source_position, commit_version' };

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import avro from 'avsc';
-import { PARTITION_FIELD_ID } from './schema.js';
+import { PARTITION_FIELD_ID, type PartitionKind, type PartitionValue } from './schema.js';
 
 /** A manifest entry as this module writes and reads it (longs as JS numbers: every value here is far below 2^53). */
 export interface ManifestEntry {
@@ -21,8 +21,8 @@ export interface ManifestEntry {
     content: 0;
     file_path: string;
     file_format: 'PARQUET';
-    /** The identity partition value: days since the epoch. */
-    partition: { [partitionName: string]: number | null };
+    /** The identity partition value: days since the epoch (date), the text (string) or the number (long). */
+    partition: { [partitionName: string]: PartitionValue | null };
     record_count: number;
     file_size_in_bytes: number;
     lower_bounds: { key: number; value: Buffer }[] | null;
@@ -63,8 +63,10 @@ function boundsMap(name: string, id: number, keyId: number, valueId: number) {
   };
 }
 
-/** The manifest_entry schema of a table whose partition spec is one identity date field named `partitionName`. */
-export function manifestEntrySchema(partitionName: string) {
+const PARTITION_AVRO_TYPES: Readonly<Record<PartitionKind, unknown>> = { date: { type: 'int', logicalType: 'date' }, int64: 'long', utf8: 'string' };
+
+/** The manifest_entry schema of a table whose partition spec is one identity field named `partitionName` of `kind`. */
+export function manifestEntrySchema(partitionName: string, kind: PartitionKind) {
   return {
     type: 'record',
     name: 'manifest_entry',
@@ -86,7 +88,7 @@ export function manifestEntrySchema(partitionName: string) {
             {
               name: 'partition',
               'field-id': 102,
-              type: { type: 'record', name: 'r102', fields: [{ name: partitionName, type: opt({ type: 'int', logicalType: 'date' }), default: null, 'field-id': PARTITION_FIELD_ID }] },
+              type: { type: 'record', name: 'r102', fields: [{ name: partitionName, type: opt(PARTITION_AVRO_TYPES[kind]), default: null, 'field-id': PARTITION_FIELD_ID }] },
             },
             req('record_count', 'long', 103),
             req('file_size_in_bytes', 'long', 104),

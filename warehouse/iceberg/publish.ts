@@ -1,10 +1,12 @@
 /**
- * The Iceberg v2 view of the fact table and the quarantine table, published after every commit (see
- * docs/warehouse.md, "Iceberg"). For warehouse version N each table gets, under `iceberg/<table>/metadata/`:
+ * The Iceberg v2 view of every declared table (warehouse/schema.ts TABLES: the fact and quarantine tables,
+ * billing records and assignments, the MRR state), published after every commit (see docs/warehouse.md,
+ * "Iceberg"). For warehouse version N each table gets, under `iceberg/<table>/metadata/`:
  *
- *   m-<YYYY-MM>-v<N>.avro     a manifest for each month whose partitions changed in N (unchanged months
- *                             keep the manifest an earlier version wrote: reused, as Iceberg intends)
- *   snap-v<N>.avro            the manifest list of snapshot N (one entry per month holding live files)
+ *   m-<group>-v<N>.avro       a manifest for each group whose partitions changed in N (a month `YYYY-MM` of a
+ *                             day-partitioned table, else one partition: a bill run, a source); unchanged groups
+ *                             keep the manifest an earlier version wrote: reused, as Iceberg intends
+ *   snap-v<N>.avro            the manifest list of snapshot N (one entry per group holding live files)
  *   v<N>.metadata.json        table metadata; its current snapshot has id N and sequence number N
  *   version-hint.text         "N": the file-system (Hadoop) catalog's pointer, written last
  *
@@ -14,7 +16,7 @@
  * Storage with deterministic bytes, so publishing again after a crash is harmless: the commit path publishes
  * before it moves `current`, and recovery re-publishes a logged version whose publication was interrupted.
  *
- * Cost per commit: the touched months' manifests (their live files), a manifest list of one entry per month,
+ * Cost per commit: the touched groups' manifests (their live files), a manifest list of one entry per group,
  * and a metadata file holding the last `keepSnapshots` snapshots (older ones stay readable through their own
  * immutable v<K>.metadata.json). None of it grows with the number of commits.
  */
@@ -23,7 +25,7 @@ import { FatalError } from '../../events/errors.js';
 import type { CommitEntry, FileEntry, PartitionState, TableState } from '../state.js';
 import type { ObjectStorage } from '../storage.js';
 import { decodeAvroFile, encodeAvroFile, manifestEntrySchema, MANIFEST_FILE_SCHEMA, type ManifestEntry, type ManifestFile } from './avro.js';
-import { dateBound, fieldId, ICEBERG_TABLES, icebergSchema, isoToMicros, nameMapping, partitionDays, partitionSpec, PARTITION_FIELD_ID, SORT_ORDER_ID, sortOrders, timestampBound, type IcebergTableDef } from './schema.js';
+import { comparePartitionValues, fieldId, ICEBERG_TABLES, icebergSchema, isoToMicros, lastColumnId, manifestGroupOf, nameMapping, partitionBound, partitionSpec, partitionValue, PARTITION_FIELD_ID, SORT_ORDER_ID, sortOrders, timestampBound, type IcebergTableDef, type PartitionValue } from './schema.js';
 
 export const ICEBERG_DIR = 'iceberg';
 /** Snapshots kept in each metadata file (older ones: read their own v<K>.metadata.json). */
@@ -42,8 +44,9 @@ export const tableDir = (table: string) => `${ICEBERG_DIR}/${table}`;
 export const metadataDir = (table: string) => `${tableDir(table)}/metadata`;
 export const metadataName = (version: number) => `v${version}.metadata.json`;
 const manifestListName = (version: number) => `snap-v${version}.avro`;
-const manifestName = (month: string, version: number) => `m-${month}-v${version}.avro`;
-const MANIFEST_RE = /\/m-(\d{4}-\d{2})-v(\d+)\.avro$/;
+const manifestName = (group: string, version: number) => `m-${group}-v${version}.avro`;
+/** The group and version of a manifest's path (a group may hold '-' and 'v': the version is the last `-v<N>`). */
+const MANIFEST_RE = /\/m-(.+)-v(\d+)\.avro$/;
 
 export function locationRoot(storage: ObjectStorage, o: IcebergOptions): string {
   if (o.location) return o.location.replace(/\/+$/, '');
@@ -91,8 +94,6 @@ interface Snapshot {
   'schema-id': number;
 }
 
-const monthOf = (dir: string) => /=(\d{4}-\d{2})-\d{2}$/.exec(dir)![1]!;
-
 /**
  * Publishes warehouse version `entry.version` (whose state is `state`) to every Iceberg table. Call after the
  * commit point and before the version becomes `current`.
@@ -127,14 +128,15 @@ function relOf(uri: string, location: string): string {
 }
 
 function fileBounds(def: IcebergTableDef, p: PartitionState, f: FileEntry): Pick<ManifestEntry['data_file'], 'lower_bounds' | 'upper_bounds'> {
-  const days = partitionDays(p.dir, def.dirKey);
-  const lower = [{ key: fieldId(def, def.partitionKey), value: dateBound(days) }];
-  const upper = [{ key: fieldId(def, def.partitionKey), value: dateBound(days) }];
+  // a folder-only key is in no file: no column bounds for it (its value is the partition's)
+  const value = partitionValue(def, p.dir);
+  const lower = def.folderKey ? [] : [{ key: fieldId(def, def.partitionKey), value: partitionBound(def, value) }];
+  const upper = def.folderKey ? [] : [{ key: fieldId(def, def.partitionKey), value: partitionBound(def, value) }];
   if (def.tsColumn && f.minTs && f.maxTs) {
     lower.push({ key: fieldId(def, def.tsColumn), value: timestampBound(isoToMicros(f.minTs)) });
     upper.push({ key: fieldId(def, def.tsColumn), value: timestampBound(isoToMicros(f.maxTs)) });
   }
-  return { lower_bounds: lower, upper_bounds: upper };
+  return { lower_bounds: lower.length ? lower : null, upper_bounds: upper.length ? upper : null };
 }
 
 async function publishTable(storage: ObjectStorage, def: IcebergTableDef, state: TableState, entry: CommitEntry, o: IcebergOptions, faults?: (point: string) => void | Promise<void>): Promise<void> {
@@ -144,20 +146,21 @@ async function publishTable(storage: ObjectStorage, def: IcebergTableDef, state:
   const mdir = metadataDir(def.table);
   const prev = await readPrevious(storage, def, N - 1, root);
   const parts = [...state.partitions.values()].filter((p) => p.table === def.table);
-  const byMonth = new Map<string, PartitionState[]>();
-  for (const p of parts) byMonth.set(monthOf(p.dir), [...(byMonth.get(monthOf(p.dir)) ?? []), p]);
+  const groupOf = (dir: string) => manifestGroupOf(def, dir);
+  const byGroup = new Map<string, PartitionState[]>();
+  for (const p of parts) byGroup.set(groupOf(p.dir), [...(byGroup.get(groupOf(p.dir)) ?? []), p]);
 
-  const prevByMonth = new Map<string, ManifestFile>();
-  for (const m of prev?.manifests ?? []) prevByMonth.set(MANIFEST_RE.exec(m.manifest_path)![1]!, m);
-  const touched = prev ? new Set(entry.changes.filter((c) => c.path.startsWith(`${def.table}/`)).map((c) => monthOf(c.path))) : new Set([...byMonth.keys()]);
+  const prevByGroup = new Map<string, ManifestFile>();
+  for (const m of prev?.manifests ?? []) prevByGroup.set(MANIFEST_RE.exec(m.manifest_path)![1]!, m);
+  const touched = prev ? new Set(entry.changes.filter((c) => c.path.startsWith(`${def.table}/`)).map((c) => groupOf(c.path.slice(def.table.length + 1)))) : new Set([...byGroup.keys()]);
   const added = new Set(entry.added);
 
   const list: ManifestFile[] = [];
   const stats = { addedFiles: 0, deletedFiles: 0, addedRows: 0, deletedRows: 0 };
-  const months = [...new Set([...byMonth.keys(), ...prevByMonth.keys()])].sort();
-  for (const month of months) {
-    const old = prevByMonth.get(month);
-    if (!touched.has(month)) {
+  const groups = [...new Set([...byGroup.keys(), ...prevByGroup.keys()])].sort();
+  for (const group of groups) {
+    const old = prevByGroup.get(group);
+    if (!touched.has(group)) {
       // reused as it is, unless it holds only deleted entries (nothing live left to list)
       if (old && old.added_files_count + old.existing_files_count > 0) list.push(old);
       continue;
@@ -169,7 +172,7 @@ async function publishTable(storage: ObjectStorage, def: IcebergTableDef, state:
     }
     const entries: ManifestEntry[] = [];
     const live = new Set<string>();
-    for (const p of (byMonth.get(month) ?? []).sort((a, b) => (a.dir < b.dir ? -1 : 1))) {
+    for (const p of (byGroup.get(group) ?? []).sort((a, b) => (a.dir < b.dir ? -1 : 1))) {
       for (const f of p.files) {
         const file_path = `${root}/${f.blob}`;
         live.add(file_path);
@@ -178,7 +181,7 @@ async function publishTable(storage: ObjectStorage, def: IcebergTableDef, state:
           content: 0,
           file_path,
           file_format: 'PARQUET',
-          partition: { [def.partitionKey]: partitionDays(p.dir, def.dirKey) },
+          partition: { [def.partitionKey]: partitionValue(def, p.dir) },
           record_count: f.rows,
           file_size_in_bytes: f.bytes,
           ...fileBounds(def, p, f),
@@ -199,10 +202,10 @@ async function publishTable(storage: ObjectStorage, def: IcebergTableDef, state:
       stats.deletedRows += e.data_file.record_count;
     }
     if (entries.length === 0) continue;
-    const name = manifestName(month, N);
-    const bytes = await encodeAvroFile(manifestEntrySchema(def.partitionKey), entries, manifestHeader(def), `${def.table}/${name}`);
+    const name = manifestName(group, N);
+    const bytes = await encodeAvroFile(manifestEntrySchema(def.partitionKey, def.partitionKind), entries, manifestHeader(def), `${def.table}/${name}`);
     await storage.writeDurable(`${mdir}/${name}`, bytes);
-    list.push(manifestFileOf(`${tableLocation}/metadata/${name}`, bytes.length, N, entries));
+    list.push(manifestFileOf(def, `${tableLocation}/metadata/${name}`, bytes.length, N, entries));
   }
 
   const listName = manifestListName(N);
@@ -252,7 +255,7 @@ async function publishTable(storage: ObjectStorage, def: IcebergTableDef, state:
     location: tableLocation,
     'last-sequence-number': N,
     'last-updated-ms': ts,
-    'last-column-id': def.columns.length,
+    'last-column-id': lastColumnId(def),
     'current-schema-id': 0,
     schemas: [icebergSchema(def)],
     'default-spec-id': 0,
@@ -298,11 +301,11 @@ function manifestHeader(def: IcebergTableDef): Record<string, string> {
   };
 }
 
-function manifestFileOf(pathUri: string, length: number, version: number, entries: readonly ManifestEntry[]): ManifestFile {
+function manifestFileOf(def: IcebergTableDef, pathUri: string, length: number, version: number, entries: readonly ManifestEntry[]): ManifestFile {
   const count = (st: number) => entries.filter((e) => e.status === st);
   const rows = (es: ManifestEntry[]) => es.reduce((n, e) => n + e.data_file.record_count, 0);
   const liveSeqs = entries.filter((e) => e.status !== 2).map((e) => e.sequence_number ?? version);
-  const days = entries.map((e) => Object.values(e.data_file.partition)[0] as number);
+  const values = entries.map((e) => e.data_file.partition[def.partitionKey] as PartitionValue).sort(comparePartitionValues);
   return {
     manifest_path: pathUri,
     manifest_length: length,
@@ -317,6 +320,6 @@ function manifestFileOf(pathUri: string, length: number, version: number, entrie
     added_rows_count: rows(count(1)),
     existing_rows_count: rows(count(0)),
     deleted_rows_count: rows(count(2)),
-    partitions: [{ contains_null: false, contains_nan: null, lower_bound: dateBound(Math.min(...days)), upper_bound: dateBound(Math.max(...days)) }],
+    partitions: [{ contains_null: false, contains_nan: null, lower_bound: partitionBound(def, values[0]!), upper_bound: partitionBound(def, values[values.length - 1]!) }],
   };
 }

@@ -9,17 +9,30 @@
  * pyiceberg, iceberg-rust and DuckDB's reader honour for files without ids.
  */
 import type { ColumnKind, ColumnSpec } from '../columns.js';
-import { FACT_COLUMNS, FACT_DIR_KEY, FACT_PARTITION_KEY, FACT_TABLE, QUARANTINE_COLUMNS, QUARANTINE_DIR_KEY, QUARANTINE_PARTITION_KEY, QUARANTINE_TABLE } from '../schema.js';
+import { FACT_TABLE, TABLES, type TableDef } from '../schema.js';
 import { epochDay } from '../../partitions/index.js';
+
+/** The kinds a partition value can have here (an identity partition of a date, a string or a long). */
+export type PartitionKind = 'date' | 'utf8' | 'int64';
 
 export interface IcebergTableDef {
   /** Warehouse table (directory) name, also the Iceberg table name. */
   readonly table: string;
+  /** The columns of the data files (field id = position + 1). */
   readonly columns: readonly ColumnSpec[];
-  /** The DATE column (in the data files) the table is partitioned by: an identity partition in Iceberg. */
+  /**
+   * A partition key that is only the folder's name, not a column of the files (billing's `run`): declared as an
+   * Iceberg column with field id FOLDER_KEY_FIELD_ID, filled by readers from the manifest's identity partition
+   * value (Iceberg spec, Column Projection rule 1: a Hive table migrated in place). Null when the key is a column.
+   */
+  readonly folderKey: ColumnSpec | null;
+  /** The column the table is partitioned by (identity partition): a file column, or `folderKey`. */
   readonly partitionKey: string;
-  /** The Hive folder key of its partitions (`<dirKey>=YYYY-MM-DD` directories; not a column). */
+  readonly partitionKind: PartitionKind;
+  /** The Hive folder key of its partitions (`<dirKey>=<value>` directories). */
   readonly dirKey: string;
+  /** Manifests per month of a day partition (`month`), or one per partition (`partition`: few, or one a bill run). */
+  readonly manifestGroup: 'month' | 'partition';
   /** Columns that identify a row (Iceberg identifier-field-ids). */
   readonly identifier: readonly string[];
   /** The in-partition sort order of files marked sorted, or [] when the table declares none. */
@@ -28,13 +41,41 @@ export interface IcebergTableDef {
   readonly tsColumn: string | null;
 }
 
-export const ICEBERG_TABLES: readonly IcebergTableDef[] = [
-  { table: FACT_TABLE, columns: FACT_COLUMNS, partitionKey: FACT_PARTITION_KEY, dirKey: FACT_DIR_KEY, identifier: ['event_id'], sortColumns: ['billing_source', 'event_type', 'event_ts', 'seqn', 'event_id'], tsColumn: 'event_ts' },
-  { table: QUARANTINE_TABLE, columns: QUARANTINE_COLUMNS, partitionKey: QUARANTINE_PARTITION_KEY, dirKey: QUARANTINE_DIR_KEY, identifier: [], sortColumns: [], tsColumn: null },
-];
+/** What the Iceberg view adds to a declared table (warehouse/schema.ts TABLES): identity, sort order, the instant bounded per file. */
+const EXTRAS: Readonly<Record<string, Pick<IcebergTableDef, 'identifier' | 'sortColumns' | 'tsColumn'>>> = {
+  [FACT_TABLE]: { identifier: ['event_id'], sortColumns: ['billing_source', 'event_type', 'event_ts', 'seqn', 'event_id'], tsColumn: 'event_ts' },
+  billing_records: { identifier: ['record_id'], sortColumns: [], tsColumn: null },
+  billing_assignments: { identifier: ['event_id'], sortColumns: [], tsColumn: null },
+};
+const NO_EXTRAS = { identifier: [], sortColumns: [], tsColumn: null };
+
+/** The Iceberg description of a declared table: columns, partitioning and types all from its TableDef. */
+export function icebergTableDef(def: TableDef): IcebergTableDef {
+  const col = def.columns.find((c) => c.name === def.partitionKey);
+  if (col && def.folderKeyKind) throw new Error(`internal: ${def.name}'s partition key ${def.partitionKey} is a column of its files and also declared folder-only`);
+  if (!col && !def.folderKeyKind) throw new Error(`internal: ${def.name}'s partition key ${def.partitionKey} is neither a column of its files nor declared folder-only (folderKeyKind)`);
+  const folderKey: ColumnSpec | null = col ? null : { name: def.partitionKey, kind: def.folderKeyKind!, nullable: false, doc: `partition: the value of the folder ${def.dirKey ?? def.partitionKey}=<value> (not a column of the files)` };
+  const kind = (col ?? folderKey)!.kind;
+  if (kind !== 'date' && kind !== 'utf8' && kind !== 'int64') throw new Error(`internal: ${def.name} is partitioned by ${def.partitionKey} of kind ${kind}; the Iceberg view supports date, utf8 and int64`);
+  return {
+    table: def.name,
+    columns: def.columns,
+    folderKey,
+    partitionKey: def.partitionKey,
+    partitionKind: kind,
+    dirKey: def.dirKey ?? def.partitionKey,
+    manifestGroup: kind === 'date' ? 'month' : 'partition',
+    ...(EXTRAS[def.name] ?? NO_EXTRAS),
+  };
+}
+
+/** Every declared table, in TABLES order: the fact and quarantine tables, billing records and assignments, the MRR state. */
+export const ICEBERG_TABLES: readonly IcebergTableDef[] = [...TABLES.values()].map(icebergTableDef);
 
 /** Partition field ids start at 1000 (Iceberg convention). */
 export const PARTITION_FIELD_ID = 1000;
+/** Field id of a folder-only partition key: far above the file columns' ids, so appending a file column never renumbers it. */
+export const FOLDER_KEY_FIELD_ID = 10_000;
 export const SORT_ORDER_ID = 1;
 
 export function icebergType(kind: ColumnKind): string {
@@ -54,23 +95,31 @@ export function icebergType(kind: ColumnKind): string {
   }
 }
 
-/** Field id of a column: its 1-based position in the ColumnSpec list (columns are only ever appended). */
+/** Field id of a column: its 1-based position in the ColumnSpec list (columns are only ever appended); a folder-only key FOLDER_KEY_FIELD_ID. */
 export function fieldId(def: IcebergTableDef, column: string): number {
+  if (def.folderKey?.name === column) return FOLDER_KEY_FIELD_ID;
   const i = def.columns.findIndex((c) => c.name === column);
   if (i < 0) throw new Error(`internal: table ${def.table} has no column ${column}`);
   return i + 1;
 }
 
+/** The highest field id (the metadata's last-column-id). */
+export function lastColumnId(def: IcebergTableDef): number {
+  return def.folderKey ? FOLDER_KEY_FIELD_ID : def.columns.length;
+}
+
 export function icebergSchema(def: IcebergTableDef) {
+  const field = (c: ColumnSpec) => ({ id: fieldId(def, c.name), name: c.name, required: !c.nullable, type: icebergType(c.kind), ...(c.doc ? { doc: c.doc } : {}) });
   const schema: Record<string, unknown> = {
     type: 'struct',
     'schema-id': 0,
-    fields: def.columns.map((c, i) => ({ id: i + 1, name: c.name, required: !c.nullable, type: icebergType(c.kind), ...(c.doc ? { doc: c.doc } : {}) })),
+    fields: [...def.columns.map(field), ...(def.folderKey ? [field(def.folderKey)] : [])],
   };
   if (def.identifier.length > 0) schema['identifier-field-ids'] = def.identifier.map((c) => fieldId(def, c));
   return schema;
 }
 
+/** Field ids to the files' column names (a folder-only key is in no file: readers take it from the partition). */
 export function nameMapping(def: IcebergTableDef): string {
   return JSON.stringify(def.columns.map((c, i) => ({ 'field-id': i + 1, names: [c.name] })));
 }
@@ -99,11 +148,49 @@ export function timestampBound(micros: bigint): Buffer {
   return b;
 }
 
-/** Days since the epoch of a Hive partition value `YYYY-MM-DD`. */
-export function partitionDays(dir: string, key: string): number {
-  const m = new RegExp(`^${key}=(\\d{4}-\\d{2}-\\d{2})$`).exec(dir);
-  if (!m) throw new Error(`internal: partition directory "${dir}" is not ${key}=YYYY-MM-DD`);
-  return epochDay(m[1]!);
+/** Single-value binary serialization of a long: int64, little-endian. */
+export function longBound(v: number): Buffer {
+  const b = Buffer.alloc(8);
+  b.writeBigInt64LE(BigInt(v));
+  return b;
+}
+
+/** A partition value as the manifest stores it: days since the epoch (date), the text (string), the number (long). */
+export type PartitionValue = number | string;
+
+/** The identity partition value of a partition directory `<dirKey>=<value>`, in the table's partition type. */
+export function partitionValue(def: IcebergTableDef, dir: string): PartitionValue {
+  const prefix = `${def.dirKey}=`;
+  const text = dir.startsWith(prefix) ? dir.slice(prefix.length) : null;
+  if (def.partitionKind === 'date') {
+    if (text === null || !/^\d{4}-\d{2}-\d{2}$/.test(text)) throw new Error(`internal: partition directory "${dir}" of ${def.table} is not ${def.dirKey}=YYYY-MM-DD`);
+    return epochDay(text);
+  }
+  if (def.partitionKind === 'int64') {
+    if (text === null || !/^\d{1,15}$/.test(text)) throw new Error(`internal: partition directory "${dir}" of ${def.table} is not ${def.dirKey}=<number>`);
+    return Number(text);
+  }
+  if (text === null || text === '') throw new Error(`internal: partition directory "${dir}" of ${def.table} is not ${def.dirKey}=<value>`);
+  return text;
+}
+
+/** The single-value binary serialization of a partition value (Iceberg spec Appendix D). */
+export function partitionBound(def: IcebergTableDef, v: PartitionValue): Buffer {
+  if (def.partitionKind === 'date') return dateBound(v as number);
+  if (def.partitionKind === 'int64') return longBound(v as number);
+  return Buffer.from(v as string, 'utf8');
+}
+
+/** Orders partition values as Iceberg compares them (numbers; strings by their UTF-8 bytes). */
+export function comparePartitionValues(a: PartitionValue, b: PartitionValue): number {
+  if (typeof a === 'number' && typeof b === 'number') return a - b;
+  return Buffer.compare(Buffer.from(String(a), 'utf8'), Buffer.from(String(b), 'utf8'));
+}
+
+/** The name of the manifest group of a partition directory: `YYYY-MM` for day partitions, else the folder's value. */
+export function manifestGroupOf(def: IcebergTableDef, dir: string): string {
+  const value = dir.slice(dir.indexOf('=') + 1);
+  return def.manifestGroup === 'month' ? value.slice(0, 7) : value;
 }
 
 /** µs since the epoch of ISO text `YYYY-MM-DDTHH:MM:SS.ffffffZ` (as the manifests record min/max), exact. */
