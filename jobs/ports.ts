@@ -7,8 +7,8 @@ import type { RecordError } from '../events/errors.js';
 import type { BillingEvent, QuarantineEntry } from '../events/model.js';
 import type { MrrObservation } from '../events/mrr.js';
 import type { Window } from '../partitions/index.js';
-import type { ConnectorConfig } from '../connectors/index.js';
-import type { Staged } from '../warehouse/index.js';
+import type { ConnectorConfig, ControlTotals } from '../connectors/index.js';
+import type { Staged, TotalRow as TotalsRow } from '../warehouse/index.js';
 
 export interface InputFile {
   /** Path relative to the landing zone. */
@@ -32,16 +32,8 @@ export interface CommitResult {
   partitions: string[];
 }
 
-export interface TotalsRow {
-  billing_source: string;
-  event_type: string;
-  currency: string;
-  rows: number;
-  /** Events the rows hold now when it differs from `rows` (correction REVERSAL rows count -1). */
-  net_rows?: number;
-  /** Exact decimal text. */
-  amount_sum: string;
-}
+/** A control-total row (per source, event type and currency) as the warehouse's manifests keep it. */
+export type { TotalsRow };
 
 export interface DayManifest {
   files: unknown[];
@@ -117,16 +109,7 @@ export interface WarehousePort extends TableReader {
   readonly factPath: string;
 }
 
-export interface ControlTotals {
-  source: string;
-  date: string;
-  generated_at?: string;
-  /** Where the numbers came from (file, query), when the provider knows. */
-  origin?: string;
-  /** The event types these numbers vouch for (an API recount lists only some objects); absent: all of them. */
-  eventTypes?: string[];
-  totals: { event_type: string; currency: string; rows: number; amount_sum: string }[];
-}
+export type { ControlTotals };
 
 export interface SourceBatch {
   /** Ready input files of the window plus lookback that were not committed yet (these will be read). */

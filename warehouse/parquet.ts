@@ -47,6 +47,15 @@ export function parquetBytes(specs: readonly ColumnSpec[], rows: readonly Record
   return pw.writeParquet(pw.Table.fromIPCStream(arrow.tableToIPC(table, 'stream')), writerProperties(rowGroupRows, 'zstd'));
 }
 
+/** The next block holding rows, or undefined when the source is used up (empty blocks are skipped). */
+async function nextNonEmpty(source: AsyncIterator<Block>): Promise<Block | undefined> {
+  for (;;) {
+    const next = await source.next();
+    if (next.done) return undefined;
+    if (next.value.length > 0) return next.value;
+  }
+}
+
 /**
  * Writes rows from `source` (chunks of at most rowGroupRows) to `path` (created, must not exist) and closes
  * it; the caller makes it durable (ObjectStorage.putFile, or events/io.ts replaceFile, fsync it). The iterator is not closed when the file rolls, so the caller can continue it
@@ -55,30 +64,11 @@ export function parquetBytes(specs: readonly ColumnSpec[], rows: readonly Record
 export async function writeParquetFile(path: string, specs: readonly ColumnSpec[], rowSource: AsyncIterator<Block>, opts: WriteOptions): Promise<WriteResult> {
   // parquet-wasm cannot encode a stream with no batches ("Dyn casting error"): look at the first non-empty block
   // first, and leave an empty source as an empty (0-byte) file the caller discards.
-  let first: Block | undefined;
-  for (;;) {
-    const next = await rowSource.next();
-    if (next.done) break;
-    if (next.value.length > 0) {
-      first = next.value;
-      break;
-    }
-  }
-  if (!first) {
+  let pending = await nextNonEmpty(rowSource);
+  if (!pending) {
     await createEmptyLocalFile(path);
     return { rows: 0, bytes: 0, exhausted: true };
   }
-  let pending: Block | undefined = first;
-  const source: AsyncIterator<Block> = {
-    next: async () => {
-      if (pending) {
-        const value = pending;
-        pending = undefined;
-        return { done: false, value };
-      }
-      return rowSource.next();
-    },
-  };
   const fh = await createLocalFile(path);
   let rows = 0;
   let bytes = 0;
@@ -89,15 +79,8 @@ export async function writeParquetFile(path: string, specs: readonly ColumnSpec[
       async pull(ctrl) {
         try {
           if (rows > 0 && opts.shouldRoll?.(bytes, rows)) return ctrl.close();
-          let chunk: Block | undefined;
-          for (;;) {
-            const next = await source.next();
-            if (next.done) break;
-            if (next.value.length > 0) {
-              chunk = next.value;
-              break;
-            }
-          }
+          const chunk = pending ?? (await nextNonEmpty(rowSource));
+          pending = undefined;
           if (!chunk) {
             exhausted = true;
             return ctrl.close();
