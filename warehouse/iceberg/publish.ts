@@ -6,7 +6,8 @@
  *   m-<group>-v<N>.avro       a manifest for each group whose partitions changed in N (a month `YYYY-MM` of a
  *                             day-partitioned table, else one partition: a bill run, a source); unchanged groups
  *                             keep the manifest an earlier version wrote: reused, as Iceberg intends
- *   snap-v<N>.avro            the manifest list of snapshot N (one entry per group holding live files)
+ *   snap-v<N>.avro            the manifest list of snapshot N (one entry per group holding live files), when N
+ *                             changed the table; a snapshot that changed nothing of it points at its parent's
  *   v<N>.metadata.json        table metadata; its current snapshot has id N and sequence number N
  *   version-hint.text         "N": the file-system (Hadoop) catalog's pointer, written last
  *
@@ -208,10 +209,18 @@ async function publishTable(storage: ObjectStorage, def: IcebergTableDef, state:
     list.push(manifestFileOf(def, `${tableLocation}/metadata/${name}`, bytes.length, N, entries));
   }
 
-  const listName = manifestListName(N);
   const parentId = prev ? N - 1 : undefined;
-  const listBytes = await encodeAvroFile(MANIFEST_FILE_SCHEMA, list, { 'snapshot-id': String(N), ...(parentId ? { 'parent-snapshot-id': String(parentId) } : {}), 'sequence-number': String(N), 'format-version': '2' }, `${def.table}/${listName}`);
-  await storage.writeDurable(`${mdir}/${listName}`, listBytes);
+  // A commit that changed nothing of this table (most commits, for the billing tables) lists exactly the parent's
+  // manifests: its snapshot points at the parent's manifest list instead of writing the same entries again.
+  const unchanged = prev !== null && !entry.changes.some((c) => c.path.startsWith(`${def.table}/`));
+  let listUri: string;
+  if (unchanged) listUri = prev!.meta.snapshots.find((s) => s['snapshot-id'] === N - 1)!['manifest-list'];
+  else {
+    const listName = manifestListName(N);
+    const listBytes = await encodeAvroFile(MANIFEST_FILE_SCHEMA, list, { 'snapshot-id': String(N), ...(parentId ? { 'parent-snapshot-id': String(parentId) } : {}), 'sequence-number': String(N), 'format-version': '2' }, `${def.table}/${listName}`);
+    await storage.writeDurable(`${mdir}/${listName}`, listBytes);
+    listUri = `${tableLocation}/metadata/${listName}`;
+  }
   if (faults) await faults(`iceberg:${def.table}:after-manifest-list`);
 
   const totalFiles = parts.reduce((n, p) => n + p.files.length, 0);
@@ -223,7 +232,7 @@ async function publishTable(storage: ObjectStorage, def: IcebergTableDef, state:
     ...(parentId ? { 'parent-snapshot-id': parentId } : {}),
     'sequence-number': N,
     'timestamp-ms': ts,
-    'manifest-list': `${tableLocation}/metadata/${listName}`,
+    'manifest-list': listUri,
     summary: {
       operation: icebergOperation(entry, stats),
       'added-data-files': String(stats.addedFiles),
