@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { ColumnSpec } from '../../warehouse/columns.js';
-import { DIMENSION_DIR_KEY, FACT_COLUMNS, FACT_DIR_KEY, FACT_TABLE, QUARANTINE_COLUMNS, QUARANTINE_DIR_KEY, QUARANTINE_PARTITION_KEY, QUARANTINE_TABLE } from '../../warehouse/schema.js';
+import { BILLING_ASSIGNMENT_COLUMNS, BILLING_RECORD_COLUMNS, DIMENSION_DIR_KEY, FACT_COLUMNS, FACT_DIR_KEY, FACT_TABLE, QUARANTINE_COLUMNS, QUARANTINE_DIR_KEY, QUARANTINE_PARTITION_KEY, QUARANTINE_TABLE } from '../../warehouse/schema.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
 const README = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
@@ -106,5 +106,23 @@ describe('the docs follow warehouse/schema.ts', () => {
     expect(mismatches(readmeFact(), dropped, README_TYPE, 'README.md')).toEqual(['README.md: documents a column mrr_delta that warehouse/schema.ts does not have']);
     const swapped = [FACT_COLUMNS[1]!, FACT_COLUMNS[0]!, ...FACT_COLUMNS.slice(2)];
     expect(mismatches(readmeFact(), swapped, README_TYPE, 'README.md')).toHaveLength(1);
+  });
+});
+
+describe('docs/billing.md names only declared billing columns', () => {
+  const BILLING_MD = readFileSync(path.join(ROOT, 'docs', 'billing.md'), 'utf8');
+  /** The backticked lower_case names of the bullet that starts with `<table>/run=N/*.parquet`. */
+  const named = (table: string) => {
+    const at = BILLING_MD.indexOf(`\`${table}/run=N/*.parquet\``);
+    if (at < 0) throw new Error(`docs/billing.md has no bullet for ${table}/run=N/*.parquet`);
+    const bullet = BILLING_MD.slice(at, BILLING_MD.indexOf('\n  *', at + 1));
+    return [...bullet.matchAll(/`([a-z_]+)`/g)].map((m) => m[1]!);
+  };
+  it('every column the billing_records and billing_assignments bullets name is in warehouse/schema.ts', () => {
+    for (const [table, cols] of [['billing_records', BILLING_RECORD_COLUMNS], ['billing_assignments', BILLING_ASSIGNMENT_COLUMNS]] as const) {
+      const names = named(table);
+      expect(names.length, table).toBeGreaterThan(3);
+      expect(names.filter((n) => !cols.some((c) => c.name === n)), table).toEqual([]);
+    }
   });
 });
