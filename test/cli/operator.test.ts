@@ -214,7 +214,7 @@ describe('interrupts: exit 130, one interrupt per burst, a rerun hint built from
     const again = await cli(hint!.split(' ').slice(1), w.dir);
     expect(again.code).toBe(0);
     expect(again.out).toMatch(/144 planned, \d+ loaded, [1-9]\d* skipped \(already loaded\), 0 failed/);
-  });
+  }, 300_000); // two backfills of 144 windows in child processes: ~25 s quiet, > 120 s at load 40
 });
 
 describe('doctor', () => {
