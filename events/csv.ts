@@ -14,7 +14,22 @@ const NEEDS_QUOTES = /^$|[",\r\n]|^\s|\s$/;
 export function csvField(v: CsvValue): string {
   if (v === null || v === undefined) return '';
   const s = typeof v === 'string' ? v : String(v);
-  return NEEDS_QUOTES.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+  return needsQuotes(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+/** NEEDS_QUOTES.test(s), without the regex for the common case (first and last characters printable ASCII). */
+export function needsQuotes(s: string): boolean {
+  const n = s.length;
+  if (n === 0) return true;
+  const a = s.charCodeAt(0);
+  const z = s.charCodeAt(n - 1);
+  // outside 0x21..0x7e an end character may be white space (\s is Unicode-aware): the regex decides
+  if (a <= 32 || a >= 127 || z <= 32 || z >= 127) return NEEDS_QUOTES.test(s);
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 44 || c === 34 || c === 10 || c === 13) return true;
+  }
+  return false;
 }
 
 /** Fields joined by commas, no line end. */

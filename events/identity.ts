@@ -5,7 +5,7 @@
  * occur in the parts, so different tuples never hash the same text. Re-reading the same source record yields
  * the same id; a new version or change marker yields a new one.
  */
-import { createHash } from 'node:crypto';
+import { createHash, hash } from 'node:crypto';
 
 const SEP = '\x1f';
 
@@ -18,14 +18,16 @@ export interface IdentityParts {
 }
 
 export function eventId(parts: IdentityParts): string {
-  const text = ['v1', parts.billingSource, parts.sourceObjectType, parts.sourceRecordId, parts.sourceVersion ?? '']
-    .map((p) => {
-      const s = String(p).trim();
-      if (s.includes(SEP)) throw new Error(`identity part contains a unit separator: ${JSON.stringify(s)}`);
-      return s;
-    })
-    .join(SEP);
-  return createHash('sha256').update(text).digest('hex').slice(0, 32);
+  const text = `v1${SEP}${part(parts.billingSource)}${SEP}${part(parts.sourceObjectType)}${SEP}${part(parts.sourceRecordId)}${SEP}${part(parts.sourceVersion ?? '')}`;
+  // one-shot hash (no Hash object per event); the same sha256 as createHash().update().digest()
+  return hash('sha256', text, 'hex').slice(0, 32);
+}
+
+/** One identity part: trimmed text without the unit separator. */
+function part(p: string): string {
+  const s = String(p).trim();
+  if (s.includes(SEP)) throw new Error(`identity part contains a unit separator: ${JSON.stringify(s)}`);
+  return s;
 }
 
 export type CorrectionKind = 'REVERSAL' | 'RESTATEMENT';

@@ -1,5 +1,6 @@
 /**
- * Exact money. Amounts are decimal.js values with an ISO 4217 currency; no `number` ever holds money.
+ * Exact money. Amounts are exact decimal texts (DECIMAL(38,9), decimal.js values on demand) with an ISO 4217
+ * currency; no `number` ever holds money.
  * The public constructors accept only strings, bigints and lossless-json numbers, never a JS number,
  * so a float cannot sneak in through the types.
  *
@@ -70,10 +71,71 @@ function shorten(text: string): string {
   return text.length > 60 ? `${text.slice(0, 28)}…${text.slice(-28)} (${text.length} characters)` : text;
 }
 
+/**
+ * A plain decimal text (`70.36`, `-.5`, `20.830000000`; trimmed, no exponent) as the canonical DECIMAL(38,9) text,
+ * by string arithmetic: `-?<digits>.<9 digits>`, no leading zeros, no negative zero. 'range' when it has more
+ * than 9 decimal places (trailing zeros do not count) or more than 29 integer digits (|unscaled| > 10^38 - 1);
+ * null when it is not a plain decimal. Exactly what `new Decimal(text)` + `checked` + `toFixed(9)` gives (the
+ * property test in test/events/money.test.ts compares the two on random texts).
+ */
+function plainFixed(text: string): string | 'range' | null {
+  const m = PLAIN_RE.exec(text);
+  if (!m) return null;
+  const neg = m[1] === '-';
+  let int = m[2]!;
+  let frac = m[3] ?? '';
+  if (int === '' && frac === '') return null;
+  let k = frac.length;
+  while (k > 0 && frac.charCodeAt(k - 1) === 48) k--;
+  if (k > AMOUNT_SCALE) return 'range';
+  frac = frac.slice(0, k);
+  let z = 0;
+  while (z < int.length - 1 && int.charCodeAt(z) === 48) z++;
+  int = int.slice(z);
+  if (int === '') int = '0';
+  if (int.length > AMOUNT_PRECISION - AMOUNT_SCALE) return 'range';
+  if (int === '0' && frac === '') return ZERO_FIXED;
+  return `${neg ? '-' : ''}${int}.${frac}${ZEROS.slice(frac.length)}`;
+}
+
+/** An integer text (`-1234`, trimmed) divided by 10^exponent (0..9) as canonical DECIMAL(38,9) text; 'range' past 38 digits. */
+function minorFixed(text: string, exponent: number): string | 'range' {
+  const c = text.charCodeAt(0);
+  const neg = c === 45;
+  let digits = c === 45 || c === 43 ? text.slice(1) : text;
+  let z = 0;
+  while (z < digits.length - 1 && digits.charCodeAt(z) === 48) z++;
+  digits = digits.slice(z);
+  if (digits === '0') return ZERO_FIXED;
+  const cut = digits.length - exponent;
+  const int = cut > 0 ? digits.slice(0, cut) : '0';
+  if (int.length > AMOUNT_PRECISION - AMOUNT_SCALE) return 'range';
+  const frac = cut >= 0 ? digits.slice(cut) : ZEROS.slice(0, -cut) + digits;
+  return `${neg ? '-' : ''}${int}.${frac}${ZEROS.slice(frac.length)}`;
+}
+
+const PLAIN_RE = /^([+-]?)(\d*)(?:\.(\d*))?$/;
+const ZEROS = '0'.repeat(AMOUNT_SCALE);
+const ZERO_FIXED = `0.${ZEROS}`;
+const TEN_POW_SCALE = 10n ** BigInt(AMOUNT_SCALE);
+
 /** An exact amount in a currency. Immutable. */
 export class Money {
-  private constructor(readonly amount: Decimal, readonly currency: string) {
+  /**
+   * The canonical DECIMAL(38,9) text, `-?<digits>.<9 digits>` with no leading zeros and no negative zero (what
+   * toFixed() returns): the one representation. A decimal.js value is only built when a caller asks for `amount`.
+   */
+  readonly fixed: string;
+  #decimal: Decimal | undefined;
+
+  private constructor(fixed: string, readonly currency: string) {
+    this.fixed = fixed;
     Object.freeze(this);
+  }
+
+  /** The amount as a decimal.js value (built on first use; the ingest path never needs one). */
+  get amount(): Decimal {
+    return (this.#decimal ??= new Decimal(this.fixed));
   }
 
   /**
@@ -86,6 +148,8 @@ export class Money {
     if (text === undefined || text === '' || !DECIMAL_RE.test(text)) {
       throw new RecordError('BAD_AMOUNT', `amount ${JSON.stringify(text ?? (typeof raw === 'bigint' ? raw.toString() : raw))} is not a decimal number`, text ?? raw, location);
     }
+    const plain = plainFixed(text);
+    if (plain !== null) return plain === 'range' ? outOfRange(text, raw, location) : new Money(plain, currency);
     if (!o.exponent && /[eE]/.test(text)) {
       throw new RecordError('BAD_AMOUNT', `amount ${shorten(text)} is in exponent notation, which is not an exact amount (a spreadsheet may have rounded it); export plain decimals, or declare exponent: true on the money field if the source really writes exponents`, text, location);
     }
@@ -103,55 +167,91 @@ export class Money {
     if (text === undefined || !INTEGER_RE.test(text)) {
       throw new RecordError('BAD_AMOUNT', `minor-unit amount ${JSON.stringify(text ?? (typeof raw === 'bigint' ? raw.toString() : raw))} is not an integer`, text ?? raw, location);
     }
-    const amount = new Decimal(text).div(new Decimal(10).pow(currencyExponent(currency)));
-    return Money.checked(amount, currency, raw, location);
+    const fixed = minorFixed(text, currencyExponent(currency));
+    return fixed === 'range' ? outOfRange(text, raw, location) : new Money(fixed, currency);
   }
 
   /** From the unscaled DECIMAL(38,9) integer stored on disk. */
   static fromUnscaled(unscaled: bigint, currency: string): Money {
-    return new Money(new Decimal(unscaled.toString()).div(new Decimal(10).pow(AMOUNT_SCALE)), currency);
+    return new Money(unscaledToText(unscaled), currency);
   }
 
   static zero(currency: string): Money {
-    return new Money(new Decimal(0), currency);
+    return new Money(ZERO_FIXED, currency);
   }
 
+  /** A decimal.js value (exponent notation, from `major`) checked against DECIMAL(38,9). */
   private static checked(amount: Decimal, currency: string, raw: unknown, location?: SourceLocation): Money {
     if (!amount.isFinite()) throw new RecordError('BAD_AMOUNT', `amount ${String(raw)} is not finite`, raw, location);
     if (amount.decimalPlaces() > AMOUNT_SCALE || amount.abs().times(new Decimal(10).pow(AMOUNT_SCALE)).greaterThan(new Decimal(MAX_UNSCALED.toString()))) {
-      throw new RecordError(
-        'AMOUNT_OUT_OF_RANGE',
-        `amount ${shorten(rawText(raw) ?? amount.toFixed())} does not fit DECIMAL(${AMOUNT_PRECISION},${AMOUNT_SCALE}) exactly; refusing to round`,
-        typeof raw === 'bigint' ? raw.toString() : raw,
-        location,
-      );
+      return outOfRange(rawText(raw) ?? amount.toFixed(), raw, location);
     }
     // normalise negative zero
-    return new Money(amount.isZero() ? new Decimal(0) : amount, currency);
+    return new Money(amount.isZero() ? ZERO_FIXED : amount.toFixed(AMOUNT_SCALE), currency);
+  }
+
+  /** -1, 0 or 1. */
+  sign(): -1 | 0 | 1 {
+    return this.fixed.charCodeAt(0) === 45 ? -1 : this.fixed === ZERO_FIXED ? 0 : 1;
+  }
+
+  isZero(): boolean {
+    return this.fixed === ZERO_FIXED;
+  }
+
+  /** Decimal places without trailing zeros (`70.360000000` → 2), as decimal.js `decimalPlaces()` counts them. */
+  decimalPlaces(): number {
+    let k = this.fixed.length;
+    while (this.fixed.charCodeAt(k - 1) === 48) k--;
+    return k - (this.fixed.length - AMOUNT_SCALE);
   }
 
   negated(): Money {
-    return this.amount.isZero() ? this : new Money(this.amount.negated(), this.currency);
+    if (this.isZero()) return this;
+    return new Money(this.fixed.charCodeAt(0) === 45 ? this.fixed.slice(1) : `-${this.fixed}`, this.currency);
   }
 
   plus(other: Money): Money {
     if (other.currency !== this.currency) throw new Error(`cannot add ${other.currency} to ${this.currency}`);
-    return new Money(this.amount.plus(other.amount), this.currency);
+    return new Money(unscaledToText(this.toUnscaled() + other.toUnscaled()), this.currency);
   }
 
   /** The DECIMAL(38,9) unscaled integer (exact: construction guarantees scale <= 9). */
   toUnscaled(): bigint {
-    return BigInt(this.amount.times(new Decimal(10).pow(AMOUNT_SCALE)).toFixed(0));
+    const dot = this.fixed.length - AMOUNT_SCALE - 1;
+    return BigInt(this.fixed.slice(0, dot)) * TEN_POW_SCALE + (this.fixed.charCodeAt(0) === 45 ? -1n : 1n) * BigInt(this.fixed.slice(dot + 1));
   }
 
   /** Plain decimal text with exactly AMOUNT_SCALE places, as DuckDB prints DECIMAL(38,9). */
   toFixed(): string {
-    return this.amount.toFixed(AMOUNT_SCALE);
+    return this.fixed;
+  }
+
+  /** The shortest exact text (`70.36`, `-0.3`, `0`), as decimal.js `toFixed()` writes it. */
+  private shortText(): string {
+    let k = this.fixed.length;
+    while (this.fixed.charCodeAt(k - 1) === 48) k--;
+    return this.fixed.slice(0, this.fixed.charCodeAt(k - 1) === 46 ? k - 1 : k);
   }
 
   toString(): string {
-    return `${this.amount.toFixed()} ${this.currency}`;
+    return `${this.shortText()} ${this.currency}`;
   }
+
+  /** As JSON.stringify wrote Money when it held a decimal.js value: `{"amount":"70.36","currency":"USD"}`. */
+  toJSON(): { amount: string; currency: string } {
+    return { amount: this.shortText(), currency: this.currency };
+  }
+}
+
+/** The AMOUNT_OUT_OF_RANGE refusal of a value that does not fit DECIMAL(38,9) exactly. */
+function outOfRange(text: string, raw: unknown, location?: SourceLocation): never {
+  throw new RecordError(
+    'AMOUNT_OUT_OF_RANGE',
+    `amount ${shorten(text)} does not fit DECIMAL(${AMOUNT_PRECISION},${AMOUNT_SCALE}) exactly; refusing to round`,
+    typeof raw === 'bigint' ? raw.toString() : raw,
+    location,
+  );
 }
 
 /** Sum of exact decimal strings (for control totals); returns DECIMAL(38,9) text. */

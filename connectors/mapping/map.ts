@@ -201,8 +201,8 @@ function changeMarkerOf(data: unknown, rule: EventRule, version: string | null):
 
 /** A declared event type's amounts must point the way its sign convention says (the canonical ones are documented). */
 function checkDeclaredSign(rule: EventRule, declared: DeclaredEventType, amount: Money, r: RawRecord): void {
-  const a = amount.amount;
-  const ok = declared.sign === 'any' || a.isZero() || (declared.sign === 'positive' ? a.isPositive() : declared.sign === 'negative' ? a.isNegative() : false);
+  const sign = amount.sign();
+  const ok = declared.sign === 'any' || sign === 0 || (declared.sign === 'positive' ? sign > 0 : declared.sign === 'negative' ? sign < 0 : false);
   if (ok) return;
   throw new RecordError('BAD_AMOUNT', `event type ${rule.eventType} is declared ${declared.sign}, but rule ${rule.name ?? rule.eventType} gives ${amount.toFixed()} (check the rule's sign)`, amount.toFixed(), locOf(r, rule.amount));
 }

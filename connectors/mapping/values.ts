@@ -4,7 +4,7 @@
  */
 import { isLosslessNumber } from 'lossless-json';
 import { RecordError, type SourceLocation } from '../../events/errors.js';
-import { Money, normaliseCurrency, Decimal, type RawAmount } from '../../events/money.js';
+import { Money, normaliseCurrency, type RawAmount } from '../../events/money.js';
 import { parseTimestamp, type ParsedTimestamp } from '../../events/time.js';
 import type { CurrencySpec, MoneySpec, TimestampFormat } from '../../config/sources.js';
 import { asList, firstPresent, textOf } from '../paths.js';
@@ -93,8 +93,9 @@ export function readMoney(data: unknown, name: string, spec: MoneySpec, currency
   if (raw === null) throw new RecordError('BAD_AMOUNT', `amount ${JSON.stringify(hit.value)} is not a number`, hit.value, at);
   const money = spec.unit === 'minor' ? Money.minor(raw, currency, at) : Money.major(raw, currency, at, { exponent: spec.exponent === true });
   if (spec.unit === 'major' && spec.scale !== undefined) {
-    const text = textOf(raw)!;
-    if (new Decimal(text).decimalPlaces() > spec.scale) {
+    // the money holds exactly the text's value, so its decimal places are the text's
+    if (money.decimalPlaces() > spec.scale) {
+      const text = textOf(raw)!;
       throw new RecordError('AMOUNT_OUT_OF_RANGE', `amount ${text} has more than the declared ${spec.scale} decimal places; refusing to round`, text, at);
     }
   }

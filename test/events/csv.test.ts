@@ -1,12 +1,28 @@
 /** The one CSV-field rule (events/csv.ts) and the writers that use it: null and '' stay apart, nothing a reader trims is lost. */
 import { parse } from 'csv-parse/sync';
 import { describe, expect, it } from 'vitest';
-import { csvField, csvRow } from '../../events/csv.js';
+import { csvField, csvRow, needsQuotes } from '../../events/csv.js';
 import { csvField as exportField } from '../../warehouse/export.js';
 import { accountsCsv } from '../../tools/oltp-write.js';
 import { ACCOUNT_COLUMNS, type AccountRow } from '../../connectors/oltp/index.js';
 
 describe('csvField', () => {
+  it('decides quoting exactly as the rule regex does (seeded random texts, Unicode white space at the ends included)', () => {
+    const rule = /^$|[",\r\n]|^\s|\s$/;
+    const alphabet = ['a', 'Z', '0', '-', '.', ':', '_', ',', '"', '\r', '\n', ' ', '\t', '\v', '\f', '\u00a0', '\u2028', '\u3000', '\ufeff', '\u200b', 'é', '€', '~', '\x7f', '\x00', '\u{1f600}'];
+    let seed = 7;
+    const r = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
+    let quoted = 0;
+    for (let i = 0; i < 20_000; i++) {
+      let s = '';
+      for (let n = Math.floor(r() * 6); n > 0; n--) s += alphabet[Math.floor(r() * alphabet.length)];
+      expect(needsQuotes(s), JSON.stringify(s)).toBe(rule.test(s));
+      if (rule.test(s)) quoted++;
+    }
+    expect(quoted).toBeGreaterThan(2_000);
+    expect(quoted).toBeLessThan(18_000);
+  });
+
   it('null is the empty field, the empty string is "", plain text as it is', () => {
     expect(csvField(null)).toBe('');
     expect(csvField(undefined)).toBe('');
