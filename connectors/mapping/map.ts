@@ -2,7 +2,8 @@
  * The mapping engine: one raw record + its object mapping → canonical events, or one RecordError.
  * A record yields either all of its events or none (the first problem quarantines the whole record).
  */
-import { isLosslessNumber, parse as parseLossless, stringify as stringifyLossless } from 'lossless-json';
+import { isLosslessNumber, stringify as stringifyLossless } from 'lossless-json';
+import { parseJson as parseLossless } from '../landing/json-parse.js';
 import { isIoError, RecordError } from '../../events/errors.js';
 import { eventId } from '../../events/identity.js';
 import { makeEvent, quarantineFromError, type BillingEvent, type QuarantineEntry } from '../../events/model.js';
