@@ -27,7 +27,10 @@ export function asList(p: string | string[] | undefined): string[] {
 /** The value as text, or null when absent/empty. Numbers keep their exact source digits. */
 export function textOf(v: unknown): string | null {
   if (v === null || v === undefined) return null;
-  if (typeof v === 'string') return v.trim() === '' ? null : v.trim();
+  if (typeof v === 'string') {
+    const t = v.trim();
+    return t === '' ? null : t;
+  }
   if (isLosslessNumber(v)) return v.value;
   if (typeof v === 'bigint' || typeof v === 'boolean' || typeof v === 'number') return String(v);
   return null;

@@ -152,6 +152,7 @@ export class LineBuffer {
   private readonly start: number[] = [];
   private readonly end: number[] = [];
   readonly day: string[] = [];
+  private lastDay = '';
   private readonly id: string[] = [];
   private readonly pair: number[] = [];
   private readonly ts: bigint[] = [];
@@ -198,7 +199,9 @@ export class LineBuffer {
     this.curOff += n;
     this.heldBytes += n;
     this.end.push(this.curOff);
-    this.day.push(e.eventDate);
+    // one string per day, not one per row (rows of a batch share a few days; each kept string is heap the GC copies)
+    if (e.eventDate !== this.lastDay) this.lastDay = e.eventDate;
+    this.day.push(this.lastDay);
     this.id.push(e.eventId);
     this.ts.push(e.eventTs);
     this.seqn.push(e.seqn);

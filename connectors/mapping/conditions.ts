@@ -76,8 +76,48 @@ export function fieldMatches(value: unknown, cond: FieldCondition, data: unknown
 
 export function whenMatches(data: unknown, when: When | undefined, locate: Locate = nowhere): boolean {
   if (when === undefined) return true;
-  const alternatives = Array.isArray(when) ? when : [when];
-  return alternatives.some((m) => Object.entries(m).every(([field, cond]) => fieldMatches(getPath(data, field), cond, data, field, locate)));
+  let alternatives = compiled.get(when);
+  if (!alternatives) compiled.set(when, (alternatives = compileWhen(when)));
+  for (const tests of alternatives) {
+    let all = true;
+    for (const t of tests) {
+      if (!t.test(getPath(data, t.field), data, locate)) {
+        all = false;
+        break;
+      }
+    }
+    if (all) return true;
+  }
+  return false;
+}
+
+/** One field's condition, compiled once per configuration object: what fieldMatches answers, in the same order. */
+interface FieldTest {
+  field: string;
+  test(value: unknown, data: unknown, locate: Locate): boolean;
+}
+
+/** Conditions are configuration (validated, frozen): compiled on first use. */
+const compiled = new WeakMap<object, FieldTest[][]>();
+
+function compileWhen(when: When): FieldTest[][] {
+  return (Array.isArray(when) ? when : [when]).map((m) => Object.entries(m).map(([field, cond]) => ({ field, test: compileField(field, cond) })));
+}
+
+/** The equals / in forms with their expected values lower-cased once; every other form is fieldMatches itself. */
+function compileField(field: string, cond: FieldCondition): FieldTest['test'] {
+  if (Array.isArray(cond)) {
+    const expected = cond.filter((c) => c !== null).map((c) => String(c).toLowerCase());
+    return (value) => {
+      const v = norm(value);
+      return v !== null && expected.includes(v);
+    };
+  }
+  if (typeof cond !== 'object') {
+    const expected = String(cond).toLowerCase();
+    return (value) => norm(value) === expected;
+  }
+  return (value, data, locate) => fieldMatches(value, cond, data, field, locate);
 }
 
 /** The fields a rule set looks at, with their values: used to explain "no rule matched" in quarantine. */
