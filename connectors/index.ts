@@ -127,8 +127,9 @@ export function mapRecords(
   const mrr: MrrObservation[] = [];
   const session = new MapSession(observeMrr ? withMrr(map, observeMrr, mrr) : map, billingSource, ingestRunId);
   async function* events(): AsyncGenerator<BillingEvent> {
-    for await (const r of records) yield* session.push(r).events;
-    yield* session.finish().events;
+    // for-of + yield, not yield* of the array (which wraps it in an async-from-sync iterator per record)
+    for await (const r of records) for (const e of session.push(r).events) yield e;
+    for (const e of session.finish().events) yield e;
   }
   return { events: events(), quarantine: session.quarantine, stats: session.stats, mrr };
 }

@@ -48,6 +48,12 @@ export function normaliseCurrency(raw: unknown, location?: SourceLocation): stri
   return code;
 }
 
+/** The normalised code when `raw` is a known currency (normaliseCurrency without building its error), else null. */
+export function knownCurrency(raw: unknown): string | null {
+  const code = typeof raw === 'string' ? raw.trim().toUpperCase() : '';
+  return KNOWN_CURRENCIES.has(code) ? code : null;
+}
+
 /** Minor-unit exponent of a currency code (any case: Stripe writes `jpy`). */
 export function currencyExponent(currency: string): number {
   return EXPONENT_EXCEPTIONS[currency.trim().toUpperCase()] ?? 2;

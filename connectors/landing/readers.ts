@@ -143,9 +143,9 @@ export async function* readRecords(src: ByteSource, name: FileName, spec: Object
   const bytes = () => (name.gzip ? gunzipped(chunksOf(src)) : chunksOf(src));
   const invalid = !p.utf8;
   const cap = limits.maxRecordBytes;
-  if (name.format === 'csv') yield* checkEncoding(readCsv(bytes(), spec, file, cap), invalid, file);
-  else if (name.format === 'jsonl') yield* checkEncoding(readJsonLines(textOf(bytes()), spec, file, cap), invalid, file);
-  else yield* checkEncoding(readJsonPageStream(() => textOf(bytes()), spec, file, cap), invalid, file);
+  const records = name.format === 'csv' ? readCsv(bytes(), spec, file, cap) : name.format === 'jsonl' ? readJsonLines(textOf(bytes()), spec, file, cap) : readJsonPageStream(() => textOf(bytes()), spec, file, cap);
+  // a valid UTF-8 file (the usual case) has nothing to check: no generator layer per record for it
+  yield* invalid ? checkEncoding(records, invalid, file) : records;
 }
 
 interface CsvRow {

@@ -4,7 +4,7 @@
  */
 import { isLosslessNumber, stringify as stringifyLossless } from 'lossless-json';
 import { parseJson as parseLossless } from '../landing/json-parse.js';
-import { isIoError, RecordError } from '../../events/errors.js';
+import { isIoError, RecordError, type SourceLocation } from '../../events/errors.js';
 import { eventId } from '../../events/identity.js';
 import { makeEvent, quarantineFromError, type BillingEvent, type QuarantineEntry } from '../../events/model.js';
 import type { Money } from '../../events/money.js';
@@ -137,11 +137,12 @@ function mapOne(sourceName: string, c: Compiled, r: RawRecord, ctx: MapContext):
     invoiceId: keyOf(data, spec.keys.invoice),
     productId: keyOf(data, spec.keys.product),
   };
+  const loc = locOf(r); // one location object per record (read only where an error is built)
   return rules.map((rule) => {
     const tsHit = firstPresent(data, rule.ts);
     if (!tsHit) throw new RecordError('MISSING_FIELD', `event time is empty (looked at ${asList(rule.ts).join(', ')})`, null, locOf(r, asList(rule.ts)[0]));
     const ts = readTimestamp(tsHit.value, spec.timestamps[tsHit.path] ?? 'auto', zone, locOf(r, tsHit.path));
-    const amount = readAmount(data, spec, rule, r);
+    const amount = readAmount(data, spec, rule, r, loc);
     const identityHit = rule.identity?.id !== undefined ? firstPresent(data, rule.identity.id) : undefined;
     const identityId = identityHit === undefined ? recordId : identityHit && identityText(identityHit, r);
     if (identityId === null) throw new RecordError('MISSING_ID', `identity id is empty (looked at ${asList(rule.identity!.id!).join(', ')})`, null, locOf(r, asList(rule.identity!.id!)[0]));
@@ -169,7 +170,7 @@ function mapOne(sourceName: string, c: Compiled, r: RawRecord, ctx: MapContext):
         ...keys,
         lineage: { sourceFile: r.location.file, sourcePosition: positionOf(r), ingestRunId: ctx.ingestRunId },
       },
-      locOf(r),
+      loc,
     );
   });
 }
@@ -223,19 +224,19 @@ function readSeqn(data: unknown, spec: ObjectSpec, zone: string, r: RawRecord): 
   return readTimestamp(hit.value, spec.timestamps[field] ?? 'auto', zone, locOf(r, field)).utcMicros;
 }
 
-function readAmount(data: unknown, spec: ObjectSpec, rule: EventRule, r: RawRecord): Money {
+function readAmount(data: unknown, spec: ObjectSpec, rule: EventRule, r: RawRecord, loc: SourceLocation): Money {
   if (rule.amount === undefined) {
-    const cur = spec.currency !== undefined ? readCurrency(data, spec.currency, locOf(r)) : null;
+    const cur = spec.currency !== undefined ? readCurrency(data, spec.currency, loc) : null;
     return MoneyClass.zero(cur ?? NO_CURRENCY);
   }
   const m = spec.money[rule.amount]!;
   const cspec = m.currency ?? spec.currency!;
-  const currency = readCurrency(data, cspec, locOf(r));
+  const currency = readCurrency(data, cspec, loc);
   if (currency === null) {
     const cols = typeof cspec === 'string' ? [] : asList(cspec.column);
     throw new RecordError('UNKNOWN_CURRENCY', `no currency for amount "${rule.amount}" (column ${cols.join(' / ')} is empty and no default is configured)`, null, locOf(r, cols[0]));
   }
-  const money = readMoney(data, rule.amount, m, currency, locOf(r));
+  const money = readMoney(data, rule.amount, m, currency, loc);
   return rule.sign === -1 ? money.negated() : money;
 }
 

@@ -4,7 +4,7 @@
  */
 import { isLosslessNumber } from 'lossless-json';
 import { RecordError, type SourceLocation } from '../../events/errors.js';
-import { Money, normaliseCurrency, type RawAmount } from '../../events/money.js';
+import { knownCurrency, Money, normaliseCurrency, type RawAmount } from '../../events/money.js';
 import { parseTimestamp, type ParsedTimestamp } from '../../events/time.js';
 import type { CurrencySpec, MoneySpec, TimestampFormat } from '../../config/sources.js';
 import { asList, firstPresent, textOf } from '../paths.js';
@@ -74,7 +74,8 @@ export function readCurrency(data: unknown, spec: CurrencySpec, loc: SourceLocat
   if (typeof spec === 'string') return spec;
   const hit = firstPresent(data, spec.column);
   if (!hit) return spec.default ?? null;
-  return normaliseCurrency(textOf(hit.value) ?? hit.value, { ...loc, field: hit.path });
+  const v = textOf(hit.value) ?? hit.value;
+  return knownCurrency(v) ?? normaliseCurrency(v, { ...loc, field: hit.path });
 }
 
 function toRawAmount(v: unknown): RawAmount | null {
