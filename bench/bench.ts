@@ -144,6 +144,8 @@ async function main(argv: string[]): Promise<void> {
       '',
       `ingest/duckdb ratio: ${ratio.toFixed(3)}`,
       `compaction/COPY ratio: ${compactVsCopy(compact, copy).toFixed(2)} (compaction time over a plain DuckDB COPY of the same days)`,
+      ...phaseLines(`--parallel ${parallel}`, results.ingest),
+      ...(serial ? phaseLines('--parallel 1', results.serial) : []),
       ...(serial ? [`--parallel ${parallel} / --parallel 1 speedup: ${parallelSpeedup(ingest, serial).toFixed(2)}× (ingest time with --parallel 1 over with --parallel ${parallel}, same run)`] : []),
       `load average at end ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`,
       formatTargets(targets),
@@ -165,6 +167,30 @@ async function main(argv: string[]): Promise<void> {
   };
   writeFileSync(path.join(out, 'results.json'), JSON.stringify(doc, null, 1) + '\n');
   log(`figures written to ${path.join(out, 'results.json')}`);
+}
+
+interface IngestPhases {
+  runs: number;
+  prepareMs: number;
+  lockWaitMs: number;
+  publishMs: number;
+  maxPublishMs: number;
+}
+
+/**
+ * Where each ingest run's time went (issue 11 item 2): its runs' prepares (worker threads + Parquet conversion,
+ * no lock), waits for the writer lock and publishes under it, summed per run of the phase; the publishes are the
+ * serial part, the wall time is bounded below by their sum.
+ */
+export function phaseLines(label: string, runs: readonly PhaseRun[]): string[] {
+  const s = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+  return runs.flatMap((r, i) => {
+    const p = (r.detail as { phases?: IngestPhases }).phases;
+    if (!p || p.runs === 0) return [];
+    return [
+      `ingest ${label} run ${i + 1}: ${r.seconds.toFixed(2)} s wall, ${p.runs} commits: prepare ${s(p.prepareMs)} (summed over commits, no lock), writer-lock wait ${s(p.lockWaitMs)}, publish under the lock ${s(p.publishMs)} (${s(p.publishMs / p.runs)} per commit, max ${s(p.maxPublishMs)}; ${((100 * p.publishMs) / 1000 / r.seconds).toFixed(0)} % of the wall time)`,
+    ];
+  });
 }
 
 /** 7 years of daily runs: 4 sources × 2 557 days (the unit of a backfill is one source-day). */

@@ -61,7 +61,7 @@ export async function ingestPhase(a: PhaseArgs): Promise<PhaseOutput> {
   const s = await runBackfill(deps, plan, { parallel: a.parallel ?? 2, force: false, trigger: 'bench' });
   const seconds = (performance.now() - t0) / 1000;
   if (s.failed.length) throw new Error(`ingest failed for ${s.failed.length} run(s), first: ${s.failed[0]!.source} ${s.failed[0]!.window}: ${s.failed[0]!.error}`);
-  return { seconds, rows: s.rowsIn, detail: { windows: s.succeeded, rowsIn: s.rowsIn, rowsWritten: s.rowsWritten, duplicates: s.duplicates, quarantined: s.quarantined } };
+  return { seconds, rows: s.rowsIn, detail: { windows: s.succeeded, rowsIn: s.rowsIn, rowsWritten: s.rowsWritten, duplicates: s.duplicates, quarantined: s.quarantined, phases: s.phases } };
 }
 
 export async function compactPhase(a: PhaseArgs): Promise<PhaseOutput> {

@@ -92,7 +92,16 @@ function tmpBeside(file: string): string {
 
 /** fsyncs a directory, so a rename or link in it survives a crash. */
 export async function fsyncDir(dir: string): Promise<void> {
-  const fh = await fs.open(dir, 'r');
+  await syncPath(dir, 'r');
+}
+
+/** fsyncs a file written by someone else (e.g. DuckDB's COPY), so its bytes are on disk before it is renamed into place. */
+export async function fsyncFile(file: string): Promise<void> {
+  await syncPath(file, 'r+');
+}
+
+async function syncPath(p: string, flags: 'r' | 'r+'): Promise<void> {
+  const fh = await fs.open(p, flags);
   try {
     await fh.sync();
   } finally {

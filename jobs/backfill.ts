@@ -70,6 +70,11 @@ export interface BackfillSummary {
   warnings: { source: string; window: string; runId: string; warnings: string[] }[];
   interrupted: boolean;
   durationMs: number;
+  /**
+   * Where the runs' time went, summed over the runs that committed (ms): prepares (on the worker threads, and the
+   * Parquet conversion), waits for the writer lock, and publishes under it (serial: one at a time).
+   */
+  phases: { runs: number; prepareMs: number; lockWaitMs: number; publishMs: number; maxPublishMs: number };
 }
 
 export interface Unit {
@@ -116,6 +121,7 @@ export async function runBackfill(
   const s: BackfillSummary = {
     planned: plan.length, run: 0, succeeded: 0, skipped: plan.length - todo.length, failed: [], failedWindows: 0, notRun: 0,
     rowsIn: 0, rowsWritten: 0, duplicates: 0, quarantined: 0, recordsRead: 0, noFiles: 0, warnings: [], interrupted: false, durationMs: 0,
+    phases: { runs: 0, prepareMs: 0, lockWaitMs: 0, publishMs: 0, maxPublishMs: 0 },
   };
   const log = deps.log.child({ job: 'backfill' });
   log.info('backfill.start', { windows: plan.length, toRun: todo.length, parallel });
@@ -128,6 +134,13 @@ export async function runBackfill(
     s.recordsRead += r.records?.read ?? 0;
     if (r.warnings?.length) s.warnings.push({ source: r.source ?? '?', window: r.window ?? '?', runId: r.runId, warnings: r.warnings });
     s.rowsWritten += r.rowsWritten;
+    if (r.timing) {
+      s.phases.runs++;
+      s.phases.prepareMs += r.timing.prepareMs;
+      s.phases.lockWaitMs += r.timing.lockWaitMs;
+      s.phases.publishMs += r.timing.publishMs;
+      s.phases.maxPublishMs = Math.max(s.phases.maxPublishMs, r.timing.publishMs);
+    }
     s.duplicates += r.duplicates;
     s.quarantined += Object.values(r.quarantined).reduce((a, b) => a + b, 0);
     if (r.status === 'succeeded' && r.files.length === 0 && r.filesSkipped === 0 && r.commitId === null && r.warnings?.length) s.noFiles += windows;

@@ -14,7 +14,7 @@ import type { MrrHook } from './prepare.js';
 import type { Staged } from '../warehouse/index.js';
 import { quarantineFromError, type BillingEvent, type QuarantineEntry } from '../events/model.js';
 import { withRetry, type RetryPolicy } from './retry.js';
-import type { RunRecord } from './runstore.js';
+import type { RunRecord, RunTiming } from './runstore.js';
 
 export interface IngestRequest {
   source: string;
@@ -56,6 +56,7 @@ interface AttemptOutcome {
   quarantinedByDay: Record<string, number>;
   records?: RunRecord['records'];
   withdrawn: string[];
+  timing?: RunTiming;
 }
 
 /** Runs one ingest with retries; never throws for a failed run (the record says 'failed'), only for bad requests. */
@@ -96,6 +97,7 @@ export async function runIngest(deps: JobDeps, req: IngestRequest): Promise<RunR
       version: out.res?.version ?? null,
       ...(out.unrecognised?.length ? { unrecognised: out.unrecognised } : {}),
       ...(out.warnings?.length ? { warnings: out.warnings } : {}),
+      ...(out.timing ? { timing: out.timing } : {}),
       note: out.skipped ?? (out.withdrawn.length ? `withdrew _SUCCESS of ${out.withdrawn.join(', ')}` : undefined),
     };
     rec = await deps.runs.finish(rec, out.skipped ? 'skipped' : 'succeeded', patch);
@@ -154,6 +156,7 @@ async function attemptOnce(deps: JobDeps, req: IngestRequest, runId: string): Pr
   try {
     let batch: SourceBatch;
     let staged: Staged | null = null;
+    let remoteMs = 0;
     if (remote) {
       const dims = await deps.dims.get();
       scratch = await wh.prepareScratch!();
@@ -164,6 +167,7 @@ async function attemptOnce(deps: JobDeps, req: IngestRequest, runId: string): Pr
         mrrTables.push(...plan.tables);
         return plan.events;
       };
+      const t0 = performance.now();
       const p = await remote.run({
         connector: src.connector!,
         source: req.source,
@@ -179,8 +183,11 @@ async function attemptOnce(deps: JobDeps, req: IngestRequest, runId: string): Pr
       }, src.statesMrr ? hook : undefined);
       batch = { ...p, quarantine: [...p.quarantine, ...planErrors], events: noEvents() };
       staged = p.staged;
+      remoteMs = performance.now() - t0;
     } else batch = await src.read(req.window, { lookbackHours, nowMs: deps.clock.now(), committed, runId });
-    return await loadBatch(deps, req, runId, batch, scratch && staged ? { scratch, staged, tables: mrrTables } : null);
+    const out = await loadBatch(deps, req, runId, batch, scratch && staged ? { scratch, staged, tables: mrrTables } : null);
+    const t = out.res?.timing;
+    return t ? { ...out, timing: { prepareMs: remoteMs + t.prepareMs, lockWaitMs: t.lockWaitMs, publishMs: t.publishMs } } : out;
   } finally {
     // the publish removes its scratch; a run that loads nothing, or fails before publishing, leaves it here
     if (scratch) await wh.discardScratch!(scratch);

@@ -30,6 +30,8 @@ export interface CommitResult {
   filesAdded: number;
   /** Days (event_date partitions) the commit touched. */
   partitions: string[];
+  /** ms outside the writer lock (this call's part of the prepare), waiting for it, and holding it (the publish). */
+  timing?: { prepareMs: number; lockWaitMs: number; publishMs: number };
 }
 
 /** A control-total row (per source, event type and currency) as the warehouse's manifests keep it. */

@@ -72,6 +72,17 @@ export interface RunRecord {
    * quarantined). `ingest` exits 1 and `status` shows a warning when a run has any.
    */
   warnings?: string[];
+  /**
+   * Where the last attempt's time went (ms): its prepare (read, map, stage, convert; on a worker thread or not),
+   * waiting for the warehouse's writer lock, and the publish holding it (the serial part of a commit).
+   */
+  timing?: RunTiming;
+}
+
+export interface RunTiming {
+  prepareMs: number;
+  lockWaitMs: number;
+  publishMs: number;
 }
 
 export type RunPatch = Partial<Omit<RunRecord, 'runId' | 'startedAt' | 'pid' | 'host'>>;

@@ -30,7 +30,7 @@
 import { randomBytes } from 'node:crypto';
 import { FatalError, RetriableError } from '../events/errors.js';
 import { asDiskFull } from '../events/io.js';
-import { LockManager, type LeaseClock } from './lock.js';
+import { LockManager, type Lease, type LeaseClock } from './lock.js';
 import { applyCommit, checkpointDocument, EMPTY_STATE, manifestDocument, partitionPath, replay, stateFromCheckpoint, type CheckpointDocument, type CommitEntry, type IndexChange, type Operation, type PartitionChange, type PartitionState, type TableState } from './state.js';
 import { FACT_TABLE, isLegacyPartitionDir, QUARANTINE_TABLE } from './schema.js';
 import { hiveView, type ObjectStorage, type Storage } from './storage.js';
@@ -83,6 +83,27 @@ export interface Tx {
   readonly blobDir: string;
   /** Private scratch directory (relative to root), removed after the commit. */
   readonly tmpDir: string;
+}
+
+/** Where a transaction's time went: waiting for the writer lock, and holding it (the serial part of a commit). */
+export interface TxTiming {
+  lockWaitMs: number;
+  heldMs: number;
+}
+
+/** The queue of this process's writers per warehouse root: each turn starts when the one before it ends. */
+const writerQueues = new Map<string, Promise<void>>();
+
+function writerTurn(root: string): { ready: Promise<void>; done: () => void } {
+  const before = writerQueues.get(root) ?? Promise.resolve();
+  let done!: () => void;
+  const mine = new Promise<void>((r) => (done = r));
+  const tail = before.then(() => mine);
+  writerQueues.set(root, tail);
+  void tail.then(() => {
+    if (writerQueues.get(root) === tail) writerQueues.delete(root);
+  });
+  return { ready: before, done };
 }
 
 export interface TxOutcome {
@@ -212,12 +233,25 @@ export class WarehouseCore {
    * Runs `fn` holding the writer lock, after recovery, and publishes what it returns as one commit.
    * `fn` returns null for a no-op (nothing is committed).
    */
-  async transaction<T>(purpose: string, fn: (tx: Tx) => Promise<{ outcome: TxOutcome | null; result: T }>): Promise<{ result: T; entry: CommitEntry | null }> {
-    const lock = await this.locks
-      .acquireWithin(WRITER_LOCK, { timeoutMs: this.opts.lockTimeoutMs, pollMs: this.opts.lockPollMs, owner: purpose })
-      .catch((e: unknown) => {
-        throw asDiskFull(e, this.storage.root, 'nothing was committed: the table is exactly as before');
-      });
+  async transaction<T>(purpose: string, fn: (tx: Tx) => Promise<{ outcome: TxOutcome | null; result: T }>): Promise<{ result: T; entry: CommitEntry | null; timing: TxTiming }> {
+    const asked = performance.now();
+    // writers of this process queue here and are woken in turn (no polling between them); other processes poll the lock
+    const turn = writerTurn(this.storage.root);
+    let lock: Lease;
+    try {
+      await turn.ready;
+      const waitedMs = performance.now() - asked;
+      lock = await this.locks
+        .acquireWithin(WRITER_LOCK, { timeoutMs: Math.max(0, this.opts.lockTimeoutMs - waitedMs), pollMs: this.opts.lockPollMs, owner: purpose })
+        .catch((e: unknown) => {
+          throw asDiskFull(e, this.storage.root, 'nothing was committed: the table is exactly as before');
+        });
+    } catch (e) {
+      turn.done();
+      throw e;
+    }
+    const held = performance.now();
+    const timing = (): TxTiming => ({ lockWaitMs: held - asked, heldMs: performance.now() - held });
     // renew the lease while the commit runs; a lost lease is caught by assertHeld before the commit point
     const beatStop = new AbortController();
     const beat = lock.heartbeat(beatStop.signal).catch((e: unknown) => e);
@@ -241,7 +275,7 @@ export class WarehouseCore {
       const { outcome, result } = await fn(tx);
       if (!outcome) {
         await this.storage.removeTree(tx.blobDir);
-        return { result, entry: null };
+        return { result, entry: null, timing: timing() };
       }
       const entry = this.entryFor(tx, outcome);
       await this.fault(`${outcome.operation}:before-publish`);
@@ -261,7 +295,7 @@ export class WarehouseCore {
       await this.retire(state, entry);
       await this.pruneVersionDirs(entry.version);
       await this.maybeCheckpoint(next);
-      return { result, entry };
+      return { result, entry, timing: timing() };
     } catch (e) {
       // Not committed: remove what this attempt wrote now (recovery would too), so a full disk gets its space back.
       if (attempt && !logged) await this.discard(attempt).catch(() => undefined);
@@ -271,7 +305,7 @@ export class WarehouseCore {
       beatStop.abort();
       await beat;
       if (tmpDir) await this.storage.removeTree(tmpDir);
-      await lock.release();
+      await lock.release().finally(() => turn.done());
     }
   }
 

@@ -18,7 +18,7 @@ import { removeDeadProcessDirs } from './scratch.js';
 import { DUCK_SPILL_DIR } from './core.js';
 import { putSmallTable } from './files.js';
 import { dayOfMicros, FACT_DIR_KEY, FACT_TABLE, partitionDir, QUARANTINE_COLUMNS, QUARANTINE_DIR_KEY, QUARANTINE_TABLE, quarantineRow } from './schema.js';
-import { stageEvents, writeStagedDays, type Staged } from './stage.js';
+import { convertStaged, publishConverted, stageEvents, type Converted, type Staged } from './stage.js';
 export type { Staged } from './stage.js';
 import { partitionPath, type IndexChange, type PartitionChange } from './state.js';
 import type { TuningOptions } from './options.js';
@@ -61,6 +61,17 @@ export interface IngestResult {
   filesAdded: number;
   /** Days (YYYY-MM-DD) that received rows. */
   partitions: string[];
+  /**
+   * Where the commit's time went (ms): the part of its prepare done in this call, outside the writer lock (staging
+   * and the Parquet conversion; a prepare staged elsewhere: the conversion), waiting for the lock, and holding it.
+   */
+  timing?: IngestTiming;
+}
+
+export interface IngestTiming {
+  prepareMs: number;
+  lockWaitMs: number;
+  publishMs: number;
 }
 
 /** Identity of a load: the same source, windows and input fingerprints commit at most once. */
@@ -72,24 +83,50 @@ export function loadFingerprint(source: string, windows: readonly Window[], inpu
 /** Prepare scratch directories, one per prepare (`<pid>-<random>`): not under _store/tmp, which recovery empties. */
 export const PREP_DIR = '_store/prep';
 
-/** A prepared load: its events read, mapped, de-duplicated inside the batch and staged as sorted runs in `dir`. */
+/**
+ * A prepared load: its events read, mapped, de-duplicated inside the batch and staged in `dir`, then converted
+ * there to one typed, sorted Parquet file per day (what the publish moves into the table when the index knows none
+ * of its rows).
+ */
 export interface PreparedIngest {
   input: IngestInput;
   dir: string;
   staged: Staged;
+  converted: Converted;
 }
 
 /**
  * The prepare half of a commit, without the writer lock: reads and stages the load's events in its own scratch
- * directory, so prepares of different (source, day) units overlap each other and other commits' publishes.
- * Nothing here is visible to anyone; `discardPrepared` (or a later prepare, once this process is gone) removes it.
+ * directory and converts them to Parquet, so prepares of different (source, day) units overlap each other and
+ * other commits' publishes. Nothing here is visible to anyone; `discardPrepared` (or a later prepare, once this
+ * process is gone) removes it.
  */
 export async function prepareIngest(core: WarehouseCore, input: IngestInput, t: TuningOptions): Promise<PreparedIngest> {
   const { dir } = await openPrepareScratch(core);
+  let staged: Staged;
   try {
-    return { input, dir, staged: await stageEvents(core, dir, input, t) };
+    staged = await stageEvents(core, dir, input, t);
   } catch (e) {
     await core.storage.removeTree(dir);
+    throw asDiskFull(e, core.storage.root, 'nothing was committed: the table is exactly as before');
+  }
+  return convertPrepared(core, { input, dir, staged }, t);
+}
+
+/**
+ * The second half of a prepare (still no lock): the staged CSV runs of `dir` to Parquet (stage.ts convertStaged),
+ * on this process's shared DuckDB, whose threads do the work while the JS thread goes on. The scratch is removed
+ * when it fails.
+ */
+export async function convertPrepared(core: WarehouseCore, p: Omit<PreparedIngest, 'converted'>, t: TuningOptions): Promise<PreparedIngest> {
+  try {
+    await core.fault('ingest:after-stage');
+    const local = await core.storage.scratchDir(p.dir);
+    const converted = await withSharedDuck(await core.storage.scratchDir(DUCK_SPILL_DIR), { memoryLimit: t.memoryLimit, threads: t.threads }, (conn) => convertStaged(conn, local, p.input, p.staged, t));
+    await core.fault('ingest:after-convert');
+    return { ...p, converted };
+  } catch (e) {
+    await core.storage.removeTree(p.dir);
     throw asDiskFull(e, core.storage.root, 'nothing was committed: the table is exactly as before');
   }
 }
@@ -110,11 +147,11 @@ export async function discardPrepared(core: WarehouseCore, p: PreparedIngest): P
 }
 
 /**
- * The publish half, under the writer lock: checks the load was not committed meanwhile, verifies the staged runs,
- * drops event_ids the table already holds, writes the days' Parquet files, quarantine and manifests.
+ * The publish half, under the writer lock: checks the load was not committed meanwhile, drops event_ids the table
+ * already holds (the event index), moves the prepared days' Parquet files into the commit, writes quarantine and manifests.
  */
 export async function ingestInTx(core: WarehouseCore, tx: Tx, prepared: PreparedIngest, t: TuningOptions): Promise<{ outcome: TxOutcome | null; result: IngestResult }> {
-  const { input, staged } = prepared;
+  const { input, staged, converted } = prepared;
   const fingerprint = loadFingerprint(input.source, input.windows, input.inputs);
   const empty: IngestResult = { commitId: null, version: tx.state.version, skipped: true, rowsIn: 0, rowsWritten: 0, duplicatesInBatch: 0, duplicatesExisting: 0, staleVersions: 0, corrections: 0, conflicts: 0, quarantined: 0, filesAdded: 0, partitions: [] };
   if (tx.state.loads.get(input.source)?.fingerprints.has(fingerprint)) return { outcome: null, result: empty };
@@ -127,7 +164,7 @@ export async function ingestInTx(core: WarehouseCore, tx: Tx, prepared: Prepared
   let index: IndexChange | null = null;
   if (staged.files.size > 0) await withSharedDuck(await core.storage.scratchDir(DUCK_SPILL_DIR), { memoryLimit: t.memoryLimit, threads: t.threads }, async (conn) => {
     const existingOf = (day: string) => tx.state.partitions.get(partitionPath(FACT_TABLE, partitionDir(FACT_DIR_KEY, day)))?.files ?? [];
-    const w = await writeStagedDays(core, tx, conn, input, staged, t, counts);
+    const w = await publishConverted(core, tx, conn, input, converted, t, counts);
     conflicts.push(...w.conflicts);
     index = w.index;
     for (const [day, files] of w.days) {

@@ -4,28 +4,30 @@
  *   integers) held with its sort and de-duplication keys (LineBuffer: no row objects). At the end, or every
  *   `spillRows` rows or `spillBytes` of line text, each day's live lines are written in partition order to a CSV file in the commit's
  *   scratch directory, so memory stays at about one buffer of text whatever the batch size.
- * - writeStagedDays: DuckDB turns each day's CSV into the day's Parquet file with COPY ... TO, dropping
- *   event_ids already in the partition; a spilled batch is merged there too (cross-run winners, ORDER BY
- *   under memory_limit). Each written file's counts and exact totals are read back by DuckDB for the manifest.
+ * - convertStaged (still the prepare, no lock): DuckDB turns each day's CSV into the day's typed Parquet file
+ *   with COPY ... TO in the prepare's scratch; a spilled batch is merged there (cross-run winners, ORDER BY under
+ *   memory_limit). Each file's counts and exact totals are read back by DuckDB for the manifest.
+ * - publishConverted (under the writer lock): matches the batch against the event index and moves the day files
+ *   into the commit; only a day the index touched is written again.
  */
 import { join as joinPath } from 'node:path';
 import { RetriableError } from '../events/errors.js';
+import { fsyncFile } from '../events/io.js';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { QuarantineEntry } from '../events/model.js';
 import type { ColumnSpec } from './columns.js';
 import type { Tx, WarehouseCore } from './core.js';
-import { columnList, copyCount, factFileStats, queryAll, readParquetSql, sqlString } from './duck.js';
+import { columnList, copyCount, factFileStats, queryAll, readParquetSql, sqlString, type FileStats } from './duck.js';
 import { FACT_COLUMNS, FACT_DIR_KEY, FACT_ORDER_SQL, FACT_TABLE, microsToIso, partitionDir } from './schema.js';
 import { stageEventsAt, type Staged } from './staging.js';
 import { removeLocal } from './scratch.js';
 export { stageEventsAt, type Staged, type StageInput } from './staging.js';
 import { TotalsAccumulator, type FileEntry, type IndexChange } from './state.js';
-import { conflictEntry, originalsWhere, resolveVersions, restatementsSql, reversalsSql, writeIndexSegment, type VersionCounts } from './versions.js';
+import { conflictEntry, matchedTable, originalsWhere, resolveVersions, restatementsSql, reversalsSql, writeIndexSegment, type VersionCounts } from './versions.js';
 import type { IngestInput } from './ingest.js';
 import type { TuningOptions } from './options.js';
 
 const LOSERS_TABLE = 'ingest_losers';
-const STAGED_TABLE = 'ingest_staged';
 
 const SQL_TYPES: Record<ColumnSpec['kind'], string> = {
   utf8: 'VARCHAR',
@@ -94,63 +96,47 @@ function factSelect(): string {
   }).join(', ');
 }
 
-/**
- * Where the staged rows are read from. A batch that fit in memory (≤ spillRows rows) is parsed once into a
- * temporary table (fact columns + _ord + filename) that every pass of the publish reads: the read-back check, the
- * version match, each day's COPY and the index segment. A spilled batch, which may be far larger than memory,
- * is read from its CSV runs in each pass.
- */
-interface StagedSource {
-  /** The staged rows of `day` (all days: undefined) that won inside the batch, with the fact columns, in staged order. */
-  winners(day?: string): string;
-  /** Relation with `filename` for the read-back check. */
-  counted: string;
-  drop(): Promise<void>;
+/** One day of a converted prepare: its typed Parquet file in the prepare's scratch, and what DuckDB read back from it. */
+export interface ConvertedDay {
+  /** Local path of the file (the prepare's scratch): the winners of the batch for the day, in partition order. */
+  local: string;
+  stats: FileStats;
 }
 
-async function stagedSource(conn: DuckDBConnection, s: Staged, files: readonly string[]): Promise<StagedSource> {
-  if (!s.spilled) {
-    await conn.run(`CREATE OR REPLACE TEMP TABLE ${STAGED_TABLE} AS SELECT ${factSelect()}, filename FROM ${readCsvSql(files, true)}`);
-    const cols = FACT_COLUMNS.map((c) => `"${c.name}"`).join(', ');
-    return {
-      winners: (day) => `(SELECT ${cols} FROM ${STAGED_TABLE}${day ? ` WHERE event_date = DATE ${sqlString(day)}` : ''})`,
-      counted: STAGED_TABLE,
-      drop: () => conn.run(`DROP TABLE IF EXISTS ${STAGED_TABLE}`).then(() => undefined),
-    };
-  }
-  const byDay = new Map<string, string[]>([...s.files]);
-  return {
-    winners: (day) => `(SELECT ${factSelect()} FROM ${readCsvSql(day ? byDay.get(day) ?? [] : files)} WHERE _ord NOT IN (SELECT _ord FROM ${LOSERS_TABLE}))`,
-    counted: readCsvSql(files, true),
-    drop: async () => undefined,
-  };
+/** A prepare made ready to publish: every day as one typed, sorted Parquet file, de-duplicated inside the batch. */
+export interface Converted {
+  /** Days ascending; a day whose staged rows all lost inside the batch is absent. */
+  days: Map<string, ConvertedDay>;
+  /** Same event and version with different values inside the batch (and across its spilled runs): quarantine entries. */
+  conflicts: QuarantineEntry[];
+  /** Rows dropped inside the batch as duplicates (conflicts not included). */
+  duplicatesInBatch: number;
 }
 
 /**
- * Writes the staged rows: one file per day. A batch that fit in memory is already sorted and de-duplicated:
- * DuckDB converts it without sorting, keeping the order. A spilled batch is merged in DuckDB: cross-run
- * winners by a window over the runs, then ORDER BY under memory_limit. The winners are then matched against
- * the source's event index (versions.ts): known ids are dropped, stale or conflicting, corrections add a
- * RESTATEMENT on the new day and a REVERSAL on the recorded day (such days are sorted in DuckDB).
+ * The second half of a prepare, still without the writer lock (DuckDB's own threads do it; the JS thread and the
+ * other prepares go on): each day's staged CSV becomes the day's Parquet file, typed and in partition order, in
+ * the prepare's scratch `dir`, with its counts and exact totals read back. A batch that fit in memory is already
+ * sorted and de-duplicated: DuckDB converts each day's one file keeping its order, and the rows it read must be the
+ * rows the stage wrote. A spilled batch is merged here: cross-run winners by a window over the runs, then ORDER BY
+ * under memory_limit. What is left for the publish is only the table's side: the event index, files moved.
  */
-export async function writeStagedDays(core: WarehouseCore, tx: Tx, conn: DuckDBConnection, input: { source: string; runId: string }, s: Staged, t: TuningOptions, counts: Counts): Promise<WrittenDays> {
-  counts.duplicatesInBatch += s.duplicatesInBatch;
+export async function convertStaged(conn: DuckDBConnection, dir: string, input: { source: string; runId: string }, s: Staged, t: TuningOptions): Promise<Converted> {
+  const out: Converted = { days: new Map(), conflicts: s.conflicts.map((c) => conflictEntry(input.source, input.runId, c)), duplicatesInBatch: s.duplicatesInBatch };
   const allFiles = [...s.files.values()].flat();
-  const src = await stagedSource(conn, s, allFiles);
-  try {
-    return await writeFrom(core, tx, conn, input, s, t, counts, src, allFiles);
-  } finally {
-    await src.drop();
-  }
-}
-
-async function writeFrom(core: WarehouseCore, tx: Tx, conn: DuckDBConnection, input: { source: string; runId: string }, s: Staged, t: TuningOptions, counts: Counts, src: StagedSource, allFiles: string[]): Promise<WrittenDays> {
-  const { source } = input;
-  await verifyStaged(conn, s, src.counted);
-  const conflicts = s.conflicts.map((c) => conflictEntry(source, input.runId, c));
-  counts.conflicts += conflicts.length;
-  const lost = new Map<string, number>();
-  if (s.spilled) {
+  if (allFiles.length === 0) return out;
+  const copyTo = (select: string, local: string) => copyCount(conn, `COPY (${select}) TO ${sqlString(local)} (FORMAT PARQUET, COMPRESSION ZSTD, ROW_GROUP_SIZE ${t.rowGroupRows})`);
+  const written: { day: string; local: string }[] = [];
+  if (!s.spilled) {
+    for (const [day, files] of [...s.files].sort(([a], [b]) => (a < b ? -1 : 1))) {
+      const local = joinPath(dir, `day-${day}.parquet`);
+      const n = await copyTo(`SELECT ${factSelect()} FROM ${readCsvSql(files)}`, local);
+      const want = files.reduce((m, f) => m + (s.fileRows.get(f) ?? 0), 0);
+      if (n !== want) throw new RetriableError(`staged file ${files.join(', ')} reads back ${n} rows, the stage wrote ${want}; nothing was published, run again`);
+      written.push({ day, local });
+    }
+  } else {
+    await verifyStaged(conn, s, readCsvSql(allFiles, true));
     const all = readCsvSql(allFiles);
     const dec = (c: string) => `CAST(CAST(${c}__i AS DECIMAL(38,9)) + ${c}__f * 0.000000001 AS DECIMAL(38,9))::VARCHAR`;
     // the same text as lines.ts versionValues
@@ -162,33 +148,74 @@ async function writeFrom(core: WarehouseCore, tx: Tx, conn: DuckDBConnection, in
         FROM (SELECT *, ${vals} AS vals FROM ${all} WHERE event_id IN (SELECT event_id FROM ${all} GROUP BY event_id HAVING count(*) > 1))
         WINDOW w AS (PARTITION BY event_id ORDER BY seqn DESC, source_file DESC, source_position DESC, ingest_run_id DESC, _ord ASC)
       ) WHERE rn > 1`);
-    for (const [day, n] of await queryAll(conn, `SELECT day, count(*)::BIGINT FROM ${LOSERS_TABLE} GROUP BY day`)) lost.set(String(day), Number(n as bigint));
-    const cross = await queryAll(conn, `SELECT event_id, seqn, source_file, source_position, vals, w_vals, w_at FROM ${LOSERS_TABLE} WHERE conflict ORDER BY _ord`);
-    for (const r of cross) {
-      conflicts.push(conflictEntry(source, input.runId, { eventId: String(r[0]), seqn: r[1] as bigint, sourceFile: String(r[2]), sourcePosition: Number(r[3] as bigint), values: String(r[4]), keptValues: String(r[5]), keptAt: String(r[6]) }));
+    try {
+      let lost = 0;
+      for (const [, n] of await queryAll(conn, `SELECT day, count(*)::BIGINT FROM ${LOSERS_TABLE} GROUP BY day`)) lost += Number(n as bigint);
+      const cross = await queryAll(conn, `SELECT event_id, seqn, source_file, source_position, vals, w_vals, w_at FROM ${LOSERS_TABLE} WHERE conflict ORDER BY _ord`);
+      for (const r of cross) {
+        out.conflicts.push(conflictEntry(input.source, input.runId, { eventId: String(r[0]), seqn: r[1] as bigint, sourceFile: String(r[2]), sourcePosition: Number(r[3] as bigint), values: String(r[4]), keptValues: String(r[5]), keptAt: String(r[6]) }));
+      }
+      out.duplicatesInBatch += lost - cross.length;
+      for (const [day, files] of [...s.files].sort(([a], [b]) => (a < b ? -1 : 1))) {
+        const local = joinPath(dir, `day-${day}.parquet`);
+        const n = await copyTo(`SELECT ${factSelect()} FROM ${readCsvSql(files)} WHERE _ord NOT IN (SELECT _ord FROM ${LOSERS_TABLE}) ORDER BY ${FACT_ORDER_SQL}`, local);
+        if (n === 0) await rm(local, { force: true });
+        else written.push({ day, local });
+      }
+    } finally {
+      await conn.run(`DROP TABLE IF EXISTS ${LOSERS_TABLE}`);
     }
-    counts.conflicts += cross.length;
-    counts.duplicatesInBatch += [...lost.values()].reduce((a, b) => a + b, 0) - cross.length;
   }
-  const res = await resolveVersions(conn, core, tx, source, input.runId, src.winners());
+  const stats = await factFileStats(conn, written.map((w) => w.local));
+  for (const w of written) {
+    await fsyncFile(w.local); // durable before the publish moves it (the publish's own fsync then has nothing to write)
+    out.days.set(w.day, { local: w.local, stats: stats.get(w.local)! });
+  }
+  return out;
+}
+
+/**
+ * The publish of a converted prepare, under the writer lock: the winners are matched against the source's event
+ * index (versions.ts): known ids are dropped, stale or conflicting, corrections add a RESTATEMENT on the new day
+ * and a REVERSAL on the recorded day. A day none of whose rows the table knew (the usual case) is published as
+ * the prepare wrote it: its file moved into the commit's blobs, its figures those the prepare read back. Only a day
+ * that lost rows to the index, or gains correction rows, is written again (sorted in DuckDB).
+ */
+export async function publishConverted(core: WarehouseCore, tx: Tx, conn: DuckDBConnection, input: { source: string; runId: string }, c: Converted, t: TuningOptions, counts: Counts): Promise<WrittenDays> {
+  const { source } = input;
+  counts.duplicatesInBatch += c.duplicatesInBatch;
+  counts.conflicts += c.conflicts.length;
+  const conflicts = [...c.conflicts];
+  const out = new Map<string, FileEntry[]>();
+  if (c.days.size === 0) return { days: out, index: null, conflicts };
+  const winners = `(SELECT ${columnList(FACT_COLUMNS)} FROM ${readParquetSql([...c.days.values()].map((d) => d.local))})`;
+  const res = await resolveVersions(conn, core, tx, source, input.runId, winners);
   for (const k of ['duplicatesExisting', 'staleVersions', 'conflicts', 'corrections'] as const) counts[k] += res.counts[k];
   conflicts.push(...res.conflicts);
-  const out = new Map<string, FileEntry[]>();
-  const days = [...new Set([...s.files.keys(), ...res.reversalDays.keys()])].sort();
+  // the index segment first: it reads the prepared files, which the days below move into the commit
+  const index = await writeIndexSegment(conn, core, tx, source, winners, res);
+  const touched = new Set<string>();
+  if (res.segments.length > 0) for (const [d] of await queryAll(conn, `SELECT DISTINCT day FROM ${matchedTable()}`)) touched.add(String(d));
+  const days = [...new Set([...c.days.keys(), ...res.reversalDays.keys()])].sort();
   for (const day of days) {
     const dir = partitionDir(FACT_DIR_KEY, day);
     const name = `part-${tx.commitId}-0000.parquet`;
     const blob = `${tx.blobDir}/${FACT_TABLE}/${dir}/${name}`;
+    const staged = c.days.get(day);
+    if (staged && !touched.has(day) && !res.restatementDays.has(day) && !res.reversalDays.has(day)) {
+      // nothing of the day was known to the table: the prepare's file is the day's new file
+      out.set(day, [await movedFileEntry(core, staged, blob, name)]);
+      continue;
+    }
     const local = joinPath(await core.storage.scratchDir(tx.tmpDir), name.replace(/\.parquet$/, `-${day}.parquet`));
-    const staged = s.files.get(day);
     const parts: string[] = [];
     if (staged) {
-      const rel = src.winners(day);
+      const rel = `(SELECT ${columnList(FACT_COLUMNS)} FROM ${readParquetSql([staged.local])})`;
       parts.push(`SELECT * FROM ${rel} WHERE ${originalsWhere()}`);
       if (res.restatementDays.has(day)) parts.push(restatementsSql(rel));
     }
     if (res.reversalDays.has(day)) parts.push(reversalsSql(day));
-    const sort = s.spilled || res.restatementDays.has(day) || res.reversalDays.has(day);
+    const sort = res.restatementDays.has(day) || res.reversalDays.has(day);
     const n = await copyCount(
       conn,
       `COPY (${parts.length === 1 ? parts[0] : parts.map((p) => `(${p})`).join(' UNION ALL ')}${sort ? ` ORDER BY ${FACT_ORDER_SQL}` : ''})
@@ -201,9 +228,29 @@ async function writeFrom(core: WarehouseCore, tx: Tx, conn: DuckDBConnection, in
     }
     out.set(day, [await duckFileEntry(core, conn, local, blob, name, { sorted: true, group: null })]);
   }
-  const index = await writeIndexSegment(conn, core, tx, source, src.winners(), res);
-  if (s.spilled) await conn.run(`DROP TABLE IF EXISTS ${LOSERS_TABLE}`);
   return { days: out, index, conflicts };
+}
+
+/** The manifest entry of a prepare's day file published unchanged: moved into the commit's blobs, the figures the prepare read back. */
+async function movedFileEntry(core: WarehouseCore, d: ConvertedDay, blob: string, name: string): Promise<FileEntry> {
+  await core.storage.putFile(blob, d.local);
+  return fileEntryOf(d.stats, name, blob, await core.storage.size(blob), { sorted: true, group: null });
+}
+
+function fileEntryOf(st: FileStats, name: string, blob: string, bytes: number, o: { sorted: boolean; group: string | null }): FileEntry {
+  const acc = new TotalsAccumulator();
+  for (const x of st.totals) acc.add(x.billing_source, x.event_type, x.currency, x.rows, x.sum, x.netRows);
+  return {
+    name,
+    blob,
+    rows: st.rows,
+    bytes,
+    minTs: st.minTs === null ? null : microsToIso(st.minTs),
+    maxTs: st.maxTs === null ? null : microsToIso(st.maxTs),
+    totals: acc.result(),
+    sorted: o.sorted,
+    group: o.group,
+  };
 }
 
 /**
@@ -213,17 +260,5 @@ async function writeFrom(core: WarehouseCore, tx: Tx, conn: DuckDBConnection, in
 export async function duckFileEntry(core: WarehouseCore, conn: DuckDBConnection, local: string, blob: string, name: string, o: { sorted: boolean; group: string | null }): Promise<FileEntry> {
   const st = (await factFileStats(conn, [local])).get(local)!;
   await core.storage.putFile(blob, local);
-  const acc = new TotalsAccumulator();
-  for (const x of st.totals) acc.add(x.billing_source, x.event_type, x.currency, x.rows, x.sum, x.netRows);
-  return {
-    name,
-    blob,
-    rows: st.rows,
-    bytes: await core.storage.size(blob),
-    minTs: st.minTs === null ? null : microsToIso(st.minTs),
-    maxTs: st.maxTs === null ? null : microsToIso(st.maxTs),
-    totals: acc.result(),
-    sorted: o.sorted,
-    group: o.group,
-  };
+  return fileEntryOf(st, name, blob, await core.storage.size(blob), o);
 }

@@ -9,7 +9,7 @@ import { assertDay } from '../partitions/index.js';
 import { WarehouseCore } from './core.js';
 import { compactInTx, isCompact, type CompactResult } from './compact.js';
 import { exportFacts, type ExportRequest, type ExportResult } from './export.js';
-import { discardPrepared, ingestInTx, openPrepareScratch, prepareIngest, type IngestInput, type IngestResult, type PreparedIngest, type Staged } from './ingest.js';
+import { convertPrepared, discardPrepared, ingestInTx, openPrepareScratch, prepareIngest, type IngestInput, type IngestResult, type PreparedIngest, type Staged } from './ingest.js';
 import { reenrichInTx, type ReenrichResult } from './reenrich.js';
 import { tuning, type TuningOptions, type WarehouseOptions } from './options.js';
 import { BILLING_RECORDS_TABLE, dayOfPartitionDir, DIMENSION_DIR_KEY, DIMENSION_PARTITION_KEY, dimensionColumns, FACT_DIR_KEY, FACT_TABLE, partitionDir } from './schema.js';
@@ -79,8 +79,9 @@ export class FactTable {
 
   /** Commits one source load; auto-compacts the touched days that passed the file-count threshold. */
   async commitIngest(input: IngestInput): Promise<IngestResult> {
-    // prepare (read, map, stage sorted runs) without the lock; publish (dedupe against the table, write, log) with it
-    return this.publishPrepared(await prepareIngest(this.core, input, this.tuning));
+    // prepare (read, map, stage, convert to Parquet) without the lock; publish (dedupe against the table, move files, log) with it
+    const t0 = performance.now();
+    return this.publishPrepared(await prepareIngest(this.core, input, this.tuning), t0);
   }
 
   /** A scratch directory for a prepare made outside this thread (a worker stages into `path`; see publishStaged). */
@@ -90,10 +91,12 @@ export class FactTable {
 
   /**
    * Publishes a load staged elsewhere (a prepare worker thread: `stageEventsAt` into `prepareScratch().path`)
-   * exactly as commitIngest publishes its own prepare: under the writer lock, the scratch removed afterwards.
+   * exactly as commitIngest publishes its own prepare: converted to Parquet without the lock, published under it,
+   * the scratch removed afterwards.
    */
   async publishStaged(input: Omit<IngestInput, 'events'>, scratch: { dir: string }, staged: Staged): Promise<IngestResult> {
-    return this.publishPrepared({ input: { ...input, events: [] }, dir: scratch.dir, staged });
+    const t0 = performance.now();
+    return this.publishPrepared(await convertPrepared(this.core, { input: { ...input, events: [] }, dir: scratch.dir, staged }, this.tuning), t0);
   }
 
   /** Discards a scratch directory from prepareScratch that will not be published. */
@@ -101,11 +104,13 @@ export class FactTable {
     await this.core.storage.removeTree(scratch.dir);
   }
 
-  private async publishPrepared(prepared: PreparedIngest): Promise<IngestResult> {
+  private async publishPrepared(prepared: PreparedIngest, startedMs: number): Promise<IngestResult> {
     const input = prepared.input;
+    const preparedMs = performance.now() - startedMs;
     let result: IngestResult;
     try {
-      ({ result } = await this.core.transaction(`ingest ${input.source} run ${input.runId}`, (tx) => ingestInTx(this.core, tx, prepared, this.tuning)));
+      const tx = await this.core.transaction(`ingest ${input.source} run ${input.runId}`, (tx) => ingestInTx(this.core, tx, prepared, this.tuning));
+      result = { ...tx.result, timing: { prepareMs: preparedMs, lockWaitMs: tx.timing.lockWaitMs, publishMs: tx.timing.heldMs } };
     } finally {
       await discardPrepared(this.core, prepared);
     }

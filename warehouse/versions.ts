@@ -233,6 +233,11 @@ async function buildReversals(conn: DuckDBConnection, core: WarehouseCore, state
   }
 }
 
+/** The temp table of the batch's ids the index knew (one row per event_id, with its staged `day`), after resolveVersions. */
+export function matchedTable(): string {
+  return MATCHED;
+}
+
 /** Staged winners of one day written as originals: those the index did not know. */
 export function originalsWhere(): string {
   return `event_id NOT IN (SELECT event_id FROM ${MATCHED})`;

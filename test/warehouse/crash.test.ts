@@ -62,7 +62,7 @@ describe('a writer killed with SIGKILL leaves the table exactly before or after 
     expect(compacted).toEqual(after);
   });
 
-  for (const point of ['ingest:after-spill', 'ingest:after-read', 'ingest:after-write', 'ingest:before-publish', 'ingest:after-version-dir', 'ingest:after-log', 'ingest:after-publish', 'checkpoint:after-write', 'checkpoint:after-pointer']) {
+  for (const point of ['ingest:after-spill', 'ingest:after-stage', 'ingest:after-convert', 'ingest:after-read', 'ingest:after-write', 'ingest:before-publish', 'ingest:after-version-dir', 'ingest:after-log', 'ingest:after-publish', 'checkpoint:after-write', 'checkpoint:after-pointer']) {
     it(`ingest killed at ${point}: before or after, and a rerun converges`, async () => {
       const wh = freshBase(point);
       const r = await runChild(second(wh), { BM_TEST_CRASH_AT: point });

@@ -108,7 +108,7 @@ describe('rows staged = rows the stage wrote', () => {
     const wh = tmpDir();
     let cut = true;
     const faults = (point: string) => {
-      if (!cut || point !== 'ingest:after-read') return;
+      if (!cut || point !== 'ingest:after-stage') return;
       // the stage wrote its file; lines vanish before DuckDB reads it (a disk that filled and emptied again)
       const tmp = path.join(wh, '_store/prep');
       for (const c of readdirSync(tmp)) {
