@@ -40,6 +40,14 @@ export function lockNameFor(source: string, w: Window): string {
   return `ingest:${source}:${windowKey(w)}`;
 }
 
+/** The lock of a source's MRR state: one run of the source at a time plans and commits it. */
+export function mrrLockName(source: string): string {
+  return `mrr:${source}`;
+}
+
+/** How long a run waits for its source's MRR lock (another run of the source holds it for one attempt), and how often it looks. */
+export const MRR_LOCK_WAIT = { timeoutMs: 15 * 60_000, pollMs: 100 };
+
 /** The window an ingest without --window loads: the one that just closed. */
 export function defaultWindow(nowMs: number): Window {
   return lastClosedWindow(nowMs);
@@ -73,9 +81,10 @@ export async function runIngest(deps: JobDeps, req: IngestRequest): Promise<RunR
       async (attempt) => {
         rec = await deps.runs.update(rec, { attempts: attempt });
         const names = (req.covers ?? [req.window]).map((w) => lockNameFor(req.source, w));
-        // a source stating MRR updates its MRR state in the same run: one run of the source at a time does that
-        if (deps.source(req.source).statesMrr) names.push(`mrr:${req.source}`);
-        return deps.locks.withLocks(names, () => attemptOnce(deps, req, rec.runId), `${req.trigger} run ${rec.runId}`);
+        // a source stating MRR updates its MRR state in the same run: one run of the source at a time does that,
+        // the others wait for it (bounded) rather than fail and retry after a backoff
+        const mrr = deps.source(req.source).statesMrr ? [mrrLockName(req.source)] : [];
+        return deps.locks.withLocks([...names, ...mrr], () => attemptOnce(deps, req, rec.runId), `${req.trigger} run ${rec.runId}`, { names: mrr, ...MRR_LOCK_WAIT });
       },
       req.retry ?? deps.settings.retry,
       {

@@ -295,13 +295,20 @@ export class LockManager {
 
   /**
    * Runs `fn` holding every lock of `names` (taken in sorted order; all or none: when one is busy the ones
-   * already taken are released and LockBusyError is thrown).
+   * already taken are released and LockBusyError is thrown). The locks of `wait.names` are waited for instead, up
+   * to `wait.timeoutMs` each (polling every `wait.pollMs`): a lock its holder keeps only for a while (a source's
+   * MRR state, one run at a time), where failing and retrying after a backoff would only lose time. The sorted
+   * order keeps two such waiters from waiting on each other.
    */
-  async withLocks<T>(names: string[], fn: () => Promise<T>, owner?: string): Promise<T> {
+  async withLocks<T>(names: string[], fn: () => Promise<T>, owner?: string, wait?: { names: readonly string[]; timeoutMs: number; pollMs: number }): Promise<T> {
     const sorted = [...new Set(names)].sort();
     const held: Lease[] = [];
     try {
       for (const n of sorted) {
+        if (wait?.names.includes(n)) {
+          held.push(await this.acquireWithin(n, { timeoutMs: wait.timeoutMs, pollMs: wait.pollMs, ...(owner ? { owner } : {}) }));
+          continue;
+        }
         const l = await this.tryAcquire(n, owner);
         if (!l) throw new LockBusyError(n, await this.holder(n));
         held.push(l);

@@ -76,6 +76,56 @@ describe('LockManager in one process', () => {
   });
 });
 
+describe('withLocks waits for the locks it is told to wait for (a source\'s MRR lock), bounded', () => {
+  /** A lease clock whose sleeps move time at once and call `onSleep` (no real sleeping). */
+  function steppingClock(onSleep: (n: number) => Promise<void> | void) {
+    let t = Date.parse('2024-01-01T00:00:00Z');
+    let n = 0;
+    return {
+      now: () => t,
+      sleep: async (ms: number) => {
+        t += ms;
+        await onSleep(++n);
+      },
+      sleeps: () => n,
+    };
+  }
+
+  it('waits while another run holds the waited lock and runs once it is released; a busy lock not waited for still fails at once', async () => {
+    const dir = tmp();
+    let release: (() => Promise<void>) | null = null;
+    const clock = steppingClock(async (n) => {
+      if (n === 3) await release!();
+    });
+    const locks = new LockManager({ dir, clock, heartbeat: false, isAlive: () => true });
+    const other = new LockManager({ dir, clock, heartbeat: false, pid: 424242, isAlive: () => true });
+    const held = await other.acquire('mrr:chargebee', 'run A');
+    release = () => held.release();
+    let ran = false;
+    await locks.withLocks(['ingest:chargebee:w2', 'mrr:chargebee'], async () => void (ran = true), 'run B', { names: ['mrr:chargebee'], timeoutMs: 60_000, pollMs: 100 });
+    expect(ran).toBe(true);
+    expect(clock.sleeps()).toBe(3); // polled until run A let go
+    // the run's own window lock was not waited for: busy, it fails at once (no sleep)
+    const w = await other.acquire('ingest:chargebee:w3', 'run C');
+    await expect(locks.withLocks(['ingest:chargebee:w3', 'mrr:chargebee'], async () => undefined, 'run D', { names: ['mrr:chargebee'], timeoutMs: 60_000, pollMs: 100 })).rejects.toBeInstanceOf(LockBusyError);
+    expect(clock.sleeps()).toBe(3);
+    await w.release();
+  });
+
+  it('gives up after timeoutMs with LockBusyError naming the holder, and releases the locks it had taken', async () => {
+    const dir = tmp();
+    const clock = steppingClock(() => undefined);
+    const locks = new LockManager({ dir, clock, heartbeat: false, isAlive: () => true });
+    const other = new LockManager({ dir, clock, heartbeat: false, pid: 424242, isAlive: () => true, ttlMs: 10 * 60 * 60_000 });
+    await other.acquire('mrr:chargebee', 'run A');
+    const e = await locks.withLocks(['ingest:chargebee:w2', 'mrr:chargebee'], async () => undefined, 'run B', { names: ['mrr:chargebee'], timeoutMs: 1_000, pollMs: 100 }).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(LockBusyError);
+    expect((e as Error).message).toMatch(/locked by run A/);
+    expect(clock.sleeps()).toBe(10);
+    expect(await locks.holder('ingest:chargebee:w2')).toBeUndefined(); // all or none
+  });
+});
+
 describe('LockManager across processes', () => {
   it('prevents overlap between two processes and recovers when the holder is killed', async () => {
     const dir = tmp();
