@@ -90,18 +90,14 @@ function tmpBeside(file: string): string {
   return path.join(path.dirname(file), `${TMP_PREFIX}${path.basename(file)}-${tmpSuffix()}`);
 }
 
+/** fsyncs a file another writer made (DuckDB's COPY), so its bytes are on disk before it is renamed into place. */
+export async function fsyncFile(file: string): Promise<void> {
+  await fsyncDir(file); // the same call: open read-only, fsync (Linux flushes the inode's data whatever the open mode)
+}
+
 /** fsyncs a directory, so a rename or link in it survives a crash. */
 export async function fsyncDir(dir: string): Promise<void> {
-  await syncPath(dir, 'r');
-}
-
-/** fsyncs a file written by someone else (e.g. DuckDB's COPY), so its bytes are on disk before it is renamed into place. */
-export async function fsyncFile(file: string): Promise<void> {
-  await syncPath(file, 'r+');
-}
-
-async function syncPath(p: string, flags: 'r' | 'r+'): Promise<void> {
-  const fh = await fs.open(p, flags);
+  const fh = await fs.open(dir, 'r');
   try {
     await fh.sync();
   } finally {

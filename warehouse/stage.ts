@@ -12,7 +12,6 @@
  */
 import { join as joinPath } from 'node:path';
 import { RetriableError } from '../events/errors.js';
-import { fsyncFile } from '../events/io.js';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { QuarantineEntry } from '../events/model.js';
 import type { ColumnSpec } from './columns.js';
@@ -21,6 +20,7 @@ import { columnList, copyCount, factFileStats, queryAll, readParquetSql, sqlStri
 import { FACT_COLUMNS, FACT_DIR_KEY, FACT_ORDER_SQL, FACT_TABLE, microsToIso, partitionDir } from './schema.js';
 import { stageEventsAt, type Staged } from './staging.js';
 import { removeLocal } from './scratch.js';
+import { fsyncFile } from '../events/io.js';
 export { stageEventsAt, type Staged, type StageInput } from './staging.js';
 import { TotalsAccumulator, type FileEntry, type IndexChange } from './state.js';
 import { conflictEntry, matchedTable, originalsWhere, resolveVersions, restatementsSql, reversalsSql, writeIndexSegment, type VersionCounts } from './versions.js';
@@ -159,7 +159,7 @@ export async function convertStaged(conn: DuckDBConnection, dir: string, input: 
       for (const [day, files] of [...s.files].sort(([a], [b]) => (a < b ? -1 : 1))) {
         const local = joinPath(dir, `day-${day}.parquet`);
         const n = await copyTo(`SELECT ${factSelect()} FROM ${readCsvSql(files)} WHERE _ord NOT IN (SELECT _ord FROM ${LOSERS_TABLE}) ORDER BY ${FACT_ORDER_SQL}`, local);
-        if (n === 0) await rm(local, { force: true });
+        if (n === 0) await removeLocal(local);
         else written.push({ day, local });
       }
     } finally {
