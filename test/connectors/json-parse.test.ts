@@ -7,6 +7,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { isLosslessNumber, parse as losslessParse } from 'lossless-json';
 import { describe, expect, it } from 'vitest';
+import { rng } from '../helpers/sample-events.js';
 import { NOT_HANDLED, parseJson, parseJsonFast } from '../../connectors/landing/json-parse.js';
 
 type Outcome = { value: unknown } | { error: string };
@@ -25,15 +26,6 @@ function outcome(f: (t: string) => unknown, text: string): Outcome {
   } catch (e) {
     return { error: `${(e as Error).constructor.name}: ${(e as Error).message}` };
   }
-}
-
-function rng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function randomDoc(r: () => number, depth = 0): string {

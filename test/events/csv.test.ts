@@ -1,6 +1,7 @@
 /** The one CSV-field rule (events/csv.ts) and the writers that use it: null and '' stay apart, nothing a reader trims is lost. */
 import { parse } from 'csv-parse/sync';
 import { describe, expect, it } from 'vitest';
+import { rng } from '../helpers/sample-events.js';
 import { csvField, csvRow, needsQuotes } from '../../events/csv.js';
 import { csvField as exportField } from '../../warehouse/export.js';
 import { accountsCsv } from '../../tools/oltp-write.js';
@@ -10,8 +11,7 @@ describe('csvField', () => {
   it('decides quoting exactly as the rule regex does (seeded random texts, Unicode white space at the ends included)', () => {
     const rule = /^$|[",\r\n]|^\s|\s$/;
     const alphabet = ['a', 'Z', '0', '-', '.', ':', '_', ',', '"', '\r', '\n', ' ', '\t', '\v', '\f', '\u00a0', '\u2028', '\u3000', '\ufeff', '\u200b', 'é', '€', '~', '\x7f', '\x00', '\u{1f600}'];
-    let seed = 7;
-    const r = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
+    const r = rng(7);
     let quoted = 0;
     for (let i = 0; i < 20_000; i++) {
       let s = '';

@@ -6,6 +6,7 @@
  */
 import { Decimal as DecimalJs } from 'decimal.js';
 import { describe, expect, it } from 'vitest';
+import { rng } from '../helpers/sample-events.js';
 import { RecordError } from '../../events/errors.js';
 import { currencyExponent, Money } from '../../events/money.js';
 
@@ -44,16 +45,6 @@ function actual(text: string, unit: 'major' | 'minor', currency: string, exponen
     const message = e.message.includes('exponent notation') ? 'exponent' : e.message.includes('too small') ? 'too small' : e.message;
     return { outcome: { error: e.code, message } };
   }
-}
-
-/** A small seeded PRNG (mulberry32): the same cases on every run. */
-function rng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function randomText(r: () => number, unit: 'major' | 'minor'): string {
