@@ -12,7 +12,7 @@ import { assertDay } from '../partitions/index.js';
 import { runPhase } from './child.js';
 import { ensureLanding } from './landing.js';
 import type { PhaseArgs, PhaseName } from './phases.js';
-import { checkTargets, compactVsCopy, formatTable, formatTargets, ingestRatio, parallelSpeedup, projectBackfill, summarise, TARGETS, type PhaseRun } from './stats.js';
+import { checkTargets, compactVsCopy, formatMemorySlopes, formatTable, formatTargets, ingestRatio, memorySlopes, parallelSpeedup, projectBackfill, summarise, TARGETS, type MemoryRow, type PhaseRun } from './stats.js';
 
 interface Flags {
   events: string;
@@ -62,11 +62,11 @@ async function main(argv: string[]): Promise<void> {
     .option('--long-days <n>', 'instead: a long backfill of <n> small days (--events-per-day over 4 sources): per-run cost vs age, status 10 days vs all, 7-year projection')
     .option('--events-per-day <n>', 'events per day of --long-days', '200')
     .option('--config <file>', 'a billing-mart configuration file for the measured phases of --memory-day (e.g. its tuning: memoryLimit, threads, spillRows, spillBytes)')
-    .option('--memory-day <n>', 'instead: ONE UTC day of <n> generated events over the 4 sources (cached like --events): peak RSS of its ingest and of its compaction')
+    .option('--memory-day <n[,n...]>', 'instead: ONE UTC day of <n> generated events over the 4 sources (cached like --events): peak RSS of its ingest and of its compaction; several sizes (e.g. 500000,1000000,2000000) print the slope of peak RSS against the size of the day')
     .parse(argv);
   const f = program.opts<Flags>();
   if (f.longDays) return longBackfill(positive('--long-days', f.longDays), positive('--events-per-day', f.eventsPerDay), positive('--parallel', f.parallel), path.resolve(f.out), f.seed, f.from);
-  if (f.memoryDay) return memoryDay(positive('--memory-day', f.memoryDay), path.resolve(f.out), f.seed, f.from, positive('--parallel', f.parallel), f.profile ?? false, f.config ? path.resolve(f.config) : undefined);
+  if (f.memoryDay) return memoryDays(f.memoryDay.split(',').map((x) => positive('--memory-day', x.trim())), path.resolve(f.out), f.seed, f.from, positive('--parallel', f.parallel), f.profile ?? false, f.config ? path.resolve(f.config) : undefined);
   const events = positive('--events', f.events);
   const days = positive('--days', f.days);
   const runs = positive('--runs', f.runs);
@@ -233,7 +233,16 @@ async function longBackfill(days: number, perDay: number, parallel: number, out:
  * generator's landing cache), ingested by the real backfill, then compacted, each phase in its own child process:
  * the peak RSS of each (target ≤ 512 MB whatever the size of the day).
  */
-async function memoryDay(events: number, out: string, seed: string, from: string, parallel: number, profile: boolean, configFile?: string): Promise<void> {
+async function memoryDays(sizes: number[], out: string, seed: string, from: string, parallel: number, profile: boolean, configFile?: string): Promise<void> {
+  const rows: MemoryRow[] = [];
+  for (const events of [...new Set(sizes)].sort((a, b) => a - b)) rows.push(await memoryDay(events, out, seed, from, parallel, profile, configFile));
+  if (rows.length < 2) return;
+  const doc = { at: new Date().toISOString(), sizes: rows, slopes: memorySlopes(rows) };
+  writeFileSync(path.join(out, `memory-slope-${rows.map((r) => r.events).join('-')}.json`), JSON.stringify(doc, null, 1) + '\n');
+  process.stdout.write(formatMemorySlopes(rows) + '\n');
+}
+
+async function memoryDay(events: number, out: string, seed: string, from: string, parallel: number, profile: boolean, configFile?: string): Promise<MemoryRow> {
   const log = (s: string) => process.stderr.write(`bench: ${s}\n`);
   mkdirSync(out, { recursive: true });
   const landing = await ensureLanding(out, { events, days: 1, seed, from }, log);
@@ -264,6 +273,7 @@ async function memoryDay(events: number, out: string, seed: string, from: string
       '',
     ].join('\n'),
   );
+  return { events: landing.summary.events, ingestRssBytes: ingest.maxRssBytes, compactRssBytes: compact.maxRssBytes, compactRows: compact.rows, loadAvg: os.loadavg() };
 }
 
 main(process.argv).catch((e: unknown) => {

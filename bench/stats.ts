@@ -81,6 +81,53 @@ export function compactVsCopy(compact: PhaseSummary, copy: PhaseSummary): number
   return copy.medianSeconds > 0 ? compact.medianSeconds / copy.medianSeconds : Infinity;
 }
 
+/** One size of the memory day: the peak RSS of its ingest and of its compaction. */
+export interface MemoryRow {
+  events: number;
+  ingestRssBytes: number;
+  compactRssBytes: number;
+  compactRows: number;
+  /** Load average when the size finished (1, 5, 15 minutes). */
+  loadAvg: number[];
+}
+
+/** Least-squares slope of y over x. */
+function slope(xs: readonly number[], ys: readonly number[]): number {
+  const n = xs.length;
+  const mx = xs.reduce((a, b) => a + b, 0) / n;
+  const my = ys.reduce((a, b) => a + b, 0) / n;
+  let sxy = 0;
+  let sxx = 0;
+  for (let i = 0; i < n; i++) {
+    sxy += (xs[i]! - mx) * (ys[i]! - my);
+    sxx += (xs[i]! - mx) ** 2;
+  }
+  return sxx > 0 ? sxy / sxx : 0;
+}
+
+/**
+ * "Memory does not grow with the day" in numbers: the least-squares slope of each phase's peak RSS against the
+ * day's events, in MB per million events (0 = flat: the peak does not grow with the day).
+ */
+export function memorySlopes(rows: readonly MemoryRow[]): { ingestMbPerMillion: number; compactMbPerMillion: number } {
+  const xs = rows.map((r) => r.events / 1e6);
+  return { ingestMbPerMillion: slope(xs, rows.map((r) => r.ingestRssBytes / 2 ** 20)), compactMbPerMillion: slope(xs, rows.map((r) => r.compactRssBytes / 2 ** 20)) };
+}
+
+/** The sizes side by side with a bar per phase (40 columns = the 512 MB target) and the slopes. */
+export function formatMemorySlopes(rows: readonly MemoryRow[]): string {
+  const bar = (b: number) => '#'.repeat(Math.max(1, Math.round((b / TARGETS.peakRssBytes) * 40)));
+  const s = memorySlopes(rows);
+  return [
+    'peak RSS against the size of the day (40 # = 512 MB):',
+    ...rows.flatMap((r) => [
+      `  ${String(r.events).padStart(9)} events  ingest     ${mb(r.ingestRssBytes).padStart(7)} ${bar(r.ingestRssBytes)}`,
+      `  ${' '.repeat(9)}         compaction ${mb(r.compactRssBytes).padStart(7)} ${bar(r.compactRssBytes)}   (load ${r.loadAvg.map((x) => x.toFixed(1)).join(' ')})`,
+    ]),
+    `slope: ingest ${s.ingestMbPerMillion.toFixed(1)} MB per million events, compaction ${s.compactMbPerMillion.toFixed(1)} MB per million events (0 = flat)`,
+  ].join('\n');
+}
+
 /**
  * Projection of a long backfill from measured run completion times: the time between consecutive runs fitted
  * as a + b·i (least squares; b > 0 means each commit costs more as the table ages; a falling fit counts as flat),

@@ -10,10 +10,12 @@ export interface TuningInput {
   spillRows?: unknown;
   spillBytes?: unknown;
   memoryLimit?: unknown;
+  compactMemoryLimit?: unknown;
+  compactThreads?: unknown;
   threads?: unknown;
 }
 
-export const TUNING_KEYS = ['targetFileBytes', 'autoCompactFileCount', 'rowGroupRows', 'spillRows', 'spillBytes', 'memoryLimit', 'threads'] as const;
+export const TUNING_KEYS = ['targetFileBytes', 'autoCompactFileCount', 'rowGroupRows', 'spillRows', 'spillBytes', 'memoryLimit', 'compactMemoryLimit', 'compactThreads', 'threads'] as const;
 
 const UNITS: Record<string, number> = { K: 2 ** 10, M: 2 ** 20, G: 2 ** 30, T: 2 ** 40 };
 
@@ -39,13 +41,17 @@ export function tuningProblems(t: Record<string, unknown>): [string, string][] {
   int('rowGroupRows', 1);
   int('spillRows', 1);
   int('spillBytes', 1024 * 1024);
-  int('threads', 1);
-  const t2 = t.threads;
-  if (typeof t2 === 'number' && t2 > 64) bad('threads', 'at most 64');
-  const m = t.memoryLimit;
-  const bytes = sizeBytes(m);
-  if (m !== undefined && bytes === null) bad('memoryLimit', "a size such as '192MB'");
-  else if (bytes !== null && bytes < MIN_MEMORY_LIMIT_BYTES) bad('memoryLimit', 'at least 32MB (DuckDB cannot sort or merge in less)');
+  for (const k of ['threads', 'compactThreads']) {
+    int(k, 1);
+    const n = t[k];
+    if (typeof n === 'number' && n > 64) bad(k, 'at most 64');
+  }
+  for (const k of ['memoryLimit', 'compactMemoryLimit']) {
+    const m = t[k];
+    const bytes = sizeBytes(m);
+    if (m !== undefined && bytes === null) bad(k, "a size such as '192MB'");
+    else if (bytes !== null && bytes < MIN_MEMORY_LIMIT_BYTES) bad(k, 'at least 32MB (DuckDB cannot sort or merge in less)');
+  }
   for (const k of Object.keys(t)) if (!(TUNING_KEYS as readonly string[]).includes(k) && t[k] !== undefined) out.push([k, `unknown warehouse option (known: ${TUNING_KEYS.join(', ')})`]);
   return out;
 }

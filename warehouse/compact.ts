@@ -8,11 +8,11 @@
 import path from 'node:path';
 import { FatalError } from '../events/errors.js';
 import { DUCK_SPILL_DIR, type Tx, type TxOutcome, type WarehouseCore } from './core.js';
-import { columnList, copyCount, readParquetSql, sqlString, withSharedDuck } from './duck.js';
+import { big, columnList, copyCount, queryAll, readParquetSql, sqlString, withSharedDuck } from './duck.js';
 import { duckFileEntry } from './stage.js';
 import { FACT_COLUMNS, FACT_DIR_KEY, FACT_ORDER_SQL, FACT_TABLE, partitionDir } from './schema.js';
 import { diffTotals, mergeTotals, partitionPath, type FileEntry, type PartitionChange, type PartitionState } from './state.js';
-import type { DuckDBConnection } from '@duckdb/node-api';
+import { DuckDBListValue, type DuckDBConnection } from '@duckdb/node-api';
 import type { TuningOptions } from './options.js';
 
 export interface CompactResult {
@@ -35,7 +35,7 @@ export function isCompact(p: PartitionState, targetBytes: number): boolean {
 export async function compactInTx(core: WarehouseCore, tx: Tx, days: readonly string[], t: TuningOptions): Promise<{ outcome: TxOutcome | null; result: CompactResult }> {
   const result: CompactResult = { commitId: null, version: tx.state.version, compacted: [], unchanged: [] };
   const changes: PartitionChange[] = [];
-  await withSharedDuck(await core.storage.scratchDir(DUCK_SPILL_DIR), { memoryLimit: t.memoryLimit, threads: t.threads }, async (conn) => {
+  await withSharedDuck(await core.storage.scratchDir(DUCK_SPILL_DIR), compactDuckSizing(t), async (conn) => {
     for (const day of [...new Set(days)].sort()) {
       const dir = partitionDir(FACT_DIR_KEY, day);
       const path = partitionPath(FACT_TABLE, dir);
@@ -49,7 +49,13 @@ export async function compactInTx(core: WarehouseCore, tx: Tx, days: readonly st
       const expected = mergeTotals(p.files);
       const expectedRows = p.files.reduce((n, f) => n + f.rows, 0);
       const bytesBefore = p.files.reduce((n, f) => n + f.bytes, 0);
-      const files = await rewriteSorted(core, tx, conn, dir, oldFiles, expectedRows, bytesBefore, t, ordered !== null);
+      const groups = new Map<string, { source: string; type: string; rows: number }>();
+      for (const x of expected) {
+        const k = `${x.billing_source}\u0000${x.event_type}`;
+        const g = groups.get(k) ?? groups.set(k, { source: x.billing_source, type: x.event_type, rows: 0 }).get(k)!;
+        g.rows += x.rows;
+      }
+      const files = await rewriteSorted(core, tx, conn, dir, oldFiles, [...groups.values()], expectedRows, bytesBefore, t, ordered !== null);
       await core.fault('compact:after-write');
       const written = mergeTotals(files);
       const writtenRows = files.reduce((n, f) => n + f.rows, 0);
@@ -95,32 +101,104 @@ export function presortedOrder(files: readonly FileEntry[]): FileEntry[] | null 
 }
 
 /**
- * Writes the rows of `oldFiles` in partition order into files of about targetFileBytes, entirely inside
- * DuckDB (sorting under its memory limit, spilling to the commit's scratch directory). One file: a single
- * COPY. Several: the sorted rows go to a scratch table once and each file is a COPY of one rowid range.
+ * DuckDB's sizing for a compaction (issue 11 item 3): the process (Node, the app, DuckDB) must stay within 512 MB
+ * of RSS whatever the size of the day. DuckDB allocates beyond `memory_limit` (Parquet reader and writer buffers,
+ * per thread), so compaction runs its own instance: `compactMemoryLimit` (192MB) and `compactThreads` (1). Measured
+ * on a 1 M-event day in 5 files (docs/bench.md): 1 178 MB of RSS before (one table of the sorted day, 512MB,
+ * 2 threads), 493 MB with slices at 192MB and 2 threads; a 2 M-row DuckDB sort at 192MB took 320 MB of RSS with 1
+ * thread, 370 MB with 2, and 335 MB at 4 M rows (flat).
+ */
+export function compactDuckSizing(t: TuningOptions): { memoryLimit: string; threads: number } {
+  return { memoryLimit: t.compactMemoryLimit, threads: t.compactThreads };
+}
+
+/** A contiguous piece of the partition order: one (billing_source, event_type), optionally an event_ts range of it. */
+export interface Slice {
+  source: string;
+  type: string;
+  /** event_ts range in µs, [fromUs, toUs); null = open. */
+  fromUs: bigint | null;
+  toUs: bigint | null;
+  /** Rows (exact from the manifest for a whole group, an estimate for a part of one). */
+  rows: number;
+}
+
+/**
+ * Pure: the output files of a compaction as runs of slices in the partition order, each about `rowsPerFile` rows.
+ * `groups` are the partition's rows per (billing_source, event_type) from the manifest; `split` gives the event_ts
+ * bounds that cut a group of more than `rowsPerFile` rows into parts (DuckDB's approx_quantile).
+ */
+export function planSlices(groups: readonly { source: string; type: string; rows: number }[], rowsPerFile: number, split: (g: { source: string; type: string }, parts: number) => bigint[]): Slice[][] {
+  const sorted = [...groups].sort((a, b) => cmpUtf8(a.source, b.source) || cmpUtf8(a.type, b.type));
+  const slices: Slice[] = [];
+  for (const g of sorted) {
+    if (g.rows <= rowsPerFile) {
+      slices.push({ source: g.source, type: g.type, fromUs: null, toUs: null, rows: g.rows });
+      continue;
+    }
+    const bounds = [...new Set(split(g, Math.ceil(g.rows / rowsPerFile)))].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    const edges = [null, ...bounds, null];
+    for (let i = 0; i + 1 < edges.length; i++) slices.push({ source: g.source, type: g.type, fromUs: edges[i]!, toUs: edges[i + 1]!, rows: Math.ceil(g.rows / (bounds.length + 1)) });
+  }
+  const files: Slice[][] = [];
+  let cur: Slice[] = [];
+  let n = 0;
+  for (const sl of slices) {
+    if (cur.length && n + sl.rows > rowsPerFile) {
+      files.push(cur);
+      cur = [];
+      n = 0;
+    }
+    cur.push(sl);
+    n += sl.rows;
+  }
+  if (cur.length) files.push(cur);
+  return files;
+}
+
+function slicePredicate(slices: readonly Slice[]): string {
+  return slices
+    .map((s) => `(billing_source = ${sqlString(s.source)} AND event_type = ${sqlString(s.type)}${s.fromUs === null ? '' : ` AND epoch_us(event_ts) >= ${s.fromUs}`}${s.toUs === null ? '' : ` AND epoch_us(event_ts) < ${s.toUs}`})`)
+    .join(' OR ');
+}
+
+/**
+ * Writes the rows of `oldFiles` in partition order into files of about targetFileBytes, entirely inside DuckDB,
+ * with memory bounded by the output file, never by the day: the partition order is cut into slices by
+ * (billing_source, event_type) from the manifest's totals (and a group larger than a file by event_ts quantiles),
+ * and each output file is ONE `COPY (SELECT ... WHERE <its slices> ORDER BY ...) TO <file>`: DuckDB sorts just
+ * that file's rows under its memory limit, spilling to the scratch area; when the files are already in partition
+ * order it only reads them in order (no sort). Nothing holds the day: the code before materialised the whole
+ * day in one DuckDB table and sorted each file's rowid range again (1.19 GB of RSS for a 5 M-event day).
  * Each file's rows, min/max and totals are then read back from the written file by DuckDB.
  */
-async function rewriteSorted(core: WarehouseCore, tx: Tx, conn: DuckDBConnection, dir: string, oldFiles: readonly string[], rows: number, bytesBefore: number, t: TuningOptions, presorted: boolean): Promise<FileEntry[]> {
-  const rowsPerFile = Math.max(1, Math.floor(t.targetFileBytes / Math.max(1, bytesBefore / Math.max(1, rows))));
+async function rewriteSorted(core: WarehouseCore, tx: Tx, conn: DuckDBConnection, dir: string, oldFiles: readonly string[], groups: readonly { source: string; type: string; rows: number }[], expectedRows: number, bytesBefore: number, t: TuningOptions, presorted: boolean): Promise<FileEntry[]> {
+  const rows = groups.reduce((n, g) => n + g.rows, 0);
+  const rowsPerFile = Math.max(1, Math.floor(t.targetFileBytes / Math.max(1, bytesBefore / Math.max(1, expectedRows))));
   const groupRows = Math.min(t.rowGroupRows, rowsPerFile);
-  const fileCount = Math.max(1, Math.ceil(rows / rowsPerFile));
-  // presorted: the files in the given order are the partition order (insertion order is preserved: no sort)
-  const select = `SELECT ${columnList(FACT_COLUMNS)} FROM ${readParquetSql(oldFiles)}${presorted ? '' : ` ORDER BY ${FACT_ORDER_SQL}`}`;
-  const opts = `(FORMAT PARQUET, COMPRESSION ZSTD, ROW_GROUP_SIZE ${groupRows})`;
-  const scratch = await core.storage.scratchDir(`${tx.tmpDir}/${dir}`);
-  const names = Array.from({ length: fileCount }, (_, n) => `compact-${tx.commitId}-${String(n).padStart(4, '0')}.parquet`);
-  const blobs = names.map((n) => `${tx.blobDir}/${FACT_TABLE}/${dir}/${n}`);
-  const locals = names.map((n) => path.join(scratch, n));
-  if (fileCount === 1) {
-    await copyCount(conn, `COPY (${select}) TO ${sqlString(locals[0]!)} ${opts}`);
-  } else {
-    await conn.run(`CREATE OR REPLACE TEMP TABLE compact_sorted AS ${select}`);
-    for (let n = 0; n < fileCount; n++) {
-      await copyCount(conn, `COPY (SELECT * FROM compact_sorted WHERE rowid >= ${n * rowsPerFile} AND rowid < ${(n + 1) * rowsPerFile} ORDER BY rowid) TO ${sqlString(locals[n]!)} ${opts}`);
-    }
-    await conn.run('DROP TABLE compact_sorted');
+  const from = readParquetSql(oldFiles);
+  const quantiles = new Map<string, bigint[]>();
+  for (const g of rows === expectedRows ? groups : []) {
+    if (g.rows <= rowsPerFile) continue;
+    const parts = Math.ceil(g.rows / rowsPerFile);
+    const qs = Array.from({ length: parts - 1 }, (_, i) => ((i + 1) / parts).toFixed(6)).join(', ');
+    const r = await queryAll(conn, `SELECT approx_quantile(epoch_us(event_ts), [${qs}]) FROM ${from} WHERE billing_source = ${sqlString(g.source)} AND event_type = ${sqlString(g.type)}`);
+    const list = r[0]?.[0];
+    if (!(list instanceof DuckDBListValue)) throw new Error('internal: approx_quantile did not return a list');
+    quantiles.set(`${g.source}\u0000${g.type}`, list.items.map((v) => big(v)));
   }
+  // files whose manifest has no totals (cannot tell the groups): the whole day in one file, as before
+  const plan = rows === expectedRows ? planSlices(groups, rowsPerFile, (g) => quantiles.get(`${g.source}\u0000${g.type}`) ?? []) : [[]];
+  const scratch = await core.storage.scratchDir(`${tx.tmpDir}/${dir}`);
+  const opts = `(FORMAT PARQUET, COMPRESSION ZSTD, ROW_GROUP_SIZE ${groupRows})`;
   const out: FileEntry[] = [];
-  for (let n = 0; n < fileCount; n++) out.push(await duckFileEntry(core, conn, locals[n]!, blobs[n]!, names[n]!, { sorted: true, group: tx.commitId }));
+  for (const [n, slices] of plan.entries()) {
+    const name = `compact-${tx.commitId}-${String(n).padStart(4, '0')}.parquet`;
+    const local = path.join(scratch, name);
+    const where = plan.length === 1 ? '' : ` WHERE ${slicePredicate(slices)}`;
+    // presorted: the files in the given order are the partition order (insertion order is preserved: no sort)
+    await copyCount(conn, `COPY (SELECT ${columnList(FACT_COLUMNS)} FROM ${from}${where}${presorted ? '' : ` ORDER BY ${FACT_ORDER_SQL}`}) TO ${sqlString(local)} ${opts}`);
+    out.push(await duckFileEntry(core, conn, local, `${tx.blobDir}/${FACT_TABLE}/${dir}/${name}`, name, { sorted: true, group: tx.commitId }));
+  }
   return out.filter((f) => f.rows > 0);
 }

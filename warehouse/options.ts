@@ -27,6 +27,13 @@ export interface TuningOptions {
    * the staged text (`spillBytes`), parquet-wasm and DuckDB fit in 512 MB of RSS (docs/bench.md, memory day).
    */
   memoryLimit: string;
+  /**
+   * DuckDB's memory limit in compaction (default '192MB'): its sort spills to the scratch area past it, and DuckDB's
+   * buffers outside the limit plus Node keep a compaction of a day of any size within 512 MB of RSS (docs/bench.md).
+   */
+  compactMemoryLimit: string;
+  /** DuckDB threads in compaction (default 1: each thread's Parquet buffers sit outside the limit; under 192MB, 2 threads were also slower). */
+  compactThreads: number;
   /** DuckDB worker threads (each needs buffers of its own inside `memoryLimit`). */
   threads: number;
 }
@@ -58,6 +65,8 @@ export const DEFAULT_TUNING: TuningOptions = {
   spillRows: 100_000,
   spillBytes: 64 * 1024 * 1024,
   memoryLimit: '512MB',
+  compactMemoryLimit: '192MB',
+  compactThreads: 1,
   threads: 2,
 };
 
@@ -69,6 +78,8 @@ export function tuning(o: WarehouseOptions): TuningOptions {
     spillRows: o.spillRows ?? DEFAULT_TUNING.spillRows,
     spillBytes: o.spillBytes ?? DEFAULT_TUNING.spillBytes,
     memoryLimit: o.memoryLimit ?? DEFAULT_TUNING.memoryLimit,
+    compactMemoryLimit: o.compactMemoryLimit ?? DEFAULT_TUNING.compactMemoryLimit,
+    compactThreads: o.compactThreads ?? DEFAULT_TUNING.compactThreads,
     threads: o.threads ?? DEFAULT_TUNING.threads,
   };
   const problems = tuningProblems({ ...t });

@@ -7,7 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { landingKey, lastDay } from '../../bench/landing.js';
 import { runReference, referenceInputs } from '../../bench/reference.js';
 import { fileMatches, REFERENCE_OBJECTS, referenceCopySql } from '../../bench/reference-sql.js';
-import { checkTargets, formatTable, ingestRatio, median, parallelSpeedup, projectBackfill, summarise, type PhaseRun } from '../../bench/stats.js';
+import { checkTargets, formatMemorySlopes, formatTable, ingestRatio, median, memorySlopes, parallelSpeedup, projectBackfill, summarise, type PhaseRun } from '../../bench/stats.js';
 import { runNode } from '../helpers/cli.js';
 
 const run = (seconds: number, rows: number, rssMb: number): PhaseRun => ({ seconds, rows, maxRssBytes: rssMb * 2 ** 20, detail: {} });
@@ -135,5 +135,19 @@ describe('DuckDB reference', () => {
       ['p1', '2024-01-02', '2024-01-02 00:30:00', '12.345678901'],
       ['s1', '2024-01-02', '2024-01-02 07:59:59', '0.000000000'],
     ]);
+  });
+});
+
+describe('memory day slope', () => {
+  const MB = 2 ** 20;
+  const row = (events: number, ingestMb: number, compactMb: number) => ({ events, ingestRssBytes: ingestMb * MB, compactRssBytes: compactMb * MB, compactRows: events, loadAvg: [1, 2, 3] });
+  it('is the least-squares MB of peak RSS per million events of each phase: 0 when flat', () => {
+    const s = memorySlopes([row(500_000, 400, 300), row(1_000_000, 500, 300), row(2_000_000, 700, 300)]);
+    expect(s.ingestMbPerMillion).toBeCloseTo(200, 6);
+    expect(s.compactMbPerMillion).toBeCloseTo(0, 6);
+    const text = formatMemorySlopes([row(1_000_000, 512, 256), row(2_000_000, 512, 256)]);
+    expect(text).toContain(`${'#'.repeat(40)}\n`);
+    expect(text).toContain(`256 MB ${'#'.repeat(20)} `);
+    expect(text).toMatch(/slope: ingest 0\.0 MB per million events, compaction 0\.0 MB per million events/);
   });
 });

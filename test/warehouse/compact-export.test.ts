@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FactTable, isCompact } from '../../warehouse/index.js';
-import { presortedOrder } from '../../warehouse/compact.js';
+import { planSlices, presortedOrder } from '../../warehouse/compact.js';
 import { sampleEvents, streamOf } from '../helpers/sample-events.js';
 import { duckQuery, factGlob, readFactText } from './duck-read.js';
 import type { BillingEvent } from '../../events/model.js';
@@ -56,7 +56,7 @@ describe('compaction', () => {
     expect(await readFactText(wh)).toEqual(rowsBefore);
     const m = await table.manifest('2024-01-03');
     expect(m!.totals).toEqual(manifestBefore!.totals);
-    expect(m!.files.length).toBeGreaterThan(1); // 500 rows at ~20 kB per file
+    expect(m!.files.length).toBeGreaterThan(1); // 500 rows at ~20 kB per file: slices of (source, event_type), big ones cut by event_ts
     // directory listing shows only the new live files
     expect(readdirSync(path.join(wh, 'fact_billing_event', 'event_day=2024-01-03')).filter((n) => n.endsWith('.parquet')).sort()).toEqual(m!.files.map((f) => f.name).sort());
     // global order across the files of the day: file i's last key <= file i+1's first key
@@ -212,13 +212,63 @@ describe('compaction without a sort when the files are already in order', () => 
     expect(res.compacted.map((c) => [c.day, c.filesBefore, c.filesAfter])).toEqual([['2024-01-03', 3, 1], ['2024-01-04', 2, 1]]);
     expect(await readFactText(wh)).toEqual(before);
     expect([(await table.manifest('2024-01-03'))!.totals, (await table.manifest('2024-01-04'))!.totals]).toEqual(totals);
-    for (const day of ['2024-01-03', '2024-01-04']) {
-      const [file] = await table.files(day);
-      // the rows in file order are the rows in the partition order (billing_source, event_type, event_ts, seqn, event_id)
-      const inFile = await duckQuery(`SELECT event_id FROM read_parquet('${file}', file_row_number = true) ORDER BY file_row_number`);
-      const sorted = await duckQuery(`SELECT event_id FROM read_parquet('${file}') ORDER BY billing_source, event_type, event_ts, seqn, event_id`);
-      expect(inFile.length).toBeGreaterThan(100);
-      expect(inFile).toEqual(sorted);
+    for (const day of ['2024-01-03', '2024-01-04']) await expectPartitionOrder(table, day);
+  });
+
+  it('planSlices: files of whole (source, event_type) groups in byte order, a group larger than a file cut at its event_ts bounds', () => {
+    const asked: [string, number][] = [];
+    const split = (g: { source: string; type: string }, parts: number) => {
+      asked.push([`${g.source}/${g.type}`, parts]);
+      return [300n, 100n, 300n, 200n].slice(0, parts + 1); // unsorted, with a tie: sorted and deduplicated
+    };
+    const plan = planSlices(
+      [
+        { source: 'zuora', type: 'INVOICE', rows: 40 },
+        { source: 'stripe', type: 'PAYMENT', rows: 350 },
+        { source: 'chargebee', type: 'REFUND', rows: 30 },
+        { source: 'chargebee', type: 'INVOICE', rows: 50 },
+      ],
+      100,
+      split,
+    );
+    expect(asked).toEqual([['stripe/PAYMENT', 4]]);
+    expect(plan.map((f) => f.map((s) => `${s.source}/${s.type}[${s.fromUs ?? ''},${s.toUs ?? ''})`))).toEqual([
+      ['chargebee/INVOICE[,)', 'chargebee/REFUND[,)'],
+      ['stripe/PAYMENT[,100)'],
+      ['stripe/PAYMENT[100,200)'],
+      ['stripe/PAYMENT[200,300)'],
+      ['stripe/PAYMENT[300,)'], // ~88 rows: zuora's 40 would pass the 100
+      ['zuora/INVOICE[,)'],
+    ]);
+  });
+
+  it('a presorted day larger than the target file size streams into several files, in the partition order across them', async () => {
+    const wh = tmp();
+    const table = await FactTable.open(wh, { now, autoCompactFileCount: 0, targetFileBytes: 40_000 });
+    let n = 70;
+    for (const source of ['zuora', 'stripe', 'chargebee']) {
+      clock += 60_000;
+      await table.commitIngest({ ...load(sampleEvents({ source, days: ['2024-01-03'], count: 1500, seed: n }), n++), source });
     }
+    const before = await readFactText(wh);
+    const totals = (await table.manifest('2024-01-03'))!.totals;
+    clock += 60_000;
+    const res = await table.compact(['2024-01-03']);
+    expect(res.compacted[0]!.filesBefore).toBe(3);
+    expect(res.compacted[0]!.filesAfter).toBeGreaterThan(1);
+    expect(await readFactText(wh)).toEqual(before);
+    expect((await table.manifest('2024-01-03'))!.totals).toEqual(totals);
+    await expectPartitionOrder(table, '2024-01-03');
   });
 });
+
+/** The rows of the day's files, file after file in manifest order, are the rows in the partition order. */
+async function expectPartitionOrder(table: FactTable, day: string): Promise<void> {
+  const files = await table.files(day);
+  const list = files.map((f) => `'${f}'`).join(', ');
+  const inFiles: unknown[][] = [];
+  for (const f of files) inFiles.push(...(await duckQuery(`SELECT event_id FROM read_parquet('${f}', file_row_number = true) ORDER BY file_row_number`)));
+  const sorted = await duckQuery(`SELECT event_id FROM read_parquet([${list}]) ORDER BY billing_source, event_type, event_ts, seqn, event_id`);
+  expect(inFiles.length).toBeGreaterThan(100);
+  expect(inFiles).toEqual(sorted);
+}

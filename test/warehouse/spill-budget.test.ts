@@ -47,12 +47,18 @@ describe('staging spills on a byte budget as well as a row budget', () => {
     expect(budget.text).toEqual(whole.text);
   });
 
-  it('spillBytes, memoryLimit and threads are validated with their key', () => {
+  it('spillBytes, memoryLimit, threads, compactMemoryLimit and compactThreads are validated with their key', () => {
     expect(tuningProblems({ spillBytes: 1000 })).toEqual([['spillBytes', '1000 is invalid: expected an integer >= 1048576']]);
     expect(tuningProblems({ memoryLimit: '16MB' })).toEqual([['memoryLimit', '"16MB" is invalid: expected at least 32MB (DuckDB cannot sort or merge in less)']]);
     expect(tuningProblems({ memoryLimit: 'lots' })).toEqual([['memoryLimit', `"lots" is invalid: expected a size such as '192MB'`]]);
     expect(tuningProblems({ threads: 65 })).toEqual([['threads', '65 is invalid: expected at most 64']]);
     expect(tuningProblems({ spillBytes: 64 * 2 ** 20, memoryLimit: '192MB', threads: 2 })).toEqual([]);
     expect(tuningProblems({ memoryLimit: '0.5GiB' })).toEqual([]);
+    // compaction's own DuckDB sizing, by the same rules
+    expect(tuningProblems({ compactMemoryLimit: '16MB', compactThreads: 0 })).toEqual([
+      ['compactThreads', '0 is invalid: expected an integer >= 1'],
+      ['compactMemoryLimit', '"16MB" is invalid: expected at least 32MB (DuckDB cannot sort or merge in less)'],
+    ]);
+    expect(tuningProblems({ compactMemoryLimit: '192MB', compactThreads: 1 })).toEqual([]);
   });
 });
