@@ -17,8 +17,12 @@ export interface RunManifest {
   watermarkAfter: string | null;
   /** Periods closed by this run. */
   periods: { start: string; end: string; cycle: string; per: string }[];
+  /** Counts of the events this run read (beforeStart: those of them dated before billing starts; `check billing` counts the table's). */
   counts: { records: number; assignments: number; onTime: number; late: number; latePending: number; beforeStart: number };
-  /** Fact-table data files this run read: the warehouse's immutable objects (relative to the warehouse root). */
+  /**
+   * Every fact-table data file of the version this run billed from: the warehouse's immutable objects (relative to
+   * the warehouse root). The run read only those that could hold an unbilled event (jobs/billing/bill.ts).
+   */
   factFiles: string[];
 }
 

@@ -10,8 +10,8 @@ import { addDays, assertDay, dayOf, dayStartMs } from '../../partitions/index.js
 import { planBilling, type BillPlan, type FactEventRow } from '../../billing/assign.js';
 import { CYCLES, PARTIES, changeTimeline, describePolicy, samePolicy, type CycleKind, type PartyKind, type PolicySegment } from '../../billing/cycles.js';
 import { RUN_MANIFEST_FORMAT, type RunManifest } from '../../billing/run.js';
-import { listRuns, writeRun } from './store.js';
-import { big, createBillingViews, createFactView, factSnapshot, rows, text, withBillingDuck } from './views.js';
+import { listRuns, writeRun, type StoredRun } from './store.js';
+import { big, createBillingViews, createFactView, factSnapshot, rows, text, withBillingDuck, type FactSnapshot } from './views.js';
 import { dayOfPartitionDir } from '../../warehouse/schema.js';
 
 export interface BillOptions {
@@ -48,6 +48,8 @@ export interface BillResult {
   dryRun: boolean;
   /** Days inside the closed (or to-be-closed) cycles that are not verified complete (no `_SUCCESS`). */
   unverifiedDays: string[];
+  /** Fact files the run read (those that can hold an unbilled event, see billableFiles) of all the version has. */
+  factFilesRead?: { read: number; of: number };
 }
 
 function parseChoice<T extends string>(value: string | undefined, allowed: readonly T[], flag: string, dflt?: T): T {
@@ -96,10 +98,32 @@ async function unverified(table: FactTable, periods: { start: string; end: strin
   return [...days].sort().filter((d) => !marked.has(d));
 }
 
+/**
+ * The fact files that can hold an event this run may bill: every file of the days from the watermark on (the
+ * cycles still open), and every file the baseline run did not see. The baseline is the latest record set that
+ * left no late event pending: it billed every event of its snapshot dated before its watermark (on time, late, or
+ * dated before billing starts, which stays so), so the files it saw hold nothing billable before the watermark.
+ * Record sets after it (a logic change that closed nothing) do not move the watermark. Without a watermark or a
+ * baseline every file is read. The cost of a bill run is thus bounded by the open cycle and what arrived since,
+ * not by the table's age.
+ */
+async function billableFiles(table: FactTable, snap: FactSnapshot, watermark: string | undefined, recent: StoredRun[]): Promise<FactSnapshot['files']> {
+  if (watermark === undefined) return snap.files;
+  let runs = recent;
+  let baseline = runs.findLast((r) => r.manifest.counts.latePending === 0)?.manifest;
+  for (let n = 2; !baseline && runs.length >= n / 2; n *= 2) {
+    runs = await listRuns(table, n);
+    baseline = runs.findLast((r) => r.manifest.counts.latePending === 0)?.manifest;
+  }
+  if (!baseline) return snap.files;
+  const seen = new Set(baseline.factFiles);
+  return snap.files.filter((f) => dayOfPartitionDir(f.dir) >= watermark || !seen.has(f.blob));
+}
+
 export async function runBilling(o: BillOptions): Promise<BillResult> {
   await o.table.assertBillingLayout();
-  const runsBefore = await listRuns(o.table);
-  const inForce = runsBefore[runsBefore.length - 1]?.manifest.timeline.at(-1);
+  const recent = await listRuns(o.table, 1);
+  const inForce = recent[0]?.manifest.timeline.at(-1);
   if (o.cycle === undefined && !inForce) throw new ConfigError('--cycle is required for the first bill run: monthly or weekly (later runs keep the logic in force)');
   const cycle = parseChoice<CycleKind>(o.cycle ?? inForce!.cycle, CYCLES, '--cycle');
   const per = parseChoice<PartyKind>(o.per ?? inForce?.per, PARTIES, '--per', 'account');
@@ -116,13 +140,14 @@ export async function runBilling(o: BillOptions): Promise<BillResult> {
   const endExclusive = addDays(through, 1);
   const runId = o.runId;
 
-  const runs = runsBefore;
-  const last = runs[runs.length - 1]?.manifest;
+  const last = recent[0]?.manifest;
   const watermark = last?.watermarkAfter ?? undefined;
   const snap = await factSnapshot(o.table);
+  const scan = await billableFiles(o.table, snap, watermark, recent);
+  const factFilesRead = { read: scan.length, of: snap.files.length };
 
   return withBillingDuck(async (c) => {
-    await createFactView(c, o.table, snap);
+    await createFactView(c, o.table, { version: snap.version, files: scan });
     await createBillingViews(c, o.table);
     let firstDay: string | undefined;
     if (!last && from === undefined) {
@@ -131,7 +156,7 @@ export async function runBilling(o: BillOptions): Promise<BillResult> {
     }
     const change = changeTimeline(last?.timeline ?? [], watermark, { cycle, per }, from, firstDay);
     const notes = change.note ? [change.note] : [];
-    if (change.timeline.length === 0) return { written: false, manifest: undefined, notes, timeline: [], billedThrough: null, dryRun: Boolean(o.dryRun), unverifiedDays: [] };
+    if (change.timeline.length === 0) return { written: false, manifest: undefined, notes, timeline: [], billedThrough: null, dryRun: Boolean(o.dryRun), unverifiedDays: [], factFilesRead };
 
     const endMicros = BigInt(dayStartMs(endExclusive)) * 1000n;
     const found = await rows(
@@ -148,7 +173,7 @@ export async function runBilling(o: BillOptions): Promise<BillResult> {
     if (plan.beforeStart > 0) notes.push(`${plan.beforeStart} event(s) are dated before billing starts (${change.timeline[0]!.from}) and are not billed`);
     if (plan.periods.length === 0 && !change.changed) {
       notes.push(`no ${describePolicy({ cycle, per })} cycle ends by ${through} beyond what is billed (billed through ${watermark ? addDays(watermark, -1) : 'nothing yet'}); nothing written`);
-      return { written: false, manifest: undefined, notes, timeline: change.timeline, billedThrough: inclusive(watermark), dryRun: Boolean(o.dryRun), unverifiedDays: [] };
+      return { written: false, manifest: undefined, notes, timeline: change.timeline, billedThrough: inclusive(watermark), dryRun: Boolean(o.dryRun), unverifiedDays: [], factFilesRead };
     }
     const manifest: RunManifest = {
       format: RUN_MANIFEST_FORMAT,
@@ -176,8 +201,8 @@ export async function runBilling(o: BillOptions): Promise<BillResult> {
         `warning: ${unverifiedDays.length} day(s) in the cycles ${o.dryRun ? 'to close' : 'closed'} are not verified complete (no _SUCCESS): ${unverifiedDays.slice(0, 5).join(', ')}${unverifiedDays.length > 5 ? ', …' : ''}; events that arrive for them later are billed as late adjustments — run billing-mart check completeness --from ${unverifiedDays[0]} --to ${unverifiedDays.at(-1)} first`,
       );
     }
-    if (o.dryRun) return { written: false, manifest, notes, timeline: change.timeline, billedThrough: inclusive(watermark), dryRun: true, unverifiedDays };
+    if (o.dryRun) return { written: false, manifest, notes, timeline: change.timeline, billedThrough: inclusive(watermark), dryRun: true, unverifiedDays, factFilesRead };
     const { dir, version, commitId } = await writeRun(o.table, manifest, plan.records, plan.assignments);
-    return { written: true, dir, version, commitId, manifest, notes, timeline: change.timeline, billedThrough: inclusive(manifest.watermarkAfter), dryRun: false, unverifiedDays };
+    return { written: true, dir, version, commitId, manifest, notes, timeline: change.timeline, billedThrough: inclusive(manifest.watermarkAfter), dryRun: false, unverifiedDays, factFilesRead };
   });
 }

@@ -24,10 +24,13 @@ export interface StoredRun {
   manifest: RunManifest;
 }
 
-/** All committed record sets, in seq order (from the billing_records partitions' manifests). */
-export async function listRuns(table: FactTable): Promise<StoredRun[]> {
+/**
+ * All committed record sets, in seq order (from the billing_records partitions' manifests); with `latest`, only
+ * the last `latest` of them (what a bill run needs: it reads a bounded number of manifests, whatever the age).
+ */
+export async function listRuns(table: FactTable, latest?: number): Promise<StoredRun[]> {
   const out: StoredRun[] = [];
-  for (const { dir, manifest } of await table.tableManifests(BILLING_RECORDS_TABLE)) {
+  for (const { dir, manifest } of await table.tableManifests(BILLING_RECORDS_TABLE, latest)) {
     const m = manifest.meta as RunManifest | undefined;
     const seq = Number(/^run=(\d{8})$/.exec(dir)?.[1]);
     const where = `${table.root}/${BILLING_RECORDS_TABLE}/${dir}/_manifest.json`;

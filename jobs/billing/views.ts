@@ -13,12 +13,12 @@ export { big, rows, sqlString, text };
 /** The fact files of one table version: stored objects (what a run manifest records) and local paths. */
 export interface FactSnapshot {
   version: number;
-  files: { blob: string; path: string }[];
+  files: { dir: string; blob: string; path: string }[];
 }
 
 export async function factSnapshot(table: FactTable): Promise<FactSnapshot> {
   const { version, files } = await table.tableFiles(FACT_TABLE);
-  return { version, files: files.map((f) => ({ blob: f.blob, path: f.path })) };
+  return { version, files: files.map((f) => ({ dir: f.dir, blob: f.blob, path: f.path })) };
 }
 
 const FACT_COLUMNS = `event_id VARCHAR, event_ts TIMESTAMPTZ, billing_source VARCHAR, account_id VARCHAR, subscription_id VARCHAR,
