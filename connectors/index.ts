@@ -13,7 +13,8 @@ import type { Window } from '../partitions/index.js';
 import type { ProofKind } from '../config/completeness.js';
 import { openControl, windowDeliveries, type ControlProvider, type WindowDelivery } from './control/index.js';
 import { planPickup, type PickupPlan, type PickupSettings, type PlannedFile } from './landing/pickup.js';
-import { fileSource, HashTap, type ByteSource } from './landing/bytes.js';
+import { fileSource, HashTap, sha256Hex, WHOLE_FILE_BYTES, type ByteSource } from './landing/bytes.js';
+import { open } from 'node:fs/promises';
 import { DEFAULT_MAX_RECORD_BYTES, readRecords, type ReadLimits } from './landing/readers.js';
 import { compileMapper, type Mapper } from './mapping/map.js';
 import { compileMrrObserver, type MrrObserver } from './mapping/mrr.js';
@@ -102,14 +103,46 @@ export function verifiedSource(f: Pick<PlannedFile, 'abs' | 'path' | 'sha256'>):
       yield c;
     }
     if (tap.digest() !== f.sha256) {
-      throw new RetriableError(`landing file ${f.path} changed while this run was reading it (re-delivery in progress?); the run will be retried`);
+      throw new RetriableError(changedWhileReading(f.path));
     }
   };
 }
 
-/** Reads the records of planned files as streams, checking each file still has the content that was planned. */
+/**
+ * A small planned file (at most WHOLE_FILE_BYTES) read whole, once: its sha256 checked against the plan's before a
+ * record is read, then its encoding check and its records come from that one buffer.
+ */
+async function wholeVerified(f: Pick<PlannedFile, 'abs' | 'path' | 'sha256' | 'bytes'>): Promise<Buffer | null> {
+  const fh = await open(f.abs, 'r');
+  try {
+    const size = (await fh.stat()).size;
+    if (size > WHOLE_FILE_BYTES) return null; // grown since the plan: read as a stream (whose check then fails)
+    const buf = Buffer.allocUnsafe(size);
+    let off = 0;
+    while (off < size) {
+      const { bytesRead } = await fh.read(buf, off, size - off, off);
+      if (bytesRead === 0) break;
+      off += bytesRead;
+    }
+    const b = off === size ? buf : buf.subarray(0, off);
+    if (off !== f.bytes || sha256Hex(b) !== f.sha256) throw new RetriableError(changedWhileReading(f.path));
+    return b;
+  } finally {
+    await fh.close();
+  }
+}
+
+const changedWhileReading = (path: string) => `landing file ${path} changed while this run was reading it (re-delivery in progress?); the run will be retried`;
+
+/**
+ * Reads the records of planned files, checking each file still has the content that was planned: a small file
+ * read whole once, a larger one as a stream (read twice, each pass checked).
+ */
 export async function* recordsOf(files: readonly PlannedFile[], limits?: ReadLimits): AsyncGenerator<RawRecord> {
-  for (const f of files) yield* readRecords(verifiedSource(f), f.name, f.spec, f.path, limits);
+  for (const f of files) {
+    const src = (f.bytes <= WHOLE_FILE_BYTES ? await wholeVerified(f) : null) ?? verifiedSource(f);
+    yield* readRecords(src, f.name, f.spec, f.path, limits);
+  }
 }
 
 /**

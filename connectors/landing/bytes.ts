@@ -13,10 +13,19 @@ import { createGunzip } from 'node:zlib';
 /** Where a reader's bytes come from: a buffer, or a function that opens the bytes as a stream (once per pass). */
 export type ByteSource = Uint8Array | (() => AsyncIterable<Uint8Array>);
 
+/**
+ * A landing file up to this size is read whole, once (its hash, encoding check and records from one buffer); a larger
+ * one streams in chunks. Memory for it: the buffer and its decoded text, a few times this, whatever the day.
+ */
+export const WHOLE_FILE_BYTES = 4 * 1024 * 1024;
+
+/** sha256 of bytes in memory, as hex. */
+export const sha256Hex = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
+
 /** Slice size when a buffer is read as a stream (a file stream brings its own, 64 KiB). */
 export const CHUNK_BYTES = 64 * 1024;
 
-const asBuffer = (c: Uint8Array): Buffer => (Buffer.isBuffer(c) ? c : Buffer.from(c.buffer, c.byteOffset, c.byteLength));
+export const asBuffer = (c: Uint8Array): Buffer => (Buffer.isBuffer(c) ? c : Buffer.from(c.buffer, c.byteOffset, c.byteLength));
 
 /** The source's bytes, chunk by chunk (a buffer is sliced, not copied). */
 export async function* chunksOf(src: ByteSource): AsyncGenerator<Buffer> {

@@ -5,6 +5,7 @@
  * one record (at most `maxRecordBytes`), whatever the size of the file. A first pass over the bytes tells whether
  * the file is valid gzip and valid UTF-8 (both decide how every record is read), the second reads the records.
  */
+import { isUtf8 } from 'node:buffer';
 import { StringDecoder } from 'node:string_decoder';
 import { once } from 'node:events';
 import { createGunzip } from 'node:zlib';
@@ -15,7 +16,7 @@ import { RecordError, RetriableError } from '../../events/errors.js';
 import type { FileFormat, ObjectSpec } from '../../config/sources.js';
 import { asList, BadElement, followSegments, resolveRecordsPath, getPath } from '../paths.js';
 import type { RawRecord } from '../types.js';
-import { chunksOf, completeUpTo, gunzipped, textOf, Utf8Check, type ByteSource } from './bytes.js';
+import { asBuffer, chunksOf, completeUpTo, gunzipped, textOf, Utf8Check, type ByteSource } from './bytes.js';
 import { Chars, LazyList, NotWalkable, spineOf, walkDocument, type Scanned, type SpineNode } from './json-walk.js';
 
 export type { ByteSource } from './bytes.js';
@@ -99,6 +100,7 @@ interface Probe {
 }
 
 async function probe(src: ByteSource, gzip: boolean): Promise<Probe> {
+  if (!gzip && typeof src !== 'function') return { bytes: src.byteLength, gzipError: null, utf8: isUtf8(src) };
   let bytes = 0;
   const utf8 = new Utf8Check();
   if (!gzip) {
@@ -143,7 +145,9 @@ export async function* readRecords(src: ByteSource, name: FileName, spec: Object
   const bytes = () => (name.gzip ? gunzipped(chunksOf(src)) : chunksOf(src));
   const invalid = !p.utf8;
   const cap = limits.maxRecordBytes;
-  const records = name.format === 'csv' ? readCsv(bytes(), spec, file, cap) : name.format === 'jsonl' ? readJsonLines(textOf(bytes()), spec, file, cap) : readJsonPageStream(() => textOf(bytes()), spec, file, cap);
+  // a plain CSV file held whole, valid UTF-8 (the usual case): split without csv-parse where it can be
+  const whole = typeof src !== 'function' && !name.gzip && !invalid && src.byteLength <= cap ? asBuffer(src) : null;
+  const records = name.format === 'csv' ? (whole ? readCsvWhole(whole, spec, file, cap) : readCsv(bytes(), spec, file, cap)) : name.format === 'jsonl' ? readJsonLines(textOf(bytes()), spec, file, cap) : readJsonPageStream(() => textOf(bytes()), spec, file, cap);
   // a valid UTF-8 file (the usual case) has nothing to check: no generator layer per record for it
   yield* invalid ? checkEncoding(records, invalid, file) : records;
 }
@@ -167,7 +171,148 @@ interface BigRecord {
   bytes: number;
 }
 
-async function* readCsv(bytes: AsyncIterable<Buffer>, spec: ObjectSpec, file: string, cap: number): AsyncGenerator<RawRecord> {
+/**
+ * One split CSV row → its record (null for the header row, which it remembers): the header's names trimmed, a
+ * repeated header name or a row whose field count is not the header's is MALFORMED_RECORD with the row's raw text.
+ */
+function csvRecordOf(spec: ObjectSpec, file: string, cap: number): (record: string[], line: number, raw: string) => RawRecord | null {
+  let header: string[] | null = null;
+  let repeated: string | null = null;
+  return (record, line, raw) => {
+    if (header === null) {
+      const h = record.map((x) => x.trim());
+      header = h;
+      const firstAt = new Map<string, number>();
+      h.forEach((x, i) => {
+        if (repeated === null && firstAt.has(x)) repeated = `the header repeats column "${x}" (columns ${firstAt.get(x)! + 1} and ${i + 1}): which value is meant cannot be told`;
+        firstAt.set(x, i);
+      });
+      return null;
+    }
+    if (raw.length > cap) {
+      const rawText = headOf(raw);
+      return { object: spec.object, data: {}, location: { file, line }, rawText, parseError: tooLarge(file, Buffer.byteLength(raw), cap, { line }, rawText) };
+    }
+    if (repeated !== null) {
+      const rawText = raw.replace(/\r?\n$/, '');
+      return { object: spec.object, data: {}, location: { file, line }, rawText, parseError: malformed(file, repeated, header.join(','), { line }) };
+    }
+    if (record.length !== header.length) {
+      const rawText = raw.replace(/\r?\n$/, '');
+      const err = malformed(file, `row has ${record.length} fields but the header has ${header.length}: columns are shifted or the row is cut`, rawText, { line });
+      return { object: spec.object, data: {}, location: { file, line }, rawText, parseError: err };
+    }
+    const data: Record<string, unknown> = {};
+    for (let i = 0; i < header.length; i++) data[header[i]!] = record[i];
+    return { object: spec.object, data, location: { file, line } };
+  };
+}
+
+/** The fast CSV splitter met something it leaves to csv-parse. */
+const LEAVE = Symbol('leave to csv-parse');
+
+/**
+ * The common case of a CSV file held whole (valid UTF-8, no CR, a one-character delimiter), split without csv-parse:
+ * RFC 4180 fields (quoted with doubled quotes inside, newlines allowed in quotes), blank lines skipped and counted.
+ * Each row is what csv-parse gives with the options readCsv uses (fields, `info.lines`, `raw`); the first thing
+ * outside that case (a quote inside an unquoted field, text after a closing quote, a quote never closed) returns
+ * LEAVE, and the caller reads the file again with csv-parse, keeping the rows already given.
+ */
+function* splitCsvText(text: string, delim: string): Generator<{ record: string[]; lines: number; raw: string }, typeof LEAVE | null> {
+  const n = text.length;
+  const d = delim.charCodeAt(0);
+  let i = text.charCodeAt(0) === 0xfeff ? 1 : 0;
+  let rawStart = i;
+  let nl = 0; // newlines consumed
+  let quote = text.indexOf('"', i);
+  if (quote < 0) quote = n;
+  while (i < n) {
+    if (text.charCodeAt(i) === 10) {
+      // a blank line: skipped, counted, and part of the next row's raw text (as csv-parse has it)
+      nl++;
+      i++;
+      continue;
+    }
+    const record: string[] = [];
+    let lineEnd = text.indexOf('\n', i);
+    if (lineEnd < 0) lineEnd = n;
+    for (;;) {
+      if (i === quote) {
+        let v = '';
+        let j = i + 1;
+        let q: number;
+        for (;;) {
+          q = text.indexOf('"', j);
+          if (q < 0) return LEAVE; // never closed
+          if (text.charCodeAt(q + 1) !== 34) break;
+          v += text.slice(j, q + 1);
+          j = q + 2;
+        }
+        v += text.slice(j, q);
+        // the newlines inside the quotes count as lines; the row's line ends at the first newline after them
+        let k = lineEnd;
+        while (k >= 0 && k < q) {
+          nl++;
+          k = text.indexOf('\n', k + 1);
+        }
+        lineEnd = k < 0 ? n : k;
+        i = q + 1;
+        quote = text.indexOf('"', i);
+        if (quote < 0) quote = n;
+        record.push(v);
+        if (i === lineEnd) break;
+        if (text.charCodeAt(i) !== d) return LEAVE; // text after a closing quote
+        i++;
+        continue;
+      }
+      let e = text.indexOf(delim, i);
+      if (e < 0 || e > lineEnd) e = lineEnd;
+      if (quote < e) return LEAVE; // a quote inside an unquoted field (csv-parse's relax_quotes rules)
+      record.push(text.slice(i, e));
+      i = e;
+      if (e === lineEnd) break;
+      i++;
+    }
+    // the row ends at lineEnd (a newline, or the end of the text)
+    const end = lineEnd < n ? lineEnd + 1 : n;
+    yield { record, lines: nl + 1, raw: text.slice(rawStart, end) };
+    if (lineEnd < n) nl++;
+    i = end;
+    rawStart = end;
+  }
+  return null;
+}
+
+/**
+ * The records of a CSV file held whole in `buf` (valid UTF-8, at most the record cap): split by splitCsvText, and
+ * where that leaves the file to csv-parse, the rest of the file's records from readCsv (the rows already given are
+ * csv-parse's first rows, so they are skipped there).
+ */
+async function* readCsvWhole(buf: Buffer, spec: ObjectSpec, file: string, cap: number): AsyncGenerator<RawRecord> {
+  const delim = spec.csv?.delimiter ?? ',';
+  const text = buf.toString('utf8');
+  if (delim.length === 1 && delim !== '"' && delim !== '\n' && delim !== '\r' && !text.includes('\r')) {
+    const toRecord = csvRecordOf(spec, file, cap);
+    const split = splitCsvText(text, delim);
+    let given = 0;
+    for (;;) {
+      const r = split.next();
+      if (r.done) {
+        if (r.value === null) return;
+        break;
+      }
+      const rec = toRecord(r.value.record, r.value.lines, r.value.raw);
+      if (rec) yield rec;
+      given++;
+    }
+    let skip = given;
+    for await (const r of readCsv(chunksOf(buf), spec, file, cap, () => skip-- > 0)) yield r;
+    return;
+  }
+  yield* readCsv(chunksOf(buf), spec, file, cap);
+}
+
+async function* readCsv(bytes: AsyncIterable<Buffer>, spec: ObjectSpec, file: string, cap: number, skipRow: () => boolean = () => false): AsyncGenerator<RawRecord> {
   const skipped: RawRecord[] = [];
   let big: BigRecord | null = null;
   /** The whole record's raw text as a quarantine keeps it, and its size, when it was read in pieces. */
@@ -233,8 +378,7 @@ async function* readCsv(bytes: AsyncIterable<Buffer>, spec: ObjectSpec, file: st
     if (err) throw err;
     if (!end) bound();
   };
-  let header: string[] | null = null;
-  let repeated: string | null = null;
+  const toRecord = csvRecordOf(spec, file, cap);
   function* drain(): Generator<RawRecord> {
     for (const row of rows) {
       if ('tooLarge' in row) {
@@ -242,36 +386,9 @@ async function* readCsv(bytes: AsyncIterable<Buffer>, spec: ObjectSpec, file: st
         yield { object: spec.object, data: {}, location: { file, line }, rawText, parseError: tooLarge(file, n, cap, { line }, rawText) };
         continue;
       }
-      const { record, info, raw } = row;
-      if (header === null) {
-        header = record.map((h) => h.trim());
-        const firstAt = new Map<string, number>();
-        header.forEach((h, i) => {
-          if (repeated === null && firstAt.has(h)) repeated = `the header repeats column "${h}" (columns ${firstAt.get(h)! + 1} and ${i + 1}): which value is meant cannot be told`;
-          firstAt.set(h, i);
-        });
-        continue;
-      }
-      const line = info.lines;
-      if (raw.length > cap) {
-        const rawText = headOf(raw);
-        yield { object: spec.object, data: {}, location: { file, line }, rawText, parseError: tooLarge(file, Buffer.byteLength(raw), cap, { line }, rawText) };
-        continue;
-      }
-      if (repeated !== null) {
-        const rawText = raw.replace(/\r?\n$/, '');
-        yield { object: spec.object, data: {}, location: { file, line }, rawText, parseError: malformed(file, repeated, header.join(','), { line }) };
-        continue;
-      }
-      if (record.length !== header.length) {
-        const rawText = raw.replace(/\r?\n$/, '');
-        const err = malformed(file, `row has ${record.length} fields but the header has ${header.length}: columns are shifted or the row is cut`, rawText, { line });
-        yield { object: spec.object, data: {}, location: { file, line }, rawText, parseError: err };
-        continue;
-      }
-      const data: Record<string, unknown> = {};
-      for (let i = 0; i < header.length; i++) data[header[i]!] = record[i];
-      yield { object: spec.object, data, location: { file, line } };
+      const r = toRecord(row.record, row.info.lines, row.raw);
+      if (skipRow()) continue; // given already (readCsvWhole)
+      if (r) yield r;
     }
     rows.length = 0;
   }
