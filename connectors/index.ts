@@ -14,7 +14,7 @@ import type { ProofKind } from '../config/completeness.js';
 import { openControl, windowDeliveries, type ControlProvider, type WindowDelivery } from './control/index.js';
 import { planPickup, type PickupPlan, type PickupSettings, type PlannedFile } from './landing/pickup.js';
 import { fileSource, HashTap, sha256Hex, WHOLE_FILE_BYTES, type ByteSource } from './landing/bytes.js';
-import { open } from 'node:fs/promises';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { DEFAULT_MAX_RECORD_BYTES, readRecords, type ReadLimits } from './landing/readers.js';
 import { compileMapper, type Mapper } from './mapping/map.js';
 import { compileMrrObserver, type MrrObserver } from './mapping/mrr.js';
@@ -112,23 +112,24 @@ export function verifiedSource(f: Pick<PlannedFile, 'abs' | 'path' | 'sha256'>):
  * A small planned file (at most WHOLE_FILE_BYTES) read whole, once: its sha256 checked against the plan's before a
  * record is read, then its encoding check and its records come from that one buffer.
  */
-async function wholeVerified(f: Pick<PlannedFile, 'abs' | 'path' | 'sha256' | 'bytes'>): Promise<Buffer | null> {
-  const fh = await open(f.abs, 'r');
+function wholeVerified(f: Pick<PlannedFile, 'abs' | 'path' | 'sha256' | 'bytes'>): Buffer | null {
+  // synchronous: a few MiB at most, from the page cache the plan's hash just filled (no thread-pool round trips per file)
+  const fd = openSync(f.abs, 'r');
   try {
-    const size = (await fh.stat()).size;
+    const size = fstatSync(fd).size;
     if (size > WHOLE_FILE_BYTES) return null; // grown since the plan: read as a stream (whose check then fails)
     const buf = Buffer.allocUnsafe(size);
     let off = 0;
     while (off < size) {
-      const { bytesRead } = await fh.read(buf, off, size - off, off);
-      if (bytesRead === 0) break;
-      off += bytesRead;
+      const n = readSync(fd, buf, off, size - off, off);
+      if (n === 0) break;
+      off += n;
     }
     const b = off === size ? buf : buf.subarray(0, off);
     if (off !== f.bytes || sha256Hex(b) !== f.sha256) throw new RetriableError(changedWhileReading(f.path));
     return b;
   } finally {
-    await fh.close();
+    closeSync(fd);
   }
 }
 
@@ -140,7 +141,7 @@ const changedWhileReading = (path: string) => `landing file ${path} changed whil
  */
 export async function* recordsOf(files: readonly PlannedFile[], limits?: ReadLimits): AsyncGenerator<RawRecord> {
   for (const f of files) {
-    const src = (f.bytes <= WHOLE_FILE_BYTES ? await wholeVerified(f) : null) ?? verifiedSource(f);
+    const src = (f.bytes <= WHOLE_FILE_BYTES ? wholeVerified(f) : null) ?? verifiedSource(f);
     yield* readRecords(src, f.name, f.spec, f.path, limits);
   }
 }

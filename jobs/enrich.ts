@@ -26,6 +26,29 @@ function asOf(snaps: Snap[], day: string): Snap | undefined {
   return best ?? snaps[0];
 }
 
+/** An id the event does not have, and an id no snapshot row has (the memo's keys besides the rows themselves). */
+const NO_KEY = Symbol('no key');
+const MISSING = Symbol('missing');
+/** Pairs the memo holds at most (then it starts again): bounded memory for a lookup that lives as long as the app. */
+const MEMO_PAIRS = 50_000;
+
+function attributesOf(acc: DimRow | typeof NO_KEY | typeof MISSING, prod: DimRow | typeof NO_KEY | typeof MISSING): DimensionAttributes {
+  const a = typeof acc === 'symbol' ? undefined : acc;
+  const p = typeof prod === 'symbol' ? undefined : prod;
+  const accMissing = acc === MISSING;
+  const prodMissing = prod === MISSING;
+  const dimStatus =
+    acc === NO_KEY && prod === NO_KEY ? 'NO_KEY' : accMissing && prodMissing ? 'MISSING_BOTH' : accMissing ? 'MISSING_ACCOUNT' : prodMissing ? 'MISSING_PRODUCT' : 'OK';
+  return Object.freeze({
+    accountName: a?.account_name ?? null,
+    accountSegment: a?.segment ?? null,
+    accountCountry: a?.country ?? null,
+    productName: p?.product_name ?? null,
+    planName: p?.plan_name ?? null,
+    dimStatus,
+  });
+}
+
 export class DimensionLookup {
   private readonly accounts: Snap[];
   private readonly products: Snap[];
@@ -44,21 +67,32 @@ export class DimensionLookup {
     return this.accounts.length === 0 && this.products.length === 0;
   }
 
+  /** The attributes of each (account row, product row) pair met, frozen and shared: one object per pair, not per event. */
+  private readonly memo = new Map<unknown, Map<unknown, DimensionAttributes>>();
+  private memoSize = 0;
+  private memoDay = '';
+  private memoSnaps: [Snap | undefined, Snap | undefined] = [undefined, undefined];
+
   attributes(ev: Pick<BillingEvent, 'billingSource' | 'accountId' | 'productId' | 'eventDate'>): DimensionAttributes {
-    const acc = ev.accountId ? asOf(this.accounts, ev.eventDate)?.byKey.get(`${ev.billingSource}\x1f${ev.accountId}`) : undefined;
-    const prod = ev.productId ? asOf(this.products, ev.eventDate)?.byKey.get(`${ev.billingSource}\x1f${ev.productId}`) : undefined;
-    const accMissing = ev.accountId !== null && !acc;
-    const prodMissing = ev.productId !== null && !prod;
-    const dimStatus =
-      ev.accountId === null && ev.productId === null ? 'NO_KEY' : accMissing && prodMissing ? 'MISSING_BOTH' : accMissing ? 'MISSING_ACCOUNT' : prodMissing ? 'MISSING_PRODUCT' : 'OK';
-    return {
-      accountName: acc?.account_name ?? null,
-      accountSegment: acc?.segment ?? null,
-      accountCountry: acc?.country ?? null,
-      productName: prod?.product_name ?? null,
-      planName: prod?.plan_name ?? null,
-      dimStatus,
-    };
+    if (ev.eventDate !== this.memoDay) {
+      this.memoDay = ev.eventDate;
+      this.memoSnaps = [asOf(this.accounts, ev.eventDate), asOf(this.products, ev.eventDate)];
+    }
+    const [accSnap, prodSnap] = this.memoSnaps;
+    const acc = ev.accountId ? (accSnap?.byKey.get(`${ev.billingSource}\x1f${ev.accountId}`) ?? MISSING) : ev.accountId === null ? NO_KEY : MISSING;
+    const prod = ev.productId ? (prodSnap?.byKey.get(`${ev.billingSource}\x1f${ev.productId}`) ?? MISSING) : ev.productId === null ? NO_KEY : MISSING;
+    if (this.memoSize >= MEMO_PAIRS) {
+      this.memo.clear();
+      this.memoSize = 0;
+    }
+    let byProd = this.memo.get(acc);
+    if (!byProd) this.memo.set(acc, (byProd = new Map()));
+    let out = byProd.get(prod);
+    if (!out) {
+      byProd.set(prod, (out = attributesOf(acc, prod)));
+      this.memoSize++;
+    }
+    return out;
   }
 
   enrich(ev: BillingEvent): BillingEvent {

@@ -7,7 +7,7 @@ import { RetriableError } from '../events/errors.js';
 import { writeAll } from '../events/io.js';
 import { createLocalFile } from './scratch.js';
 import { csvField } from '../events/csv.js';
-import type { BillingEvent } from '../events/model.js';
+import type { BillingEvent, DimensionAttributes } from '../events/model.js';
 import type { Money } from '../events/money.js';
 import { FACT_COLUMNS, dayOfMicros, microsToIso } from './schema.js';
 import { inBatch, type ConflictInfo } from './batch-rules.js';
@@ -30,13 +30,12 @@ function money(m: Money): string {
   return `${t.slice(0, dot)},${t.charCodeAt(0) === 45 ? '-' : ''}${t.slice(dot + 1)}`;
 }
 
-/** One staged CSV line (FACT_COLUMNS order, then _ord). Throws when the warehouse cannot store the event. */
-export function stageLine(e: BillingEvent, ord: number, checkDay: (e: BillingEvent, where: () => string) => void): string {
+/** One staged CSV line (FACT_COLUMNS order, then _ord), with the dimension attributes `d`. Throws when the warehouse cannot store the event. */
+export function stageLine(e: BillingEvent, ord: number, checkDay: (e: BillingEvent, where: () => string) => void, d: DimensionAttributes | null | undefined = e.dims): string {
   const where = () => `event ${e.eventId} (${e.lineage.sourceFile}:${e.lineage.sourcePosition})`;
   if (e.mrrDelta && e.mrrDelta.currency !== e.amount.currency) throw new Error(`${where()}: mrr_delta currency ${e.mrrDelta.currency} differs from amount currency ${e.amount.currency}`);
   checkDay(e, where);
   if (!Number.isSafeInteger(e.lineage.sourcePosition)) throw new Error(`${where()}: source_position ${e.lineage.sourcePosition} is not an integer`);
-  const d = e.dims;
   return (
     `${q(e.eventId)},${e.seqn},${q(e.billingSource)},${q(e.eventType)},${q(e.sourceObjectType)},${q(e.sourceRecordId)},${q(e.sourceVersion)},` +
     `${e.eventTs},${q(e.eventDate)},${q(e.tsPrecision)},${e.tsTruncated},${e.tsAmbiguous},${e.tsNonexistent},${q(e.sourceTsRaw)},${q(e.sourceTimezone)},${q(e.sourceLocalDate)},` +

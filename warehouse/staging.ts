@@ -5,7 +5,7 @@
  * thread (jobs/prepare-worker.ts) loads little more than the connectors and this.
  */
 import { join as joinPath } from 'node:path';
-import type { BillingEvent, QuarantineEntry } from '../events/model.js';
+import type { BillingEvent, DimensionAttributes, QuarantineEntry } from '../events/model.js';
 import type { IngestInput } from './ingest.js';
 import { LineBuffer, dayChecker, stageLine, writeLines } from './lines.js';
 import type { TuningOptions } from './options.js';
@@ -27,8 +27,11 @@ export interface Staged {
   conflicts: ConflictInfo[];
 }
 
-/** What staging needs of a load: its source, run and events (a worker thread stages with only these). */
-export type StageInput = Pick<IngestInput, 'source' | 'runId' | 'events'>;
+/**
+ * What staging needs of a load: its source, run and events (a worker thread stages with only these), and, when the
+ * events are not enriched yet, their dimension attributes: each line takes them as it is written (no copy of the event).
+ */
+export type StageInput = Pick<IngestInput, 'source' | 'runId' | 'events'> & { dims?: (e: BillingEvent) => DimensionAttributes };
 
 /**
  * stageEvents into the local directory `scratch` (no warehouse handle: a prepare worker thread calls this with
@@ -57,7 +60,7 @@ export async function stageEventsAt(scratch: string, input: StageInput, t: Pick<
     let line: string;
     try {
       if (ev.billingSource !== input.source) throw new Error(`event ${ev.eventId} is from source ${ev.billingSource}, but this load is for ${input.source}`);
-      line = stageLine(ev, s.rowsIn, checkDay);
+      line = stageLine(ev, s.rowsIn, checkDay, input.dims ? input.dims(ev) : ev.dims);
     } catch (e) {
       s.rejected.push({
         billingSource: ev.billingSource,
