@@ -146,6 +146,10 @@ async function main(argv: string[]): Promise<void> {
       `compaction/COPY ratio: ${compactVsCopy(compact, copy).toFixed(2)} (compaction time over a plain DuckDB COPY of the same days)`,
       ...phaseLines(`--parallel ${parallel}`, results.ingest),
       ...(serial ? phaseLines('--parallel 1', results.serial) : []),
+      ...results.reference.flatMap((r, i) => {
+        const cpu = (r.detail as { cpuSeconds?: number }).cpuSeconds;
+        return cpu === undefined ? [] : [`DuckDB reference run ${i + 1}: ${r.seconds.toFixed(2)} s wall (process CPU ${cpu.toFixed(2)} s, ${(cpu / r.seconds).toFixed(2)} cores, ${((cpu * 1e6) / r.rows).toFixed(1)} µs per landing record)`];
+      }),
       ...(serial ? [`--parallel ${parallel} / --parallel 1 speedup: ${parallelSpeedup(ingest, serial).toFixed(2)}× (ingest time with --parallel 1 over with --parallel ${parallel}, same run)`] : []),
       `load average at end ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`,
       formatTargets(targets),
@@ -186,9 +190,10 @@ export function phaseLines(label: string, runs: readonly PhaseRun[]): string[] {
   const s = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
   return runs.flatMap((r, i) => {
     const p = (r.detail as { phases?: IngestPhases }).phases;
+    const cpu = (r.detail as { cpuSeconds?: number }).cpuSeconds;
     if (!p || p.runs === 0) return [];
     return [
-      `ingest ${label} run ${i + 1}: ${r.seconds.toFixed(2)} s wall, ${p.runs} commits: prepare ${s(p.prepareMs)} (summed over commits, no lock), writer-lock wait ${s(p.lockWaitMs)}, publish under the lock ${s(p.publishMs)} (${s(p.publishMs / p.runs)} per commit, max ${s(p.maxPublishMs)}; ${((100 * p.publishMs) / 1000 / r.seconds).toFixed(0)} % of the wall time)`,
+      `ingest ${label} run ${i + 1}: ${r.seconds.toFixed(2)} s wall${cpu !== undefined ? ` (process CPU ${cpu.toFixed(2)} s, ${(cpu / r.seconds).toFixed(2)} cores, ${((cpu * 1e6) / r.rows).toFixed(1)} µs per event)` : ''}, ${p.runs} commits: prepare ${s(p.prepareMs)} (summed over commits, no lock), writer-lock wait ${s(p.lockWaitMs)}, publish under the lock ${s(p.publishMs)} (${s(p.publishMs / p.runs)} per commit, max ${s(p.maxPublishMs)}; ${((100 * p.publishMs) / 1000 / r.seconds).toFixed(0)} % of the wall time)`,
     ];
   });
 }
