@@ -11,6 +11,7 @@
  *   _store/blobs/<commitId>/<table>/<dir>/<file>     immutable data files, manifests, markers
  *   _store/parts/<table>/<dir>@v<N>/<file>           hard links: a partition's directory as version N left it
  *   _store/versions/v<N>/<table>/<dir> -> ../../../parts/<table>/<dir>@v<M>   version N's tree: one symlink a partition
+ *                                                   (the last keepVersionDirs kept, and one spare the next commit reuses)
  *   _store/tmp/<commitId>/                           staging (sorted runs); never read by anyone else
  *   _store/duck/<pid>-<random>/                     DuckDB spill files of a running process
  *   _store/locks/writer/<fence>.lease                 writer lock (warehouse/lock.ts: leases, heartbeat, fencing)
@@ -25,13 +26,14 @@
  * Nothing a commit or a query does grows with the number of versions: the state comes from the latest
  * checkpoint plus the few log entries after it (then it is cached and caught up entry by entry), recovery
  * looks only at in-flight scratch directories, and a commit links only the files of the partitions it changes
- * (plus one symlink per partition in the version directory). `history` and `--as-of` still read the log.
+ * and, in the version directory it makes from the spare one, replaces only the links of partitions changed since
+ * the spare's version. `history` and `--as-of` still read the log.
  */
 import { randomBytes } from 'node:crypto';
 import { FatalError, RetriableError } from '../events/errors.js';
 import { asDiskFull } from '../events/io.js';
 import { LockManager, type Lease, type LeaseClock } from './lock.js';
-import { applyCommit, checkpointDocument, EMPTY_STATE, manifestDocument, partitionPath, replay, stateFromCheckpoint, type CheckpointDocument, type CommitEntry, type IndexChange, type Operation, type PartitionChange, type PartitionState, type TableState } from './state.js';
+import { applyCommit, checkpointDocument, currentPartitionPath, EMPTY_STATE, manifestDocument, partitionPath, replay, stateFromCheckpoint, type CheckpointDocument, type CommitEntry, type IndexChange, type Operation, type PartitionChange, type PartitionState, type TableState } from './state.js';
 import { FACT_TABLE, isLegacyPartitionDir, QUARANTINE_TABLE } from './schema.js';
 import { hiveView, type ObjectStorage, type Storage } from './storage.js';
 
@@ -136,6 +138,10 @@ export class WarehouseCore {
   private cache: { state: TableState; checkpoint: number } | null = null;
   /** Whether every partition of the cached state has its directory under _store/parts (checked once a process). */
   private partsChecked = false;
+  /** Per recent version, the partitions its commit changed (reuseSpare). */
+  private readonly recentChanges = new Map<number, readonly string[]>();
+  /** Version directories reused by a rename instead of linking every partition (tests count them). */
+  versionDirRenames = 0;
   /** Whether recovery looked for a view in the layout before the Hive-key rename (once a process). */
   private layoutChecked = false;
   readonly reads: ReadCounts = { logEntries: 0, checkpoints: 0 };
@@ -190,6 +196,7 @@ export class WarehouseCore {
       const e = await this.readEntry(s.version + 1);
       if (!e) break;
       s = applyCommit(s, e);
+      this.noteChanges(e);
     }
     if (await this.storage.exists(`${LOG_DIR}/${logName(s.version + 2)}`)) {
       throw new FatalError(`commit log ${this.storage.root}/${LOG_DIR} is missing version ${s.version + 1} (version ${s.version + 2} exists); restore the log from backup`);
@@ -288,6 +295,7 @@ export class WarehouseCore {
         throw new RetriableError(`another writer committed version ${entry.version} of ${this.storage.root} at the same time; nothing was published, run again`);
       }
       logged = true;
+      this.noteChanges(entry);
       this.cache = { state: next, checkpoint: this.cache?.checkpoint ?? 0 };
       await this.fault(`${outcome.operation}:after-log`);
       await this.publish(entry.version, next, entry);
@@ -312,6 +320,7 @@ export class WarehouseCore {
   private async discard(a: { blobDir: string; version: number }): Promise<void> {
     await this.storage.removeTree(a.blobDir);
     if ((await this.publishedVersion()) !== a.version) await this.storage.removeTree(`${VERSION_DIR}/${versionName(a.version)}`);
+    await this.storage.removeTree(`${VERSION_DIR}/b${versionName(a.version).slice(1)}`);
   }
 
   private entryFor(tx: Tx, o: TxOutcome): CommitEntry {
@@ -365,26 +374,112 @@ export class WarehouseCore {
   }
 
   /**
-   * Builds _store/versions/v<N> from a state: the directories of the partitions `changed` (all of them when
-   * not given, or once per process when some may be missing), then one symlink per partition.
+   * Builds _store/versions/v<N> from a state. A commit (`changed`: the partitions it changes) builds the
+   * directories of those partitions, then reuses the spare version directory (the newest one older than the kept
+   * ones, see pruneVersionDirs): renamed aside, only the links of the partitions changed since its version are
+   * replaced, then renamed to v<N>, so a commit's cost does not grow with the number of partitions. Without a
+   * spare (a young table, after a failed commit, in recovery) it links every partition (and once per process,
+   * or always when `changed` is not given, builds any partition directory that is missing).
    */
   private async buildVersionDir(state: TableState, changed?: readonly string[]): Promise<void> {
     const hive = this.hive;
     if (!hive) return;
+    const root = `${VERSION_DIR}/${versionName(state.version)}`;
+    if (changed) {
+      for (const path of changed) {
+        const p = state.partitions.get(path);
+        if (p) await this.buildPartDir(hive, p);
+      }
+      if (await this.reuseSpare(hive, state, root, changed)) return;
+    }
     const rebuild = new Set(changed ?? []);
     const checkAll = changed === undefined || !this.partsChecked;
     for (const p of state.partitions.values()) {
-      if (rebuild.has(partitionPath(p.table, p.dir)) || (checkAll && !(await hive.exists(this.partDir(p))))) await this.buildPartDir(hive, p);
+      if (!rebuild.has(partitionPath(p.table, p.dir)) && checkAll && !(await hive.exists(this.partDir(p)))) await this.buildPartDir(hive, p);
     }
     this.partsChecked = true;
-    const root = `${VERSION_DIR}/${versionName(state.version)}`;
     await hive.removeTree(root);
     const tables = new Set(BASE_TABLES);
     for (const p of state.partitions.values()) tables.add(p.table);
     for (const t of tables) await hive.mkdirp(`${root}/${t}`);
-    for (const p of state.partitions.values()) await hive.ensureSymlink(`${root}/${p.table}/${p.dir}`, `../../../${this.partDir(p).slice('_store/'.length)}`);
+    for (const p of state.partitions.values()) await hive.ensureSymlink(`${root}/${p.table}/${p.dir}`, this.linkTarget(p));
     for (const t of tables) await hive.fsyncDir(`${root}/${t}`);
     await hive.fsyncDir(VERSION_DIR);
+  }
+
+  /** A version directory's link to a partition's directory (relative to the link). */
+  private linkTarget(p: PartitionState): string {
+    return `../../../${this.partDir(p).slice('_store/'.length)}`;
+  }
+
+  /** The spare version directory: the newest `v<M>` older than the versions kept after the commit of `version`. */
+  private async spareVersion(version: number): Promise<number | null> {
+    let spare: number | null = null;
+    for (const n of await this.storage.list(VERSION_DIR)) {
+      const m = /^v(\d{10})$/.exec(n);
+      const v = m ? Number(m[1]) : NaN;
+      if (v < version - this.keepVersions() && (spare === null || v > spare)) spare = v;
+    }
+    return spare;
+  }
+
+  private keepVersions(): number {
+    return Math.max(1, this.opts.keepVersionDirs);
+  }
+
+  /** Turns the spare version directory into `root` (see buildVersionDir); false when there is none to reuse. */
+  private async reuseSpare(hive: Storage, state: TableState, root: string, changed: readonly string[]): Promise<boolean> {
+    const spare = await this.spareVersion(state.version);
+    // a spare far behind (left by an older process) costs more entries to read than a full build saves
+    if (spare === null || state.version - spare > 4 * this.keepVersions() + 8) return false;
+    const since = await this.changedSince(spare, state.version - 1);
+    if (!since) return false;
+    // not named v<N> while it is rebuilt: recovery removes a `b<N>` left by a crash
+    const build = `${VERSION_DIR}/b${versionName(state.version).slice(1)}`;
+    await hive.removeTree(build);
+    await hive.removeTree(root);
+    await hive.rename(`${VERSION_DIR}/${versionName(spare)}`, build);
+    this.versionDirRenames++;
+    const dirs = new Set<string>();
+    for (const path of new Set([...since, ...changed])) {
+      const p = state.partitions.get(path);
+      const table = path.slice(0, path.indexOf('/'));
+      // the link (a directory in the layout before _store/parts) of the partition as the spare's version had it
+      await hive.removeTree(`${build}/${path}`);
+      if (p) {
+        if (!dirs.has(table)) await hive.mkdirp(`${build}/${table}`);
+        await hive.ensureSymlink(`${build}/${path}`, this.linkTarget(p));
+      }
+      dirs.add(table);
+    }
+    for (const t of dirs) await hive.fsyncDir(`${build}/${t}`);
+    await hive.fsyncDir(build);
+    await hive.rename(build, root);
+    await hive.fsyncDir(VERSION_DIR);
+    return true;
+  }
+
+  /** Partitions changed by versions from+1 … to (log entries this process applied are remembered); null when one is missing. */
+  private async changedSince(from: number, to: number): Promise<string[] | null> {
+    const out: string[] = [];
+    for (let v = from + 1; v <= to; v++) {
+      let paths = this.recentChanges.get(v);
+      if (!paths) {
+        const e = await this.readEntry(v);
+        if (!e) return null;
+        paths = this.noteChanges(e);
+      }
+      out.push(...paths);
+    }
+    return out;
+  }
+
+  /** Remembers which partitions entry `e` changed (the last few versions only: what reuseSpare needs). */
+  private noteChanges(e: CommitEntry): readonly string[] {
+    const paths = e.changes.map((c) => currentPartitionPath(c.path));
+    this.recentChanges.set(e.version, paths);
+    for (const v of this.recentChanges.keys()) if (v < e.version - 4 * this.keepVersions() - 8) this.recentChanges.delete(v);
+    return paths;
   }
 
   /**
@@ -450,11 +545,12 @@ export class WarehouseCore {
     for (const t of tables) await hive.ensureSymlink(t, `${CURRENT}/${t}`);
   }
 
+  /** Removes version directories older than the kept ones, except the newest of them: the spare the next commit reuses. */
   private async pruneVersionDirs(current: number): Promise<void> {
-    const keep = Math.max(1, this.opts.keepVersionDirs);
+    const keep = this.keepVersions();
     for (const n of await this.storage.list(VERSION_DIR)) {
       const m = /^v(\d{10})$/.exec(n);
-      if (m && Number(m[1]) <= current - keep) await this.storage.removeTree(`${VERSION_DIR}/${n}`);
+      if (m && Number(m[1]) < current - keep) await this.storage.removeTree(`${VERSION_DIR}/${n}`);
     }
   }
 
@@ -478,6 +574,8 @@ export class WarehouseCore {
     this.layoutChecked = true;
     if (legacy || (await this.publishedVersion()) !== last) {
       this.partsChecked = false;
+      // the older version directories of the old layout must not be reused by the next commit
+      if (legacy) for (const n of await this.storage.list(VERSION_DIR)) if (n !== versionName(last)) await this.storage.removeTree(`${VERSION_DIR}/${n}`);
       await this.buildVersionDir(state);
       await this.publish(last, state, (await this.readEntry(last))!);
     } else await this.ensureTableLinks(last);

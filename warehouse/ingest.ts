@@ -17,12 +17,12 @@ import { withSharedDuck } from './duck.js';
 import { removeDeadProcessDirs } from './scratch.js';
 import { DUCK_SPILL_DIR } from './core.js';
 import { putSmallTable } from './files.js';
-import { dayOfMicros, FACT_DIR_KEY, FACT_TABLE, partitionDir, QUARANTINE_COLUMNS, QUARANTINE_DIR_KEY, QUARANTINE_TABLE, quarantineRow } from './schema.js';
+import { dayOfMicros, FACT_DIR_KEY, FACT_TABLE, partitionDir, QUARANTINE, QUARANTINE_COLUMNS, QUARANTINE_DIR_KEY, QUARANTINE_TABLE, quarantineRow } from './schema.js';
 import { convertStaged, publishConverted, stageEvents, type Converted, type Staged } from './stage.js';
 export type { Staged } from './stage.js';
 import { partitionPath, type IndexChange, type PartitionChange } from './state.js';
 import type { TuningOptions } from './options.js';
-import { writeTablesInTx, type TableWrite } from './tables.js';
+import { boundAppended, writeTablesInTx, type TableWrite } from './tables.js';
 
 export interface IngestInput {
   runId: string;
@@ -181,7 +181,7 @@ export async function ingestInTx(core: WarehouseCore, tx: Tx, prepared: Prepared
   await core.fault('ingest:after-write');
 
   const quarantine = [...input.quarantine, ...staged.rejected, ...conflicts];
-  if (quarantine.length > 0) changes.push(await quarantineChange(core, tx, quarantine, t.rowGroupRows));
+  if (quarantine.length > 0) changes.push(await quarantineChange(core, tx, quarantine, t));
   if (input.tables?.length) changes.push(...(await writeTablesInTx(core, tx, input.tables, t)));
   await core.fault('ingest:after-tables');
 
@@ -216,16 +216,17 @@ export async function ingestInTx(core: WarehouseCore, tx: Tx, prepared: Prepared
   return { outcome, result };
 }
 
-/** Appends a quarantine file to the partition of the commit's UTC day. */
-export async function quarantineChange(core: WarehouseCore, tx: Tx, entries: readonly QuarantineEntry[], rowGroupRows: number): Promise<PartitionChange> {
+/** Appends a quarantine file to the partition of the commit's UTC day (its newest files merged past MERGE_AT: tables.ts boundAppended). */
+export async function quarantineChange(core: WarehouseCore, tx: Tx, entries: readonly QuarantineEntry[], t: TuningOptions): Promise<PartitionChange> {
   const committedUs = BigInt(Date.parse(tx.committedAt)) * 1000n;
   const dir = partitionDir(QUARANTINE_DIR_KEY, dayOfMicros(committedUs));
   const path = partitionPath(QUARANTINE_TABLE, dir);
   const name = `quarantine-${tx.commitId}.parquet`;
   const blob = `${tx.blobDir}/${QUARANTINE_TABLE}/${dir}/${name}`;
-  const { rows, bytes } = await putSmallTable(core.storage, tx.tmpDir, blob, QUARANTINE_COLUMNS, entries.map((q) => quarantineRow(q, tx.version, committedUs)), rowGroupRows);
+  const { rows, bytes } = await putSmallTable(core.storage, tx.tmpDir, blob, QUARANTINE_COLUMNS, entries.map((q) => quarantineRow(q, tx.version, committedUs)), t.rowGroupRows);
   const prev = tx.state.partitions.get(path);
   const file = { name, blob, rows, bytes, minTs: null, maxTs: null, totals: [], sorted: false, group: null };
-  const state = await core.finishPartition(tx, { table: QUARANTINE_TABLE, dir, files: [...(prev?.files ?? []), file], successBlob: null, dataVersion: tx.version });
+  const files = await boundAppended(core, tx, QUARANTINE, dir, [...(prev?.files ?? []), file], t);
+  const state = await core.finishPartition(tx, { table: QUARANTINE_TABLE, dir, files, successBlob: null, dataVersion: tx.version });
   return { path, state };
 }

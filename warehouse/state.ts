@@ -130,7 +130,7 @@ export function partitionPath(table: string, dir: string): string {
 }
 
 /** `${table}/${dir}` as the current layout names it (a log entry of an older table says `…/event_date=D`). */
-function currentPartitionPath(p: string): string {
+export function currentPartitionPath(p: string): string {
   const i = p.lastIndexOf('/');
   return `${p.slice(0, i + 1)}${currentPartitionDir(p.slice(i + 1))}`;
 }

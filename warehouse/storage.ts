@@ -48,6 +48,8 @@ export interface Storage extends ObjectStorage {
   mkdirp(rel: string): Promise<void>;
   /** Hard link (same object under a second name). */
   link(fromRel: string, toRel: string): Promise<void>;
+  /** Renames `fromRel` (a file or a directory) to `toRel`, which must not be a non-empty directory. */
+  rename(fromRel: string, toRel: string): Promise<void>;
   /** Points symlink `rel` at `target` (relative to the link's directory) with one atomic rename. */
   swapSymlink(rel: string, target: string): Promise<void>;
   /** Creates symlink `rel` → `target` if `rel` does not exist. */
@@ -167,6 +169,10 @@ export class LocalStorage implements Storage {
 
   async removeFile(rel: string): Promise<void> {
     await fs.rm(this.abs(rel), { force: true });
+  }
+
+  async rename(fromRel: string, toRel: string): Promise<void> {
+    await fs.rename(this.abs(fromRel), this.abs(toRel));
   }
 
   async swapSymlink(rel: string, target: string): Promise<void> {

@@ -21,6 +21,7 @@ import { cellSelectList, readParquetSql, sqlString, streamBlocks, withSharedDuck
 import { putSmallTable } from './files.js';
 import type { TuningOptions } from './options.js';
 import { TABLES, type TableDef } from './schema.js';
+import { mergeCount } from './versions.js';
 import { partitionPath, type FileEntry, type PartitionChange, type PartitionState, type TableState } from './state.js';
 
 /** One table write inside a commit. */
@@ -92,15 +93,33 @@ export async function writeTablesInTx(core: WarehouseCore, tx: Tx, writes: reado
 const latestFilter = (def: TableDef) => (def.latestBy ? ` QUALIFY commit_version = max(commit_version) OVER (PARTITION BY ${def.latestBy.map((k) => `"${k}"`).join(', ')})` : '');
 
 /** One file holding only the newest snapshot of each key of a keyed snapshot table's partition. */
-async function mergeLatest(core: WarehouseCore, tx: Tx, def: TableDef, dir: string, files: readonly FileEntry[], t: TuningOptions): Promise<FileEntry> {
+function mergeLatest(core: WarehouseCore, tx: Tx, def: TableDef, dir: string, files: readonly FileEntry[], t: TuningOptions): Promise<FileEntry> {
+  return mergeFiles(core, tx, def, dir, files, t, latestFilter(def));
+}
+
+/**
+ * The files of an append-only partition after an append (a quarantine day receives a file from every commit that
+ * quarantines, a whole backfill's in one day): past MERGE_AT files, the newest ones are merged into one,
+ * binary-counter style (versions.ts mergeCount: while the file before them holds no more rows than they do), so
+ * the partition keeps O(MERGE_AT + log n) files and each row is rewritten O(log n) times: what a commit links,
+ * lists in its manifest, its log entry and the Iceberg manifest stays bounded. Rows are moved, never changed.
+ */
+export async function boundAppended(core: WarehouseCore, tx: Tx, def: TableDef, dir: string, files: readonly FileEntry[], t: TuningOptions): Promise<FileEntry[]> {
+  if (files.length <= MERGE_AT) return [...files];
+  const k = Math.max(2, mergeCount(files.map((f) => f.rows)));
+  return [...files.slice(0, files.length - k), await mergeFiles(core, tx, def, dir, files.slice(files.length - k), t, '')];
+}
+
+async function mergeFiles(core: WarehouseCore, tx: Tx, def: TableDef, dir: string, files: readonly FileEntry[], t: TuningOptions, filter: string): Promise<FileEntry> {
   const local = await Promise.all(files.map((f) => core.storage.localFile(f.blob)));
   const name = `${def.name}-${tx.commitId}-merged.parquet`;
   const blob = `${tx.blobDir}/${def.name}/${dir}/${name}`;
   const out = path.join(await core.storage.scratchDir(tx.tmpDir), name);
   const rows = await withSharedDuck(await core.storage.scratchDir(DUCK_SPILL_DIR), { memoryLimit: t.memoryLimit, threads: t.threads }, async (conn) => {
-    await conn.run(`COPY (SELECT ${def.columns.map((c) => `"${c.name}"`).join(', ')} FROM ${readParquetSql(local)}${latestFilter(def)} ORDER BY ${def.order}) TO ${sqlString(out)} (FORMAT PARQUET, COMPRESSION ZSTD)`);
+    await conn.run(`COPY (SELECT ${def.columns.map((c) => `"${c.name}"`).join(', ')} FROM ${readParquetSql(local)}${filter} ORDER BY ${def.order}) TO ${sqlString(out)} (FORMAT PARQUET, COMPRESSION ZSTD)`);
     return Number((await conn.runAndReadAll(`SELECT count(*) FROM read_parquet(${sqlString(out)})`)).getRows()[0]![0]);
   });
+  if (!filter && rows !== files.reduce((n, f) => n + f.rows, 0)) throw new Error(`internal: merging ${files.length} files of ${def.name}/${dir} gave ${rows} rows, expected ${files.reduce((n, f) => n + f.rows, 0)}`);
   await core.storage.putFile(blob, out);
   return { name, blob, rows, bytes: await core.storage.size(blob), minTs: null, maxTs: null, totals: [], sorted: true, group: tx.commitId };
 }
