@@ -32,32 +32,32 @@ interface Work {
 /** The local disk, counting what a commit asks of it. */
 class CountingStorage extends LocalStorage {
   work: Work = { symlinks: 0, links: 0, removes: 0, renames: 0, bytesWritten: 0, bytesRead: 0 };
-  async ensureSymlink(rel: string, target: string): Promise<void> {
+  override async ensureSymlink(rel: string, target: string): Promise<void> {
     this.work.symlinks++;
     return super.ensureSymlink(rel, target);
   }
-  async link(from: string, to: string): Promise<void> {
+  override async link(from: string, to: string): Promise<void> {
     this.work.links++;
     return super.link(from, to);
   }
-  async removeTree(rel: string): Promise<void> {
+  override async removeTree(rel: string): Promise<void> {
     // what a removal costs: one per entry under it (a symlink or a file is one); the commit's own scratch aside
     if (!/^_store\/(tmp|prep)(\/|$)/.test(rel)) this.work.removes += countEntries(this.abs(rel));
     return super.removeTree(rel);
   }
-  async rename(from: string, to: string): Promise<void> {
+  override async rename(from: string, to: string): Promise<void> {
     this.work.renames++;
     return super.rename(from, to);
   }
-  async writeDurable(rel: string, data: string | Uint8Array): Promise<void> {
+  override async writeDurable(rel: string, data: string | Uint8Array): Promise<void> {
     this.work.bytesWritten += typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength;
     return super.writeDurable(rel, data);
   }
-  async createExclusive(rel: string, data: string): Promise<boolean> {
+  override async createExclusive(rel: string, data: string): Promise<boolean> {
     this.work.bytesWritten += Buffer.byteLength(data);
     return super.createExclusive(rel, data);
   }
-  async read(rel: string): Promise<Uint8Array | null> {
+  override async read(rel: string): Promise<Uint8Array | null> {
     const b = await super.read(rel);
     this.work.bytesRead += b?.byteLength ?? 0;
     return b;
