@@ -13,8 +13,7 @@ import type { Window } from '../partitions/index.js';
 import type { ProofKind } from '../config/completeness.js';
 import { openControl, windowDeliveries, type ControlProvider, type WindowDelivery } from './control/index.js';
 import { planPickup, type PickupPlan, type PickupSettings, type PlannedFile } from './landing/pickup.js';
-import { fileSource, HashTap, sha256Hex, WHOLE_FILE_BYTES, type ByteSource } from './landing/bytes.js';
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { fileSource, HashTap, readSmallFile, sha256Hex, WHOLE_FILE_BYTES, type ByteSource } from './landing/bytes.js';
 import { DEFAULT_MAX_RECORD_BYTES, readRecords, type ReadLimits } from './landing/readers.js';
 import { compileMapper, type Mapper } from './mapping/map.js';
 import { compileMrrObserver, type MrrObserver } from './mapping/mrr.js';
@@ -113,24 +112,10 @@ export function verifiedSource(f: Pick<PlannedFile, 'abs' | 'path' | 'sha256'>):
  * record is read, then its encoding check and its records come from that one buffer.
  */
 function wholeVerified(f: Pick<PlannedFile, 'abs' | 'path' | 'sha256' | 'bytes'>): Buffer | null {
-  // synchronous: a few MiB at most, from the page cache the plan's hash just filled (no thread-pool round trips per file)
-  const fd = openSync(f.abs, 'r');
-  try {
-    const size = fstatSync(fd).size;
-    if (size > WHOLE_FILE_BYTES) return null; // grown since the plan: read as a stream (whose check then fails)
-    const buf = Buffer.allocUnsafe(size);
-    let off = 0;
-    while (off < size) {
-      const n = readSync(fd, buf, off, size - off, off);
-      if (n === 0) break;
-      off += n;
-    }
-    const b = off === size ? buf : buf.subarray(0, off);
-    if (off !== f.bytes || sha256Hex(b) !== f.sha256) throw new RetriableError(changedWhileReading(f.path));
-    return b;
-  } finally {
-    closeSync(fd);
-  }
+  const b = readSmallFile(f.abs);
+  if (b === null) return null; // grown since the plan: read as a stream (whose check then fails)
+  if (b.length !== f.bytes || sha256Hex(b) !== f.sha256) throw new RetriableError(changedWhileReading(f.path));
+  return b;
 }
 
 const changedWhileReading = (path: string) => `landing file ${path} changed while this run was reading it (re-delivery in progress?); the run will be retried`;

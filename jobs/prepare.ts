@@ -63,7 +63,7 @@ export async function runPrepareTask(task: PrepareTask, mrrHook?: MrrHook): Prom
     yield* batch.events;
     if (src.statesMrr && batch.mrr.length) yield* await mrrHook!(batch.mrr);
   }
-  const staged = await stageEventsAt(task.scratch, { source: task.source, runId: task.runId, events: events(), dims: (e) => dims.attributes(e) }, { spillRows: task.spillRows, spillBytes: task.spillBytes ?? DEFAULT_TUNING.spillBytes });
+  const staged = await stageEventsAt(task.scratch, { source: task.source, runId: task.runId, events: src.statesMrr ? events() : batch.events, dims: (e) => dims.attributes(e) }, { spillRows: task.spillRows, spillBytes: task.spillBytes ?? DEFAULT_TUNING.spillBytes });
   return {
     inputs: batch.inputs,
     skipped: batch.skipped,

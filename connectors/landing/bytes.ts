@@ -5,7 +5,7 @@
  */
 import { isUtf8 } from 'node:buffer';
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { closeSync, createReadStream, fstatSync, openSync, readSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import { createGunzip } from 'node:zlib';
@@ -18,6 +18,28 @@ export type ByteSource = Uint8Array | (() => AsyncIterable<Uint8Array>);
  * one streams in chunks. Memory for it: the buffer and its decoded text, a few times this, whatever the day.
  */
 export const WHOLE_FILE_BYTES = 4 * 1024 * 1024;
+
+/**
+ * The whole file when it holds at most WHOLE_FILE_BYTES (null when it is larger: stream it). Synchronous: a few MiB
+ * at most, mostly from the page cache, without a stream and thread-pool round trips per small file.
+ */
+export function readSmallFile(abs: string): Buffer | null {
+  const fd = openSync(abs, 'r');
+  try {
+    const size = fstatSync(fd).size;
+    if (size > WHOLE_FILE_BYTES) return null;
+    const buf = Buffer.allocUnsafe(size);
+    let off = 0;
+    while (off < size) {
+      const n = readSync(fd, buf, off, size - off, off);
+      if (n === 0) break;
+      off += n;
+    }
+    return off === size ? buf : buf.subarray(0, off);
+  } finally {
+    closeSync(fd);
+  }
+}
 
 /** sha256 of bytes in memory, as hex. */
 export const sha256Hex = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
@@ -126,8 +148,10 @@ export class HashTap {
   }
 }
 
-/** sha256 and size of a file, read as a stream. */
-export async function hashFile(abs: string): Promise<{ sha256: string; bytes: number }> {
+/** sha256 and size of a file: read whole when `size` (its stat) is at most WHOLE_FILE_BYTES, else as a stream. */
+export async function hashFile(abs: string, size = Infinity): Promise<{ sha256: string; bytes: number }> {
+  const b = size <= WHOLE_FILE_BYTES ? readSmallFile(abs) : null;
+  if (b) return { sha256: sha256Hex(b), bytes: b.length };
   const tap = new HashTap();
   for await (const _ of tap.through(chunksOf(fileSource(abs)))) void _;
   return { sha256: tap.digest(), bytes: tap.bytes };

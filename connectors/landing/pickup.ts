@@ -158,7 +158,7 @@ export async function planPickup(
         plan.pending.push({ path: rel, reason: why });
         continue;
       }
-      const h = await hashFile(abs); // streamed: a file of any size costs one chunk of memory
+      const h = await hashFile(abs, st.size); // a large file streamed: a file of any size costs one chunk of memory
       const f: PlannedFile = { path: rel, sha256: h.sha256, bytes: h.bytes, abs, spec: which.spec, name: which.name };
       (o.committed?.has(`${f.path}@${f.sha256}`) ? plan.skipped : plan.inputs).push(f);
     }
