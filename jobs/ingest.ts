@@ -82,9 +82,12 @@ export async function runIngest(deps: JobDeps, req: IngestRequest): Promise<RunR
         rec = await deps.runs.update(rec, { attempts: attempt });
         const names = (req.covers ?? [req.window]).map((w) => lockNameFor(req.source, w));
         // a source stating MRR updates its MRR state in the same run: one run of the source at a time does that,
-        // the others wait for it (bounded) rather than fail and retry after a backoff
-        const mrr = deps.source(req.source).statesMrr ? [mrrLockName(req.source)] : [];
-        return deps.locks.withLocks([...names, ...mrr], () => attemptOnce(deps, req, rec.runId), `${req.trigger} run ${rec.runId}`, { names: mrr, ...MRR_LOCK_WAIT });
+        // the others wait for it (bounded) rather than fail and retry after a backoff. A prepare on another core
+        // takes the lock only for its MRR plan and the publish (attemptOnce), so runs of one source read in
+        // parallel; in this thread the plan runs inside the commit, so the lock is taken first, as the writer's is.
+        const owner = `${req.trigger} run ${rec.runId}`;
+        const mrr = deps.source(req.source).statesMrr && !preparesRemotely(deps, req) ? [mrrLockName(req.source)] : [];
+        return deps.locks.withLocks([...names, ...mrr], () => attemptOnce(deps, req, rec.runId, owner), owner, { names: mrr, ...MRR_LOCK_WAIT });
       },
       req.retry ?? deps.settings.retry,
       {
@@ -136,7 +139,13 @@ function failure(e: unknown): { error: string; errorKind: RunRecord['errorKind']
   return { error: messageWithCauses(e), errorKind: errorKind(e) };
 }
 
-async function attemptOnce(deps: JobDeps, req: IngestRequest, runId: string): Promise<AttemptOutcome> {
+/** Whether the attempt's read-map-stage runs on another core (a backfill's pool, a source that can be re-opened there). */
+function preparesRemotely(deps: JobDeps, req: IngestRequest): boolean {
+  const wh = deps.warehouse;
+  return Boolean(req.prepareIn && deps.source(req.source).connector && wh.prepareScratch && wh.publishStaged && wh.discardScratch);
+}
+
+async function attemptOnce(deps: JobDeps, req: IngestRequest, runId: string, owner: string): Promise<AttemptOutcome> {
   const wh = deps.warehouse;
   const covers = req.covers ?? [req.window];
   const loaded = req.skipIfLoaded ? await wh.loadedWindows(req.source) : undefined;
@@ -159,9 +168,12 @@ async function attemptOnce(deps: JobDeps, req: IngestRequest, runId: string): Pr
   const committed = await wh.committedInputs(req.source);
   // On another core when the backfill gave a pool and the source can be re-opened there; the MRR plan of a source
   // stating MRR (durable state) and the publish stay in this thread.
-  const remote = req.prepareIn && src.connector && wh.prepareScratch && wh.publishStaged && wh.discardScratch ? req.prepareIn : null;
+  const remote = preparesRemotely(deps, req) ? req.prepareIn! : null;
   let scratch: PrepareScratch | null = null;
   const mrrTables: TableWriteRequest[] = [];
+  // the source's MRR lock on the worker path: from the MRR plan (the state it reads) to the end of the publish
+  const mrrLock = remote && src.statesMrr ? deps.locks.deferred(mrrLockName(req.source), { ...MRR_LOCK_WAIT, owner }) : null;
+  let failed = false;
   try {
     let batch: SourceBatch;
     let staged: Staged | null = null;
@@ -171,6 +183,7 @@ async function attemptOnce(deps: JobDeps, req: IngestRequest, runId: string): Pr
       scratch = await wh.prepareScratch!();
       const planErrors: QuarantineEntry[] = [];
       const hook: MrrHook = async (observations) => {
+        await mrrLock!.take();
         const plan = await deps.mrr.plan(req.source, observations, runId);
         planErrors.push(...plan.errors.map((e) => mrrQuarantine(req.source, runId, e)));
         mrrTables.push(...plan.tables);
@@ -197,9 +210,14 @@ async function attemptOnce(deps: JobDeps, req: IngestRequest, runId: string): Pr
     const out = await loadBatch(deps, req, runId, batch, scratch && staged ? { scratch, staged, tables: mrrTables } : null);
     const t = out.res?.timing;
     return t ? { ...out, timing: { prepareMs: remoteMs + t.prepareMs, lockWaitMs: t.lockWaitMs, publishMs: t.publishMs } } : out;
+  } catch (e) {
+    failed = true;
+    throw e;
   } finally {
     // the publish removes its scratch; a run that loads nothing, or fails before publishing, leaves it here
     if (scratch) await wh.discardScratch!(scratch);
+    // a lease lost while held fails the run (when nothing else did first)
+    if (mrrLock) await mrrLock.release().catch((e: unknown) => { if (!failed) throw e; });
   }
 }
 

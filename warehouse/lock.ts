@@ -124,6 +124,15 @@ interface Top {
   fences: number[];
 }
 
+/** A lock taken part-way through a span (LockManager.deferred). */
+export interface DeferredLock {
+  readonly name: string;
+  /** Waits (bounded) for the lock the first time; resolves at once when already held. */
+  take(): Promise<void>;
+  /** Lets the lock go (nothing when never taken); throws if its lease was lost while held. */
+  release(): Promise<void>;
+}
+
 export class Lease {
   private released = false;
   constructor(
@@ -318,6 +327,37 @@ export class LockManager {
       throw e;
     }
     return this.holding(held, () => fn());
+  }
+
+  /**
+   * A lock needed only from some step of a span on (a source's MRR state: from its MRR plan to the publish, not
+   * while the records are read): `take()` waits for it as acquireWithin does (once; later calls return at once),
+   * a heartbeat renews it, and `release()` lets it go, throwing if the lease was lost meanwhile (seen by the
+   * heartbeat, or by a last look at release). Releasing a lock
+   * never taken does nothing.
+   */
+  deferred(name: string, w: { timeoutMs: number; pollMs: number; owner?: string }): DeferredLock {
+    let held: { lease: Lease; stop: AbortController; beat: Promise<unknown> } | null = null;
+    let taking: Promise<void> | null = null;
+    return {
+      name,
+      take: () =>
+        (taking ??= this.acquireWithin(name, w).then((lease) => {
+          const stop = new AbortController();
+          const beat = this.o.heartbeat === false ? Promise.resolve(undefined) : this.renewAll([lease], stop.signal).catch((e: unknown) => e);
+          held = { lease, stop, beat };
+        })),
+      release: async () => {
+        if (taking) await taking.catch(() => undefined);
+        if (!held) return;
+        const { lease, stop, beat } = held;
+        held = null;
+        stop.abort();
+        const err = (await beat) ?? (await lease.assertHeld().then(() => undefined, (e: unknown) => e));
+        await lease.release();
+        if (err instanceof Error) throw err;
+      },
+    };
   }
 
   /** Runs `fn` while one heartbeat renews `held`; releases them after. A lost lock fails the run once `fn` ends. */

@@ -126,6 +126,44 @@ describe('withLocks waits for the locks it is told to wait for (a source\'s MRR 
   });
 });
 
+describe('a deferred lock (taken part-way through a run: a source\'s MRR lock on the worker path)', () => {
+  it('take() waits for the holder like withLocks, once; release() lets go, and does nothing when never taken', async () => {
+    const dir = tmp();
+    let release: (() => Promise<void>) | null = null;
+    let t = Date.parse('2024-01-01T00:00:00Z');
+    let sleeps = 0;
+    const clock = { now: () => t, sleep: async (ms: number) => { t += ms; if (++sleeps === 2) await release!(); } };
+    const locks = new LockManager({ dir, clock, heartbeat: false, isAlive: () => true });
+    const other = new LockManager({ dir, clock, heartbeat: false, pid: 424242, isAlive: () => true });
+    await locks.deferred('mrr:chargebee', { timeoutMs: 60_000, pollMs: 100 }).release(); // never taken: nothing
+    const held = await other.acquire('mrr:chargebee', 'run A');
+    release = () => held.release();
+    const d = locks.deferred('mrr:chargebee', { timeoutMs: 60_000, pollMs: 100, owner: 'run B' });
+    expect(await locks.holder('mrr:chargebee')).toMatchObject({ owner: 'run A' }); // nothing taken before take()
+    await d.take();
+    expect(sleeps).toBe(2);
+    expect(await locks.holder('mrr:chargebee')).toMatchObject({ owner: 'run B' });
+    await d.take(); // already held: no second lease, no wait
+    expect(sleeps).toBe(2);
+    await d.release();
+    expect(await locks.holder('mrr:chargebee')).toBeUndefined();
+  });
+
+  it('release() throws when the lease was lost while held (the run must not count as done)', async () => {
+    const dir = tmp();
+    let t = Date.parse('2024-01-01T00:00:00Z');
+    // a clock whose sleeps end only when aborted: the heartbeat never gets to renew
+    const clock = { now: () => t, sleep: (_ms: number, signal?: AbortSignal) => new Promise<void>((r) => signal?.addEventListener('abort', () => r(), { once: true })) };
+    const locks = new LockManager({ dir, clock, ttlMs: 3_000, isAlive: () => true });
+    const thief = new LockManager({ dir, clock, heartbeat: false, pid: 424242, isAlive: () => true });
+    const d = locks.deferred('mrr:stripe', { timeoutMs: 1_000, pollMs: 100, owner: 'run B' });
+    await d.take();
+    t += 4_000; // the lease expires unrenewed...
+    expect(await thief.tryAcquire('mrr:stripe', 'run C')).toBeDefined(); // ...and another run takes it over
+    await expect(d.release()).rejects.toThrow(/lock "mrr:stripe" was lost/);
+  });
+});
+
 describe('LockManager across processes', () => {
   it('prevents overlap between two processes and recovers when the holder is killed', async () => {
     const dir = tmp();

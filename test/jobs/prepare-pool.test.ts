@@ -13,6 +13,8 @@ import { ConfigError, DiskFullError, RetriableError, errorKind, messageWithCause
 import { fromTransferable, toTransferable } from '../../events/error-transfer.js';
 import { openApp } from '../../jobs/app.js';
 import { planBackfill, runBackfill } from '../../jobs/backfill.js';
+import { mrrLockName } from '../../jobs/ingest.js';
+import { LockManager } from '../../warehouse/lock.js';
 import { ManualClock } from '../../jobs/clock.js';
 import { memoryLogger } from '../../jobs/log.js';
 import { PreparePool } from '../../jobs/prepare-pool.js';
@@ -54,6 +56,11 @@ async function backfill(landingDir: string, workers: boolean) {
   const runs = await app.deps.runs.list();
   const mrrSources = SOURCES.filter((s) => app.deps.source(s).statesMrr);
   return { summary, ids, manifest, pool, tasks, runs, table: app.table, mrrSources };
+}
+
+/** The mrr_delta rows of a warehouse (the events the MRR plan produced), as text. */
+async function mrrRows(wh: string): Promise<string[]> {
+  return (await duckQuery(`SELECT event_id, mrr_delta::VARCHAR, event_type FROM read_parquet('${factGlob(wh)}', hive_partitioning = true) WHERE mrr_delta IS NOT NULL ORDER BY 1`)).map((r) => r.join('|'));
 }
 
 describe('backfill prepares in worker threads', () => {
@@ -135,6 +142,48 @@ describe('backfill prepares in worker threads', () => {
     const ids = (await duckQuery(`SELECT event_id, seqn, amount::VARCHAR, currency, epoch_us(event_ts), source_file, source_position FROM read_parquet('${factGlob(wh)}', hive_partitioning = true) ORDER BY 1`)).map((r) => r.join('|'));
     expect(ids).toEqual(clean.ids);
     expect(readdirSync(prep).filter((n) => n.startsWith(`${child.pid}-`))).toEqual([]); // removed once its process was gone
+  });
+
+  it('a run of a source stating MRR reads in its worker while another run holds the MRR lock; it takes the lock for its MRR plan and publish', async () => {
+    requireBuilt('jobs/prepare-worker.js');
+    const l = path.join(dir(), 'landing');
+    landFixtures(l, 'chargebee');
+    const reference = await (async () => {
+      const clock = new ManualClock('2024-01-04T06:00:00Z');
+      const app = await openApp(loadConfig({ landing: l, warehouse: path.join(dir(), 'wh-ref'), env: {} }), { clock, log: memoryLogger(clock) });
+      const plan = planBackfill({ from: DAY, to: DAY, sources: ['chargebee'], loaded: new Map([['chargebee', new Set<string>()]]), force: false, nowMs: clock.now() });
+      expect((await runBackfill(app.deps, plan, { parallel: 1, force: false })).failed).toEqual([]);
+      return mrrRows(app.table.root);
+    })();
+    const clock = new ManualClock('2024-01-04T06:00:00Z');
+    const config = loadConfig({ landing: l, warehouse: path.join(dir(), 'wh'), env: {} });
+    const app = await openApp(config, { clock, log: memoryLogger(clock) });
+    // another run of chargebee holds its MRR lock (a live lease of this process, on the manual clock: never expires)
+    const other = new LockManager({ dir: path.join(config.state, 'locks'), clock, heartbeat: false });
+    const held = await other.acquire(mrrLockName('chargebee'), 'run A');
+    let readWhileHeld = false;
+    const open = app.deps.prepares!;
+    app.deps.prepares = (n) => {
+      const p = open(n);
+      return {
+        kind: p.kind,
+        // the MRR step is reached only once the worker has read every record: the lock is still run A's then
+        run: (task, mrr) => p.run(task, mrr && (async (obs) => {
+          readWhileHeld = (await other.holder(mrrLockName('chargebee')))?.owner === 'run A';
+          await held.release();
+          return mrr(obs);
+        })),
+        close: () => p.close(),
+      };
+    };
+    const plan = planBackfill({ from: DAY, to: DAY, sources: ['chargebee'], loaded: new Map([['chargebee', new Set<string>()]]), force: false, nowMs: clock.now() });
+    const summary = await runBackfill(app.deps, plan, { parallel: 2, force: false });
+    expect(summary.failed).toEqual([]);
+    expect(readWhileHeld).toBe(true);
+    expect(await other.holder(mrrLockName('chargebee'))).toBeUndefined(); // released after the publish
+    const got = await mrrRows(app.table.root);
+    expect(got.length).toBeGreaterThan(0);
+    expect(got).toEqual(reference);
   });
 
   it('an error inside a worker arrives with its class, kind and message', async () => {
