@@ -76,3 +76,57 @@ export function writeSyntheticDay(landing: string, day: string, events: number, 
   out.minorSums = Object.fromEntries([...sums].map(([c, v]) => [c, v.toString()]));
   return out;
 }
+
+/** What writeSyntheticHistoryDay wrote: the exact outcome of loading it. */
+export interface SyntheticHistoryDay {
+  invoices: number;
+  /** History rows (versions) written. */
+  records: number;
+  /** Fact rows expected: one INVOICE_POSTED and one INVOICE_PAID per invoice. */
+  events: number;
+  /** Versions that imply nothing new (skipped as `invoice_history.(repeated version)`). */
+  repeated: number;
+  /** Sum of the invoices' totals in cents (= the sum of INVOICE_POSTED, and of INVOICE_PAID). */
+  totalCents: bigint;
+}
+
+const RECURLY_INVOICE_HEADER =
+  '_fivetran_synced,id,created_at,updated_at,due_at,closed_at,account_id,previous_invoice_id,type,origin,state,number,collection_method,po_number,net_terms,currency,balance,paid,total,subtotal,refundable_amount,discount,tax,tax_type,tax_region,tax_rate';
+
+/**
+ * A day of Recurly invoice history (Fivetran's `invoice_history` table, the built-in recurly source): every
+ * invoice in three versions, each in another 4-hour window's file — open (INVOICE_POSTED), paid (INVOICE_POSTED
+ * again, and INVOICE_PAID), paid again (a repeated version: nothing new). A history object holds its versions
+ * until the source-day's stream ends, so this is the day whose held events grow with its size.
+ */
+export function writeSyntheticHistoryDay(landing: string, day: string, invoices: number): SyntheticHistoryDay {
+  const out: SyntheticHistoryDay = { invoices, records: 0, events: 2 * invoices, repeated: invoices, totalCents: 0n };
+  const iso = (s: number) => new Date(s * 1000).toISOString().slice(0, 19).replace('T', ' ');
+  const dayS = dayStartMs(day) / 1000;
+  for (let version = 0; version < 3; version++) {
+    const dir = path.join(landing, 'recurly', day, String(version * 4).padStart(2, '0'));
+    mkdirSync(dir, { recursive: true });
+    const file = path.join(dir, 'invoice_history.csv');
+    writeFileSync(file, RECURLY_INVOICE_HEADER + '\n');
+    let lines: string[] = [];
+    for (let i = 0; i < invoices; i++) {
+      const created = dayS + Math.floor((i * 3600) / invoices);
+      const updated = created + version * 14_400;
+      const cents = 1_000 + (i % 99_000);
+      if (version === 0) out.totalCents += BigInt(cents);
+      const total = `${Math.floor(cents / 100)}.${String(cents % 100).padStart(2, '0')}`;
+      const paid = version === 0 ? '0.0' : total;
+      const state = version === 0 ? 'open' : 'paid';
+      const closed = version === 0 ? '' : iso(created + 14_400);
+      lines.push(`${iso(updated + 60)},inv_bench${String(i).padStart(9, '0')},${iso(created)},${iso(updated)},,${closed},acct_${i % 5000},,charge,purchase,${state},${i},automatic,,0,USD,${version === 0 ? total : '0.0'},${paid},${total},${total},,0.0,0.0,,,`);
+      if (lines.length >= 10_000) {
+        appendFileSync(file, lines.join('\n') + '\n');
+        lines = [];
+      }
+    }
+    if (lines.length) appendFileSync(file, lines.join('\n') + '\n');
+    writeFileSync(path.join(dir, '_SUCCESS'), '');
+    out.records += invoices;
+  }
+  return out;
+}

@@ -17,13 +17,13 @@ import { fileSource, HashTap, readSmallFile, sha256Hex, WHOLE_FILE_BYTES, type B
 import { DEFAULT_MAX_RECORD_BYTES, readRecords, type ReadLimits } from './landing/readers.js';
 import { compileMapper, type Mapper } from './mapping/map.js';
 import { compileMrrObserver, type MrrObserver } from './mapping/mrr.js';
-import { MapSession, type MapStats } from './mapping/session.js';
+import { MapSession, type HoldSpill, type MapStats } from './mapping/session.js';
 import type { MrrObservation } from '../events/mrr.js';
 import type { ControlTotals, InputFile, MapContext, MapResult, RawRecord } from './types.js';
 
 export type { ControlTotals, InputFile, MapContext, MapResult, RawRecord, RecordLocation } from './types.js';
 export { Skipped } from './types.js';
-export { MapSession, skippedTotal, REPEATED_VERSION, type MapStats } from './mapping/session.js';
+export { MapSession, skippedTotal, REPEATED_VERSION, SPILL_BUCKETS, textBucket, type HoldSpill, type MapStats, type SpillBuckets } from './mapping/session.js';
 export type { PickupPlan, PickupSettings } from './landing/pickup.js';
 export { compileMapper, toQuarantine, type Mapper } from './mapping/map.js';
 export { parseFileName, readRecords } from './landing/readers.js';
@@ -38,6 +38,8 @@ export interface ReadOptions {
   /** `${path}@${sha256}` of inputs the warehouse already committed (FactTable.committedInputs). */
   committed?: ReadonlySet<string>;
   runId: string;
+  /** Where the read spills what it holds for the whole stream past a budget (a prepare's scratch); default: memory. */
+  spill?: HoldSpill;
 }
 
 export interface SourceBatch {
@@ -142,13 +144,18 @@ export function mapRecords(
   billingSource: string,
   ingestRunId: string,
   observeMrr?: MrrObserver | null,
+  spill?: HoldSpill,
 ): { events: AsyncIterable<BillingEvent>; quarantine: QuarantineEntry[]; stats: MapStats; mrr: MrrObservation[] } {
   const mrr: MrrObservation[] = [];
-  const session = new MapSession(observeMrr ? withMrr(map, observeMrr, mrr) : map, billingSource, ingestRunId);
+  const session = new MapSession(observeMrr ? withMrr(map, observeMrr, mrr) : map, billingSource, ingestRunId, spill);
   async function* events(): AsyncGenerator<BillingEvent> {
     // for-of + yield, not yield* of the array (which wraps it in an async-from-sync iterator per record)
-    for await (const r of records) for (const e of session.push(r).events) yield e;
-    for (const e of session.finish().events) yield e;
+    for await (const r of records) {
+      for (const e of session.push(r).events) yield e;
+      if (session.needsFlush) await session.flush();
+    }
+    if (session.spilling) for await (const e of session.drain()) yield e;
+    else for (const e of session.finish().events) yield e;
   }
   return { events: events(), quarantine: session.quarantine, stats: session.stats, mrr };
 }
@@ -194,7 +201,7 @@ export function openSource(config: ConnectorConfig, sourceName: string, o: { rec
     statesMrr: observeMrr !== null,
     async read(w, o) {
       const p = await plan(w, o);
-      const m = mapRecords(recordsOf(p.inputs, limits), mapper, source.name, o.runId, observeMrr);
+      const m = mapRecords(recordsOf(p.inputs, limits), mapper, source.name, o.runId, observeMrr, o.spill);
       return { inputs: p.inputs.map(toInput), skipped: p.skipped.map(toInput), pending: p.pending, unrecognised: p.unrecognised, folders: p.folders, ...m };
     },
     proof: { kind: source.completeness.control.kind, origin: control?.origin ?? null },

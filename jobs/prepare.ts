@@ -6,12 +6,13 @@
  * the task carries the source definition, `nowMs`, the committed inputs, the snapshots and the tuning.
  * The publish (dedupe against the table, Parquet, log entry) stays with the caller, under the writer lock.
  */
-import { openSource, type ConnectorConfig } from '../connectors/index.js';
+import path from 'node:path';
+import { openSource, type ConnectorConfig, type HoldSpill, SPILL_BUCKETS } from '../connectors/index.js';
 import type { BillingEvent, QuarantineEntry } from '../events/model.js';
-import { Money } from '../events/money.js';
 import type { MrrObservation } from '../events/mrr.js';
 import type { Window } from '../partitions/index.js';
 import { stageEventsAt, type Staged } from '../warehouse/staging.js';
+import { BucketSpill } from '../warehouse/scratch.js';
 import { DEFAULT_TUNING } from '../warehouse/options.js';
 import { DimensionLookup } from './enrich.js';
 import type { DimRow, InputFile, SourceBatch } from './ports.js';
@@ -53,11 +54,22 @@ export interface PreparedBatch {
  */
 export type MrrHook = (observations: MrrObservation[]) => Promise<BillingEvent[]>;
 
+/**
+ * What a prepare holds for its whole source-day goes to bucket files in its scratch past a budget: the history
+ * versions a source's `history: true` objects hold until the stream ends (connectors/mapping/session.ts). Held
+ * events are heavier than staged lines (an event object ~0.8 KB against a line's ~0.3 KB), so the budget is a
+ * quarter of the staging's `spillRows`: with the defaults 25 000 events (~20 MB) beside 100 000 staged lines.
+ */
+export function prepareSpill(scratch: string, spillRows: number): HoldSpill {
+  let n = 0;
+  return { holdValues: Math.max(1000, Math.floor(spillRows / 4)), flushBytes: 8 * 2 ** 20, open: (name) => new BucketSpill(path.join(scratch, `hold-${n++}-${name}`), SPILL_BUCKETS) };
+}
+
 /** Runs a prepare task to the end (in whatever thread calls it). */
 export async function runPrepareTask(task: PrepareTask, mrrHook?: MrrHook): Promise<PreparedBatch> {
   const src = openSource(task.connector, task.source);
   if (src.statesMrr && !mrrHook) throw new Error(`internal: source ${task.source} states MRR; its prepare needs the MRR hook`);
-  const batch = await src.read(task.window, { lookbackHours: task.lookbackHours, nowMs: task.nowMs, committed: new Set(task.committed), runId: task.runId });
+  const batch = await src.read(task.window, { lookbackHours: task.lookbackHours, nowMs: task.nowMs, committed: new Set(task.committed), runId: task.runId, spill: prepareSpill(task.scratch, task.spillRows) });
   const dims = new DimensionLookup(task.dims.accounts, task.dims.products);
   async function* events(): AsyncGenerator<BillingEvent> {
     yield* batch.events;
@@ -76,15 +88,4 @@ export async function runPrepareTask(task: PrepareTask, mrrHook?: MrrHook): Prom
   };
 }
 
-/** Money and the objects holding it, as structured-clone values (Money is a class) and back, exactly. */
-type WireMoney = { amount: string; currency: string };
-const moneyOut = (m: Money): WireMoney => ({ amount: m.toFixed(), currency: m.currency });
-const moneyIn = (m: WireMoney): Money => Money.major(m.amount, m.currency);
-
-export type WireObservation = Omit<MrrObservation, 'mrr'> & { mrr: WireMoney };
-export type WireEvent = Omit<BillingEvent, 'amount' | 'mrrDelta'> & { amount: WireMoney; mrrDelta: WireMoney | null };
-
-export const observationsOut = (o: readonly MrrObservation[]): WireObservation[] => o.map((x) => ({ ...x, mrr: moneyOut(x.mrr) }));
-export const observationsIn = (o: readonly WireObservation[]): MrrObservation[] => o.map((x) => ({ ...x, mrr: moneyIn(x.mrr) }));
-export const eventsOut = (e: readonly BillingEvent[]): WireEvent[] => e.map((x) => ({ ...x, amount: moneyOut(x.amount), mrrDelta: x.mrrDelta ? moneyOut(x.mrrDelta) : null }));
-export const eventsIn = (e: readonly WireEvent[]): BillingEvent[] => e.map((x) => Object.freeze({ ...x, amount: moneyIn(x.amount), mrrDelta: x.mrrDelta ? moneyIn(x.mrrDelta) : null }));
+export { eventsIn, eventsOut, observationsIn, observationsOut, type WireEvent, type WireObservation } from '../events/wire.js';

@@ -72,3 +72,95 @@ export async function localFileDigest(file: string): Promise<{ bytes: number; sh
   }
   return { bytes, sha256: hash.digest('hex') };
 }
+
+/**
+ * Text lines spilled to `buckets` files in the scratch directory `dir` (created), each line appended to the bucket
+ * its caller chose (a hash of its key, so one bucket holds every line of its keys) and read back a bucket at a
+ * time: memory holds what was added since the last flush plus one bucket, never the whole spill. A line must not
+ * contain a newline (JSON text does not); a bucket comes back in the order its lines were added.
+ */
+export class BucketSpill {
+  private pending: string[][];
+  private chars = 0;
+  private made = false;
+  /** Open bucket files (appended at each flush; closed by read and remove). */
+  private handles = new Map<number, FileHandle>();
+
+  constructor(readonly dir: string, readonly buckets: number) {
+    if (!(Number.isInteger(buckets) && buckets >= 1)) throw new Error(`internal: bucket spill of ${buckets} buckets`);
+    this.pending = Array.from({ length: buckets }, () => []);
+  }
+
+  /** Characters added since the last flush (the caller flushes past its budget). */
+  get pendingBytes(): number {
+    return this.chars;
+  }
+
+  add(bucket: number, line: string): void {
+    this.pending[bucket]!.push(line);
+    this.chars += line.length + 1;
+  }
+
+  /** Appends what was added to the bucket files (a full disk is a DiskFullError naming the file). */
+  async flush(): Promise<void> {
+    if (this.chars === 0) return;
+    if (!this.made) {
+      await fs.mkdir(this.dir, { recursive: true });
+      this.made = true;
+    }
+    const writes: Promise<unknown>[] = [];
+    for (let b = 0; b < this.buckets; b++) {
+      const lines = this.pending[b]!;
+      if (lines.length === 0) continue;
+      this.pending[b] = [];
+      writes.push(this.append(b, lines.join('\n') + '\n'));
+    }
+    await Promise.all(writes);
+    this.chars = 0;
+  }
+
+  private async append(b: number, text: string): Promise<void> {
+    const file = this.file(b);
+    try {
+      let h = this.handles.get(b);
+      if (!h) this.handles.set(b, (h = await fs.open(file, 'a')));
+      await h.write(text);
+    } catch (e) {
+      throw asDiskFull(e, file);
+    }
+  }
+
+  private async closeAll(): Promise<void> {
+    const hs = [...this.handles.values()];
+    this.handles.clear();
+    await Promise.all(hs.map((h) => h.close()));
+  }
+
+  /** The lines of one bucket, in the order they were added (flushes first). */
+  async read(bucket: number): Promise<string[]> {
+    await this.flush();
+    await this.closeAll();
+    let text: string;
+    try {
+      text = await fs.readFile(this.file(bucket), 'utf8');
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw e;
+    }
+    const lines = text.split('\n');
+    lines.pop(); // after the last newline
+    return lines;
+  }
+
+  /** Removes the bucket files. */
+  async remove(): Promise<void> {
+    this.pending = Array.from({ length: this.buckets }, () => []);
+    this.chars = 0;
+    await this.closeAll();
+    await removeLocal(this.dir);
+  }
+
+  private file(b: number): string {
+    return path.join(this.dir, `bucket-${String(b).padStart(4, '0')}.txt`);
+  }
+}
