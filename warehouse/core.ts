@@ -140,8 +140,6 @@ export class WarehouseCore {
   private partsChecked = false;
   /** Per recent version, the partitions its commit changed (reuseSpare). */
   private readonly recentChanges = new Map<number, readonly string[]>();
-  /** Version directories reused by a rename instead of linking every partition (tests count them). */
-  versionDirRenames = 0;
   /** Whether recovery looked for a view in the layout before the Hive-key rename (once a process). */
   private layoutChecked = false;
   readonly reads: ReadCounts = { logEntries: 0, checkpoints: 0 };
@@ -439,9 +437,9 @@ export class WarehouseCore {
     await hive.removeTree(build);
     await hive.removeTree(root);
     await hive.rename(`${VERSION_DIR}/${versionName(spare)}`, build);
-    this.versionDirRenames++;
     const dirs = new Set<string>();
     for (const path of new Set([...since, ...changed])) {
+      if (dirs.size === 1) await this.fault('version-dir:reusing');
       const p = state.partitions.get(path);
       const table = path.slice(0, path.indexOf('/'));
       // the link (a directory in the layout before _store/parts) of the partition as the spare's version had it

@@ -120,3 +120,42 @@ describe('two writer processes at once', () => {
     }
   });
 });
+
+describe('a writer killed while it reuses the spare version directory', () => {
+  // five versions, so the sixth commit makes its tree from the spare one (versions.ts, core.ts reuseSpare)
+  const pristine = path.join(root, 'pristine-five');
+  const load = (wh: string, n: number) => ['ingest', wh, String(10 + n), '40', `five${n}-`, String(n).repeat(64), n % 2 ? '2024-01-05' : '2024-01-06'];
+  let before: string[] = [];
+  let after: string[] = [];
+
+  beforeAll(async () => {
+    await ok(base(pristine));
+    for (let n = 1; n <= 4; n++) await ok(load(pristine, n));
+    const wh = path.join(root, 'reference-five');
+    cpSync(pristine, wh, { recursive: true, verbatimSymlinks: true });
+    before = await readFactText(wh);
+    await ok(second(wh));
+    after = await readFactText(wh);
+  });
+
+  for (const point of ['version-dir:reusing', 'ingest:after-version-dir']) {
+    it(`killed at ${point}: before or after, no half-made tree left, and a rerun converges`, async () => {
+      const wh = path.join(root, `five-${point.replace(/:/g, '_')}`);
+      cpSync(pristine, wh, { recursive: true, verbatimSymlinks: true });
+      const r = await runChild(second(wh), { BM_TEST_CRASH_AT: point });
+      expect(r.signal).toBe('SIGKILL');
+      expect([before, after]).toContainEqual(await readFactText(wh));
+      // the spare was taken aside (b<N>) or already renamed to v6: the commit point was never reached
+      expect(readdirSync(path.join(wh, '_store', 'versions')).some((n) => n === 'b0000000006' || n === 'v0000000006')).toBe(true);
+      await ok(second(wh));
+      expect(await readFactText(wh)).toEqual(after);
+      await expectCleanListing(wh);
+      expect(readdirSync(path.join(wh, '_store', 'versions')).every((n) => /^v\d{10}$/.test(n))).toBe(true);
+      // the next commit reuses a spare again and the view stays whole
+      await ok(load(wh, 5));
+      expect((await readFactText(wh)).length).toBe(after.length + 40);
+      await expectCleanListing(wh);
+    });
+  }
+});
+
