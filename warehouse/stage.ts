@@ -82,9 +82,16 @@ async function verifyStaged(conn: DuckDBConnection, s: Staged, from: string): Pr
   }
 }
 
+/**
+ * read_csv's buffer per file scanned (DuckDB's default is 16 × max_line_size = 32 MB, allocated for every staged
+ * file a scan opens: the merge of a spilled day under a small memory_limit failed on "could not allocate block of
+ * size 30.5 MiB"). A staged line is far below max_line_size (2 MB: fact columns only, never the raw record).
+ */
+const CSV_BUFFER_BYTES = 4 * 2 ** 20;
+
 function readCsvSql(files: readonly string[], filename = false): string {
   const list = `[${files.map(sqlString).join(', ')}]`;
-  return `read_csv(${list}, header = false, auto_detect = false, delim = ',', quote = '"', escape = '"', allow_quoted_nulls = false${filename ? ', filename = true' : ''}, columns = ${csvColumnsSql()})`;
+  return `read_csv(${list}, header = false, auto_detect = false, delim = ',', quote = '"', escape = '"', allow_quoted_nulls = false, buffer_size = ${CSV_BUFFER_BYTES}${filename ? ', filename = true' : ''}, columns = ${csvColumnsSql()})`;
 }
 
 /** FACT_COLUMNS from a staged CSV relation (event_ts arrives as µs). */
