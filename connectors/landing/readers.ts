@@ -1,9 +1,10 @@
 /**
  * File readers: one landed file (CSV, JSON lines, JSON pages; gzip by extension) → raw records with their
  * line/position. A record that cannot be parsed is still yielded, with `parseError` set, so it reaches
- * quarantine: nothing is dropped. Files are read as streams (bytes.ts): memory is bounded by a few chunks and
- * one record (at most `maxRecordBytes`), whatever the size of the file. A first pass over the bytes tells whether
- * the file is valid gzip and valid UTF-8 (both decide how every record is read), the second reads the records.
+ * quarantine: nothing is dropped. A source is a buffer (a landing file of at most WHOLE_FILE_BYTES, read once) or
+ * a stream (bytes.ts): memory is bounded by a few chunks and one record (at most `maxRecordBytes`), whatever the
+ * size of the file. First whether the file is valid gzip and valid UTF-8 (both decide how every record is read; a
+ * stream is read once for it), then the records; a plain CSV buffer is split by splitCsvText, csv-parse otherwise.
  */
 import { isUtf8 } from 'node:buffer';
 import { StringDecoder } from 'node:string_decoder';
