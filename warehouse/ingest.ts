@@ -14,7 +14,6 @@ import type { Tx, TxOutcome, WarehouseCore } from './core.js';
 import { randomBytes } from 'node:crypto';
 import { asDiskFull } from '../events/io.js';
 import { withSharedDuck } from './duck.js';
-import { compactDuckSizing } from './compact.js';
 import { removeDeadProcessDirs } from './scratch.js';
 import { DUCK_SPILL_DIR } from './core.js';
 import { putSmallTable } from './files.js';
@@ -123,10 +122,7 @@ export async function convertPrepared(core: WarehouseCore, p: Omit<PreparedInges
   try {
     await core.fault('ingest:after-stage');
     const local = await core.storage.scratchDir(p.dir);
-    // a spilled batch is merged and sorted whole by DuckDB: on the instance sized like compaction's sort, whose
-    // memory stays flat with the size of the day (compact.ts compactDuckSizing), not the shared 512MB one
-    const sizing = p.staged.spilled ? compactDuckSizing(t) : { memoryLimit: t.memoryLimit, threads: t.threads };
-    const converted = await withSharedDuck(await core.storage.scratchDir(DUCK_SPILL_DIR), sizing, (conn) => convertStaged(conn, local, p.input, p.staged, t));
+    const converted = await withSharedDuck(await core.storage.scratchDir(DUCK_SPILL_DIR), { memoryLimit: t.memoryLimit, threads: t.threads }, (conn) => convertStaged(conn, local, p.input, p.staged, t));
     await core.fault('ingest:after-convert');
     return { ...p, converted };
   } catch (e) {
