@@ -176,10 +176,12 @@ interface BigRecord {
  * One split CSV row → its record (null for the header row, which it remembers): the header's names trimmed, a
  * repeated header name or a row whose field count is not the header's is MALFORMED_RECORD with the row's raw text.
  */
-function csvRecordOf(spec: ObjectSpec, file: string, cap: number): (record: string[], line: number, raw: string) => RawRecord | null {
+function csvRecordOf(spec: ObjectSpec, file: string, cap: number): (record: string[], line: number, raw: string | (() => string)) => RawRecord | null {
   let header: string[] | null = null;
   let repeated: string | null = null;
-  return (record, line, raw) => {
+  // `raw` as a function: the splitter's rows (never over the cap: the file is not) build it only for an error
+  return (record, line, rawIn) => {
+    const raw = () => (typeof rawIn === 'string' ? rawIn : rawIn());
     if (header === null) {
       const h = record.map((x) => x.trim());
       header = h;
@@ -190,16 +192,16 @@ function csvRecordOf(spec: ObjectSpec, file: string, cap: number): (record: stri
       });
       return null;
     }
-    if (raw.length > cap) {
-      const rawText = headOf(raw);
-      return { object: spec.object, data: {}, location: { file, line }, rawText, parseError: tooLarge(file, Buffer.byteLength(raw), cap, { line }, rawText) };
+    if (typeof rawIn === 'string' && rawIn.length > cap) {
+      const rawText = headOf(rawIn);
+      return { object: spec.object, data: {}, location: { file, line }, rawText, parseError: tooLarge(file, Buffer.byteLength(rawIn), cap, { line }, rawText) };
     }
     if (repeated !== null) {
-      const rawText = raw.replace(/\r?\n$/, '');
+      const rawText = raw().replace(/\r?\n$/, '');
       return { object: spec.object, data: {}, location: { file, line }, rawText, parseError: malformed(file, repeated, header.join(','), { line }) };
     }
     if (record.length !== header.length) {
-      const rawText = raw.replace(/\r?\n$/, '');
+      const rawText = raw().replace(/\r?\n$/, '');
       const err = malformed(file, `row has ${record.length} fields but the header has ${header.length}: columns are shifted or the row is cut`, rawText, { line });
       return { object: spec.object, data: {}, location: { file, line }, rawText, parseError: err };
     }
@@ -207,6 +209,11 @@ function csvRecordOf(spec: ObjectSpec, file: string, cap: number): (record: stri
     for (let i = 0; i < header.length; i++) data[header[i]!] = record[i];
     return { object: spec.object, data, location: { file, line } };
   };
+}
+
+/** A copy of a string that shares no memory with the text it was cut from (valid UTF-16: decoded from valid UTF-8). */
+function flatCopy(s: string): string {
+  return Buffer.from(s, 'utf8').toString('utf8');
 }
 
 /** The fast CSV splitter met something it leaves to csv-parse. */
@@ -219,8 +226,15 @@ const LEAVE = Symbol('leave to csv-parse');
  * outside that case (a quote inside an unquoted field, text after a closing quote, a quote never closed) returns
  * LEAVE, and the caller reads the file again with csv-parse, keeping the rows already given.
  */
-function* splitCsvText(text: string, delim: string): Generator<{ record: string[]; lines: number; raw: string }, typeof LEAVE | null> {
+function* splitCsvText(text: string, delim: string, buf: Buffer): Generator<{ record: string[]; lines: number; raw: () => string }, typeof LEAVE | null> {
   const n = text.length;
+  // Field values must not pin the file's text (V8 keeps a slice of 13 characters or more as a view of its parent, and
+  // a value may outlive the file: an MRR observation, a quarantine entry): each is a copy, as csv-parse's are. When
+  // every character is one byte (ASCII after the BOM), a field is decoded from the bytes directly.
+  const bom = text.charCodeAt(0) === 0xfeff;
+  const shift = bom ? 2 : 0; // the BOM is 3 bytes and 1 character
+  const ascii = buf.length - shift === n;
+  const own = (a: number, b: number): string => (b - a < 13 ? text.slice(a, b) : ascii ? buf.toString('latin1', a + shift, b + shift) : flatCopy(text.slice(a, b)));
   const d = delim.charCodeAt(0);
   let i = text.charCodeAt(0) === 0xfeff ? 1 : 0;
   let rawStart = i;
@@ -260,7 +274,7 @@ function* splitCsvText(text: string, delim: string): Generator<{ record: string[
         i = q + 1;
         quote = text.indexOf('"', i);
         if (quote < 0) quote = n;
-        record.push(v);
+        record.push(v.length < 13 ? v : flatCopy(v));
         if (i === lineEnd) break;
         if (text.charCodeAt(i) !== d) return LEAVE; // text after a closing quote
         i++;
@@ -269,14 +283,15 @@ function* splitCsvText(text: string, delim: string): Generator<{ record: string[
       let e = text.indexOf(delim, i);
       if (e < 0 || e > lineEnd) e = lineEnd;
       if (quote < e) return LEAVE; // a quote inside an unquoted field (csv-parse's relax_quotes rules)
-      record.push(text.slice(i, e));
+      record.push(own(i, e));
       i = e;
       if (e === lineEnd) break;
       i++;
     }
     // the row ends at lineEnd (a newline, or the end of the text)
     const end = lineEnd < n ? lineEnd + 1 : n;
-    yield { record, lines: nl + 1, raw: text.slice(rawStart, end) };
+    const from = rawStart;
+    yield { record, lines: nl + 1, raw: () => flatCopy(text.slice(from, end)) };
     if (lineEnd < n) nl++;
     i = end;
     rawStart = end;
@@ -294,7 +309,7 @@ async function* readCsvWhole(buf: Buffer, spec: ObjectSpec, file: string, cap: n
   const text = buf.toString('utf8');
   if (delim.length === 1 && delim !== '"' && delim !== '\n' && delim !== '\r' && !text.includes('\r')) {
     const toRecord = csvRecordOf(spec, file, cap);
-    const split = splitCsvText(text, delim);
+    const split = splitCsvText(text, delim, buf);
     let given = 0;
     for (;;) {
       const r = split.next();

@@ -6,6 +6,8 @@
  * them, and seeded random texts over the characters that matter (quotes, delimiters, newlines, CR, BOM, spaces).
  */
 import { readdirSync, readFileSync } from 'node:fs';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { stringify } from 'lossless-json';
@@ -132,5 +134,31 @@ describe('CSV split without csv-parse: the records csv-parse gives', () => {
       'id,created,amount,currency',
     ];
     for (const c of cases) await same(Buffer.from(c), SPEC, JSON.stringify(c));
+  });
+});
+
+describe('CSV split without csv-parse: values do not pin the file text', () => {
+  it('one long value kept from each of 24 files of ~1 MB (ASCII, and with multi-byte text) holds far less than the files', async () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    for (const sample of ['plain ascii note text', 'multi-byte note text é日本']) {
+      const lines = ['id,created,amount,currency,note'];
+      for (let i = 0; i < 14_000; i++) lines.push(`p${i},1704268800,${i},usd,${sample} ${i} ${'z'.repeat(30)}`);
+      const text = lines.join('\n') + '\n';
+      const kept: unknown[] = [];
+      gc();
+      const before = process.memoryUsage().heapUsed;
+      for (let f = 0; f < 24; f++) {
+        const buf = Buffer.from(text.replace(/p(\d+),/g, `f${f}p$1,`));
+        for await (const r of readRecords(buf, parseFileName('payment.csv')!, SPEC, 'acme/payment.csv')) {
+          kept.push((r.data as { note: string }).note);
+          break;
+        }
+      }
+      gc();
+      const grown = process.memoryUsage().heapUsed - before;
+      expect(kept).toHaveLength(24);
+      expect(grown, `${sample}: heap grew ${(grown / 2 ** 20).toFixed(1)} MB for 24 kept values of files of ${(text.length / 2 ** 20).toFixed(1)} M characters`).toBeLessThan(4 * 2 ** 20);
+    }
   });
 });
