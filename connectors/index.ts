@@ -17,7 +17,8 @@ import { fileSource, HashTap, readSmallFile, sha256Hex, WHOLE_FILE_BYTES, type B
 import { DEFAULT_MAX_RECORD_BYTES, readRecords, type ReadLimits } from './landing/readers.js';
 import { compileMapper, type Mapper } from './mapping/map.js';
 import { compileMrrObserver, type MrrObserver } from './mapping/mrr.js';
-import { MapSession, type HoldSpill, type MapStats } from './mapping/session.js';
+import { MapSession, textBucket, type HoldSpill, type MapStats, type SpillBuckets } from './mapping/session.js';
+import { observationFromJson, observationToJson } from '../events/wire.js';
 import type { MrrObservation } from '../events/mrr.js';
 import type { ControlTotals, InputFile, MapContext, MapResult, RawRecord } from './types.js';
 
@@ -55,8 +56,14 @@ export interface SourceBatch {
   quarantine: QuarantineEntry[];
   /** Filled while `events` is iterated: records read = records that produced events (mapped) + quarantined + skipped. */
   stats: MapStats;
-  /** MRR observations of the records read (objects with an `mrr:` clause); complete after `events` ends. */
+  /** MRR observations of the records read (objects with an `mrr:` clause); complete after `events` ends. Empty once they spilled: see mrrChunks. */
   mrr: MrrObservation[];
+  /**
+   * The MRR observations after `events` ended, in chunks that each hold every observation of their subscriptions
+   * (so each chunk can be planned on its own): `mrr` as one chunk, or, for a read that spilled them past its
+   * budget, one bucket of subscriptions at a time.
+   */
+  mrrChunks(): AsyncIterable<MrrObservation[]>;
 }
 
 export interface LandingSource {
@@ -145,29 +152,53 @@ export function mapRecords(
   ingestRunId: string,
   observeMrr?: MrrObserver | null,
   spill?: HoldSpill,
-): { events: AsyncIterable<BillingEvent>; quarantine: QuarantineEntry[]; stats: MapStats; mrr: MrrObservation[] } {
+): { events: AsyncIterable<BillingEvent>; quarantine: QuarantineEntry[]; stats: MapStats; mrr: MrrObservation[]; mrrChunks(): AsyncIterable<MrrObservation[]> } {
   const mrr: MrrObservation[] = [];
-  const session = new MapSession(observeMrr ? withMrr(map, observeMrr, mrr) : map, billingSource, ingestRunId, spill);
+  // past the spill's budget, observations go to bucket files by subscription
+  let mrrSpill: SpillBuckets | null = null;
+  const collect = (o: MrrObservation) => {
+    if (mrrSpill) return mrrSpill.add(textBucket(o.subscriptionId, mrrSpill.buckets), observationToJson(o));
+    mrr.push(o);
+    if (spill && mrr.length > spill.holdValues) {
+      mrrSpill = spill.open('mrr');
+      for (const x of mrr) mrrSpill.add(textBucket(x.subscriptionId, mrrSpill.buckets), observationToJson(x));
+      mrr.length = 0;
+    }
+  };
+  const session = new MapSession(observeMrr ? withMrr(map, observeMrr, collect) : map, billingSource, ingestRunId, spill);
   async function* events(): AsyncGenerator<BillingEvent> {
     // for-of + yield, not yield* of the array (which wraps it in an async-from-sync iterator per record)
     for await (const r of records) {
       for (const e of session.push(r).events) yield e;
       if (session.needsFlush) await session.flush();
+      if (mrrSpill && mrrSpill.pendingBytes >= spill!.flushBytes) await mrrSpill.flush();
     }
     if (session.spilling) for await (const e of session.drain()) yield e;
     else for (const e of session.finish().events) yield e;
   }
-  return { events: events(), quarantine: session.quarantine, stats: session.stats, mrr };
+  async function* mrrChunks(): AsyncGenerator<MrrObservation[]> {
+    const s: SpillBuckets | null = mrrSpill;
+    if (!s) {
+      if (mrr.length) yield mrr;
+      return;
+    }
+    for (let b = 0; b < s.buckets; b++) {
+      const lines = await s.read(b);
+      if (lines.length) yield lines.map(observationFromJson);
+    }
+    await s.remove();
+  }
+  return { events: events(), quarantine: session.quarantine, stats: session.stats, mrr, mrrChunks };
 }
 
 /** The mapper, also collecting each mapped record's MRR observation (a record whose MRR cannot be read → its error). */
-function withMrr(map: Mapper, observe: MrrObserver, into: MrrObservation[]): Mapper {
+function withMrr(map: Mapper, observe: MrrObserver, into: (o: MrrObservation) => void): Mapper {
   const wrapped = ((r, ctx) => {
     const res = map(r, ctx);
     if (!Array.isArray(res)) return res;
     try {
       const o = observe(r);
-      if (o) into.push(o);
+      if (o) into(o);
     } catch (e) {
       if (e instanceof RecordError) return e;
       throw e;

@@ -30,3 +30,10 @@ export const eventFromJson = (s: string): BillingEvent => {
   const x = JSON.parse(s) as Omit<WireEvent, 'seqn' | 'eventTs'> & { seqn: string; eventTs: string };
   return eventIn({ ...x, seqn: BigInt(x.seqn), eventTs: BigInt(x.eventTs) });
 };
+
+/** One MRR observation as one line of JSON text, and back exactly. */
+export const observationToJson = (x: MrrObservation): string => JSON.stringify({ ...observationOut(x), versionSeq: String(x.versionSeq), effectiveTs: String(x.effectiveTs) });
+export const observationFromJson = (s: string): MrrObservation => {
+  const x = JSON.parse(s) as Omit<WireObservation, 'versionSeq' | 'effectiveTs'> & { versionSeq: string; effectiveTs: string };
+  return observationIn({ ...x, versionSeq: BigInt(x.versionSeq), effectiveTs: BigInt(x.effectiveTs) });
+};

@@ -4,7 +4,7 @@
  * commits through the warehouse and records the run. Idempotent: re-running a window gives the same table.
  * When new rows land in a day that already has `_SUCCESS`, the marker is withdrawn (the checker re-verifies).
  */
-import { ConfigError, errorKind, messageWithCauses, type RecordError } from '../events/errors.js';
+import { ConfigError, errorKind, messageWithCauses, RetriableError, type RecordError } from '../events/errors.js';
 import { dayOf, landingDayOf, lastClosedWindow, windowKey, type Window } from '../partitions/index.js';
 import { isoUtc } from './clock.js';
 import type { JobDeps } from './deps.js';
@@ -186,7 +186,7 @@ async function attemptOnce(deps: JobDeps, req: IngestRequest, runId: string, own
         await mrrLock!.take();
         const plan = await deps.mrr.plan(req.source, observations, runId);
         planErrors.push(...plan.errors.map((e) => mrrQuarantine(req.source, runId, e)));
-        mrrTables.push(...plan.tables);
+        addTableWrites(mrrTables, plan.tables);
         return plan.events;
       };
       const t0 = performance.now();
@@ -222,6 +222,20 @@ async function attemptOnce(deps: JobDeps, req: IngestRequest, runId: string, own
 }
 
 async function* noEvents(): AsyncGenerator<BillingEvent> {}
+
+/**
+ * Adds the state writes of one chunk of the MRR plan (a bucket of subscriptions) to the run's: one write per
+ * partition, its rows appended. Every chunk must have read the same partition version (the source's MRR lock is
+ * held); a different one means the state changed under the run: retriable, nothing committed.
+ */
+function addTableWrites(into: TableWriteRequest[], writes: readonly TableWriteRequest[]): void {
+  for (const w of writes) {
+    const cur = into.find((x) => x.table === w.table && x.partition === w.partition);
+    if (!cur) into.push({ ...w, rows: [...w.rows] });
+    else if (cur.basis !== w.basis || cur.mode !== w.mode) throw new RetriableError(`${w.table}/${w.partition} changed while this run planned it (version ${cur.basis ?? 'none'}, then ${w.basis ?? 'none'}); nothing was committed — run it again`);
+    else for (const r of w.rows) cur.rows.push(r);
+  }
+}
 
 /** The rest of an attempt once the batch is read (in this thread) or read and staged (by a prepare worker). */
 async function loadBatch(

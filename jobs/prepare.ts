@@ -49,20 +49,22 @@ export interface PreparedBatch {
 
 /**
  * The MRR step of a source that states MRR: the observations of the records read go to the caller (the plan
- * needs the source's durable MRR state, which stays in the main thread) and the mrr_delta events it answers are
+ * needs the source's durable MRR state, which stays in the main thread) in chunks of whole subscriptions (one
+ * chunk, or one spilled bucket at a time: SourceBatch.mrrChunks), and the mrr_delta events it answers for each are
  * staged with the batch, exactly where the in-thread ingest puts them (after the source's events).
  */
 export type MrrHook = (observations: MrrObservation[]) => Promise<BillingEvent[]>;
 
 /**
  * What a prepare holds for its whole source-day goes to bucket files in its scratch past a budget: the history
- * versions a source's `history: true` objects hold until the stream ends (connectors/mapping/session.ts). Held
+ * versions a source's `history: true` objects hold until the stream ends (connectors/mapping/session.ts), and the
+ * MRR observations of a source that states MRR (planned a bucket of subscriptions at a time: MrrHook per chunk). Held
  * events are heavier than staged lines (an event object ~0.8 KB against a line's ~0.3 KB), so the budget is a
  * quarter of the staging's `spillRows`: with the defaults 25 000 events (~20 MB) beside 100 000 staged lines.
  */
 export function prepareSpill(scratch: string, spillRows: number): HoldSpill {
   let n = 0;
-  return { holdValues: Math.max(1000, Math.floor(spillRows / 4)), flushBytes: 8 * 2 ** 20, open: (name) => new BucketSpill(path.join(scratch, `hold-${n++}-${name}`), SPILL_BUCKETS) };
+  return { holdValues: Math.max(1, Math.floor(spillRows / 4)), flushBytes: 8 * 2 ** 20, open: (name) => new BucketSpill(path.join(scratch, `hold-${n++}-${name}`), SPILL_BUCKETS) };
 }
 
 /** Runs a prepare task to the end (in whatever thread calls it). */
@@ -73,7 +75,8 @@ export async function runPrepareTask(task: PrepareTask, mrrHook?: MrrHook): Prom
   const dims = new DimensionLookup(task.dims.accounts, task.dims.products);
   async function* events(): AsyncGenerator<BillingEvent> {
     yield* batch.events;
-    if (src.statesMrr && batch.mrr.length) yield* await mrrHook!(batch.mrr);
+    // one chunk of whole subscriptions at a time (a spilled read: one bucket), each answered with its mrr_delta events
+    for await (const chunk of batch.mrrChunks()) for (const e of await mrrHook!(chunk)) yield e;
   }
   const staged = await stageEventsAt(task.scratch, { source: task.source, runId: task.runId, events: src.statesMrr ? events() : batch.events, dims: (e) => dims.attributes(e) }, { spillRows: task.spillRows, spillBytes: task.spillBytes ?? DEFAULT_TUNING.spillBytes });
   return {

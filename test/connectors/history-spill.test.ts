@@ -97,3 +97,32 @@ describe('history versions spilled to bucket files', () => {
     expect(readdirSync(path.join(t.dir, 'spill'))).toEqual([]);
   });
 });
+
+describe('MRR observations spilled to bucket files', () => {
+  it("Chargebee's rows: past one held observation they come back in chunks of whole subscriptions, exactly the in-memory ones", async () => {
+    const t = tempDir();
+    cleanups.push(t.cleanup);
+    const landing = path.join(t.dir, 'landing');
+    landFixtures(landing, 'chargebee');
+    const read = async (spill?: HoldSpill) => {
+      const batch = await openSource(connectorConfig(landing), 'chargebee').read(WINDOW, { lookbackHours: 24, nowMs: NOW, runId: 'run-test', ...(spill ? { spill } : {}) });
+      for await (const _ of batch.events) void _;
+      const chunks: string[][] = [];
+      for await (const c of batch.mrrChunks()) chunks.push(c.map((o) => `${o.subscriptionId} ${o.versionSeq} ${o.version} ${o.effectiveTs} ${o.mrr.toFixed()} ${o.mrr.currency} ${o.accountId} ${o.location.file}:${o.location.line ?? o.location.position}`));
+      return { chunks, inMemory: batch.mrr.length };
+    };
+    const memory = await read();
+    const spill = testSpill(path.join(t.dir, 'spill'), 1, 64);
+    const spilled = await read(spill);
+    expect(memory.chunks.length).toBe(1);
+    expect(memory.chunks[0]!.length).toBeGreaterThan(1);
+    expect(spill.opened.some((d) => d.endsWith('-mrr'))).toBe(true);
+    expect(spilled.inMemory).toBe(0);
+    expect(spilled.chunks.length).toBeGreaterThan(1);
+    expect(spilled.chunks.flat().sort()).toEqual([...memory.chunks[0]!].sort());
+    // every subscription in exactly one chunk: each chunk can be planned against the state on its own
+    const chunksOf = new Map<string, Set<number>>();
+    for (const [i, c] of spilled.chunks.entries()) for (const o of c) chunksOf.set(o.split(' ')[0]!, (chunksOf.get(o.split(' ')[0]!) ?? new Set()).add(i));
+    expect([...chunksOf.values()].filter((s) => s.size > 1)).toEqual([]);
+  });
+});

@@ -5,7 +5,7 @@
  * Runs the built worker (dist/jobs/prepare-worker.js): `npm test` builds first.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, watch } from 'node:fs';
+import { existsSync, readdirSync, watch, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../config/index.js';
@@ -34,10 +34,10 @@ function landing(): string {
 }
 
 /** Backfills DAY from `landingDir` into a new warehouse, with the app's worker pool or (workers: false) in this thread. */
-async function backfill(landingDir: string, workers: boolean) {
+async function backfill(landingDir: string, workers: boolean, o: { configFile?: string } = {}) {
   const wh = path.join(dir(), 'wh');
   const clock = new ManualClock('2024-01-04T06:00:00Z');
-  const app = await openApp(loadConfig({ landing: landingDir, warehouse: wh, env: {} }), { clock, log: memoryLogger(clock) });
+  const app = await openApp(loadConfig({ landing: landingDir, warehouse: wh, env: {}, ...(o.configFile ? { configFile: o.configFile } : {}) }), { clock, log: memoryLogger(clock) });
   let pool: PrepareExecutor | undefined;
   let tasks = 0;
   if (workers) {
@@ -88,6 +88,26 @@ describe('backfill prepares in worker threads', () => {
     // lineage: run records list the same files per source
     const files = (runs: typeof inThread.runs) => Object.fromEntries(runs.map((r) => [r.source, [...r.files].sort()]));
     expect(files(inWorkers.runs)).toEqual(files(inThread.runs));
+  });
+
+  it('with a tiny spill budget (spillRows 4: MRR observations and staged rows spilled) the workers yield the same table, mrr_delta rows and MRR state', async () => {
+    requireBuilt('jobs/prepare-worker.js');
+    const l = landing();
+    const inThread = await backfill(l, false);
+    const threadMrr = await mrrRows(inThread.table.root);
+    const state = async (t: typeof inThread.table) => (await t.readTable('mrr_state', 'chargebee')).rows.map((r) => JSON.stringify({ ...r, run_id: null, commit_version: null }, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))).sort();
+    const threadState = await state(inThread.table);
+    const configFile = path.join(dir(), 'tiny-spill.yaml');
+    writeFileSync(configFile, 'tuning:\n  spillRows: 4\n');
+    const inWorkers = await backfill(l, true, { configFile });
+    expect(inWorkers.tasks).toBe(SOURCES.length);
+    expect(inWorkers.summary.failed).toEqual([]);
+    expect(threadMrr.length).toBeGreaterThan(2);
+    expect(await mrrRows(inWorkers.table.root)).toEqual(threadMrr);
+    expect(threadState.length).toBeGreaterThan(2);
+    expect(await state(inWorkers.table)).toEqual(threadState);
+    expect(inWorkers.ids).toEqual(inThread.ids);
+    expect(inWorkers.manifest?.totals).toEqual(inThread.manifest?.totals);
   });
 
   it('re-running the backfill through the workers adds nothing (idempotent)', async () => {
