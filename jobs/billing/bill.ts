@@ -109,12 +109,9 @@ async function unverified(table: FactTable, periods: { start: string; end: strin
  */
 async function billableFiles(table: FactTable, snap: FactSnapshot, watermark: string | undefined, recent: StoredRun[]): Promise<FactSnapshot['files']> {
   if (watermark === undefined) return snap.files;
-  let runs = recent;
-  let baseline = runs.findLast((r) => r.manifest.counts.latePending === 0)?.manifest;
-  for (let n = 2; !baseline && runs.length >= n / 2; n *= 2) {
-    runs = await listRuns(table, n);
-    baseline = runs.findLast((r) => r.manifest.counts.latePending === 0)?.manifest;
-  }
+  // the latest record set is the baseline but after a logic-only one that left late events pending (rare)
+  const runs = recent.at(-1)?.manifest.counts.latePending === 0 ? recent : await listRuns(table);
+  const baseline = runs.findLast((r) => r.manifest.counts.latePending === 0)?.manifest;
   if (!baseline) return snap.files;
   const seen = new Set(baseline.factFiles);
   return snap.files.filter((f) => dayOfPartitionDir(f.dir) >= watermark || !seen.has(f.blob));
