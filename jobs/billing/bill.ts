@@ -11,7 +11,8 @@ import { planBilling, type BillPlan, type FactEventRow } from '../../billing/ass
 import { CYCLES, PARTIES, changeTimeline, describePolicy, samePolicy, type CycleKind, type PartyKind, type PolicySegment } from '../../billing/cycles.js';
 import { RUN_MANIFEST_FORMAT, type RunManifest } from '../../billing/run.js';
 import { listRuns, writeRun, type StoredRun } from './store.js';
-import { big, createBillingViews, createFactView, factSnapshot, rows, text, withBillingDuck, type FactSnapshot } from './views.js';
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { big, createBillingViews, createFactView, factSnapshot, rows, sqlString, text, withBillingDuck, type FactSnapshot } from './views.js';
 import { dayOfPartitionDir } from '../../warehouse/schema.js';
 
 export interface BillOptions {
@@ -50,6 +51,8 @@ export interface BillResult {
   unverifiedDays: string[];
   /** Fact files the run read (those that can hold an unbilled event, see billableFiles) of all the version has. */
   factFilesRead?: { read: number; of: number };
+  /** Assignment rows the run matched its events against (those of the days it read, see billedOfDays) of all the table has. */
+  assignmentsRead?: { read: number; of: number };
 }
 
 function parseChoice<T extends string>(value: string | undefined, allowed: readonly T[], flag: string, dflt?: T): T {
@@ -117,6 +120,20 @@ async function billableFiles(table: FactTable, snap: FactSnapshot, watermark: st
   return snap.files.filter((f) => dayOfPartitionDir(f.dir) >= watermark || !seen.has(f.blob));
 }
 
+/**
+ * Table `billed`: the event_ids already assigned among the days of `files` (an assignment's event_date is the UTC
+ * day of its event, the fact partition that holds it), all the anti-join of a run needs. Its size, and the hash
+ * table DuckDB builds from it, is bounded by the days the run reads, not by every event ever billed (the filter
+ * on event_date goes down into the Parquet scan). Returns how many rows it holds.
+ */
+async function billedOfDays(c: DuckDBConnection, files: FactSnapshot['files']): Promise<number> {
+  const days = [...new Set(files.map((f) => dayOfPartitionDir(f.dir)))].sort();
+  const inDays = days.length === 0 ? 'false' : `event_date IN (${days.map((d) => `DATE ${sqlString(d)}`).join(', ')})`;
+  await c.run(`CREATE OR REPLACE TEMP TABLE billed AS SELECT event_id FROM assignments WHERE ${inDays}`);
+  const [n] = await rows(c, 'SELECT count(*) AS n FROM billed');
+  return Number(big(n!.n));
+}
+
 export async function runBilling(o: BillOptions): Promise<BillResult> {
   await o.table.assertBillingLayout();
   const recent = await listRuns(o.table, 1);
@@ -145,7 +162,8 @@ export async function runBilling(o: BillOptions): Promise<BillResult> {
 
   return withBillingDuck(async (c) => {
     await createFactView(c, o.table, { version: snap.version, files: scan });
-    await createBillingViews(c, o.table);
+    const tableRows = await createBillingViews(c, o.table);
+    const assignmentsRead = { read: await billedOfDays(c, scan), of: tableRows.assignments };
     let firstDay: string | undefined;
     if (!last && from === undefined) {
       const [m] = await rows(c, `SELECT min(epoch_us(event_ts)) AS ts FROM fact`);
@@ -153,7 +171,7 @@ export async function runBilling(o: BillOptions): Promise<BillResult> {
     }
     const change = changeTimeline(last?.timeline ?? [], watermark, { cycle, per }, from, firstDay);
     const notes = change.note ? [change.note] : [];
-    if (change.timeline.length === 0) return { written: false, manifest: undefined, notes, timeline: [], billedThrough: null, dryRun: Boolean(o.dryRun), unverifiedDays: [], factFilesRead };
+    if (change.timeline.length === 0) return { written: false, manifest: undefined, notes, timeline: [], billedThrough: null, dryRun: Boolean(o.dryRun), unverifiedDays: [], factFilesRead, assignmentsRead };
 
     const endMicros = BigInt(dayStartMs(endExclusive)) * 1000n;
     const found = await rows(
@@ -162,7 +180,7 @@ export async function runBilling(o: BillOptions): Promise<BillResult> {
               CAST(f.amount AS VARCHAR) AS amount, CAST(f.mrr_delta AS VARCHAR) AS mrr_delta, f.filename
        FROM fact f
        WHERE epoch_us(f.event_ts) < ${endMicros}
-         AND NOT EXISTS (SELECT 1 FROM assignments a WHERE a.event_id = f.event_id)
+         AND NOT EXISTS (SELECT 1 FROM billed b WHERE b.event_id = f.event_id)
        QUALIFY row_number() OVER (PARTITION BY f.event_id ORDER BY f.filename) = 1`,
     );
     const plan: BillPlan = planBilling({ runId, timeline: change.timeline, watermark, endExclusive, events: found.map(toFactRow) });
@@ -170,7 +188,7 @@ export async function runBilling(o: BillOptions): Promise<BillResult> {
     if (plan.beforeStart > 0) notes.push(`${plan.beforeStart} event(s) are dated before billing starts (${change.timeline[0]!.from}) and are not billed`);
     if (plan.periods.length === 0 && !change.changed) {
       notes.push(`no ${describePolicy({ cycle, per })} cycle ends by ${through} beyond what is billed (billed through ${watermark ? addDays(watermark, -1) : 'nothing yet'}); nothing written`);
-      return { written: false, manifest: undefined, notes, timeline: change.timeline, billedThrough: inclusive(watermark), dryRun: Boolean(o.dryRun), unverifiedDays: [], factFilesRead };
+      return { written: false, manifest: undefined, notes, timeline: change.timeline, billedThrough: inclusive(watermark), dryRun: Boolean(o.dryRun), unverifiedDays: [], factFilesRead, assignmentsRead };
     }
     const manifest: RunManifest = {
       format: RUN_MANIFEST_FORMAT,
@@ -198,8 +216,8 @@ export async function runBilling(o: BillOptions): Promise<BillResult> {
         `warning: ${unverifiedDays.length} day(s) in the cycles ${o.dryRun ? 'to close' : 'closed'} are not verified complete (no _SUCCESS): ${unverifiedDays.slice(0, 5).join(', ')}${unverifiedDays.length > 5 ? ', …' : ''}; events that arrive for them later are billed as late adjustments — run billing-mart check completeness --from ${unverifiedDays[0]} --to ${unverifiedDays.at(-1)} first`,
       );
     }
-    if (o.dryRun) return { written: false, manifest, notes, timeline: change.timeline, billedThrough: inclusive(watermark), dryRun: true, unverifiedDays, factFilesRead };
+    if (o.dryRun) return { written: false, manifest, notes, timeline: change.timeline, billedThrough: inclusive(watermark), dryRun: true, unverifiedDays, factFilesRead, assignmentsRead };
     const { dir, version, commitId } = await writeRun(o.table, manifest, plan.records, plan.assignments);
-    return { written: true, dir, version, commitId, manifest, notes, timeline: change.timeline, billedThrough: inclusive(manifest.watermarkAfter), dryRun: false, unverifiedDays, factFilesRead };
+    return { written: true, dir, version, commitId, manifest, notes, timeline: change.timeline, billedThrough: inclusive(manifest.watermarkAfter), dryRun: false, unverifiedDays, factFilesRead, assignmentsRead };
   });
 }

@@ -52,16 +52,19 @@ const RECORD_COLUMNS = `record_id VARCHAR, run_id VARCHAR, cycle_id VARCHAR, cyc
 const ASSIGNMENT_COLUMNS = `event_id VARCHAR, record_id VARCHAR, run_id VARCHAR, cycle_id VARCHAR, event_date DATE, late BOOLEAN,
   original_cycle_id VARCHAR, currency VARCHAR, amount DECIMAL(38,9)`;
 
-/** Creates views `records` and `assignments` over the billing tables at the table's current version. */
-export async function createBillingViews(c: DuckDBConnection, table: FactTable): Promise<void> {
+/** Creates views `records` and `assignments` over the billing tables at the table's current version; returns their row counts (from the manifests). */
+export async function createBillingViews(c: DuckDBConnection, table: FactTable): Promise<{ records: number; assignments: number }> {
+  const counts = { records: 0, assignments: 0 };
   for (const [view, name, cols] of [
     ['records', BILLING_RECORDS_TABLE, RECORD_COLUMNS],
     ['assignments', BILLING_ASSIGNMENTS_TABLE, ASSIGNMENT_COLUMNS],
   ] as const) {
     const { files } = await table.tableFiles(name);
+    counts[view] = files.reduce((n, f) => n + f.rows, 0);
     if (files.length === 0) await c.run(`CREATE OR REPLACE TABLE ${view} (${cols})`);
     else await c.run(`CREATE OR REPLACE VIEW ${view} AS SELECT * FROM read_parquet(${list(files.map((f) => f.path))}, union_by_name = true)`);
   }
+  return counts;
 }
 
 /** Runs `fn` on a private in-memory DuckDB (the warehouse's module). */

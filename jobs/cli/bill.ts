@@ -27,6 +27,7 @@ function describeBill(r: BillResult): string {
   if (logic) lines.push(`  billing logic: ${logic}`);
   lines.push(`  billed through: ${r.billedThrough ?? '(nothing billed yet)'}${r.dryRun && r.manifest?.watermarkAfter ? ` (after this run: ${addDays(r.manifest.watermarkAfter, -1)})` : ''}`);
   if (r.factFilesRead) lines.push(`  fact files read: ${r.factFilesRead.read} of ${r.factFilesRead.of} (the open cycles' days and files new since the last record set)`);
+  if (r.assignmentsRead) lines.push(`  assignments matched against: ${r.assignmentsRead.read} of ${r.assignmentsRead.of} (those of the days read)`);
   for (const n of r.notes) lines.push(`  note: ${n}`);
   return lines.join('\n');
 }

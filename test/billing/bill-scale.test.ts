@@ -28,16 +28,21 @@ describe('bill: what a run reads is bounded by the open cycle, not by the table'
   it('each monthly run reads the same few files while the table grows; every event is billed once', async () => {
     const w = await tempWarehouse(dirs);
     const reads: { read: number; of: number }[] = [];
+    const matched: { read: number; of: number }[] = [];
     for (let m = 1; m <= 6; m++) {
       for (const [i, day] of month(m).entries()) await writeFact(w, `m${m}-${i}`, day);
       const r = await runBilling({ warehouse: w, cycle: 'monthly', through: monthEnd(m), now: NOW, runId: `bill-${m}` });
       expect(r.written).toBe(true);
       expect(r.manifest!.counts.onTime).toBe(9);
       reads.push(r.factFilesRead!);
+      matched.push(r.assignmentsRead!);
     }
     // the first run reads everything; later ones read only the month's three new files, while the table grows
     expect(reads.map((x) => x.of)).toEqual([3, 6, 9, 12, 15, 18]);
     expect(reads.map((x) => x.read)).toEqual([3, 3, 3, 3, 3, 3]);
+    // the anti-join against what is billed holds only the assignments of the days read (none: they are new), not all
+    expect(matched.map((x) => x.of)).toEqual([0, 9, 18, 27, 36, 45]);
+    expect(matched.map((x) => x.read)).toEqual([0, 0, 0, 0, 0, 0]);
     const check = await checkBilling(w);
     expect(check).toMatchObject({ ok: true, pending: [], runs: 6, assignments: 54 });
   });
@@ -71,6 +76,8 @@ describe('bill: what a run reads is bounded by the open cycle, not by the table'
     const r = await runBilling({ warehouse: w, cycle: 'monthly', through: '2024-02-29', now: NOW });
     // the compacted file of 2024-01-10 is new to the baseline, so it is read; its events are billed already
     expect(r.factFilesRead!.read).toBe(2);
+    // the assignments of 2024-01-10 (its three events and the one more) are matched against, and only those
+    expect(r.assignmentsRead).toEqual({ read: 4, of: 10 });
     expect(r.manifest!.counts).toMatchObject({ onTime: 1, late: 0, assignments: 1 });
     expect(await checkBilling(w)).toMatchObject({ ok: true, pending: [], assignments: 11 });
   });
