@@ -16,7 +16,7 @@ export function warehousePort(table: FactTable): WarehousePort {
     publishStaged: (req, scratch, staged) => table.publishStaged(req, scratch, staged),
     discardScratch: (scratch) => table.discardScratch(scratch),
     readTable: (name, partition, keys) => table.readTable(name, partition, keys),
-    committedInputs: (s) => table.committedInputs(s),
+    committedInputs: (s, days) => table.committedInputs(s, days),
     loadedWindows: (s) => table.loadedWindows(s),
     manifest: async (day) => (await table.manifest(day)) as DayManifest | null,
     manifests: async (days) => (await table.manifests(days)) as Map<string, DayManifest | null>,

@@ -5,7 +5,7 @@
  * When new rows land in a day that already has `_SUCCESS`, the marker is withdrawn (the checker re-verifies).
  */
 import { ConfigError, errorKind, messageWithCauses, RetriableError, type RecordError } from '../events/errors.js';
-import { dayOf, landingDayOf, lastClosedWindow, windowKey, type Window } from '../partitions/index.js';
+import { dayOf, HOUR_MS, landingDayOf, lastClosedWindow, windowKey, type Window } from '../partitions/index.js';
 import { isoUtc } from './clock.js';
 import type { JobDeps } from './deps.js';
 import type { CommitResult, InputFile, PrepareScratch, SourceBatch, TableWriteRequest } from './ports.js';
@@ -165,7 +165,8 @@ async function attemptOnce(deps: JobDeps, req: IngestRequest, runId: string, own
     });
     log.info('pull.done', { pages: pulled.pages, records: pulled.records, requests: pulled.requests, notes: pulled.notes.length ? pulled.notes : undefined });
   }
-  const committed = await wh.committedInputs(req.source);
+  // only the committed inputs of the landing days the read reaches (the window and its lookback), not the source's history
+  const committed = await wh.committedInputs(req.source, { from: dayOf(req.window.startMs - lookbackHours * HOUR_MS), to: dayOf(req.window.endMs - 1) });
   // On another core when the backfill gave a pool and the source can be re-opened there; the MRR plan of a source
   // stating MRR (durable state) and the publish stay in this thread.
   const remote = preparesRemotely(deps, req) ? req.prepareIn! : null;

@@ -93,7 +93,8 @@ export interface WarehousePort extends TableReader {
   prepareScratch?(): Promise<PrepareScratch>;
   publishStaged?(req: Omit<CommitRequest, 'events'>, scratch: PrepareScratch, staged: Staged): Promise<CommitResult>;
   discardScratch?(scratch: PrepareScratch): Promise<void>;
-  committedInputs(source: string): Promise<Set<string>>;
+  /** `${path}@${sha256}` committed for `source`; with `days` (inclusive), only those of landing folders of those days or of no day. */
+  committedInputs(source: string, days?: { from: string; to: string }): Promise<Set<string>>;
   loadedWindows(source: string): Promise<Set<string>>;
   manifest(day: string): Promise<DayManifest | null>;
   /** The manifests of many days from one read of the table state (status shows a range of days). */

@@ -6,7 +6,11 @@
  *   fact_billing_event -> current/fact_billing_event readers glob fact_billing_event/*\/*.parquet (event_day=YYYY-MM-DD folders)
  *   quarantine -> current/quarantine, dim_account -> current/dim_account, ...
  *   _store/log/0000000042.json                      append-only commit log (exclusive create = commit point)
- *   _store/checkpoints/0000000040.json              the replayed state at version 40 (every checkpointInterval commits)
+ *   _store/checkpoints/0000000040.json              the head of the checkpoint of version 40 (every checkpointInterval
+ *                                                   commits): the parts it is made of
+ *   _store/checkpoints/parts/<V>-<part id>.json      one bucket of the state (a table's month of partitions, a source's
+ *                                                   month of windows / inputs / loads), written by the checkpoint of V
+ *                                                   and named again by later ones while unchanged
  *   _store/_last_checkpoint                          {"version": 40}: where opening the table starts
  *   _store/blobs/<commitId>/<table>/<dir>/<file>     immutable data files, manifests, markers
  *   _store/parts/<table>/<dir>@v<N>/<file>           hard links: a partition's directory as version N left it
@@ -21,7 +25,7 @@
  * checkpointInterval versions write a checkpoint, then `_last_checkpoint`. A crash before (3) leaves garbage
  * that recovery deletes (the commit's scratch directory names it); a crash after (3) is rolled forward by
  * recovery (the version directory is rebuilt and published). Checkpoints are derived: a missing or older
- * one only means more log entries to read.
+ * one only means more log entries to read; a checkpoint writes only the parts changed since the last one.
  *
  * Nothing a commit or a query does grows with the number of versions: the state comes from the latest
  * checkpoint plus the few log entries after it (then it is cached and caught up entry by entry), recovery
@@ -33,7 +37,7 @@ import { randomBytes } from 'node:crypto';
 import { FatalError, RetriableError } from '../events/errors.js';
 import { asDiskFull } from '../events/io.js';
 import { LockManager, type Lease, type LeaseClock } from './lock.js';
-import { applyCommit, checkpointDocument, currentPartitionPath, EMPTY_STATE, manifestDocument, partitionPath, replay, stateFromCheckpoint, type CheckpointDocument, type CommitEntry, type IndexChange, type Operation, type PartitionChange, type PartitionState, type TableState } from './state.js';
+import { applyCommit, currentPartitionPath, EMPTY_STATE, manifestDocument, partitionPath, replay, stateBuckets, stateFromCheckpoint, stateFromParts, type CheckpointDocument, type CheckpointHead, type CheckpointPart, type CheckpointPartRef, type CommitEntry, type IndexChange, type Operation, type PartitionChange, type PartitionState, type TableState } from './state.js';
 import { FACT_TABLE, isLegacyPartitionDir, QUARANTINE_TABLE } from './schema.js';
 import { hiveView, type ObjectStorage, type Storage } from './storage.js';
 
@@ -43,6 +47,8 @@ export const VERSION_DIR = '_store/versions';
 export const TMP_DIR = '_store/tmp';
 export const CHECKPOINT_DIR = '_store/checkpoints';
 export const LAST_CHECKPOINT = '_store/_last_checkpoint';
+/** Immutable parts of checkpoints (`<version>-<part id>.json`), each shared by the checkpoints that find its bucket unchanged. */
+export const CHECKPOINT_PARTS_DIR = '_store/checkpoints/parts';
 export const PARTS_DIR = '_store/parts';
 /** `<N>.json`: partition directories no longer referenced by version N, removed keepVersionDirs versions later. */
 const RETIRED_DIR = '_store/parts/_retired';
@@ -128,6 +134,14 @@ export const logName = (v: number) => `${String(v).padStart(10, '0')}.json`;
 export interface ReadCounts {
   logEntries: number;
   checkpoints: number;
+  /** Part files of checkpoints read (a format-2 checkpoint: one per bucket of the state). */
+  checkpointParts: number;
+}
+
+/** A checkpoint this process read or wrote: its version and, by part id, the bucket object each part file holds. */
+interface KnownCheckpoint {
+  version: number;
+  parts: Map<string, { bucket: ReadonlyMap<string, unknown>; ref: CheckpointPartRef }>;
 }
 
 export class WarehouseCore {
@@ -135,14 +149,14 @@ export class WarehouseCore {
   private readonly hive: Storage | null;
 
   /** The latest state this process knows, and the version of the latest checkpoint it knows of. */
-  private cache: { state: TableState; checkpoint: number } | null = null;
+  private cache: { state: TableState; checkpoint: KnownCheckpoint } | null = null;
   /** Whether every partition of the cached state has its directory under _store/parts (checked once a process). */
   private partsChecked = false;
   /** Per recent version, the partitions its commit changed (reuseSpare). */
   private readonly recentChanges = new Map<number, readonly string[]>();
   /** Whether recovery looked for a view in the layout before the Hive-key rename (once a process). */
   private layoutChecked = false;
-  readonly reads: ReadCounts = { logEntries: 0, checkpoints: 0 };
+  readonly reads: ReadCounts = { logEntries: 0, checkpoints: 0, checkpointParts: 0 };
   /** The writer lock (one writer commits at a time), held through the storage seam. */
   readonly locks: LockManager;
 
@@ -203,23 +217,40 @@ export class WarehouseCore {
     return s;
   }
 
-  private async loadCheckpoint(): Promise<{ state: TableState; checkpoint: number }> {
+  private async loadCheckpoint(): Promise<{ state: TableState; checkpoint: KnownCheckpoint }> {
+    const none = { state: EMPTY_STATE, checkpoint: { version: 0, parts: new Map() } };
     const pointer = await this.storage.readText(LAST_CHECKPOINT);
-    if (pointer === null) return { state: EMPTY_STATE, checkpoint: 0 };
-    const rel = (v: number) => `${CHECKPOINT_DIR}/${logName(v)}`;
+    if (pointer === null) return none;
     try {
       const { version } = JSON.parse(pointer) as { version: number };
-      const text = await this.storage.readText(rel(version));
-      if (text === null) throw new Error(`${rel(version)} is missing`);
-      const state = stateFromCheckpoint(JSON.parse(text) as CheckpointDocument);
-      if (state.version !== version) throw new Error(`it holds version ${state.version}`);
+      const got = await this.readCheckpoint(version);
+      if (got.state.version !== version) throw new Error(`it holds version ${got.state.version}`);
       this.reads.checkpoints++;
-      return { state, checkpoint: version };
+      return got;
     } catch (err) {
       // derived data: the log is the truth, so an unreadable checkpoint costs time, never correctness
       process.emitWarning(`checkpoint named by ${this.storage.root}/${LAST_CHECKPOINT} is unusable (${(err as Error).message}); replaying the commit log from the start`);
-      return { state: EMPTY_STATE, checkpoint: 0 };
+      return none;
     }
+  }
+
+  /** Checkpoint `version`: a head and its parts (format 2), or one whole document (format 1, written by older billing-mart). */
+  private async readCheckpoint(version: number): Promise<{ state: TableState; checkpoint: KnownCheckpoint }> {
+    const rel = `${CHECKPOINT_DIR}/${logName(version)}`;
+    const text = await this.storage.readText(rel);
+    if (text === null) throw new Error(`${rel} is missing`);
+    const doc = JSON.parse(text) as CheckpointDocument | CheckpointHead;
+    if (doc.format === 1) return { state: stateFromCheckpoint(doc), checkpoint: { version, parts: new Map() } };
+    if (doc.format !== 2 || !Array.isArray(doc.parts)) throw new Error(`${rel} is not a checkpoint this billing-mart reads (format ${String((doc as { format?: unknown }).format)})`);
+    const parts = new Map<string, CheckpointPart>();
+    for (const ref of doc.parts) {
+      const partText = await this.storage.readText(`${CHECKPOINT_PARTS_DIR}/${ref.file}`);
+      if (partText === null) throw new Error(`its part ${CHECKPOINT_PARTS_DIR}/${ref.file} is missing`);
+      this.reads.checkpointParts++;
+      parts.set(ref.id, JSON.parse(partText) as CheckpointPart);
+    }
+    const { state, buckets } = stateFromParts(doc, parts);
+    return { state, checkpoint: { version, parts: new Map(doc.parts.map((ref) => [ref.id, { bucket: buckets.get(ref.id)!, ref }])) } };
   }
 
   /** The state as of a moment (every version stays reachable), or the current state. */
@@ -294,7 +325,7 @@ export class WarehouseCore {
       }
       logged = true;
       this.noteChanges(entry);
-      this.cache = { state: next, checkpoint: this.cache?.checkpoint ?? 0 };
+      this.cache = { state: next, checkpoint: this.cache?.checkpoint ?? { version: 0, parts: new Map() } };
       await this.fault(`${outcome.operation}:after-log`);
       await this.publish(entry.version, next, entry);
       await this.fault(`${outcome.operation}:after-publish`);
@@ -515,16 +546,69 @@ export class WarehouseCore {
     await this.storage.removeFile(`${RETIRED_DIR}/${logName(old)}`);
   }
 
-  /** Writes a checkpoint of `state` when checkpointInterval versions passed since the last one (derived; crash-safe). */
+  /**
+   * Writes a checkpoint of `state` when checkpointInterval versions passed since the last one (derived; crash-safe):
+   * (1) a part file for each bucket of the state that is not the bucket the last checkpoint wrote (unchanged ones
+   * are named again, not rewritten), (2) the head naming the parts, (3) `_last_checkpoint`, (4) the heads older than
+   * the one it replaced and the part files neither names are removed. A crash before (3) leaves files that no pointer
+   * names (removed by the next checkpoint); readers of the replaced checkpoint still find all of its parts.
+   */
   private async maybeCheckpoint(state: TableState): Promise<void> {
     const interval = Math.max(1, this.opts.checkpointInterval);
-    const last = this.cache?.checkpoint ?? 0;
-    if (state.version - last < interval) return;
-    await this.storage.writeDurable(`${CHECKPOINT_DIR}/${logName(state.version)}`, JSON.stringify(checkpointDocument(state)));
+    const known = this.cache?.checkpoint ?? { version: 0, parts: new Map() };
+    if (state.version - known.version < interval) return;
+    // the pointer as it is now (another process may have written a newer checkpoint since this one read its own)
+    const pointer = await this.storage.readText(LAST_CHECKPOINT);
+    const pointed = pointer === null ? 0 : Number((JSON.parse(pointer) as { version?: unknown }).version) || 0;
+    const reuse = pointed === known.version ? known.parts : new Map<string, { bucket: ReadonlyMap<string, unknown>; ref: CheckpointPartRef }>();
+    const parts: KnownCheckpoint['parts'] = new Map();
+    let written = 0;
+    for (const b of stateBuckets(state)) {
+      const was = reuse.get(b.id);
+      if (was && was.bucket === b.bucket) {
+        parts.set(b.id, was);
+        continue;
+      }
+      const entries = b.entries();
+      const ref: CheckpointPartRef = { id: b.id, file: `${String(state.version).padStart(10, '0')}-${encodeURIComponent(b.id)}.json`, entries: entries.length };
+      await this.storage.writeDurable(`${CHECKPOINT_PARTS_DIR}/${ref.file}`, JSON.stringify({ id: b.id, entries } satisfies CheckpointPart));
+      if (++written === 1) await this.fault('checkpoint:after-part');
+      parts.set(b.id, { bucket: b.bucket, ref });
+    }
+    const head: CheckpointHead = {
+      format: 2,
+      version: state.version,
+      committedAt: state.committedAt,
+      commitId: state.commitId,
+      indexes: [...state.indexes.entries()].map(([k, v]) => [k, [...v]]),
+      parts: [...parts.values()].map((p) => p.ref),
+    };
+    await this.storage.writeDurable(`${CHECKPOINT_DIR}/${logName(state.version)}`, JSON.stringify(head));
     await this.fault('checkpoint:after-write');
     await this.storage.writeDurable(LAST_CHECKPOINT, JSON.stringify({ version: state.version }) + '\n');
     await this.fault('checkpoint:after-pointer');
-    if (this.cache && this.cache.state.version === state.version) this.cache = { state, checkpoint: state.version };
+    const checkpoint = { version: state.version, parts };
+    if (this.cache && this.cache.state.version === state.version) this.cache = { state, checkpoint };
+    await this.pruneCheckpoints(pointed === known.version ? known : pointed, checkpoint);
+  }
+
+  /**
+   * Removes the checkpoint heads and part files named by neither `replaced` nor `now` (older checkpoints, what a
+   * crash left of an unfinished one): two checkpoints stay. `replaced` is the checkpoint this process knows, or the version of one it must read.
+   */
+  private async pruneCheckpoints(replaced: KnownCheckpoint | number, now: KnownCheckpoint): Promise<void> {
+    const keep = new Set([...now.parts.values()].map((p) => p.ref.file));
+    if (typeof replaced !== 'number') for (const p of replaced.parts.values()) keep.add(p.ref.file);
+    else if (replaced > 0) {
+      const text = await this.storage.readText(`${CHECKPOINT_DIR}/${logName(replaced)}`);
+      const head = text === null ? null : (JSON.parse(text) as CheckpointHead | CheckpointDocument);
+      if (head?.format === 2) for (const ref of head.parts) keep.add(ref.file);
+    }
+    for (const n of await this.storage.list(CHECKPOINT_DIR)) {
+      const m = /^(\d{10})\.json$/.exec(n);
+      if (m && Number(m[1]) !== (typeof replaced === 'number' ? replaced : replaced.version) && Number(m[1]) !== now.version) await this.storage.removeFile(`${CHECKPOINT_DIR}/${n}`);
+    }
+    for (const n of await this.storage.list(CHECKPOINT_PARTS_DIR)) if (!keep.has(n)) await this.storage.removeFile(`${CHECKPOINT_PARTS_DIR}/${n}`);
   }
 
   /** Publishes the views of version N, points `current` at it (one atomic rename) and makes sure the per-table links exist. */

@@ -3,6 +3,8 @@
  * append-only commit log. No I/O here.
  */
 import { unscaledToText } from '../events/money.js';
+import { landingDayOf } from '../partitions/index.js';
+import { BucketMap, BucketSet } from './buckets.js';
 import { currentPartitionDir } from './schema.js';
 
 export interface TotalRow {
@@ -102,11 +104,15 @@ export interface CommitEntry {
   summary: Record<string, number | string>;
 }
 
-/** What a source's ingest commits covered: answers committedInputs, loadedWindows and the same-load check. */
+/**
+ * What a source's ingest commits covered: answers committedInputs, loadedWindows and the same-load check. Each set
+ * is in buckets of a month (windowBucket, inputBucket, loadKey), so a commit copies one month of them.
+ */
 export interface SourceLoads {
-  windows: ReadonlySet<string>;
-  inputs: ReadonlySet<string>;
-  fingerprints: ReadonlySet<string>;
+  windows: BucketSet;
+  inputs: BucketSet;
+  /** loadKey(windows, fingerprint) of each load (see committedLoad). */
+  fingerprints: BucketSet;
 }
 
 export interface TableState {
@@ -114,16 +120,90 @@ export interface TableState {
   committedAt: string | null;
   /** Commit id of `version` (null at version 0). */
   commitId: string | null;
-  partitions: ReadonlyMap<string, PartitionState>;
+  /** By `${table}/${dir}`, in buckets of a table's month (partitionBucket). */
+  partitions: BucketMap<PartitionState>;
   /** Per billing source, the segments of its event index (warehouse/versions.ts). */
   indexes: ReadonlyMap<string, readonly IndexSegment[]>;
   /** Per billing source, the windows, inputs and load fingerprints its ingest commits covered. */
   loads: ReadonlyMap<string, SourceLoads>;
 }
 
-export const EMPTY_STATE: TableState = { version: 0, committedAt: null, commitId: null, partitions: new Map(), indexes: new Map(), loads: new Map() };
+const MONTH_RE = /^\d{4}-\d{2}/;
+/** Bucket of keys without a month. */
+const NO_MONTH = '-';
 
-const EMPTY_LOADS: SourceLoads = { windows: new Set(), inputs: new Set(), fingerprints: new Set() };
+/** A partition's bucket: its table and the month of its partition value (`fact_billing_event/2024-01`), else the table's `-`. */
+export function partitionBucket(p: string): string {
+  const slash = p.indexOf('/');
+  const value = p.slice(p.indexOf('=', slash) + 1);
+  return `${p.slice(0, slash)}/${MONTH_RE.test(value) ? value.slice(0, 7) : NO_MONTH}`;
+}
+
+/** A window key's bucket: the month it starts in. */
+export function windowBucket(key: string): string {
+  return MONTH_RE.test(key) ? key.slice(0, 7) : NO_MONTH;
+}
+
+/** An input's (`<source>/<YYYY-MM-DD>/<HH>/<file>@<sha256>`) bucket: the month of its landing folder. */
+export function inputBucket(input: string): string {
+  return landingDayOf(input)?.slice(0, 7) ?? NO_MONTH;
+}
+
+/** Landing days as an inclusive range of `YYYY-MM-DD` (what a read's window and lookback reach). */
+export interface DayRange {
+  from: string;
+  to: string;
+}
+
+/**
+ * The committed inputs of a source whose landing folder's day is in `days`, and those whose path names no day:
+ * what a read of those days' folders must skip. Reads the buckets of the range's months only.
+ */
+export function committedInputsIn(loads: SourceLoads | undefined, days: DayRange): Set<string> {
+  const out = new Set<string>();
+  if (!loads) return out;
+  for (const k of loads.inputs.bucket(NO_MONTH)) out.add(k);
+  for (let m = days.from.slice(0, 7); m <= days.to.slice(0, 7); m = nextMonth(m)) {
+    for (const k of loads.inputs.bucket(m)) {
+      const d = landingDayOf(k);
+      if (d === null || (d >= days.from && d <= days.to)) out.add(k);
+    }
+  }
+  return out;
+}
+
+function nextMonth(m: string): string {
+  const y = Number(m.slice(0, 4));
+  const mo = Number(m.slice(5, 7));
+  return mo === 12 ? `${String(y + 1).padStart(4, '0')}-01` : `${m.slice(0, 4)}-${String(mo + 1).padStart(2, '0')}`;
+}
+
+/** Fingerprints read from a checkpoint written before loads were in buckets (their windows unknown). */
+const OLD_LOADS = 'old';
+
+/** How a load's fingerprint is kept: in the bucket of the month its first window starts in. */
+export function loadKey(windowKeys: readonly string[], fingerprint: string): string {
+  let first: string | null = null;
+  for (const w of windowKeys) if (first === null || w < first) first = w;
+  return `${windowBucket(first ?? '')}/${fingerprint}`;
+}
+
+function loadBucket(key: string): string {
+  return key.slice(0, key.indexOf('/'));
+}
+
+/** Whether a load (its windows' keys and fingerprint) was committed. */
+export function committedLoad(loads: SourceLoads | undefined, windowKeys: readonly string[], fingerprint: string): boolean {
+  return !!loads && (loads.fingerprints.has(loadKey(windowKeys, fingerprint)) || loads.fingerprints.has(`${OLD_LOADS}/${fingerprint}`));
+}
+
+export function emptyPartitions(): BucketMap<PartitionState> {
+  return BucketMap.empty<PartitionState>(partitionBucket);
+}
+
+export const EMPTY_STATE: TableState = { version: 0, committedAt: null, commitId: null, partitions: emptyPartitions(), indexes: new Map(), loads: new Map() };
+
+const EMPTY_LOADS: SourceLoads = { windows: BucketSet.empty(windowBucket), inputs: BucketSet.empty(inputBucket), fingerprints: BucketSet.empty(loadBucket) };
 
 export function partitionPath(table: string, dir: string): string {
   return `${table}/${dir}`;
@@ -135,14 +215,20 @@ export function currentPartitionPath(p: string): string {
   return `${p.slice(0, i + 1)}${currentPartitionDir(p.slice(i + 1))}`;
 }
 
+/**
+ * The state after `entry`. `state` is unchanged and shares with the result every bucket the entry does not touch
+ * (buckets.ts): the work is the entry's, never the history's.
+ */
 export function applyCommit(state: TableState, entry: CommitEntry): TableState {
   if (entry.version !== state.version + 1) throw new Error(`commit log is broken: version ${entry.version} follows ${state.version}`);
-  const partitions = new Map(state.partitions);
+  const set: [string, PartitionState][] = [];
+  const remove: string[] = [];
   for (const ch of entry.changes) {
     const at = currentPartitionPath(ch.path);
-    if (ch.state) partitions.set(at, { ...ch.state, dir: currentPartitionDir(ch.state.dir), changedIn: entry.version });
-    else partitions.delete(at);
+    if (ch.state) set.push([at, { ...ch.state, dir: currentPartitionDir(ch.state.dir), changedIn: entry.version }]);
+    else remove.push(at);
   }
+  const partitions = state.partitions.update(set, remove);
   let indexes = state.indexes;
   if (entry.index && entry.index.length > 0) {
     const next = new Map(indexes);
@@ -154,9 +240,9 @@ export function applyCommit(state: TableState, entry: CommitEntry): TableState {
     const was = loads.get(entry.source) ?? EMPTY_LOADS;
     const next = new Map(loads);
     next.set(entry.source, {
-      windows: entry.windows.length ? new Set([...was.windows, ...entry.windows]) : was.windows,
-      inputs: entry.inputs.length ? new Set([...was.inputs, ...entry.inputs]) : was.inputs,
-      fingerprints: entry.fingerprint ? new Set([...was.fingerprints, entry.fingerprint]) : was.fingerprints,
+      windows: was.windows.with(entry.windows),
+      inputs: was.inputs.with(entry.inputs),
+      fingerprints: entry.fingerprint ? was.fingerprints.with([loadKey(entry.windows, entry.fingerprint)]) : was.fingerprints,
     });
     loads = next;
   }
@@ -173,7 +259,7 @@ export function replay(entries: readonly CommitEntry[], asOfMs?: number): TableS
   return s;
 }
 
-/** A checkpoint (core.ts): the state at a version as one JSON document. */
+/** A checkpoint written before checkpoints were in parts (core.ts): the whole state at a version as one JSON document. Still read. */
 export interface CheckpointDocument {
   format: 1;
   version: number;
@@ -184,6 +270,7 @@ export interface CheckpointDocument {
   loads: [string, { windows: string[]; inputs: string[]; fingerprints: string[] }][];
 }
 
+/** The format-1 document of a state (what older billing-mart wrote; tests make old tables with it). */
 export function checkpointDocument(s: TableState): CheckpointDocument {
   return {
     format: 1,
@@ -192,7 +279,7 @@ export function checkpointDocument(s: TableState): CheckpointDocument {
     commitId: s.commitId,
     partitions: [...s.partitions.values()],
     indexes: [...s.indexes.entries()].map(([k, v]) => [k, [...v]]),
-    loads: [...s.loads.entries()].map(([k, v]) => [k, { windows: [...v.windows], inputs: [...v.inputs], fingerprints: [...v.fingerprints] }]),
+    loads: [...s.loads.entries()].map(([k, v]) => [k, { windows: [...v.windows], inputs: [...v.inputs], fingerprints: [...v.fingerprints].map((f) => f.slice(f.indexOf('/') + 1)) }]),
   };
 }
 
@@ -202,10 +289,91 @@ export function stateFromCheckpoint(d: CheckpointDocument): TableState {
     version: d.version,
     committedAt: d.committedAt,
     commitId: d.commitId,
-    partitions: new Map(d.partitions.map((p) => ({ ...p, dir: currentPartitionDir(p.dir) })).map((p) => [partitionPath(p.table, p.dir), p])),
+    partitions: BucketMap.of(partitionBucket, d.partitions.map((p) => ({ ...p, dir: currentPartitionDir(p.dir) })).map((p) => [partitionPath(p.table, p.dir), p] as const)),
     indexes: new Map(d.indexes),
-    loads: new Map(d.loads.map(([k, v]) => [k, { windows: new Set(v.windows), inputs: new Set(v.inputs), fingerprints: new Set(v.fingerprints) }])),
+    loads: new Map(
+      d.loads.map(([k, v]) => [
+        k,
+        { windows: BucketSet.of(windowBucket, v.windows), inputs: BucketSet.of(inputBucket, v.inputs), fingerprints: BucketSet.of(loadBucket, v.fingerprints.map((f) => `${OLD_LOADS}/${f}`)) },
+      ]),
+    ),
   };
+}
+
+/**
+ * A checkpoint in parts (core.ts): the head names one part per bucket of the state (the partitions of a table's
+ * month, one kind of a source's loads of a month); a part is an immutable file, shared by the checkpoints after it
+ * while its bucket is unchanged.
+ */
+export interface CheckpointHead {
+  format: 2;
+  version: number;
+  committedAt: string | null;
+  commitId: string | null;
+  indexes: [string, IndexSegment[]][];
+  parts: CheckpointPartRef[];
+}
+
+export interface CheckpointPartRef {
+  /** `p/<bucket>` (partitions), `w|i|f/<source>/<bucket>` (a source's windows, inputs, load fingerprints). */
+  id: string;
+  /** File name under the checkpoint parts directory. */
+  file: string;
+  entries: number;
+}
+
+/** One part's file. */
+export interface CheckpointPart {
+  id: string;
+  entries: PartitionState[] | string[];
+}
+
+const LOAD_KINDS = { w: 'windows', i: 'inputs', f: 'fingerprints' } as const;
+
+/** Every bucket of the state with its part id; `bucket` is the object (unchanged buckets are the same object). */
+export function stateBuckets(s: TableState): { id: string; bucket: ReadonlyMap<string, unknown>; entries: () => PartitionState[] | string[] }[] {
+  const out: { id: string; bucket: ReadonlyMap<string, unknown>; entries: () => PartitionState[] | string[] }[] = [];
+  for (const [b, m] of s.partitions.buckets) out.push({ id: `p/${b}`, bucket: m, entries: () => [...m.values()] });
+  for (const [source, l] of s.loads) {
+    for (const [kind, field] of Object.entries(LOAD_KINDS)) {
+      for (const [b, m] of l[field].buckets) out.push({ id: `${kind}/${source}/${b}`, bucket: m, entries: () => [...m.keys()] });
+    }
+  }
+  return out;
+}
+
+/** The state of a checkpoint head and its parts (by id); the buckets made are returned by id too (to know them unchanged later). */
+export function stateFromParts(head: CheckpointHead, parts: ReadonlyMap<string, CheckpointPart>): { state: TableState; buckets: Map<string, ReadonlyMap<string, unknown>> } {
+  if (head.format !== 2 || !Number.isInteger(head.version) || !Array.isArray(head.parts)) throw new Error('not a format-2 checkpoint');
+  const partitionBuckets = new Map<string, Map<string, PartitionState>>();
+  const loadBuckets = new Map<string, { windows: Map<string, string[]>; inputs: Map<string, string[]>; fingerprints: Map<string, string[]> }>();
+  for (const ref of head.parts) {
+    const part = parts.get(ref.id);
+    if (!part || part.id !== ref.id || !Array.isArray(part.entries) || part.entries.length !== ref.entries) throw new Error(`part ${ref.id} (${ref.file}) is missing or not what the head says`);
+    const [kind, ...rest] = ref.id.split('/');
+    if (kind === 'p') {
+      partitionBuckets.set(rest.join('/'), new Map((part.entries as PartitionState[]).map((p) => [partitionPath(p.table, p.dir), p])));
+    } else if (kind === 'w' || kind === 'i' || kind === 'f') {
+      const bucket = rest.pop()!;
+      const source = rest.join('/');
+      let l = loadBuckets.get(source);
+      if (!l) loadBuckets.set(source, (l = { windows: new Map(), inputs: new Map(), fingerprints: new Map() }));
+      l[LOAD_KINDS[kind]].set(bucket, part.entries as string[]);
+    } else throw new Error(`part ${ref.id}: unknown kind`);
+  }
+  const loads = new Map<string, SourceLoads>();
+  for (const [source, l] of loadBuckets) {
+    loads.set(source, { windows: BucketSet.fromBuckets(windowBucket, l.windows), inputs: BucketSet.fromBuckets(inputBucket, l.inputs), fingerprints: BucketSet.fromBuckets(loadBucket, l.fingerprints) });
+  }
+  const state: TableState = {
+    version: head.version,
+    committedAt: head.committedAt,
+    commitId: head.commitId,
+    partitions: BucketMap.fromBuckets(partitionBucket, partitionBuckets),
+    indexes: new Map(head.indexes),
+    loads,
+  };
+  return { state, buckets: new Map(stateBuckets(state).map((b) => [b.id, b.bucket])) };
 }
 
 /** Partitions of one table, sorted by directory name. */

@@ -13,7 +13,7 @@ import { convertPrepared, discardPrepared, ingestInTx, openPrepareScratch, prepa
 import { reenrichInTx, type ReenrichResult } from './reenrich.js';
 import { tuning, type TuningOptions, type WarehouseOptions } from './options.js';
 import { BILLING_RECORDS_TABLE, dayOfPartitionDir, DIMENSION_DIR_KEY, DIMENSION_PARTITION_KEY, dimensionColumns, FACT_DIR_KEY, FACT_TABLE, partitionDir } from './schema.js';
-import { manifestDocument, partitionPath, partitionsOf, type CommitEntry, type ManifestDocument, type PartitionState } from './state.js';
+import { committedInputsIn, manifestDocument, partitionPath, partitionsOf, type CommitEntry, type DayRange, type ManifestDocument, type PartitionState } from './state.js';
 import { LocalStorage, type ObjectStorage } from './storage.js';
 import { putSmallTable } from './files.js';
 import { wallClock } from './lock.js';
@@ -140,9 +140,13 @@ export class FactTable {
     return result;
   }
 
-  /** Input fingerprints `${path}@${sha256}` already committed for a source. */
-  async committedInputs(source: string): Promise<Set<string>> {
-    return new Set((await this.core.current()).loads.get(source)?.inputs ?? []);
+  /**
+   * Input fingerprints `${path}@${sha256}` already committed for a source; with `days`, only those of landing
+   * folders of those days (and paths naming no day): what a read of those folders needs, bounded by the range.
+   */
+  async committedInputs(source: string, days?: DayRange): Promise<Set<string>> {
+    const loads = (await this.core.current()).loads.get(source);
+    return days ? committedInputsIn(loads, days) : new Set(loads?.inputs ?? []);
   }
 
   /** Window keys (partitions.windowKey) committed for a source. */

@@ -9,7 +9,7 @@ import { RetriableError } from '../../events/errors.js';
 import { eventId } from '../../events/identity.js';
 import { Decimal, Money } from '../../events/money.js';
 import type { BillingEvent, EventType, QuarantineEntry } from '../../events/model.js';
-import { assertDay, dayOf, windowKey, windowsOfDay, type Window } from '../../partitions/index.js';
+import { assertDay, dayOf, landingDayOf, windowKey, windowsOfDay, type Window } from '../../partitions/index.js';
 import { aggregateControl, type ControlCell, type ControlProvider } from '../../connectors/control/index.js';
 import { ManualClock } from '../../jobs/clock.js';
 import { dimsLoader, type JobDeps } from '../../jobs/deps.js';
@@ -227,8 +227,9 @@ export class FakeWarehouse implements WarehousePort {
     this.commits.push(req.runId);
     return { commitId: `c${this.version}`, version: this.version, skipped: written === 0, rowsIn, rowsWritten: written, duplicatesInBatch: dupBatch, duplicatesExisting: dupExisting, quarantined: req.quarantine.length, filesAdded: days.size, partitions: [...days].sort() };
   }
-  async committedInputs(source: string) {
-    return new Set(this.inputs.get(source) ?? []);
+  async committedInputs(source: string, days?: { from: string; to: string }) {
+    const all = [...(this.inputs.get(source) ?? [])];
+    return new Set(days ? all.filter((k) => { const d = landingDayOf(k); return d === null || (d >= days.from && d <= days.to); }) : all);
   }
   async loadedWindows(source: string) {
     return new Set(this.windows.get(source) ?? []);

@@ -1,8 +1,9 @@
-import { existsSync, lstatSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FactTable } from '../../warehouse/index.js';
+import { checkpointDocument, type CheckpointHead } from '../../warehouse/state.js';
 import { sampleEvents, streamOf } from '../helpers/sample-events.js';
 import { readFactText } from './duck-read.js';
 
@@ -43,7 +44,7 @@ describe('checkpoints: opening the table reads the latest checkpoint and the few
     expect((await reader.manifest('2024-01-03'))!.rows).toBe(20);
     expect(await reader.readSuccess('2024-02-15')).toMatchObject({ n: 14 });
     // one checkpoint and the 3 entries after it (bounded by the interval, not by the 23 versions)
-    expect(reader.core.reads).toEqual({ checkpoints: 1, logEntries: 3 });
+    expect(reader.core.reads).toMatchObject({ checkpoints: 1, logEntries: 3 });
     // the same load is still recognised from the checkpointed state
     expect((await ingest(reader, 3)).skipped).toBe(true);
     // history still reaches every version
@@ -76,9 +77,108 @@ describe('checkpoints: opening the table reads the latest checkpoint and the few
       const r = await FactTable.open(wh);
       expect((await r.info()).version).toBe(5);
       expect([...(await r.committedInputs('stripe'))]).toHaveLength(5);
-      expect(r.core.reads).toEqual({ checkpoints: 0, logEntries: 5 });
+      expect(r.core.reads).toEqual({ checkpoints: 0, checkpointParts: 0, logEntries: 5 });
       await new Promise((res) => setImmediate(res));
       expect(warnings.join('\n')).toMatch(/_last_checkpoint is unusable/);
+    } finally {
+      process.off('warning', onWarn);
+    }
+  });
+});
+
+/** An ingest of 5 events of `d` from the landing folder of `d` (an input path naming its day, as the landing zone's do). */
+const ingestDay = (table: FactTable, n: number, d: string) =>
+  table.commitIngest({
+    runId: `run-${n}`,
+    source: 'stripe',
+    windows: [{ startMs: Date.parse(`${d}T00:00:00Z`), endMs: Date.parse(`${d}T04:00:00Z`) }],
+    inputs: [{ path: `stripe/${d}/00/f${n}.csv`, sha256: String(n % 10).repeat(64), bytes: 1 }],
+    events: streamOf(sampleEvents({ days: [d], count: 5, seed: n, prefix: `p${n}-` })),
+    quarantine: [],
+  });
+
+const partsDir = (wh: string) => path.join(wh, '_store', 'checkpoints', 'parts');
+const head = (wh: string, v: number) => JSON.parse(readFileSync(path.join(wh, '_store', 'checkpoints', `${String(v).padStart(10, '0')}.json`), 'utf8')) as CheckpointHead;
+
+describe('checkpoints in parts: only the buckets a commit changed are written again', () => {
+  it('a checkpoint writes the parts of the months the commits since the last one touched and names the others again; a new process reads it whole', async () => {
+    const wh = tmpWarehouse();
+    const t = await FactTable.open(wh, { checkpointInterval: 1, autoCompactFileCount: 0 });
+    const days = ['2024-01-05', '2024-02-05', '2024-03-05', '2024-04-05', '2024-05-05'];
+    for (const [n, d] of days.entries()) await ingestDay(t, n, d);
+    const before = new Set(readdirSync(partsDir(wh)));
+    await ingestDay(t, 9, '2024-03-06');
+    const h = head(wh, 6);
+    expect(h.format).toBe(2);
+    const fresh = readdirSync(partsDir(wh)).filter((n) => !before.has(n)).sort();
+    // March's fact partitions and stripe's March windows, inputs and loads: nothing of the other months
+    expect(fresh.map((n) => decodeURIComponent(n.replace(/^\d{10}-/, '').replace(/\.json$/, '')))).toEqual(['f/stripe/2024-03', 'i/stripe/2024-03', 'p/fact_billing_event/2024-03', 'w/stripe/2024-03'].sort());
+    expect(h.parts.filter((p) => p.file.startsWith('0000000006-')).map((p) => p.id).sort()).toEqual(['f/stripe/2024-03', 'i/stripe/2024-03', 'p/fact_billing_event/2024-03', 'w/stripe/2024-03']);
+    // the other parts are the files earlier checkpoints wrote
+    expect(h.parts.find((p) => p.id === 'p/fact_billing_event/2024-01')!.file).toBe(`0000000001-${encodeURIComponent('p/fact_billing_event/2024-01')}.json`);
+    // only the files of the last two checkpoints are kept, and only the heads of the last two
+    expect(readdirSync(path.join(wh, '_store', 'checkpoints')).filter((n) => n !== 'parts').sort()).toEqual(['0000000005.json', '0000000006.json']);
+
+    const r = await FactTable.open(wh);
+    expect((await r.info()).version).toBe(6);
+    expect(r.core.reads).toEqual({ checkpoints: 1, checkpointParts: h.parts.length, logEntries: 0 });
+    expect((await r.manifest('2024-03-06'))!.rows).toBe(5);
+    expect([...(await r.loadedWindows('stripe'))]).toHaveLength(6);
+    expect([...(await r.committedInputs('stripe'))]).toHaveLength(6);
+    // the committed inputs of a range of landing days: those days' only
+    expect([...(await r.committedInputs('stripe', { from: '2024-03-05', to: '2024-03-31' }))].sort()).toEqual([`stripe/2024-03-05/00/f2.csv@${'2'.repeat(64)}`, `stripe/2024-03-06/00/f9.csv@${'9'.repeat(64)}`]);
+    expect((await ingestDay(r, 9, '2024-03-06')).skipped).toBe(true);
+    expect((await r.history()).map((x) => x.version)).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(await readFactText(wh)).toHaveLength(30);
+  });
+
+  it('a table whose checkpoint is one whole document (written by billing-mart before the parts) opens from it; the next checkpoint is in parts', async () => {
+    const wh = tmpWarehouse();
+    const t = await FactTable.open(wh, { checkpointInterval: 100, autoCompactFileCount: 0 });
+    for (const [n, d] of ['2024-01-05', '2024-02-05', '2024-02-06'].entries()) await ingestDay(t, n, d);
+    // what an older billing-mart left: checkpoints/<v>.json of format 1 and the pointer, no parts
+    const state = await t.core.current();
+    mkdirSync(path.join(wh, '_store', 'checkpoints'), { recursive: true });
+    writeFileSync(path.join(wh, '_store', 'checkpoints', '0000000003.json'), JSON.stringify(checkpointDocument(state)));
+    writeFileSync(path.join(wh, '_store', '_last_checkpoint'), JSON.stringify({ version: 3 }) + '\n');
+    expect(checkpointDocument(state).loads[0]![1].fingerprints[0]).toMatch(/^[0-9a-f]{64}$/);
+
+    const old = await FactTable.open(wh, { checkpointInterval: 2, autoCompactFileCount: 0 });
+    expect((await old.info()).version).toBe(3);
+    expect(old.core.reads).toEqual({ checkpoints: 1, checkpointParts: 0, logEntries: 0 });
+    expect([...(await old.committedInputs('stripe'))]).toHaveLength(3);
+    expect([...(await old.loadedWindows('stripe'))]).toHaveLength(3);
+    // the same load is recognised from the old document's fingerprints
+    expect((await ingestDay(old, 1, '2024-02-05')).skipped).toBe(true);
+    await ingestDay(old, 7, '2024-03-01');
+    await ingestDay(old, 8, '2024-03-02');
+    expect(head(wh, 5).format).toBe(2);
+    // a load of the old document is still recognised after it moved into the parts, and so is a new one
+    const r = await FactTable.open(wh);
+    expect((await r.info()).version).toBe(5);
+    expect(r.core.reads.checkpointParts).toBeGreaterThan(0);
+    expect((await ingestDay(r, 0, '2024-01-05')).skipped).toBe(true);
+    expect((await ingestDay(r, 8, '2024-03-02')).skipped).toBe(true);
+    expect((await r.history()).map((x) => x.version)).toEqual([1, 2, 3, 4, 5]);
+    expect(await readFactText(wh)).toHaveLength(25);
+  });
+
+  it('a missing part makes the checkpoint unusable: the log is replayed (with a warning), never a wrong state', async () => {
+    const wh = tmpWarehouse();
+    const t = await FactTable.open(wh, { checkpointInterval: 2, autoCompactFileCount: 0 });
+    for (const [n, d] of ['2024-01-05', '2024-02-05', '2024-02-06', '2024-02-07'].entries()) await ingestDay(t, n, d);
+    const h = head(wh, 4);
+    rmSync(path.join(partsDir(wh), h.parts.find((p) => p.id === 'p/fact_billing_event/2024-02')!.file));
+    const warnings: string[] = [];
+    const onWarn = (e: Error) => warnings.push(e.message);
+    process.on('warning', onWarn);
+    try {
+      const r = await FactTable.open(wh);
+      expect((await r.info()).version).toBe(4);
+      expect((await r.manifest('2024-02-06'))!.rows).toBe(5);
+      expect(r.core.reads.logEntries).toBe(4);
+      await new Promise((res) => setImmediate(res));
+      expect(warnings.join('\n')).toMatch(/_last_checkpoint is unusable \(its part .* is missing\)/);
     } finally {
       process.off('warning', onWarn);
     }

@@ -14,6 +14,7 @@ import { LocalStorage } from '../../warehouse/storage.js';
 import { sampleEvents, streamOf } from '../helpers/sample-events.js';
 import { duckQuery, readFactText } from './duck-read.js';
 import { MERGE_AT } from '../../warehouse/tables.js';
+import { bucketCopies } from '../../warehouse/buckets.js';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -178,4 +179,61 @@ describe('the work of a commit does not grow with the table age', () => {
     expect(rows.every((r) => r[1] === 1)).toBe(true);
     expect(q.reduce((n, f) => n + f.rows, 0)).toBe(40);
   }, 180_000);
+
+  it('the state a commit copies, the checkpoint it writes and the committed inputs a day receives are as many on a table of 3 months as on one of 36', async () => {
+    const wh = mkdtempSync(path.join(os.tmpdir(), 'bm-cost-'));
+    dirs.push(wh);
+    const storage = new CountingStorage(wh);
+    // a checkpoint after every commit: what each one writes is what the commits since the last one changed
+    const table = await FactTable.open(wh, { autoCompactFileCount: 0, checkpointInterval: 1, iceberg: { keepSnapshots: 2 }, now: () => clockMs }, storage);
+    const month = (i: number) => `${2021 + Math.floor(i / 12)}-${String((i % 12) + 1).padStart(2, '0')}`;
+    let n = 0;
+    /** One ingest of a day with 5 events from that day's landing folder (a daily load), then its checkpoint. */
+    const ingest = (d: string) => {
+      clockMs += 86_400_000;
+      const k = n++;
+      return table.commitIngest({
+        runId: `run-${k}`,
+        source: 'stripe',
+        windows: [{ startMs: Date.parse(`${d}T00:00:00Z`), endMs: Date.parse(`${d}T04:00:00Z`) }],
+        inputs: [{ path: `stripe/${d}/00/charge.csv`, sha256: String(k % 10).repeat(64), bytes: 1 }, { path: `stripe/${d}/04/charge.csv`, sha256: String(k % 7).repeat(64), bytes: 1 }],
+        events: streamOf(sampleEvents({ days: [d], count: 5, seed: k, prefix: `p${k}-` })),
+        quarantine: [],
+      });
+    };
+    // bytes of the checkpoint's state (its parts; the whole document before them) and of its head (one line a part)
+    const written = { state: 0, head: 0 };
+    const origWrite = storage.writeDurable.bind(storage);
+    storage.writeDurable = async (rel, data) => {
+      const bytes = typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength;
+      if (/^_store\/checkpoints\/\d{10}\.json$/.test(rel) && (typeof data !== 'string' || !data.startsWith('{"format":1'))) written.head += bytes;
+      else if (rel.startsWith('_store/checkpoints/')) written.state += bytes;
+      return origWrite(rel, data);
+    };
+    const cost = async (d: string) => {
+      const before = { copies: bucketCopies.entries, ...written };
+      await ingest(d);
+      return { copied: bucketCopies.entries - before.copies, state: written.state - before.state, head: written.head - before.head, inputs: (await table.committedInputs('stripe', { from: d, to: d })).size };
+    };
+    // the young table: days 5, 6 of months 0-2; measured: day 7 of month 2
+    for (let m = 0; m < 3; m++) for (const d of ['05', '06']) await ingest(`${month(m)}-${d}`);
+    const young = await cost(`${month(2)}-07`);
+    // the old table: the same days of 33 months more; measured: day 7 of its last month
+    for (let m = 3; m < 36; m++) for (const d of ['05', '06']) await ingest(`${month(m)}-${d}`);
+    const old = await cost(`${month(35)}-07`);
+    // applyCommit copies the month buckets the commit changes (the same on both), never the whole state
+    expect(old.copied).toBe(young.copied);
+    expect(young.copied).toBeLessThan(20);
+    // the checkpoint rewrites the parts of the months the commit changed: the same bytes up to longer version numbers
+    expect(young.state).toBeGreaterThan(0);
+    expect(Math.abs(old.state - young.state)).toBeLessThan(young.state * 0.1);
+    // its head names every part (one line each, ~100 bytes: the months of a table and of a source's loads)
+    const parts = (await table.core.current()).partitions.buckets.size + 3 * 36;
+    expect(old.head).toBeLessThan(120 * (parts + 3));
+    // the committed inputs of the day's landing folders, not the source's 74 days of them
+    expect(old.inputs).toBe(2);
+    expect(young.inputs).toBe(2);
+    expect((await table.committedInputs('stripe')).size).toBe(2 * 74);
+    expect((await table.info()).version).toBe(74);
+  }, 300_000);
 });

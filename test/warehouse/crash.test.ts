@@ -1,4 +1,4 @@
-import { cpSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -62,7 +62,7 @@ describe('a writer killed with SIGKILL leaves the table exactly before or after 
     expect(compacted).toEqual(after);
   });
 
-  for (const point of ['ingest:after-spill', 'ingest:after-stage', 'ingest:after-convert', 'ingest:after-read', 'ingest:after-write', 'ingest:before-publish', 'ingest:after-version-dir', 'ingest:after-log', 'ingest:after-publish', 'checkpoint:after-write', 'checkpoint:after-pointer']) {
+  for (const point of ['ingest:after-spill', 'ingest:after-stage', 'ingest:after-convert', 'ingest:after-read', 'ingest:after-write', 'ingest:before-publish', 'ingest:after-version-dir', 'ingest:after-log', 'ingest:after-publish', 'checkpoint:after-part', 'checkpoint:after-write', 'checkpoint:after-pointer']) {
     it(`ingest killed at ${point}: before or after, and a rerun converges`, async () => {
       const wh = freshBase(point);
       const r = await runChild(second(wh), { BM_TEST_CRASH_AT: point });
@@ -76,6 +76,18 @@ describe('a writer killed with SIGKILL leaves the table exactly before or after 
       const again = await ok(second(wh));
       expect(again.skipped).toBe(true);
       expect(await readFactText(wh)).toEqual(after);
+      if (point.startsWith('checkpoint:')) {
+        // the next checkpoint (the child writes one every commit) removes what the killed one left: the parts
+        // directory holds only files named by the last two heads, and a new process opens from the last one
+        await ok(['ingest', wh, '3', '50', 'third', 'c'.repeat(64), DAYS]);
+        const heads = readdirSync(path.join(wh, '_store', 'checkpoints')).filter((n) => /^\d{10}\.json$/.test(n)).sort();
+        expect(heads).toHaveLength(2);
+        const named = new Set(heads.flatMap((h) => (JSON.parse(readFileSync(path.join(wh, '_store', 'checkpoints', h), 'utf8')) as { parts: { file: string }[] }).parts.map((p) => p.file)));
+        expect(readdirSync(path.join(wh, '_store', 'checkpoints', 'parts')).filter((n) => !named.has(n))).toEqual([]);
+        const t = await FactTable.open(wh);
+        expect((await t.info()).version).toBe(3);
+        expect(t.core.reads).toMatchObject({ checkpoints: 1, logEntries: 0 });
+      }
     });
   }
 

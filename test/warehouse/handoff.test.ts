@@ -203,6 +203,7 @@ function toLegacyLayout(dir: string): void {
   for (const sub of ['log', 'checkpoints'].filter((x) => existsSync(path.join(dir, '_store', x)))) {
     for (const n of readdirSync(path.join(dir, '_store', sub))) {
       const p = path.join(dir, '_store', sub, n);
+      if (!n.endsWith('.json')) continue; // checkpoints/parts/: a table of that age had none
       writeFileSync(p, JSON.stringify(fields(JSON.parse(readFileSync(p, 'utf8')))));
     }
   }
