@@ -56,7 +56,7 @@ function versionKey(e: BillingEvent): string {
 }
 
 /** FNV-1a, two seeds, folded to 53 bits (a number: 8 bytes a row, no string kept). */
-function hash53(s: string): number {
+export function hash53(s: string): number {
   let a = 0x811c9dc5;
   let b = 0x01000193 ^ 0x5bd1e995;
   for (let i = 0; i < s.length; i++) {
@@ -68,7 +68,7 @@ function hash53(s: string): number {
 }
 
 /** Field positions of a staged line (money columns are two fields: integer part and signed fraction). */
-const STAGED_FIELDS: readonly string[] = FACT_COLUMNS.flatMap((c) => (c.kind === 'decimal38_9' ? [`${c.name}__i`, `${c.name}__f`] : [c.name]));
+export const STAGED_FIELDS: readonly string[] = FACT_COLUMNS.flatMap((c) => (c.kind === 'decimal38_9' ? [`${c.name}__i`, `${c.name}__f`] : [c.name]));
 const F = (name: string) => STAGED_FIELDS.indexOf(name);
 const F_TYPE = F('event_type');
 const F_TS = F('event_ts');
@@ -178,6 +178,20 @@ export class LineBuffer {
     return this.heldBytes;
   }
   private heldBytes = 0;
+
+  /** event_id of row i. */
+  eventIdAt(i: number): string {
+    return this.id[i]!;
+  }
+
+  /** `_ord` of row i: the last field of its staged line (stageLine's `ord`). */
+  ordAt(i: number): number {
+    const c = this.chunks[this.chunk[i]!]!;
+    const end = this.end[i]! - 1; // the newline
+    let j = end - 1;
+    while (c[j] !== 0x2c) j--;
+    return Number(c.toString('latin1', j + 1, end));
+  }
 
   /** Bytes of row i (a view, valid while the buffer lives). */
   bytes(i: number): Buffer {

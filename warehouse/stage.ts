@@ -3,10 +3,11 @@
  * - stageEvents: each event becomes one CSV line (money as its exact 9-place text, timestamps as µs
  *   integers) held with its sort and de-duplication keys (LineBuffer: no row objects). At the end, or every
  *   `spillRows` rows or `spillBytes` of line text, each day's live lines are written in partition order to a CSV file in the commit's
- *   scratch directory, so memory stays at about one buffer of text whatever the batch size.
+ *   scratch directory, so memory stays at about one buffer of text whatever the batch size; a spilled batch's
+ *   sorted runs are merged at the end of the stage into one sorted, de-duplicated file per day (run-merge.ts).
  * - convertStaged (still the prepare, no lock): DuckDB turns each day's CSV into the day's typed Parquet file
- *   with COPY ... TO in the prepare's scratch; a spilled batch is merged there (cross-run winners, ORDER BY under
- *   memory_limit). Each file's counts and exact totals are read back by DuckDB for the manifest.
+ *   with COPY ... TO in the prepare's scratch, in the file's order (no sort, no window: its memory does not grow
+ *   with the day). Each file's counts and exact totals are read back by DuckDB for the manifest.
  * - publishConverted (under the writer lock): matches the batch against the event index and moves the day files
  *   into the commit; only a day the index touched is written again.
  */
@@ -26,8 +27,6 @@ import { TotalsAccumulator, type FileEntry, type IndexChange } from './state.js'
 import { conflictEntry, matchedTable, originalsWhere, resolveVersions, restatementsSql, reversalsSql, writeIndexSegment, type VersionCounts } from './versions.js';
 import type { IngestInput } from './ingest.js';
 import type { TuningOptions } from './options.js';
-
-const LOSERS_TABLE = 'ingest_losers';
 
 const SQL_TYPES: Record<ColumnSpec['kind'], string> = {
   utf8: 'VARCHAR',
@@ -68,30 +67,15 @@ export interface WrittenDays {
 }
 
 /**
- * Rows staged = rows the stage wrote, per file, as DuckDB reads them: a staged file that lost rows (a short write,
- * a disk that filled and emptied again) fails the commit before anything is published, never counted as duplicates.
- */
-async function verifyStaged(conn: DuckDBConnection, s: Staged, from: string): Promise<void> {
-  const files = [...s.fileRows.keys()];
-  if (files.length === 0) return;
-  const got = new Map<string, number>();
-  for (const [f, n] of await queryAll(conn, `SELECT filename, count(*)::BIGINT FROM ${from} GROUP BY ALL`)) got.set(String(f), Number(n as bigint));
-  for (const [f, want] of s.fileRows) {
-    const n = got.get(f) ?? 0;
-    if (n !== want) throw new RetriableError(`staged file ${f} reads back ${n} rows, the stage wrote ${want}; nothing was published, run again`);
-  }
-}
-
-/**
  * read_csv's buffer per file scanned (DuckDB's default is 16 × max_line_size = 32 MB, allocated for every staged
- * file a scan opens: the merge of a spilled day under a small memory_limit failed on "could not allocate block of
- * size 30.5 MiB"). A staged line is far below max_line_size (2 MB: fact columns only, never the raw record).
+ * file a scan opens: a merge of many spilled runs under a small memory_limit failed on "could not allocate block
+ * of size 30.5 MiB"). A staged line is far below max_line_size (2 MB: fact columns only, never the raw record).
  */
 const CSV_BUFFER_BYTES = 4 * 2 ** 20;
 
-function readCsvSql(files: readonly string[], filename = false): string {
+function readCsvSql(files: readonly string[]): string {
   const list = `[${files.map(sqlString).join(', ')}]`;
-  return `read_csv(${list}, header = false, auto_detect = false, delim = ',', quote = '"', escape = '"', allow_quoted_nulls = false, buffer_size = ${CSV_BUFFER_BYTES}${filename ? ', filename = true' : ''}, columns = ${csvColumnsSql()})`;
+  return `read_csv(${list}, header = false, auto_detect = false, delim = ',', quote = '"', escape = '"', allow_quoted_nulls = false, buffer_size = ${CSV_BUFFER_BYTES}, columns = ${csvColumnsSql()})`;
 }
 
 /** FACT_COLUMNS from a staged CSV relation (event_ts arrives as µs). */
@@ -123,10 +107,10 @@ export interface Converted {
 /**
  * The second half of a prepare, still without the writer lock (DuckDB's own threads do it; the JS thread and the
  * other prepares go on): each day's staged CSV becomes the day's Parquet file, typed and in partition order, in
- * the prepare's scratch `dir`, with its counts and exact totals read back. A batch that fit in memory is already
- * sorted and de-duplicated: DuckDB converts each day's one file keeping its order, and the rows it read must be the
- * rows the stage wrote. A spilled batch is merged here: cross-run winners by a window over the runs, then ORDER BY
- * under memory_limit. What is left for the publish is only the table's side: the event index, files moved.
+ * the prepare's scratch `dir`, with its counts and exact totals read back. Every staged day is one file, sorted and
+ * de-duplicated inside the batch (a spilled batch's runs were merged by the stage): DuckDB converts it keeping its
+ * order, and the rows it read must be the rows the stage wrote. What is left for the publish is only the table's
+ * side: the event index, files moved.
  */
 export async function convertStaged(conn: DuckDBConnection, dir: string, input: { source: string; runId: string }, s: Staged, t: TuningOptions): Promise<Converted> {
   const out: Converted = { days: new Map(), conflicts: s.conflicts.map((c) => conflictEntry(input.source, input.runId, c)), duplicatesInBatch: s.duplicatesInBatch };
@@ -134,44 +118,12 @@ export async function convertStaged(conn: DuckDBConnection, dir: string, input: 
   if (allFiles.length === 0) return out;
   const copyTo = (select: string, local: string) => copyCount(conn, `COPY (${select}) TO ${sqlString(local)} (FORMAT PARQUET, COMPRESSION ZSTD, ROW_GROUP_SIZE ${t.rowGroupRows})`);
   const written: { day: string; local: string }[] = [];
-  if (!s.spilled) {
-    for (const [day, files] of [...s.files].sort(([a], [b]) => (a < b ? -1 : 1))) {
-      const local = joinPath(dir, `day-${day}.parquet`);
-      const n = await copyTo(`SELECT ${factSelect()} FROM ${readCsvSql(files)}`, local);
-      const want = files.reduce((m, f) => m + (s.fileRows.get(f) ?? 0), 0);
-      if (n !== want) throw new RetriableError(`staged file ${files.join(', ')} reads back ${n} rows, the stage wrote ${want}; nothing was published, run again`);
-      written.push({ day, local });
-    }
-  } else {
-    await verifyStaged(conn, s, readCsvSql(allFiles, true));
-    const all = readCsvSql(allFiles);
-    const dec = (c: string) => `CAST(CAST(${c}__i AS DECIMAL(38,9)) + ${c}__f * 0.000000001 AS DECIMAL(38,9))::VARCHAR`;
-    // the same text as lines.ts versionValues
-    const vals = `event_type || ' ' || ${dec('amount')} || ' ' || currency || ' at ' || strftime(make_timestamptz(event_ts) AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%S.%fZ') || coalesce(' (mrr_delta ' || ${dec('mrr_delta')} || ')', '')`;
-    await conn.run(`CREATE OR REPLACE TEMP TABLE ${LOSERS_TABLE} AS
-      SELECT _ord, CAST(event_date AS VARCHAR) AS day, event_id, seqn, source_file, source_position, vals, seqn = w_seqn AND vals <> w_vals AS conflict, w_vals, w_at FROM (
-        SELECT _ord, event_date, event_id, seqn, source_file, source_position, vals,
-          row_number() OVER w AS rn, first_value(seqn) OVER w AS w_seqn, first_value(vals) OVER w AS w_vals, first_value(source_file || ':' || source_position) OVER w AS w_at
-        FROM (SELECT *, ${vals} AS vals FROM ${all} WHERE event_id IN (SELECT event_id FROM ${all} GROUP BY event_id HAVING count(*) > 1))
-        WINDOW w AS (PARTITION BY event_id ORDER BY seqn DESC, source_file DESC, source_position DESC, ingest_run_id DESC, _ord ASC)
-      ) WHERE rn > 1`);
-    try {
-      let lost = 0;
-      for (const [, n] of await queryAll(conn, `SELECT day, count(*)::BIGINT FROM ${LOSERS_TABLE} GROUP BY day`)) lost += Number(n as bigint);
-      const cross = await queryAll(conn, `SELECT event_id, seqn, source_file, source_position, vals, w_vals, w_at FROM ${LOSERS_TABLE} WHERE conflict ORDER BY _ord`);
-      for (const r of cross) {
-        out.conflicts.push(conflictEntry(input.source, input.runId, { eventId: String(r[0]), seqn: r[1] as bigint, sourceFile: String(r[2]), sourcePosition: Number(r[3] as bigint), values: String(r[4]), keptValues: String(r[5]), keptAt: String(r[6]) }));
-      }
-      out.duplicatesInBatch += lost - cross.length;
-      for (const [day, files] of [...s.files].sort(([a], [b]) => (a < b ? -1 : 1))) {
-        const local = joinPath(dir, `day-${day}.parquet`);
-        const n = await copyTo(`SELECT ${factSelect()} FROM ${readCsvSql(files)} WHERE _ord NOT IN (SELECT _ord FROM ${LOSERS_TABLE}) ORDER BY ${FACT_ORDER_SQL}`, local);
-        if (n === 0) await removeLocal(local);
-        else written.push({ day, local });
-      }
-    } finally {
-      await conn.run(`DROP TABLE IF EXISTS ${LOSERS_TABLE}`);
-    }
+  for (const [day, files] of [...s.files].sort(([a], [b]) => (a < b ? -1 : 1))) {
+    const local = joinPath(dir, `day-${day}.parquet`);
+    const n = await copyTo(`SELECT ${factSelect()} FROM ${readCsvSql(files)}`, local);
+    const want = files.reduce((m, f) => m + (s.fileRows.get(f) ?? 0), 0);
+    if (n !== want) throw new RetriableError(`staged file ${files.join(', ')} reads back ${n} rows, the stage wrote ${want}; nothing was published, run again`);
+    written.push({ day, local });
   }
   const stats = await factFileStats(conn, written.map((w) => w.local));
   for (const w of written) {
