@@ -3,7 +3,7 @@
  * charge exports as JSON lines, one file per 4-hour window with a `_SUCCESS` marker, plus a known number of
  * in-file duplicate lines and one unparseable line per window — so the expected counts are exact.
  */
-import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { appendFileSync, copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { dayStartMs } from '../partitions/index.js';
 
@@ -25,6 +25,11 @@ export interface SyntheticOptions {
   windows?: number;
   /** Characters of filler in each charge's `description` (not mapped): makes files big without more events. */
   padChars?: number;
+  /**
+   * Each window's file delivered again as `charge-redelivered.jsonl` (the same bytes): every charge twice in one
+   * (source, window) batch, in two files, so a batch that spills holds the duplicates in different runs.
+   */
+  redelivered?: boolean;
 }
 
 const CURRENCIES = ['usd', 'eur', 'gbp', 'jpy'];
@@ -68,8 +73,13 @@ export function writeSyntheticDay(landing: string, day: string, events: number, 
     }
     lines.push('{"id":"ch_broken","amount":');
     out.bad++;
-    out.events += n;
     flush();
+    if (o.redelivered) {
+      copyFileSync(file, path.join(dir, 'charge-redelivered.jsonl'));
+      out.duplicates += n + Math.floor((out.events + n) / 1000) - Math.floor(out.events / 1000); // every line again, its in-file duplicates too
+      out.bad++;
+    }
+    out.events += n;
     out.largestFileBytes = Math.max(out.largestFileBytes!, bytes);
     writeFileSync(path.join(dir, '_SUCCESS'), '');
   }

@@ -110,9 +110,18 @@ function csvFields(line: string): string[] {
 /** versionValues() of an event, recovered from its staged line (for conflict messages). */
 export function stagedValues(bytes: Buffer): string {
   const f = csvFields(bytes.toString('utf8').replace(/\n$/, ''));
-  const dec = (k: number) => (f[k] === '' ? null : `${f[k]}.${f[k + 1]!.replace('-', '')}`);
-  const mrr = dec(F_MRR);
-  return `${f[F_TYPE]} ${dec(F_AMOUNT)} ${f[F_CURRENCY]} at ${microsToIso(BigInt(f[F_TS]!))}${mrr ? ` (mrr_delta ${mrr})` : ''}`;
+  return stagedValuesOf(VALUE_FIELDS.map((k) => f[k]!));
+}
+
+/** The staged fields versionValues() is made of (event_type, event_ts, amount, currency, mrr_delta), in this order. */
+export const VALUE_FIELDS: readonly number[] = [F_TYPE, F_TS, F_AMOUNT, F_AMOUNT + 1, F_CURRENCY, F_MRR, F_MRR + 1];
+
+/** versionValues() from the texts of VALUE_FIELDS of a staged line (equal texts, equal values: the staged encoding is canonical). */
+export function stagedValuesOf(v: readonly string[]): string {
+  const [type, ts, ai, af, currency, mi, mf] = v;
+  const dec = (i: string, f: string) => (i === '' ? null : `${i}.${f.replace('-', '')}`);
+  const mrr = dec(mi!, mf!);
+  return `${type} ${dec(ai!, af!)} ${currency} at ${microsToIso(BigInt(ts!))}${mrr ? ` (mrr_delta ${mrr})` : ''}`;
 }
 
 /** Checks event_date is the UTC day of event_ts, caching the current day's bounds. */

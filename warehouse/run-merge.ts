@@ -12,12 +12,11 @@
  *    event_id: the order LineBuffer sorts a run in), without the losers, reading each run a chunk at a time.
  * The merged day is what an unspilled batch stages: one sorted, de-duplicated file, converted in order.
  */
-import { open, unlink, type FileHandle } from 'node:fs/promises';
 import { writeAll } from '../events/io.js';
 import { RetriableError } from '../events/errors.js';
 import type { ConflictInfo } from './batch-rules.js';
-import { STAGED_FIELDS, stagedValues } from './lines.js';
-import { createLocalFile } from './scratch.js';
+import { STAGED_FIELDS, VALUE_FIELDS, stagedValuesOf } from './lines.js';
+import { createLocalFile, openLocalRead, removeLocal, type FileHandle } from './scratch.js';
 
 /** The event_id hash and `_ord` of every row a spilled batch staged (off the V8 heap: 22 MB for 1.8 M rows). */
 export class RunKeys {
@@ -128,6 +127,7 @@ const F_FILE = F('source_file');
 const F_POS = F('source_position');
 const F_RUN = F('ingest_run_id');
 const SORT_FIELDS = Math.max(F_ID, F_SEQN, F_SOURCE, F_TYPE, F_TS) + 1;
+const LAST_FIELD = Math.max(F_FILE, F_POS, F_RUN, ...VALUE_FIELDS);
 
 /** Reads a staged file line by line (each line without its newline), a chunk at a time. */
 class LineReader {
@@ -140,7 +140,7 @@ class LineReader {
   private constructor(private readonly fh: FileHandle) {}
 
   static async open(path: string): Promise<LineReader> {
-    return new LineReader(await open(path, 'r'));
+    return new LineReader(await openLocalRead(path));
   }
 
   /** The next line (a view, valid until the next call), or null at the end. */
@@ -188,6 +188,7 @@ interface Candidate {
   file: string;
   pos: number;
   run: string;
+  /** The texts of VALUE_FIELDS joined by NUL: equal exactly when the two records' version values are equal. */
   values: string;
 }
 
@@ -217,21 +218,23 @@ export async function resolveCrossRun(files: readonly string[], groups: readonly
   const found: { ord: number; info: ConflictInfo }[] = [];
   for (const group of groups) {
     const byId = new Map<string, Candidate[]>();
+    const names = new Map<string, string>(); // one string per source file and run, not one per candidate
+    const intern = (x: string) => names.get(x) ?? (names.set(x, x), x);
     for (const f of files) {
       const r = await LineReader.open(f);
       try {
         for (let line = await r.next(); line !== null; line = await r.next()) {
           const ord = ordOf(line);
           if (!group.has(ord)) continue;
-          const at = fields(line, F_RUN + 1);
+          const at = fields(line, LAST_FIELD + 1);
           const num = (k: number) => line.toString('latin1', at[2 * k]!, at[2 * k + 1]!);
           const c: Candidate = {
             ord,
             seqn: BigInt(num(F_SEQN)),
-            file: fieldText(line, at[2 * F_FILE]!, at[2 * F_FILE + 1]!),
+            file: intern(fieldText(line, at[2 * F_FILE]!, at[2 * F_FILE + 1]!)),
             pos: Number(num(F_POS)),
-            run: fieldText(line, at[2 * F_RUN]!, at[2 * F_RUN + 1]!),
-            values: stagedValues(line),
+            run: intern(fieldText(line, at[2 * F_RUN]!, at[2 * F_RUN + 1]!)),
+            values: VALUE_FIELDS.map((k) => fieldText(line, at[2 * k]!, at[2 * k + 1]!)).join('\0'),
           };
           const id = fieldText(line, at[2 * F_ID]!, at[2 * F_ID + 1]!);
           const list = byId.get(id);
@@ -250,7 +253,8 @@ export async function resolveCrossRun(files: readonly string[], groups: readonly
         if (c === w) continue;
         out.losers.add(c.ord);
         if (c.seqn === w.seqn && c.values !== w.values) {
-          found.push({ ord: c.ord, info: { eventId: id, seqn: c.seqn, sourceFile: c.file, sourcePosition: c.pos, values: c.values, keptValues: w.values, keptAt: `${w.file}:${w.pos}` } });
+          const text = (x: Candidate) => stagedValuesOf(x.values.split('\0'));
+          found.push({ ord: c.ord, info: { eventId: id, seqn: c.seqn, sourceFile: c.file, sourcePosition: c.pos, values: text(c), keptValues: text(w), keptAt: `${w.file}:${w.pos}` } });
         } else out.duplicates++;
       }
     }
@@ -318,18 +322,28 @@ export async function mergeRuns(runs: readonly string[], runRows: ReadonlyMap<st
       i = m;
     }
   };
-  const readers: LineReader[] = [];
+  const open = new Map<LineReader, string>();
+  // a run read to its end is checked (every row the stage wrote to it read back) and removed at once: the scratch
+  // holds the day's runs plus what is merged so far, never both whole
+  const done = async (r: LineReader) => {
+    const f = open.get(r)!;
+    open.delete(r);
+    await r.close();
+    const want = runRows.get(f) ?? 0;
+    if (r.lines !== want) throw new RetriableError(`staged file ${f} reads back ${r.lines} rows, the stage wrote ${want}; nothing was published, run again`);
+    await removeLocal(f);
+  };
   const fh = await createLocalFile(path);
   let rows = 0;
   try {
     for (const f of runs) {
       const r = await LineReader.open(f);
-      readers.push(r);
+      open.set(r, f);
       const h = await nextHead(r, losers);
       if (h) {
         heap.push(h);
         up(heap.length - 1);
-      }
+      } else await done(r);
     }
     const out = Buffer.allocUnsafe(1 << 22);
     let off = 0;
@@ -352,6 +366,7 @@ export async function mergeRuns(runs: readonly string[], runRows: ReadonlyMap<st
         heap[0] = next;
         down(0);
       } else {
+        await done(h.r);
         const last = heap.pop()!;
         if (heap.length > 0) {
           heap[0] = last;
@@ -360,14 +375,9 @@ export async function mergeRuns(runs: readonly string[], runRows: ReadonlyMap<st
       }
     }
     if (off > 0) await writeAll(fh, out.subarray(0, off), path);
-    runs.forEach((f, i) => {
-      const want = runRows.get(f) ?? 0;
-      if (readers[i]!.lines !== want) throw new RetriableError(`staged file ${f} reads back ${readers[i]!.lines} rows, the stage wrote ${want}; nothing was published, run again`);
-    });
   } finally {
     await fh.close();
-    for (const r of readers) await r.close();
+    for (const r of open.keys()) await r.close();
   }
-  for (const f of runs) await unlink(f);
   return rows;
 }

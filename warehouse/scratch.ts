@@ -25,6 +25,11 @@ export async function createLocalFile(file: string): Promise<FileHandle> {
   }
 }
 
+/** Opens the local scratch file `file` for reading (e.g. a staged run the stage merges). */
+export async function openLocalRead(file: string): Promise<FileHandle> {
+  return fs.open(file, 'r');
+}
+
 /** Creates `file` empty (it must not exist): e.g. a Parquet writer's output for a source with no rows. */
 export async function createEmptyLocalFile(file: string): Promise<void> {
   await (await createLocalFile(file)).close();

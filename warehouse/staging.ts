@@ -96,7 +96,7 @@ export async function stageEventsAt(scratch: string, input: StageInput, t: Pick<
  * like one that fit in memory: its cross-run duplicates and conflicts counted with the in-run ones.
  */
 async function mergeSpilled(scratch: string, s: Staged, keys: RunKeys, spillRows: number): Promise<void> {
-  const groups = keys.candidateGroups(Math.max(1000, Math.floor(spillRows / 2)));
+  const groups = keys.candidateGroups(Math.max(1000, spillRows));
   keys.release();
   const cross = await resolveCrossRun([...s.files.values()].flat(), groups);
   s.conflicts.push(...cross.conflicts);
