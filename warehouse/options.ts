@@ -34,7 +34,12 @@ export interface TuningOptions {
   compactMemoryLimit: string;
   /** DuckDB threads in compaction (default 1: each thread's Parquet buffers sit outside the limit; under 192MB, 2 threads were also slower). */
   compactThreads: number;
-  /** DuckDB worker threads (each needs buffers of its own inside `memoryLimit`). */
+  /**
+   * DuckDB worker threads of the process's shared instance (the ingest's Parquet conversion and publish, exports;
+   * each thread needs buffers of its own inside `memoryLimit`). Default 1: a prepare converts one (source, day) of
+   * staged CSV at a time and the other core runs the other prepare; a second DuckDB thread on such a scan cost
+   * 30-45 % more CPU for no shorter wall time (docs/bench.md, "Ingest CPU", session 6).
+   */
   threads: number;
 }
 
@@ -67,7 +72,7 @@ export const DEFAULT_TUNING: TuningOptions = {
   memoryLimit: '512MB',
   compactMemoryLimit: '192MB',
   compactThreads: 1,
-  threads: 2,
+  threads: 1,
 };
 
 export function tuning(o: WarehouseOptions): TuningOptions {

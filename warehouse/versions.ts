@@ -255,6 +255,12 @@ export function reversalsSql(day: string): string {
 }
 
 const INDEX_SELECT = 'event_id, eff_id, seqn, event_type, event_ts, amount, currency, mrr_delta, v';
+/**
+ * How index segments are written. ZSTD level 1, not DuckDB's default 3: the segments are ours alone (read by the
+ * next commits' matching), level 1 wrote them in ~55 % of the CPU at the same size (event ids are hex, ~2 MB a
+ * (source, day) of 36 k rows), and the segment is written under the writer lock (docs/bench.md, session 6).
+ */
+const INDEX_PARQUET = '(FORMAT PARQUET, COMPRESSION ZSTD, COMPRESSION_LEVEL 1)';
 
 /**
  * Writes this commit's index segment (entries for the ids it recorded or whose seqn/effective row changed),
@@ -274,7 +280,7 @@ export async function writeIndexSegment(conn: DuckDBConnection, core: WarehouseC
       SELECT event_id, event_id AS eff_id, seqn, event_type, epoch_us(event_ts) AS event_ts, amount, currency, mrr_delta, ${v}::BIGINT AS v FROM ${winners} WHERE ${originalsWhere()}
       UNION ALL
       SELECT m.event_id, a.new_eff_id, m.seqn, m.event_type, m.ts, m.amount, m.currency, m.mrr_delta, ${v}::BIGINT FROM ${MATCHED} m JOIN ${ACTIONS} a USING (event_id))
-      TO ${sqlString(local)} (FORMAT PARQUET, COMPRESSION ZSTD)`,
+      TO ${sqlString(local)} ${INDEX_PARQUET}`,
   );
   const before = res.segments;
   if (n === 0) return tx.state.indexes.has(source) ? null : { source, segments: [...before] };
@@ -292,7 +298,7 @@ export async function writeIndexSegment(conn: DuckDBConnection, core: WarehouseC
     conn,
     `COPY (SELECT ${INDEX_SELECT} FROM ${readParquetSql(inputs)}
       QUALIFY row_number() OVER (PARTITION BY event_id ORDER BY v DESC) = 1)
-      TO ${sqlString(mergedLocal)} (FORMAT PARQUET, COMPRESSION ZSTD)`,
+      TO ${sqlString(mergedLocal)} ${INDEX_PARQUET}`,
   );
   await core.storage.putFile(merged, mergedLocal);
   segments.push({ blob: merged, rows, version: v });
@@ -332,7 +338,7 @@ async function indexSegments(conn: DuckDBConnection, core: WarehouseCore, tx: Tx
     `COPY (SELECT coalesce(corrects_event_id, event_id) AS event_id, event_id AS eff_id, seqn, event_type, epoch_us(event_ts) AS event_ts, amount, currency, mrr_delta, 0::BIGINT AS v
       FROM read_parquet([${files.map(sqlString).join(', ')}], union_by_name = true, hive_partitioning = false) WHERE billing_source = ${sqlString(source)} AND coalesce(correction_kind, '') <> 'REVERSAL'
       QUALIFY row_number() OVER (PARTITION BY coalesce(corrects_event_id, event_id) ORDER BY seqn DESC, event_id) = 1 ORDER BY event_id)
-      TO ${sqlString(local)} (FORMAT PARQUET, COMPRESSION ZSTD)`,
+      TO ${sqlString(local)} ${INDEX_PARQUET}`,
   );
   await core.storage.putFile(blob, local);
   return [{ blob, rows, version: 0 }];
