@@ -17,7 +17,7 @@ export function warehousePort(table: FactTable): WarehousePort {
     discardScratch: (scratch) => table.discardScratch(scratch),
     readTable: (name, partition, keys) => table.readTable(name, partition, keys),
     committedInputs: (s, days) => table.committedInputs(s, days),
-    loadedWindows: (s) => table.loadedWindows(s),
+    loadedWindows: (s, days) => table.loadedWindows(s, days),
     manifest: async (day) => (await table.manifest(day)) as DayManifest | null,
     manifests: async (days) => (await table.manifests(days)) as Map<string, DayManifest | null>,
     compact: async (days) => {

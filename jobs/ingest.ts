@@ -148,7 +148,7 @@ function preparesRemotely(deps: JobDeps, req: IngestRequest): boolean {
 async function attemptOnce(deps: JobDeps, req: IngestRequest, runId: string, owner: string): Promise<AttemptOutcome> {
   const wh = deps.warehouse;
   const covers = req.covers ?? [req.window];
-  const loaded = req.skipIfLoaded ? await wh.loadedWindows(req.source) : undefined;
+  const loaded = req.skipIfLoaded ? await wh.loadedWindows(req.source, { from: dayOf(covers[0]!.startMs), to: dayOf(covers.at(-1)!.endMs - 1) }) : undefined;
   if (loaded && covers.every((w) => loaded.has(windowKey(w)))) {
     return { skipped: 'window already loaded', inputs: [], filesSkipped: 0, quarantined: {}, quarantinedByDay: {}, withdrawn: [] };
   }

@@ -95,7 +95,8 @@ export interface WarehousePort extends TableReader {
   discardScratch?(scratch: PrepareScratch): Promise<void>;
   /** `${path}@${sha256}` committed for `source`; with `days` (inclusive), only those of landing folders of those days or of no day. */
   committedInputs(source: string, days?: { from: string; to: string }): Promise<Set<string>>;
-  loadedWindows(source: string): Promise<Set<string>>;
+  /** Window keys committed for `source`; with `days` (inclusive), only those of windows starting on those days. */
+  loadedWindows(source: string, days?: { from: string; to: string }): Promise<Set<string>>;
   manifest(day: string): Promise<DayManifest | null>;
   /** The manifests of many days from one read of the table state (status shows a range of days). */
   manifests(days: readonly string[]): Promise<Map<string, DayManifest | null>>;

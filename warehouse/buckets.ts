@@ -101,9 +101,38 @@ export class BucketMap<V> implements ReadonlyMap<string, V> {
   }
 }
 
-/** A persistent set of strings in buckets (a BucketMap whose values are unused). */
+/**
+ * A bucket of a BucketSet not read yet: the checkpoint part that holds it and the keys added to it since (a commit
+ * adds to a bucket without reading it). Read on demand (`load`, by the caller that owns the I/O: core.ts); once read,
+ * `loaded` holds the part's keys and `added`.
+ */
+export class UnreadBucket {
+  loaded: ReadonlySet<string> | null = null;
+  constructor(
+    readonly file: string,
+    readonly entries: number,
+    readonly added: readonly string[] = [],
+  ) {}
+
+  /** Fills `loaded` from the part's keys (the same keys, whichever process reads them). */
+  load(partKeys: readonly string[]): void {
+    if (!this.loaded) this.loaded = new Set([...partKeys, ...this.added]);
+  }
+}
+
+/** A bucket of the state was asked for before it was read: a program error (the caller must load it first), never an empty answer. */
+export class UnreadBucketError extends Error {}
+
+/**
+ * A persistent set of strings in buckets (a BucketMap whose values are unused). Some buckets may be unread
+ * (UnreadBucket: a checkpoint's part, read when asked for): asking a set for a key of an unread bucket throws.
+ */
 export class BucketSet implements ReadonlySet<string> {
-  private constructor(readonly map: BucketMap<true>) {}
+  private constructor(
+    readonly map: BucketMap<true>,
+    /** Bucket id → an unread bucket (an id is in `map` or here, never both). */
+    readonly unread: ReadonlyMap<string, UnreadBucket> = new Map(),
+  ) {}
 
   static empty(bucketOf: BucketOf): BucketSet {
     return new BucketSet(BucketMap.empty(bucketOf));
@@ -113,36 +142,83 @@ export class BucketSet implements ReadonlySet<string> {
     return new BucketSet(BucketMap.of(bucketOf, [...keys].map((k) => [k, true] as const)));
   }
 
-  static fromBuckets(bucketOf: BucketOf, buckets: ReadonlyMap<string, readonly string[]>): BucketSet {
-    return new BucketSet(BucketMap.fromBuckets(bucketOf, new Map([...buckets].map(([b, keys]) => [b, new Map(keys.map((k) => [k, true as const]))]))));
+  static fromBuckets(bucketOf: BucketOf, buckets: ReadonlyMap<string, readonly string[]>, unread: ReadonlyMap<string, UnreadBucket> = new Map()): BucketSet {
+    return new BucketSet(BucketMap.fromBuckets(bucketOf, new Map([...buckets].map(([b, keys]) => [b, new Map(keys.map((k) => [k, true as const]))]))), unread);
   }
 
   get size(): number {
-    return this.map.size;
+    let n = this.map.size;
+    for (const u of this.unread.values()) n += u.loaded ? u.loaded.size : u.entries + u.added.length;
+    return n;
   }
 
-  get buckets(): ReadonlyMap<string, ReadonlyMap<string, true>> {
-    return this.map.buckets;
+  /** Every bucket by id: a read one's entries or an unread one (checkpoints compare them by identity). */
+  get buckets(): ReadonlyMap<string, ReadonlyMap<string, true> | UnreadBucket> {
+    return new Map<string, ReadonlyMap<string, true> | UnreadBucket>([...this.map.buckets, ...this.unread]);
+  }
+
+  /** The unread buckets among `ids` (all when `ids` is undefined) that are not loaded yet. */
+  toRead(ids?: Iterable<string>): UnreadBucket[] {
+    const out: UnreadBucket[] = [];
+    for (const id of ids ?? this.unread.keys()) {
+      const u = this.unread.get(id);
+      if (u && !u.loaded) out.push(u);
+    }
+    return out;
+  }
+
+  private read(id: string): ReadonlySet<string> | ReadonlyMap<string, true> | undefined {
+    const u = this.unread.get(id);
+    if (!u) return this.map.buckets.get(id);
+    if (!u.loaded) throw new UnreadBucketError(`internal: bucket ${id} of the table state was asked for before it was read`);
+    return u.loaded;
   }
 
   has(key: string): boolean {
-    return this.map.has(key);
+    return this.read(this.map.bucketOf(key))?.has(key) ?? false;
   }
 
-  /** The set with `keys` added; `this` is unchanged. */
+  /** The set with `keys` added; `this` is unchanged. An unread bucket gets them as `added` (not read for it). */
   with(keys: readonly string[]): BucketSet {
     if (keys.length === 0) return this;
-    const next = this.map.update(keys.map((k) => [k, true] as const));
-    return next === this.map ? this : new BucketSet(next);
+    const toUnread = new Map<string, string[]>();
+    const toMap: string[] = [];
+    for (const k of keys) {
+      const b = this.map.bucketOf(k);
+      const u = this.unread.get(b);
+      if (!u || u.loaded) toMap.push(k);
+      else toUnread.set(b, [...(toUnread.get(b) ?? []), k]);
+    }
+    let unread = this.unread;
+    let map = this.map;
+    // a read unread bucket becomes an ordinary one (copied once, like any changed bucket)
+    const promoted = [...new Set(toMap.map((k) => this.map.bucketOf(k)))].filter((b) => this.unread.get(b)?.loaded);
+    if (promoted.length > 0 || toUnread.size > 0) {
+      const next = new Map(unread);
+      for (const b of promoted) next.delete(b);
+      for (const [b, ks] of toUnread) {
+        const u = this.unread.get(b)!;
+        bucketCopies.entries += u.added.length;
+        next.set(b, new UnreadBucket(u.file, u.entries, [...u.added, ...ks]));
+      }
+      unread = next;
+    }
+    const set: (readonly [string, true])[] = [];
+    for (const b of promoted) for (const k of this.unread.get(b)!.loaded!) set.push([k, true]);
+    for (const k of toMap) set.push([k, true]);
+    if (set.length > 0) map = map.update(set);
+    return map === this.map && unread === this.unread ? this : new BucketSet(map, unread);
   }
 
   /** The keys of one bucket (empty when it has none). */
   bucket(id: string): Iterable<string> {
-    return this.map.buckets.get(id)?.keys() ?? [];
+    return this.read(id)?.keys() ?? [];
   }
 
   *values(): SetIterator<string> {
+    for (const id of this.unread.keys()) this.read(id);
     yield* this.map.keys();
+    for (const u of this.unread.values()) yield* u.loaded!;
   }
 
   keys(): SetIterator<string> {
@@ -150,7 +226,7 @@ export class BucketSet implements ReadonlySet<string> {
   }
 
   *entries(): SetIterator<[string, string]> {
-    for (const k of this.map.keys()) yield [k, k];
+    for (const k of this.values()) yield [k, k];
   }
 
   [Symbol.iterator](): SetIterator<string> {
@@ -158,6 +234,6 @@ export class BucketSet implements ReadonlySet<string> {
   }
 
   forEach(fn: (value: string, value2: string, set: ReadonlySet<string>) => void): void {
-    for (const k of this.map.keys()) fn(k, k, this);
+    for (const k of this.values()) fn(k, k, this);
   }
 }

@@ -37,7 +37,8 @@ import { randomBytes } from 'node:crypto';
 import { FatalError, RetriableError } from '../events/errors.js';
 import { asDiskFull } from '../events/io.js';
 import { LockManager, type Lease, type LeaseClock } from './lock.js';
-import { applyCommit, currentPartitionPath, EMPTY_STATE, manifestDocument, partitionPath, replay, stateBuckets, stateFromCheckpoint, stateFromParts, type CheckpointDocument, type CheckpointHead, type CheckpointPart, type CheckpointPartRef, type CommitEntry, type IndexChange, type Operation, type PartitionChange, type PartitionState, type TableState } from './state.js';
+import type { UnreadBucket } from './buckets.js';
+import { applyCommit, currentPartitionPath, EMPTY_STATE, manifestDocument, partitionPath, replay, stateBuckets, stateFromCheckpoint, stateFromParts, unreadChanged, unreadLoads, type SourceLoads, type CheckpointDocument, type CheckpointHead, type CheckpointPart, type CheckpointPartRef, type CommitEntry, type IndexChange, type Operation, type PartitionChange, type PartitionState, type TableState } from './state.js';
 import { FACT_TABLE, isLegacyPartitionDir, QUARANTINE_TABLE } from './schema.js';
 import { hiveView, type ObjectStorage, type Storage } from './storage.js';
 
@@ -141,7 +142,7 @@ export interface ReadCounts {
 /** A checkpoint this process read or wrote: its version and, by part id, the bucket object each part file holds. */
 interface KnownCheckpoint {
   version: number;
-  parts: Map<string, { bucket: ReadonlyMap<string, unknown>; ref: CheckpointPartRef }>;
+  parts: Map<string, { bucket: object; ref: CheckpointPartRef }>;
 }
 
 export class WarehouseCore {
@@ -243,7 +244,8 @@ export class WarehouseCore {
     if (doc.format === 1) return { state: stateFromCheckpoint(doc), checkpoint: { version, parts: new Map() } };
     if (doc.format !== 2 || !Array.isArray(doc.parts)) throw new Error(`${rel} is not a checkpoint this billing-mart reads (format ${String((doc as { format?: unknown }).format)})`);
     const parts = new Map<string, CheckpointPart>();
-    for (const ref of doc.parts) {
+    // the partitions' parts now; a source's loads when asked for (loads())
+    for (const ref of doc.parts.filter((r) => r.id.startsWith('p/'))) {
       const partText = await this.storage.readText(`${CHECKPOINT_PARTS_DIR}/${ref.file}`);
       if (partText === null) throw new Error(`its part ${CHECKPOINT_PARTS_DIR}/${ref.file} is missing`);
       this.reads.checkpointParts++;
@@ -251,6 +253,36 @@ export class WarehouseCore {
     }
     const { state, buckets } = stateFromParts(doc, parts);
     return { state, checkpoint: { version, parts: new Map(doc.parts.map((ref) => [ref.id, { bucket: buckets.get(ref.id)!, ref }])) } };
+  }
+
+  /**
+   * Reads the unread buckets of `source`'s loads of `kind` that `ids` names (all when undefined) into `state` (the
+   * checkpoint parts they are; the same keys for every version sharing them). Call before asking the loads.
+   */
+  async loads(state: TableState, source: string, kind: keyof SourceLoads, ids?: Iterable<string>): Promise<SourceLoads | undefined> {
+    await this.readUnread(unreadLoads(state, source, kind, ids));
+    return state.loads.get(source);
+  }
+
+  private async readUnread(buckets: readonly UnreadBucket[]): Promise<void> {
+    for (const u of buckets) {
+      const rel = `${CHECKPOINT_PARTS_DIR}/${u.file}`;
+      const text = await this.storage.readText(rel);
+      if (text === null) {
+        // replaced twice by other writers' checkpoints since this process read its own: start again from the latest
+        this.cache = null;
+        throw new RetriableError(`${this.storage.root}/${rel} is gone (the checkpoint this process read was replaced by newer ones); nothing was changed, run again`);
+      }
+      let part: CheckpointPart;
+      try {
+        part = JSON.parse(text) as CheckpointPart;
+      } catch (err) {
+        throw new FatalError(`checkpoint part ${this.storage.root}/${rel} is not valid JSON (${(err as Error).message}); remove ${this.storage.root}/${LAST_CHECKPOINT} to replay the log instead`, { cause: err });
+      }
+      if (!Array.isArray(part.entries) || part.entries.length !== u.entries) throw new FatalError(`checkpoint part ${this.storage.root}/${rel} holds ${Array.isArray(part.entries) ? part.entries.length : 'no'} entries, its head says ${u.entries}; remove ${this.storage.root}/${LAST_CHECKPOINT} to replay the log instead`);
+      this.reads.checkpointParts++;
+      u.load(part.entries as string[]);
+    }
   }
 
   /** The state as of a moment (every version stays reachable), or the current state. */
@@ -560,9 +592,11 @@ export class WarehouseCore {
     // the pointer as it is now (another process may have written a newer checkpoint since this one read its own)
     const pointer = await this.storage.readText(LAST_CHECKPOINT);
     const pointed = pointer === null ? 0 : Number((JSON.parse(pointer) as { version?: unknown }).version) || 0;
-    const reuse = pointed === known.version ? known.parts : new Map<string, { bucket: ReadonlyMap<string, unknown>; ref: CheckpointPartRef }>();
+    const reuse = pointed === known.version ? known.parts : new Map<string, { bucket: object; ref: CheckpointPartRef }>();
     const parts: KnownCheckpoint['parts'] = new Map();
     let written = 0;
+    // unread buckets that commits added to are written whole: read them first
+    await this.readUnread(unreadChanged(state));
     for (const b of stateBuckets(state)) {
       const was = reuse.get(b.id);
       if (was && was.bucket === b.bucket) {

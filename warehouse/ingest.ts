@@ -20,7 +20,7 @@ import { putSmallTable } from './files.js';
 import { dayOfMicros, FACT_DIR_KEY, FACT_TABLE, partitionDir, QUARANTINE, QUARANTINE_COLUMNS, QUARANTINE_DIR_KEY, QUARANTINE_TABLE, quarantineRow } from './schema.js';
 import { convertStaged, publishConverted, stageEvents, type Converted, type Staged } from './stage.js';
 export type { Staged } from './stage.js';
-import { committedLoad, partitionPath, type IndexChange, type PartitionChange } from './state.js';
+import { committedLoad, loadBuckets, partitionPath, type IndexChange, type PartitionChange } from './state.js';
 import type { TuningOptions } from './options.js';
 import { boundAppended, writeTablesInTx, type TableWrite } from './tables.js';
 
@@ -154,7 +154,8 @@ export async function ingestInTx(core: WarehouseCore, tx: Tx, prepared: Prepared
   const { input, staged, converted } = prepared;
   const fingerprint = loadFingerprint(input.source, input.windows, input.inputs);
   const empty: IngestResult = { commitId: null, version: tx.state.version, skipped: true, rowsIn: 0, rowsWritten: 0, duplicatesInBatch: 0, duplicatesExisting: 0, staleVersions: 0, corrections: 0, conflicts: 0, quarantined: 0, filesAdded: 0, partitions: [] };
-  if (committedLoad(tx.state.loads.get(input.source), input.windows.map(windowKey), fingerprint)) return { outcome: null, result: empty };
+  const windowKeys = input.windows.map(windowKey);
+  if (committedLoad(await core.loads(tx.state, input.source, 'fingerprints', loadBuckets(windowKeys)), windowKeys, fingerprint)) return { outcome: null, result: empty };
 
   const changes: PartitionChange[] = [];
   const written: string[] = [];

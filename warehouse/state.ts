@@ -4,7 +4,7 @@
  */
 import { unscaledToText } from '../events/money.js';
 import { landingDayOf } from '../partitions/index.js';
-import { BucketMap, BucketSet } from './buckets.js';
+import { BucketMap, BucketSet, UnreadBucket } from './buckets.js';
 import { currentPartitionDir } from './schema.js';
 
 export interface TotalRow {
@@ -163,12 +163,21 @@ export function committedInputsIn(loads: SourceLoads | undefined, days: DayRange
   const out = new Set<string>();
   if (!loads) return out;
   for (const k of loads.inputs.bucket(NO_MONTH)) out.add(k);
-  for (let m = days.from.slice(0, 7); m <= days.to.slice(0, 7); m = nextMonth(m)) {
+  for (const m of inputBuckets(days).slice(1)) {
     for (const k of loads.inputs.bucket(m)) {
       const d = landingDayOf(k);
       if (d === null || (d >= days.from && d <= days.to)) out.add(k);
     }
   }
+  return out;
+}
+
+/** The committed windows of a source that start on a day in `days` (and keys naming no month). Reads the range's buckets only. */
+export function loadedWindowsIn(loads: SourceLoads | undefined, days: DayRange): Set<string> {
+  const out = new Set<string>();
+  if (!loads) return out;
+  for (const k of loads.windows.bucket(NO_MONTH)) out.add(k);
+  for (const m of inputBuckets(days).slice(1)) for (const k of loads.windows.bucket(m)) if (k.slice(0, 10) >= days.from && k.slice(0, 10) <= days.to) out.add(k);
   return out;
 }
 
@@ -330,40 +339,83 @@ export interface CheckpointPart {
 
 const LOAD_KINDS = { w: 'windows', i: 'inputs', f: 'fingerprints' } as const;
 
-/** Every bucket of the state with its part id; `bucket` is the object (unchanged buckets are the same object). */
-export function stateBuckets(s: TableState): { id: string; bucket: ReadonlyMap<string, unknown>; entries: () => PartitionState[] | string[] }[] {
-  const out: { id: string; bucket: ReadonlyMap<string, unknown>; entries: () => PartitionState[] | string[] }[] = [];
+/** A bucket of the state as a checkpoint sees it: its part id, the object (unchanged buckets are the same object) and its entries. */
+export interface StateBucket {
+  id: string;
+  bucket: object;
+  /** Throws for an unread bucket not loaded (core.ts loads those with additions before a checkpoint). */
+  entries: () => PartitionState[] | string[];
+}
+
+/** Every bucket of the state with its part id. */
+export function stateBuckets(s: TableState): StateBucket[] {
+  const out: StateBucket[] = [];
   for (const [b, m] of s.partitions.buckets) out.push({ id: `p/${b}`, bucket: m, entries: () => [...m.values()] });
   for (const [source, l] of s.loads) {
     for (const [kind, field] of Object.entries(LOAD_KINDS)) {
-      for (const [b, m] of l[field].buckets) out.push({ id: `${kind}/${source}/${b}`, bucket: m, entries: () => [...m.keys()] });
+      for (const [b, m] of l[field].buckets) {
+        const keys = (): string[] => {
+          if (!(m instanceof UnreadBucket)) return [...m.keys()];
+          if (!m.loaded) throw new Error(`internal: part ${kind}/${source}/${b} of the state is not read`);
+          return [...m.loaded];
+        };
+        out.push({ id: `${kind}/${source}/${b}`, bucket: m, entries: keys });
+      }
     }
   }
   return out;
 }
 
-/** The state of a checkpoint head and its parts (by id); the buckets made are returned by id too (to know them unchanged later). */
-export function stateFromParts(head: CheckpointHead, parts: ReadonlyMap<string, CheckpointPart>): { state: TableState; buckets: Map<string, ReadonlyMap<string, unknown>> } {
+/** The unread buckets of a source's loads (`kind` windows / inputs / fingerprints; `ids`: some buckets only) not loaded yet. */
+export function unreadLoads(s: TableState, source: string, kind: keyof SourceLoads, ids?: Iterable<string>): UnreadBucket[] {
+  return s.loads.get(source)?.[kind].toRead(ids) ?? [];
+}
+
+/** Every unread bucket of the state not loaded yet that has keys added since its part (a checkpoint must write it). */
+export function unreadChanged(s: TableState): UnreadBucket[] {
+  const out: UnreadBucket[] = [];
+  for (const l of s.loads.values()) for (const field of Object.values(LOAD_KINDS)) for (const u of l[field].toRead()) if (u.added.length > 0) out.push(u);
+  return out;
+}
+
+/** The buckets of `windowKeys`' loads bucket (and of loads from a format-1 checkpoint): what committedLoad reads. */
+export function loadBuckets(windowKeys: readonly string[]): string[] {
+  return [loadBucket(loadKey(windowKeys, 'x')), OLD_LOADS];
+}
+
+/** The buckets committedInputsIn and loadedWindowsIn read for `days` (the months of the range, and keys of no month). */
+export function inputBuckets(days: DayRange): string[] {
+  const out = [NO_MONTH];
+  for (let m = days.from.slice(0, 7); m <= days.to.slice(0, 7); m = nextMonth(m)) out.push(m);
+  return out;
+}
+
+/**
+ * The state of a checkpoint head and its partition parts (by id); a source's loads stay unread (UnreadBucket: read
+ * when asked for, core.ts). The buckets made are returned by id too (to know them unchanged later).
+ */
+export function stateFromParts(head: CheckpointHead, parts: ReadonlyMap<string, CheckpointPart>): { state: TableState; buckets: Map<string, object> } {
   if (head.format !== 2 || !Number.isInteger(head.version) || !Array.isArray(head.parts)) throw new Error('not a format-2 checkpoint');
   const partitionBuckets = new Map<string, Map<string, PartitionState>>();
-  const loadBuckets = new Map<string, { windows: Map<string, string[]>; inputs: Map<string, string[]>; fingerprints: Map<string, string[]> }>();
+  const unread = new Map<string, { windows: Map<string, UnreadBucket>; inputs: Map<string, UnreadBucket>; fingerprints: Map<string, UnreadBucket> }>();
   for (const ref of head.parts) {
-    const part = parts.get(ref.id);
-    if (!part || part.id !== ref.id || !Array.isArray(part.entries) || part.entries.length !== ref.entries) throw new Error(`part ${ref.id} (${ref.file}) is missing or not what the head says`);
     const [kind, ...rest] = ref.id.split('/');
     if (kind === 'p') {
+      const part = parts.get(ref.id);
+      if (!part || part.id !== ref.id || !Array.isArray(part.entries) || part.entries.length !== ref.entries) throw new Error(`part ${ref.id} (${ref.file}) is missing or not what the head says`);
       partitionBuckets.set(rest.join('/'), new Map((part.entries as PartitionState[]).map((p) => [partitionPath(p.table, p.dir), p])));
     } else if (kind === 'w' || kind === 'i' || kind === 'f') {
       const bucket = rest.pop()!;
       const source = rest.join('/');
-      let l = loadBuckets.get(source);
-      if (!l) loadBuckets.set(source, (l = { windows: new Map(), inputs: new Map(), fingerprints: new Map() }));
-      l[LOAD_KINDS[kind]].set(bucket, part.entries as string[]);
+      let l = unread.get(source);
+      if (!l) unread.set(source, (l = { windows: new Map(), inputs: new Map(), fingerprints: new Map() }));
+      l[LOAD_KINDS[kind]].set(bucket, new UnreadBucket(ref.file, ref.entries));
     } else throw new Error(`part ${ref.id}: unknown kind`);
   }
   const loads = new Map<string, SourceLoads>();
-  for (const [source, l] of loadBuckets) {
-    loads.set(source, { windows: BucketSet.fromBuckets(windowBucket, l.windows), inputs: BucketSet.fromBuckets(inputBucket, l.inputs), fingerprints: BucketSet.fromBuckets(loadBucket, l.fingerprints) });
+  const none = new Map<string, string[]>();
+  for (const [source, l] of unread) {
+    loads.set(source, { windows: BucketSet.fromBuckets(windowBucket, none, l.windows), inputs: BucketSet.fromBuckets(inputBucket, none, l.inputs), fingerprints: BucketSet.fromBuckets(loadBucket, none, l.fingerprints) });
   }
   const state: TableState = {
     version: head.version,

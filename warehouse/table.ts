@@ -13,7 +13,7 @@ import { convertPrepared, discardPrepared, ingestInTx, openPrepareScratch, prepa
 import { reenrichInTx, type ReenrichResult } from './reenrich.js';
 import { tuning, type TuningOptions, type WarehouseOptions } from './options.js';
 import { BILLING_RECORDS_TABLE, dayOfPartitionDir, DIMENSION_DIR_KEY, DIMENSION_PARTITION_KEY, dimensionColumns, FACT_DIR_KEY, FACT_TABLE, partitionDir } from './schema.js';
-import { committedInputsIn, manifestDocument, partitionPath, partitionsOf, type CommitEntry, type DayRange, type ManifestDocument, type PartitionState } from './state.js';
+import { committedInputsIn, inputBuckets, loadedWindowsIn, manifestDocument, partitionPath, partitionsOf, type CommitEntry, type DayRange, type ManifestDocument, type PartitionState } from './state.js';
 import { LocalStorage, type ObjectStorage } from './storage.js';
 import { putSmallTable } from './files.js';
 import { wallClock } from './lock.js';
@@ -145,13 +145,14 @@ export class FactTable {
    * folders of those days (and paths naming no day): what a read of those folders needs, bounded by the range.
    */
   async committedInputs(source: string, days?: DayRange): Promise<Set<string>> {
-    const loads = (await this.core.current()).loads.get(source);
+    const loads = await this.core.loads(await this.core.current(), source, 'inputs', days ? inputBuckets(days) : undefined);
     return days ? committedInputsIn(loads, days) : new Set(loads?.inputs ?? []);
   }
 
-  /** Window keys (partitions.windowKey) committed for a source. */
-  async loadedWindows(source: string): Promise<Set<string>> {
-    return new Set((await this.core.current()).loads.get(source)?.windows ?? []);
+  /** Window keys (partitions.windowKey) committed for a source; with `days`, only those of windows starting on those days. */
+  async loadedWindows(source: string, days?: DayRange): Promise<Set<string>> {
+    const loads = await this.core.loads(await this.core.current(), source, 'windows', days ? inputBuckets(days) : undefined);
+    return days ? loadedWindowsIn(loads, days) : new Set(loads?.windows ?? []);
   }
 
   private async partition(table: string, dir: string, asOfMs?: number): Promise<PartitionState | null> {

@@ -231,8 +231,9 @@ export class FakeWarehouse implements WarehousePort {
     const all = [...(this.inputs.get(source) ?? [])];
     return new Set(days ? all.filter((k) => { const d = landingDayOf(k); return d === null || (d >= days.from && d <= days.to); }) : all);
   }
-  async loadedWindows(source: string) {
-    return new Set(this.windows.get(source) ?? []);
+  async loadedWindows(source: string, days?: { from: string; to: string }) {
+    const all = [...(this.windows.get(source) ?? [])];
+    return new Set(days ? all.filter((k) => k.slice(0, 10) >= days.from && k.slice(0, 10) <= days.to) : all);
   }
   async manifests(days: readonly string[]): Promise<Map<string, DayManifest | null>> {
     const out = new Map<string, DayManifest | null>();

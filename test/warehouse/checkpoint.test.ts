@@ -101,7 +101,7 @@ const partsDir = (wh: string) => path.join(wh, '_store', 'checkpoints', 'parts')
 const head = (wh: string, v: number) => JSON.parse(readFileSync(path.join(wh, '_store', 'checkpoints', `${String(v).padStart(10, '0')}.json`), 'utf8')) as CheckpointHead;
 
 describe('checkpoints in parts: only the buckets a commit changed are written again', () => {
-  it('a checkpoint writes the parts of the months the commits since the last one touched and names the others again; a new process reads it whole', async () => {
+  it('a checkpoint writes the parts of the months the commits since the last one touched and names the others again; a new process opens from it', async () => {
     const wh = tmpWarehouse();
     const t = await FactTable.open(wh, { checkpointInterval: 1, autoCompactFileCount: 0 });
     const days = ['2024-01-05', '2024-02-05', '2024-03-05', '2024-04-05', '2024-05-05'];
@@ -121,7 +121,8 @@ describe('checkpoints in parts: only the buckets a commit changed are written ag
 
     const r = await FactTable.open(wh);
     expect((await r.info()).version).toBe(6);
-    expect(r.core.reads).toEqual({ checkpoints: 1, checkpointParts: h.parts.length, logEntries: 0 });
+    // opening reads the partitions' parts; a source's loads are read when asked for
+    expect(r.core.reads).toEqual({ checkpoints: 1, checkpointParts: h.parts.filter((p) => p.id.startsWith('p/')).length, logEntries: 0 });
     expect((await r.manifest('2024-03-06'))!.rows).toBe(5);
     expect([...(await r.loadedWindows('stripe'))]).toHaveLength(6);
     expect([...(await r.committedInputs('stripe'))]).toHaveLength(6);
@@ -161,6 +162,36 @@ describe('checkpoints in parts: only the buckets a commit changed are written ag
     expect((await ingestDay(r, 8, '2024-03-02')).skipped).toBe(true);
     expect((await r.history()).map((x) => x.version)).toEqual([1, 2, 3, 4, 5]);
     expect(await readFactText(wh)).toHaveLength(25);
+  });
+
+  it("a new process reads a source's loads only for the months it asks; commits add to unread months, and the next checkpoint writes them whole", async () => {
+    const wh = tmpWarehouse();
+    const t = await FactTable.open(wh, { checkpointInterval: 4, autoCompactFileCount: 0 });
+    const days = ['2024-01-05', '2024-02-05', '2024-03-05', '2024-04-05'];
+    for (const [n, d] of days.entries()) await ingestDay(t, n, d);
+    const r = await FactTable.open(wh, { checkpointInterval: 4, autoCompactFileCount: 0 });
+    await r.info();
+    const opened = r.core.reads.checkpointParts;
+    expect(opened).toBe(4); // the 4 months of fact partitions
+    // one month of inputs
+    expect([...(await r.committedInputs('stripe', { from: '2024-02-01', to: '2024-02-29' }))]).toEqual([`stripe/2024-02-05/00/f1.csv@${'1'.repeat(64)}`]);
+    expect(r.core.reads.checkpointParts).toBe(opened + 1);
+    expect([...(await r.loadedWindows('stripe', { from: '2024-03-05', to: '2024-03-05' }))]).toEqual(['2024-03-05T00:00Z/2024-03-05T04:00Z']);
+    expect(r.core.reads.checkpointParts).toBe(opened + 2);
+    // commits into months whose loads this process never read (the same-load check reads its month's fingerprints)
+    await ingestDay(r, 5, '2024-01-06');
+    await ingestDay(r, 6, '2024-04-06');
+    await ingestDay(r, 7, '2024-05-06');
+    await ingestDay(r, 8, '2024-01-07'); // version 8: a checkpoint
+    expect(head(wh, 8).format).toBe(2);
+    const again = await FactTable.open(wh);
+    expect((await again.info()).version).toBe(8);
+    expect([...(await again.committedInputs('stripe'))].sort()).toEqual(
+      [[0, '2024-01-05'], [1, '2024-02-05'], [2, '2024-03-05'], [3, '2024-04-05'], [5, '2024-01-06'], [6, '2024-04-06'], [7, '2024-05-06'], [8, '2024-01-07']].map(([n, d]) => `stripe/${d}/00/f${n}.csv@${String(n).repeat(64)}`).sort(),
+    );
+    expect([...(await again.loadedWindows('stripe'))]).toHaveLength(8);
+    for (const [n, d] of [[0, '2024-01-05'], [5, '2024-01-06'], [8, '2024-01-07']] as const) expect((await ingestDay(again, n, d)).skipped).toBe(true);
+    expect(await readFactText(wh)).toHaveLength(40);
   });
 
   it('a missing part makes the checkpoint unusable: the log is replayed (with a warning), never a wrong state', async () => {
