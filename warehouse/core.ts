@@ -38,7 +38,7 @@ import { FatalError, RetriableError } from '../events/errors.js';
 import { asDiskFull } from '../events/io.js';
 import { LockManager, type Lease, type LeaseClock } from './lock.js';
 import type { UnreadBucket } from './buckets.js';
-import { applyCommit, currentPartitionPath, EMPTY_STATE, manifestDocument, partitionPath, replay, stateBuckets, stateFromCheckpoint, stateFromParts, unreadChanged, unreadLoads, type SourceLoads, type CheckpointDocument, type CheckpointHead, type CheckpointPart, type CheckpointPartRef, type CommitEntry, type IndexChange, type Operation, type PartitionChange, type PartitionState, type TableState } from './state.js';
+import { applyCommit, currentPartitionPath, EMPTY_STATE, manifestDocument, partitionPath, replay, stateBuckets, stateFromCheckpoint, stateFromParts, unreadLoads, unreadOf, type SourceLoads, type CheckpointDocument, type CheckpointHead, type CheckpointPart, type CheckpointPartRef, type CommitEntry, type IndexChange, type Operation, type PartitionChange, type PartitionState, type TableState } from './state.js';
 import { FACT_TABLE, isLegacyPartitionDir, QUARANTINE_TABLE } from './schema.js';
 import { hiveView, type ObjectStorage, type Storage } from './storage.js';
 
@@ -595,8 +595,8 @@ export class WarehouseCore {
     const reuse = pointed === known.version ? known.parts : new Map<string, { bucket: object; ref: CheckpointPartRef }>();
     const parts: KnownCheckpoint['parts'] = new Map();
     let written = 0;
-    // unread buckets that commits added to are written whole: read them first
-    await this.readUnread(unreadChanged(state));
+    // what is written whole must be read first: the unread buckets commits added to, or all when nothing is reused
+    await this.readUnread(unreadOf(state, reuse === known.parts ? 'changed' : 'all'));
     for (const b of stateBuckets(state)) {
       const was = reuse.get(b.id);
       if (was && was.bucket === b.bucket) {

@@ -371,10 +371,10 @@ export function unreadLoads(s: TableState, source: string, kind: keyof SourceLoa
   return s.loads.get(source)?.[kind].toRead(ids) ?? [];
 }
 
-/** Every unread bucket of the state not loaded yet that has keys added since its part (a checkpoint must write it). */
-export function unreadChanged(s: TableState): UnreadBucket[] {
+/** The unread buckets of the state not loaded yet: those with keys added since their part (`changed`), or all. */
+export function unreadOf(s: TableState, which: 'changed' | 'all'): UnreadBucket[] {
   const out: UnreadBucket[] = [];
-  for (const l of s.loads.values()) for (const field of Object.values(LOAD_KINDS)) for (const u of l[field].toRead()) if (u.added.length > 0) out.push(u);
+  for (const l of s.loads.values()) for (const field of Object.values(LOAD_KINDS)) for (const u of l[field].toRead()) if (which === 'all' || u.added.length > 0) out.push(u);
   return out;
 }
 

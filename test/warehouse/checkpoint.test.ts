@@ -17,6 +17,20 @@ afterEach(() => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
+/** The process warnings emitted while `fn` runs, joined by newlines. */
+async function warningsOf(fn: () => Promise<void>): Promise<string> {
+  const warnings: string[] = [];
+  const onWarn = (e: Error) => warnings.push(e.message);
+  process.on('warning', onWarn);
+  try {
+    await fn();
+    await new Promise((res) => setImmediate(res));
+  } finally {
+    process.off('warning', onWarn);
+  }
+  return warnings.join('\n');
+}
+
 const ingest = (table: FactTable, n: number, days = ['2024-01-03']) =>
   table.commitIngest({
     runId: `run-${n}`,
@@ -70,19 +84,13 @@ describe('checkpoints: opening the table reads the latest checkpoint and the few
     const w = await FactTable.open(wh, { checkpointInterval: 2, autoCompactFileCount: 0 });
     for (let n = 0; n < 5; n++) await ingest(w, n);
     writeFileSync(path.join(wh, '_store', 'checkpoints', '0000000004.json'), '{"format":1,"vers');
-    const warnings: string[] = [];
-    const onWarn = (e: Error) => warnings.push(e.message);
-    process.on('warning', onWarn);
-    try {
+    const warnings = await warningsOf(async () => {
       const r = await FactTable.open(wh);
       expect((await r.info()).version).toBe(5);
       expect([...(await r.committedInputs('stripe'))]).toHaveLength(5);
       expect(r.core.reads).toEqual({ checkpoints: 0, checkpointParts: 0, logEntries: 5 });
-      await new Promise((res) => setImmediate(res));
-      expect(warnings.join('\n')).toMatch(/_last_checkpoint is unusable/);
-    } finally {
-      process.off('warning', onWarn);
-    }
+    });
+    expect(warnings).toMatch(/_last_checkpoint is unusable/);
   });
 });
 
@@ -194,25 +202,35 @@ describe('checkpoints in parts: only the buckets a commit changed are written ag
     expect(await readFactText(wh)).toHaveLength(40);
   });
 
+  it('a process whose checkpoint another process replaced writes its next checkpoint whole, its unread months read first', async () => {
+    const wh = tmpWarehouse();
+    const a = await FactTable.open(wh, { checkpointInterval: 2, autoCompactFileCount: 0 });
+    for (const [n, d] of ['2024-01-05', '2024-02-05'].entries()) await ingestDay(a, n, d);
+    const b = await FactTable.open(wh, { checkpointInterval: 2, autoCompactFileCount: 0 });
+    await b.info(); // opened from the checkpoint of version 2: stripe's loads unread
+    await ingestDay(a, 2, '2024-03-05');
+    await ingestDay(a, 3, '2024-03-06'); // version 4: a's checkpoint replaces b's
+    await ingestDay(b, 4, '2024-04-05'); // version 5: b knows checkpoint 2, the pointer says 4: every part written
+    expect(head(wh, 5).parts.every((p) => p.file.startsWith('0000000005-'))).toBe(true);
+    const r = await FactTable.open(wh);
+    expect([...(await r.committedInputs('stripe'))]).toHaveLength(5);
+    expect([...(await r.loadedWindows('stripe'))]).toHaveLength(5);
+    expect((await ingestDay(r, 0, '2024-01-05')).skipped).toBe(true);
+  });
+
   it('a missing part makes the checkpoint unusable: the log is replayed (with a warning), never a wrong state', async () => {
     const wh = tmpWarehouse();
     const t = await FactTable.open(wh, { checkpointInterval: 2, autoCompactFileCount: 0 });
     for (const [n, d] of ['2024-01-05', '2024-02-05', '2024-02-06', '2024-02-07'].entries()) await ingestDay(t, n, d);
     const h = head(wh, 4);
     rmSync(path.join(partsDir(wh), h.parts.find((p) => p.id === 'p/fact_billing_event/2024-02')!.file));
-    const warnings: string[] = [];
-    const onWarn = (e: Error) => warnings.push(e.message);
-    process.on('warning', onWarn);
-    try {
+    const warnings = await warningsOf(async () => {
       const r = await FactTable.open(wh);
       expect((await r.info()).version).toBe(4);
       expect((await r.manifest('2024-02-06'))!.rows).toBe(5);
       expect(r.core.reads.logEntries).toBe(4);
-      await new Promise((res) => setImmediate(res));
-      expect(warnings.join('\n')).toMatch(/_last_checkpoint is unusable \(its part .* is missing\)/);
-    } finally {
-      process.off('warning', onWarn);
-    }
+    });
+    expect(warnings).toMatch(/_last_checkpoint is unusable \(its part .* is missing\)/);
   });
 });
 
