@@ -139,7 +139,8 @@ export function dayChecker(): (e: BillingEvent, where: () => string) => void {
   };
 }
 
-function cmpStr(a: string, b: string): number {
+/** JavaScript string order: the order LineBuffer sorts a run in (run-merge.ts merges runs in it). */
+export function cmpStr(a: string, b: string): number {
   return a === b ? 0 : a < b ? -1 : 1;
 }
 function cmpBig(a: bigint, b: bigint): number {

@@ -14,8 +14,8 @@
  */
 import { writeAll } from '../events/io.js';
 import { RetriableError } from '../events/errors.js';
-import type { ConflictInfo } from './batch-rules.js';
-import { STAGED_FIELDS, VALUE_FIELDS, stagedValuesOf } from './lines.js';
+import { inBatch, type ConflictInfo } from './batch-rules.js';
+import { STAGED_FIELDS, VALUE_FIELDS, cmpStr, stagedValuesOf } from './lines.js';
 import { createLocalFile, openLocalRead, removeLocal, type FileHandle } from './scratch.js';
 
 /** The event_id hash and `_ord` of every row a spilled batch staged (off the V8 heap: 22 MB for 1.8 M rows). */
@@ -192,9 +192,10 @@ interface Candidate {
   values: string;
 }
 
-/** Highest seqn, then source_file, source_position, ingest_run_id (each descending), then the first staged. */
+/** The in-batch rule (highest seqn), then source_file, source_position, ingest_run_id (each descending), then the first staged. */
 function beats(a: Candidate, b: Candidate): boolean {
-  if (a.seqn !== b.seqn) return a.seqn > b.seqn;
+  const v = inBatch(a, b).order;
+  if (v !== 0) return v > 0;
   const f = cmpBytes(a.file, b.file);
   if (f !== 0) return f > 0;
   if (a.pos !== b.pos) return a.pos > b.pos;
@@ -252,7 +253,7 @@ export async function resolveCrossRun(files: readonly string[], groups: readonly
       for (const c of list) {
         if (c === w) continue;
         out.losers.add(c.ord);
-        if (c.seqn === w.seqn && c.values !== w.values) {
+        if (inBatch(c, w).conflict) {
           const text = (x: Candidate) => stagedValuesOf(x.values.split('\0'));
           found.push({ ord: c.ord, info: { eventId: id, seqn: c.seqn, sourceFile: c.file, sourcePosition: c.pos, values: text(c), keptValues: text(w), keptAt: `${w.file}:${w.pos}` } });
         } else out.duplicates++;
@@ -273,10 +274,6 @@ interface Head {
   ts: bigint;
   seqn: bigint;
   id: string;
-}
-
-function cmpStr(a: string, b: string): number {
-  return a === b ? 0 : a < b ? -1 : 1;
 }
 
 /** The partition order of two lines (LineBuffer.sortedByDay's comparison). */
