@@ -61,6 +61,8 @@ export interface IngestResult {
   filesAdded: number;
   /** Days (YYYY-MM-DD) that received rows. */
   partitions: string[];
+  /** Rows of the source's event index the dedupe read (versions.ts VersionCounts.indexRowsRead). */
+  indexRowsRead: number;
   /**
    * Where the commit's time went (ms): the part of its prepare done in this call, outside the writer lock (staging
    * and the Parquet conversion; a prepare staged elsewhere: the conversion), waiting for the lock, and holding it.
@@ -153,13 +155,13 @@ export async function discardPrepared(core: WarehouseCore, p: PreparedIngest): P
 export async function ingestInTx(core: WarehouseCore, tx: Tx, prepared: PreparedIngest, t: TuningOptions): Promise<{ outcome: TxOutcome | null; result: IngestResult }> {
   const { input, staged, converted } = prepared;
   const fingerprint = loadFingerprint(input.source, input.windows, input.inputs);
-  const empty: IngestResult = { commitId: null, version: tx.state.version, skipped: true, rowsIn: 0, rowsWritten: 0, duplicatesInBatch: 0, duplicatesExisting: 0, staleVersions: 0, corrections: 0, conflicts: 0, quarantined: 0, filesAdded: 0, partitions: [] };
+  const empty: IngestResult = { commitId: null, version: tx.state.version, skipped: true, rowsIn: 0, rowsWritten: 0, duplicatesInBatch: 0, duplicatesExisting: 0, staleVersions: 0, corrections: 0, conflicts: 0, quarantined: 0, filesAdded: 0, partitions: [], indexRowsRead: 0 };
   const windowKeys = input.windows.map(windowKey);
   if (committedLoad(await core.loads(tx.state, input.source, 'fingerprints', loadBuckets(windowKeys)), windowKeys, fingerprint)) return { outcome: null, result: empty };
 
   const changes: PartitionChange[] = [];
   const written: string[] = [];
-  const counts = { duplicatesInBatch: 0, duplicatesExisting: 0, staleVersions: 0, corrections: 0, conflicts: 0, rowsWritten: 0, filesAdded: 0 };
+  const counts = { duplicatesInBatch: 0, duplicatesExisting: 0, staleVersions: 0, corrections: 0, conflicts: 0, indexRowsRead: 0, rowsWritten: 0, filesAdded: 0 };
   await core.fault('ingest:after-read');
   const conflicts: QuarantineEntry[] = [];
   let index: IndexChange | null = null;
@@ -202,6 +204,7 @@ export async function ingestInTx(core: WarehouseCore, tx: Tx, prepared: Prepared
     quarantined: quarantine.length,
     filesAdded,
     partitions: written,
+    indexRowsRead: counts.indexRowsRead,
   };
   const outcome: TxOutcome = {
     operation: 'ingest',

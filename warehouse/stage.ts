@@ -149,7 +149,7 @@ export async function publishConverted(core: WarehouseCore, tx: Tx, conn: DuckDB
   if (c.days.size === 0) return { days: out, index: null, conflicts };
   const winners = `(SELECT ${columnList(FACT_COLUMNS)} FROM ${readParquetSql([...c.days.values()].map((d) => d.local))})`;
   const res = await resolveVersions(conn, core, tx, source, input.runId, winners);
-  for (const k of ['duplicatesExisting', 'staleVersions', 'conflicts', 'corrections'] as const) counts[k] += res.counts[k];
+  for (const k of ['duplicatesExisting', 'staleVersions', 'conflicts', 'corrections', 'indexRowsRead'] as const) counts[k] += res.counts[k];
   conflicts.push(...res.conflicts);
   // the index segment first: it reads the prepared files, which the days below move into the commit
   const index = await writeIndexSegment(conn, core, tx, source, winners, res);

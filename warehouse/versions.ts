@@ -93,12 +93,42 @@ export const INDEX_DIR = '_index';
 const MATCHED = 'ingest_matched';
 const ACTIONS = 'ingest_actions';
 const REVERSALS = 'ingest_reversals';
+/** The batch's event ids, and the index entries of those the index knows (the highest v of each). */
+const IDS = 'ingest_ids';
+const KNOWN = 'ingest_known';
+
+/**
+ * Runs `statement` under DuckDB's profiler and returns the rows its Parquet scans produced: what the lookup read,
+ * counted by the engine that read it (a scan skipping a row group by its min/max does not count its rows).
+ */
+export async function parquetRowsRead(conn: DuckDBConnection, statement: string): Promise<number> {
+  const rows = await queryAll(conn, `EXPLAIN (ANALYZE, FORMAT JSON) ${statement}`);
+  const plan = JSON.parse(String(rows[0]?.[1])) as ProfiledOp;
+  let n = 0;
+  const walk = (op: ProfiledOp) => {
+    if (op.operator_type === 'TABLE_SCAN' && op.extra_info?.Function === 'READ_PARQUET') n += Number(op.operator_cardinality ?? 0);
+    for (const c of op.children ?? []) walk(c);
+  };
+  walk(plan);
+  return n;
+}
+interface ProfiledOp {
+  operator_type?: string;
+  operator_cardinality?: number;
+  extra_info?: { Function?: string };
+  children?: ProfiledOp[];
+}
 
 export interface VersionCounts {
   duplicatesExisting: number;
   staleVersions: number;
   conflicts: number;
   corrections: number;
+  /**
+   * Index rows the lookup read: the rows DuckDB's Parquet scans of the source's index segments produced (profiled,
+   * EXPLAIN ANALYZE), i.e. the rows of the row groups they did not skip. The work of the lookup, counted.
+   */
+  indexRowsRead: number;
 }
 
 export interface Resolution {
@@ -127,17 +157,21 @@ const text = (v: unknown): string | null => (v === null || v === undefined ? nul
 export async function resolveVersions(conn: DuckDBConnection, core: WarehouseCore, tx: Tx, source: string, runId: string, winners: string): Promise<Resolution> {
   const state = tx.state;
   const segments = await indexSegments(conn, core, tx, source);
-  const res: Resolution = { counts: { duplicatesExisting: 0, staleVersions: 0, conflicts: 0, corrections: 0 }, conflicts: [], reversalDays: new Map(), restatementDays: new Set(), segments };
+  const res: Resolution = { counts: { duplicatesExisting: 0, staleVersions: 0, conflicts: 0, corrections: 0, indexRowsRead: 0 }, conflicts: [], reversalDays: new Map(), restatementDays: new Set(), segments };
   const w = `SELECT event_id, seqn, event_type, epoch_us(event_ts) AS ts, amount, currency, mrr_delta, source_version, source_file, source_position, ingest_run_id, CAST(event_date AS VARCHAR) AS day FROM ${winners}`;
   if (segments.length === 0) {
     await conn.run(`CREATE OR REPLACE TEMP TABLE ${MATCHED} AS SELECT *, NULL::VARCHAR AS eff_id, NULL::BIGINT AS r_seqn, NULL::VARCHAR AS r_type, NULL::BIGINT AS r_ts, NULL::DECIMAL(38,9) AS r_amount, NULL::VARCHAR AS r_currency, NULL::DECIMAL(38,9) AS r_mrr FROM (${w}) WHERE false`);
   } else {
+    await conn.run(`CREATE OR REPLACE TEMP TABLE ${IDS} AS SELECT event_id FROM ${winners}`);
+    res.counts.indexRowsRead = await parquetRowsRead(
+      conn,
+      `CREATE OR REPLACE TEMP TABLE ${KNOWN} AS SELECT ${INDEX_SELECT} FROM ${readParquetSql(await Promise.all(segments.map((s) => core.storage.localFile(s.blob))))}
+        WHERE event_id IN (SELECT event_id FROM ${IDS})
+        QUALIFY row_number() OVER (PARTITION BY event_id ORDER BY v DESC) = 1`,
+    );
     await conn.run(`CREATE OR REPLACE TEMP TABLE ${MATCHED} AS
-      WITH w AS (${w}),
-      i AS (SELECT * FROM ${readParquetSql(await Promise.all(segments.map((s) => core.storage.localFile(s.blob))))} WHERE event_id IN (SELECT event_id FROM w)
-            QUALIFY row_number() OVER (PARTITION BY event_id ORDER BY v DESC) = 1)
       SELECT w.*, i.eff_id, i.seqn AS r_seqn, i.event_type AS r_type, i.event_ts AS r_ts, i.amount AS r_amount, i.currency AS r_currency, i.mrr_delta AS r_mrr
-      FROM w JOIN i USING (event_id)`);
+      FROM (${w}) w JOIN ${KNOWN} i USING (event_id)`);
   }
   const rows = await queryAll(conn, `SELECT event_id, seqn, event_type, ts, amount::VARCHAR, currency, mrr_delta::VARCHAR, source_file, source_position, day,
       eff_id, r_seqn, r_type, r_ts, r_amount::VARCHAR, r_currency, r_mrr::VARCHAR FROM ${MATCHED}`);
@@ -262,6 +296,11 @@ const INDEX_SELECT = 'event_id, eff_id, seqn, event_type, event_ts, amount, curr
  */
 const INDEX_PARQUET = '(FORMAT PARQUET, COMPRESSION ZSTD, COMPRESSION_LEVEL 1)';
 
+/** Writes one index file (rows of INDEX_SELECT's columns) from `select` at the local path `local`; returns its row count. */
+export async function writeIndexFile(conn: DuckDBConnection, select: string, local: string): Promise<number> {
+  return copyCount(conn, `COPY (${select}) TO ${sqlString(local)} ${INDEX_PARQUET}`);
+}
+
 /**
  * Writes this commit's index segment (entries for the ids it recorded or whose seqn/effective row changed),
  * merging trailing segments binary-counter style, and returns the source's new segment list (null: unchanged).
@@ -274,13 +313,12 @@ export async function writeIndexSegment(conn: DuckDBConnection, core: WarehouseC
   const blob = `${dir}/seg-${tx.commitId}.parquet`;
   const scratch = await core.storage.scratchDir(tx.tmpDir);
   const local = `${scratch}/index-seg-${encodeURIComponent(source)}.parquet`;
-  const n = await copyCount(
+  const n = await writeIndexFile(
     conn,
-    `COPY (
-      SELECT event_id, event_id AS eff_id, seqn, event_type, epoch_us(event_ts) AS event_ts, amount, currency, mrr_delta, ${v}::BIGINT AS v FROM ${winners} WHERE ${originalsWhere()}
+    `SELECT event_id, event_id AS eff_id, seqn, event_type, epoch_us(event_ts) AS event_ts, amount, currency, mrr_delta, ${v}::BIGINT AS v FROM ${winners} WHERE ${originalsWhere()}
       UNION ALL
-      SELECT m.event_id, a.new_eff_id, m.seqn, m.event_type, m.ts, m.amount, m.currency, m.mrr_delta, ${v}::BIGINT FROM ${MATCHED} m JOIN ${ACTIONS} a USING (event_id))
-      TO ${sqlString(local)} ${INDEX_PARQUET}`,
+      SELECT m.event_id, a.new_eff_id, m.seqn, m.event_type, m.ts, m.amount, m.currency, m.mrr_delta, ${v}::BIGINT FROM ${MATCHED} m JOIN ${ACTIONS} a USING (event_id)`,
+    local,
   );
   const before = res.segments;
   if (n === 0) return tx.state.indexes.has(source) ? null : { source, segments: [...before] };
@@ -294,12 +332,7 @@ export async function writeIndexSegment(conn: DuckDBConnection, core: WarehouseC
   const merged = `${dir}/merged-${tx.commitId}.parquet`;
   const mergedLocal = `${scratch}/index-merged-${encodeURIComponent(source)}.parquet`;
   const inputs = await Promise.all(tail.map((s) => (s.blob === blob ? Promise.resolve(local) : core.storage.localFile(s.blob))));
-  const rows = await copyCount(
-    conn,
-    `COPY (SELECT ${INDEX_SELECT} FROM ${readParquetSql(inputs)}
-      QUALIFY row_number() OVER (PARTITION BY event_id ORDER BY v DESC) = 1)
-      TO ${sqlString(mergedLocal)} ${INDEX_PARQUET}`,
-  );
+  const rows = await writeIndexFile(conn, `SELECT ${INDEX_SELECT} FROM ${readParquetSql(inputs)} QUALIFY row_number() OVER (PARTITION BY event_id ORDER BY v DESC) = 1`, mergedLocal);
   await core.storage.putFile(merged, mergedLocal);
   segments.push({ blob: merged, rows, version: v });
   return { source, segments };
