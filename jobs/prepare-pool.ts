@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { fromTransferable, type TransferableError } from '../events/error-transfer.js';
 import { FatalError, RetriableError } from '../events/errors.js';
+import { DEFAULT_TUNING } from '../warehouse/options.js';
 import { eventsOut, observationsIn, type MrrHook, type PreparedBatch, type PrepareTask, type WireEvent, type WireObservation } from './prepare.js';
 
 /** What runs prepares somewhere else (a worker pool; the jobs layer only sees this). */
@@ -60,9 +61,23 @@ export function workerHeapMb(): number {
   return Math.max(16, Math.min(WORKER_HEAP_MB, Math.floor(v8.getHeapStatistics().heap_size_limit / 2 ** 20)));
 }
 
+/**
+ * The staging budget of one prepare when `concurrent` prepares run at once: the warehouse's `spillRows` and
+ * `spillBytes` are the budget of the process (its RSS target is one number), so each of the pool's threads gets
+ * its share (at least 1 row and 1 MiB). A (source, day) under the share never spills, so small days are prepared
+ * exactly as before; a big one spills earlier (the same output: run-merge.ts). Two prepares each holding the whole
+ * budget took a 2 M-event day's ingest to 600–700 MB of RSS (docs/bench.md, "Two big prepares at once").
+ */
+export function budgetShare(b: { spillRows: number; spillBytes?: number }, concurrent: number): { spillRows: number; spillBytes: number } {
+  const n = Math.max(1, Math.floor(concurrent));
+  return { spillRows: Math.max(1, Math.floor(b.spillRows / n)), spillBytes: Math.max(2 ** 20, Math.floor((b.spillBytes ?? DEFAULT_TUNING.spillBytes) / n)) };
+}
+
 interface Slot {
   worker: Worker;
   busy: boolean;
+  /** Replaced after a spilled prepare (its exit is not a failure). */
+  retired?: boolean;
 }
 
 export class PreparePool implements PrepareExecutor {
@@ -74,6 +89,8 @@ export class PreparePool implements PrepareExecutor {
   private closed = false;
   /** Tasks run so far (tests and logs: the worker path was taken). */
   tasksRun = 0;
+  /** Threads replaced after a spilled prepare (tests and logs). */
+  retired = 0;
 
   constructor(readonly size: number, private readonly script: string = workerScript()) {
     if (!(size >= 1)) throw new Error(`internal: prepare pool size ${size}`);
@@ -88,7 +105,7 @@ export class PreparePool implements PrepareExecutor {
           this.pending.set(id, { resolve, reject, slot, mrr });
           slot.worker.ref();
           this.tasksRun++;
-          slot.worker.postMessage({ id, type: 'task', task } satisfies MainMessage);
+          slot.worker.postMessage({ id, type: 'task', task: { ...task, ...budgetShare(task, this.size) } } satisfies MainMessage);
         }),
     );
   }
@@ -111,6 +128,21 @@ export class PreparePool implements PrepareExecutor {
       return Promise.resolve(slot);
     }
     return new Promise((r) => this.waiting.push(r));
+  }
+
+  /** Ends the slot's thread (its memory goes back to the system) and hands a fresh one to the next waiting task. */
+  private retire(slot: Slot): void {
+    slot.retired = true;
+    const i = this.slots.indexOf(slot);
+    if (i >= 0) this.slots.splice(i, 1);
+    void slot.worker.terminate();
+    this.retired++;
+    const next = this.waiting.shift();
+    if (next && !this.closed) {
+      const s = this.spawn();
+      s.busy = true;
+      next(s);
+    }
   }
 
   private release(slot: Slot): void {
@@ -144,7 +176,10 @@ export class PreparePool implements PrepareExecutor {
         return;
       }
       this.pending.delete(m.id);
-      this.release(slot);
+      // A thread that staged a spilled (source, day) keeps the heap it grew (V8 does not give it back while the
+      // isolate lives): a fresh thread takes the next unit. Small units (no spill) keep reusing their thread.
+      if (m.ok && m.value.staged.spilled) this.retire(slot);
+      else this.release(slot);
       if (m.ok) p.resolve(m.value);
       else p.reject(fromTransferable(m.error));
     });
@@ -172,7 +207,7 @@ export class PreparePool implements PrepareExecutor {
       ),
     );
     worker.on('exit', (code) => {
-      if (!this.closed) fail(new RetriableError(`the prepare worker thread exited with code ${code} while preparing; nothing was published`));
+      if (!this.closed && !slot.retired) fail(new RetriableError(`the prepare worker thread exited with code ${code} while preparing; nothing was published`));
     });
     this.slots.push(slot);
     return slot;

@@ -37,6 +37,15 @@ export async function withDuck<T>(a: DuckOptions | ((conn: DuckDBConnection) => 
 const shared = new Map<string, Promise<DuckDBInstance>>();
 
 /**
+ * How the shared instance gives memory back (it lives as long as the process: a backfill's every conversion and
+ * publish). DuckDB's allocator keeps what a task freed for the next one unless the task's peak passed
+ * `allocator_flush_threshold` (default 128 MiB): a conversion peaks below that, so each left its pages behind and a
+ * `--parallel 2` ingest crept up between units. Flushing past 16 MiB, with the allocator's background thread
+ * purging, returns them after each task (docs/bench.md, "Two big prepares at once").
+ */
+export const SHARED_ALLOCATOR = { allocator_flush_threshold: '16MB', allocator_background_threads: 'true' } as const;
+
+/**
  * Runs `fn` on a new connection to a DuckDB instance shared by this process for the same spill base and
  * limits (starting an instance costs more than a small commit). Use TEMP tables: they are per connection.
  * Spills go to `<spillBase>/<pid>-<random>/`; directories of dead processes are removed when it starts.
@@ -50,7 +59,7 @@ export async function withSharedDuck<T>(spillBase: string, opts: Omit<DuckOption
     p = (async () => {
       removeDeadProcessDirs(spillBase);
       const tempDir = newProcessDir(spillBase);
-      return DuckDBInstance.create(':memory:', { memory_limit: memoryLimit, threads: String(threads), preserve_insertion_order: 'true', temp_directory: tempDir });
+      return DuckDBInstance.create(':memory:', { memory_limit: memoryLimit, threads: String(threads), preserve_insertion_order: 'true', temp_directory: tempDir, ...SHARED_ALLOCATOR });
     })();
     shared.set(key, p);
     p.catch(() => shared.delete(key));

@@ -14,11 +14,14 @@ export interface TuningOptions {
   /**
    * Rows an ingest keeps in memory before spilling a sorted run to disk. Each costs ~300 B of V8 heap (its
    * dedupe/sort keys) plus its CSV line off-heap: 100 000 keeps a commit of any size within a 128 MB heap.
+   * The budget of the process: a backfill's prepares running at once on the worker threads share it (each of n
+   * gets 1/n: jobs/prepare-pool.ts budgetShare), so `--parallel 2` holds no more staging than `--parallel 1`.
    */
   spillRows: number;
   /**
    * Bytes of staged line text an ingest keeps before spilling (off the V8 heap, 4 MiB chunks): with `spillRows`,
-   * the staging memory is bounded by a budget, never by the size of the day (wide rows spill earlier).
+   * the staging memory is bounded by a budget, never by the size of the day (wide rows spill earlier). Shared
+   * by concurrent prepares like `spillRows` (each at least 1 MiB).
    */
   spillBytes: number;
   /**

@@ -113,6 +113,24 @@ export interface Converted {
  * side: the event index, files moved.
  */
 export async function convertStaged(conn: DuckDBConnection, dir: string, input: { source: string; runId: string }, s: Staged, t: TuningOptions): Promise<Converted> {
+  return oneConvertAtATime(() => convertNow(conn, dir, input, s, t));
+}
+
+/**
+ * The tail of the process's conversions: one runs at a time (the next starts when the one before it ended, failed
+ * or not). A CSV→Parquet COPY holds 70–140 MB of DuckDB memory while it runs, whatever `memoryLimit` says (its
+ * reader and row-group buffers); two prepares converting at once added that twice to the RSS of a `--parallel 2`
+ * ingest. The other prepare's staging goes on meanwhile on its own thread (docs/bench.md, "Two big prepares at once").
+ */
+let convertTail: Promise<unknown> = Promise.resolve();
+
+function oneConvertAtATime<T>(fn: () => Promise<T>): Promise<T> {
+  const run = convertTail.then(fn, fn);
+  convertTail = run.catch(() => undefined);
+  return run;
+}
+
+async function convertNow(conn: DuckDBConnection, dir: string, input: { source: string; runId: string }, s: Staged, t: TuningOptions): Promise<Converted> {
   const out: Converted = { days: new Map(), conflicts: s.conflicts.map((c) => conflictEntry(input.source, input.runId, c)), duplicatesInBatch: s.duplicatesInBatch };
   const allFiles = [...s.files.values()].flat();
   if (allFiles.length === 0) return out;

@@ -77,10 +77,10 @@ export async function writeTablesInTx(core: WarehouseCore, tx: Tx, writes: reado
     if (w.mode === 'append' && w.basis !== undefined && (prev?.dataVersion ?? null) !== w.basis) {
       throw new RetriableError(`${def.name}/${dir} changed since this run read it (version ${w.basis ?? 'none'}, now ${prev?.dataVersion ?? 'none'}); nothing was committed — run it again`);
     }
-    const rows = def.columns.some((c) => c.name === 'commit_version') ? w.rows.map((r) => ({ ...r, commit_version: BigInt(tx.version) })) : w.rows;
+    const constants: Record<string, CellValue> = def.columns.some((c) => c.name === 'commit_version') ? { commit_version: BigInt(tx.version) } : {};
     const name = `${def.name}-${tx.commitId}-${String(i).padStart(2, '0')}.parquet`;
     const blob = `${tx.blobDir}/${def.name}/${dir}/${name}`;
-    const { rows: n, bytes } = await putSmallTable(core.storage, tx.tmpDir, blob, def.columns, rows, t.rowGroupRows);
+    const { rows: n, bytes } = await putSmallTable(core.storage, tx.tmpDir, blob, def.columns, w.rows, t.rowGroupRows, constants);
     const file: FileEntry = { name, blob, rows: n, bytes, minTs: null, maxTs: null, totals: [], sorted: false, group: null };
     let files = w.mode === 'append' ? [...(prev?.files ?? []), file] : [file];
     if (def.latestBy && files.length > MERGE_AT) files = [await mergeLatest(core, tx, def, dir, files, t)];

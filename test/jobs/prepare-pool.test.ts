@@ -17,7 +17,8 @@ import { mrrLockName } from '../../jobs/ingest.js';
 import { LockManager } from '../../warehouse/lock.js';
 import { ManualClock } from '../../jobs/clock.js';
 import { memoryLogger } from '../../jobs/log.js';
-import { PreparePool } from '../../jobs/prepare-pool.js';
+import { budgetShare, PreparePool } from '../../jobs/prepare-pool.js';
+import { DEFAULT_TUNING } from '../../warehouse/options.js';
 import type { PrepareExecutor } from '../../jobs/prepare-pool.js';
 import { DAY, landFixtures } from '../connectors/helpers.js';
 import { duckQuery, factGlob } from '../warehouse/duck-read.js';
@@ -70,6 +71,8 @@ describe('backfill prepares in worker threads', () => {
     const inThread = await backfill(l, false);
     const inWorkers = await backfill(l, true);
     expect(inWorkers.pool?.kind).toBe('worker');
+    // nothing spilled at the default budget: the threads were reused, none replaced
+    expect((inWorkers.pool as PreparePool).retired).toBe(0);
     // one (source, day) unit each, every one prepared in a worker (chargebee states MRR: its plan runs in the main thread)
     expect(inWorkers.mrrSources).toEqual(['chargebee']);
     expect(inWorkers.tasks).toBe(SOURCES.length);
@@ -102,6 +105,8 @@ describe('backfill prepares in worker threads', () => {
     const inWorkers = await backfill(l, true, { configFile });
     expect(inWorkers.tasks).toBe(SOURCES.length);
     expect(inWorkers.summary.failed).toEqual([]);
+    // every unit spilled: each thread was replaced after its unit, and the next unit ran on a fresh one
+    expect((inWorkers.pool as PreparePool).retired).toBe(SOURCES.length);
     expect(threadMrr.length).toBeGreaterThan(2);
     expect(await mrrRows(inWorkers.table.root)).toEqual(threadMrr);
     expect(threadState.length).toBeGreaterThan(2);
@@ -234,6 +239,16 @@ describe('backfill prepares in worker threads', () => {
     } finally {
       await pool.close();
     }
+  });
+});
+
+describe('the staging budget of concurrent prepares', () => {
+  it('is the process\'s: each of n prepares at once gets 1/n of spillRows and spillBytes (at least 1 row, 1 MiB)', () => {
+    expect(budgetShare({ spillRows: 100_000, spillBytes: 64 * 2 ** 20 }, 1)).toEqual({ spillRows: 100_000, spillBytes: 64 * 2 ** 20 });
+    expect(budgetShare({ spillRows: 100_000, spillBytes: 64 * 2 ** 20 }, 2)).toEqual({ spillRows: 50_000, spillBytes: 32 * 2 ** 20 });
+    expect(budgetShare({ spillRows: 100_001, spillBytes: 3 * 2 ** 20 + 1 }, 3)).toEqual({ spillRows: 33_333, spillBytes: 2 ** 20 });
+    expect(budgetShare({ spillRows: 1, spillBytes: 2 ** 20 }, 2)).toEqual({ spillRows: 1, spillBytes: 2 ** 20 });
+    expect(budgetShare({ spillRows: 8 }, 2)).toEqual({ spillRows: 4, spillBytes: DEFAULT_TUNING.spillBytes / 2 });
   });
 });
 
