@@ -3,7 +3,9 @@
  * `--parallel` units read, map and stage at the same time while the main thread publishes under the writer
  * lock. One task at a time per worker; a task is one value (PrepareTask) and its answer one value
  * (PreparedBatch), or an error rebuilt with its class, kind and causes (events/error-transfer.ts).
- * Idle workers do not keep the process alive; `close()` ends them.
+ * Idle workers do not keep the process alive; `close()` ends them. Memory: the threads share the warehouse's
+ * staging budget (budgetShare) and a thread that staged a spilled unit is replaced (docs/bench.md, "Two big
+ * prepares at once").
  */
 import { existsSync } from 'node:fs';
 import os from 'node:os';

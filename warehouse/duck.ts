@@ -39,9 +39,10 @@ const shared = new Map<string, Promise<DuckDBInstance>>();
 /**
  * How the shared instance gives memory back (it lives as long as the process: a backfill's every conversion and
  * publish). DuckDB's allocator keeps what a task freed for the next one unless the task's peak passed
- * `allocator_flush_threshold` (default 128 MiB): a conversion peaks below that, so each left its pages behind and a
- * `--parallel 2` ingest crept up between units. Flushing past 16 MiB, with the allocator's background thread
- * purging, returns them after each task (docs/bench.md, "Two big prepares at once").
+ * `allocator_flush_threshold` (default 128 MiB); between a `--parallel 2` ingest's conversions `duckdb_memory()`
+ * showed 1–3 MB in use while the RSS stayed up. Flushed past 16 MiB, with the allocator's background thread on
+ * (measured together with one conversion at a time: the 2 M day's peak 668 → 553 MB; docs/bench.md, "Two big
+ * prepares at once").
  */
 export const SHARED_ALLOCATOR = { allocator_flush_threshold: '16MB', allocator_background_threads: 'true' } as const;
 

@@ -2,11 +2,13 @@
  * The two-big-prepares guard (issue 11 item 3, never a timing): ONE day holding two big (source, day) units, the
  * 200 000 Stripe charges of the spilled-day guard delivered twice in one batch and the 50 000-invoice Recurly history
  * day of the history guard (its versions held and spilled), goes through the real backfill at `--parallel 2` in a
- * child process under a small V8 heap: both prepares run at once, on the two worker threads, each far past the
+ * child process under a capped V8 heap: both prepares run at once, on the two worker threads, each far past the
  * spill budget. It must load both with their exact rows, duplicates and totals at a peak RSS <= RSS_MB.
- * The code before 2026-12-02 07:00 UTC gave each of the two prepares the whole spill budget, converted both staged
- * days at once on the shared DuckDB and kept each worker's grown heap for the next unit: this day took the child
- * over 512 MB (docs/bench.md, "Two big prepares at once": the figures, base and new).
+ * HEAP_MB leaves the prepare workers their default heap (jobs/prepare-pool.ts WORKER_HEAP_MB). The code before
+ * 2026-12-02 07:00 UTC gave each of the two prepares the whole spill budget, converted the staged days on the
+ * shared DuckDB side by side and kept each worker's grown heap for the next unit: this day took the child to
+ * 538 MB (525 MB under --max-old-space-size=128; 06:37–06:47 UTC, load 15–20); the budget shared, 377 MB (370 MB).
+ * See docs/bench.md, "Two big prepares at once".
  * Needs `npx tsc -p tsconfig.build.json` first (runs dist/bench/phase-main.js).
  */
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
