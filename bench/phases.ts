@@ -137,6 +137,14 @@ export async function longPhase(a: PhaseArgs): Promise<PhaseOutput> {
   const doneAt: number[] = [];
   /** The 1-minute load average every 100 runs: a long run on a shared machine drifts, and the fit with it. */
   const loadEvery100: number[] = [os.loadavg()[0]!];
+  /** The process's RSS and V8 heap in use every 100 runs (MB): memory that grows with the table's age shows here. */
+  const mb = (n: number) => Math.round(n / 2 ** 20);
+  const memEvery100: { rss: number; heap: number }[] = [];
+  const sampleMem = () => {
+    const u = process.memoryUsage();
+    memEvery100.push({ rss: mb(u.rss), heap: mb(u.heapUsed) });
+  };
+  sampleMem();
   const t0 = performance.now();
   let last = 0;
   const progress = {
@@ -144,7 +152,10 @@ export async function longPhase(a: PhaseArgs): Promise<PhaseOutput> {
       // one entry per finished run (a run covers a day's 6 windows)
       if (p.done > last) {
         doneAt.push((performance.now() - t0) / 1000);
-        if (doneAt.length % 100 === 0) loadEvery100.push(os.loadavg()[0]!);
+        if (doneAt.length % 100 === 0) {
+          loadEvery100.push(os.loadavg()[0]!);
+          sampleMem();
+        }
       }
       last = p.done;
     },
@@ -157,6 +168,7 @@ export async function longPhase(a: PhaseArgs): Promise<PhaseOutput> {
   const tc = performance.now();
   const check = await checkCompleteness(deps, { days: dayRange(a.from, a.to), heal: false, trigger: 'bench' });
   const checkSeconds = (performance.now() - tc) / 1000;
+  const rssAfterCheck = mb(process.memoryUsage().rss);
   const daysComplete = check.days.filter((d) => d.complete).length;
   const timeStatus = async (to: string) => {
     const t1 = performance.now();
@@ -180,7 +192,7 @@ export async function longPhase(a: PhaseArgs): Promise<PhaseOutput> {
     cAll.push(await timeStatusCli(a, a.to));
   }
   const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
-  return { seconds, rows: s.rowsIn, detail: { runs: doneAt.length, days, sources: sources.length, doneAt, loadEvery100, checkSeconds, daysComplete, status10Seconds: median(t10), statusAllSeconds: median(tAll), status10Runs: t10, statusAllRuns: tAll, statusCli10Seconds: median(c10), statusCliAllSeconds: median(cAll), statusCli10Runs: c10, statusCliAllRuns: cAll, rowsWritten: s.rowsWritten } };
+  return { seconds, rows: s.rowsIn, detail: { runs: doneAt.length, days, sources: sources.length, doneAt, loadEvery100, memEvery100, rssAfterCheck, checkSeconds, daysComplete, status10Seconds: median(t10), statusAllSeconds: median(tAll), status10Runs: t10, statusAllRuns: tAll, statusCli10Seconds: median(c10), statusCliAllSeconds: median(cAll), statusCli10Runs: c10, statusCliAllRuns: cAll, rowsWritten: s.rowsWritten } };
 }
 
 const CLI = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'billing-mart.js');
