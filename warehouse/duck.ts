@@ -20,7 +20,7 @@ export async function withDuck<T>(opts: DuckOptions, fn: (conn: DuckDBConnection
 export async function withDuck<T>(a: DuckOptions | ((conn: DuckDBConnection) => Promise<T>), b?: (conn: DuckDBConnection) => Promise<T>): Promise<T> {
   const opts: DuckOptions = typeof a === 'function' ? {} : a;
   const fn = typeof a === 'function' ? a : b!;
-  const instance = await DuckDBInstance.create(':memory:');
+  const instance = await DuckDBInstance.create(':memory:', { ...INSTANCE_SETTINGS });
   const conn = await instance.connect();
   try {
     await conn.run(`SET memory_limit = ${sqlString(opts.memoryLimit ?? '512MB')}`);
@@ -47,6 +47,15 @@ const shared = new Map<string, Promise<DuckDBInstance>>();
 export const SHARED_ALLOCATOR = { allocator_flush_threshold: '16MB', allocator_background_threads: 'true' } as const;
 
 /**
+ * Settings of every instance we start. DuckDB (1.3+) keeps, by default, an external file cache: blocks it read
+ * from files (each Parquet file's footer and metadata, ~16 KB a file here) stay in its buffer pool, keyed by path,
+ * after the file is gone, until memory_limit forces them out. Every commit reads files no earlier commit read (its
+ * index segment, its day files), so a backfill's process grew by ~0.5 MB a run (300 days of small runs: 144 MB
+ * at the start, 782 MB after 1 200 runs; docs/bench.md). Our files are read once each, so the cache saves nothing.
+ */
+export const INSTANCE_SETTINGS = { enable_external_file_cache: 'false' } as const;
+
+/**
  * Runs `fn` on a new connection to a DuckDB instance shared by this process for the same spill base and
  * limits (starting an instance costs more than a small commit). Use TEMP tables: they are per connection.
  * Spills go to `<spillBase>/<pid>-<random>/`; directories of dead processes are removed when it starts.
@@ -60,7 +69,7 @@ export async function withSharedDuck<T>(spillBase: string, opts: Omit<DuckOption
     p = (async () => {
       removeDeadProcessDirs(spillBase);
       const tempDir = newProcessDir(spillBase);
-      return DuckDBInstance.create(':memory:', { memory_limit: memoryLimit, threads: String(threads), preserve_insertion_order: 'true', temp_directory: tempDir, ...SHARED_ALLOCATOR });
+      return DuckDBInstance.create(':memory:', { memory_limit: memoryLimit, threads: String(threads), preserve_insertion_order: 'true', temp_directory: tempDir, ...SHARED_ALLOCATOR, ...INSTANCE_SETTINGS });
     })();
     shared.set(key, p);
     p.catch(() => shared.delete(key));
