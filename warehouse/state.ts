@@ -71,6 +71,11 @@ export interface IndexSegment {
   rows: number;
   /** Version of the commit that wrote it. */
   version: number;
+  /**
+   * Rows ordered by event_id in row groups of versions.ts INDEX_ROW_GROUP rows: a lookup reads only the row groups
+   * whose min/max hold one of its ids. Absent in segments written before (read whole until a merge rewrites them).
+   */
+  sorted?: boolean;
 }
 
 /** The new segment list of one source's event index. */

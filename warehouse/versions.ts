@@ -16,8 +16,9 @@
  * currently effective row (eff_id: the event itself or its latest RESTATEMENT) and its values. It is a list
  * of immutable Parquet segments in the table state (state.ts IndexSegment), committed with the data they
  * describe; a commit adds one segment for the ids it touched and merges small segments binary-counter style
- * (O(log n) segments, each entry rewritten O(log n) times). A lookup is one DuckDB semi-join of the batch's
- * ids against that source's segments: the day partitions are never scanned.
+ * (O(log n) segments, each entry rewritten O(log n) times). Segments are sorted by event_id in small row
+ * groups, and a lookup names the batch's ids as a constant IN list, so DuckDB reads only the row groups that may
+ * hold them (lookupSql): O(batch) rows a segment, not O(index). The day partitions are never scanned.
  *
  * Pure decisions (decide, inBatch) are separate from the SQL that feeds them (resolveVersions).
  */
@@ -163,12 +164,10 @@ export async function resolveVersions(conn: DuckDBConnection, core: WarehouseCor
     await conn.run(`CREATE OR REPLACE TEMP TABLE ${MATCHED} AS SELECT *, NULL::VARCHAR AS eff_id, NULL::BIGINT AS r_seqn, NULL::VARCHAR AS r_type, NULL::BIGINT AS r_ts, NULL::DECIMAL(38,9) AS r_amount, NULL::VARCHAR AS r_currency, NULL::DECIMAL(38,9) AS r_mrr FROM (${w}) WHERE false`);
   } else {
     await conn.run(`CREATE OR REPLACE TEMP TABLE ${IDS} AS SELECT event_id FROM ${winners}`);
-    res.counts.indexRowsRead = await parquetRowsRead(
-      conn,
-      `CREATE OR REPLACE TEMP TABLE ${KNOWN} AS SELECT ${INDEX_SELECT} FROM ${readParquetSql(await Promise.all(segments.map((s) => core.storage.localFile(s.blob))))}
-        WHERE event_id IN (SELECT event_id FROM ${IDS})
-        QUALIFY row_number() OVER (PARTITION BY event_id ORDER BY v DESC) = 1`,
-    );
+    // the matches first, the highest v of each from them: one scan of the segments (a QUALIFY over the scan makes
+    // DuckDB read every segment twice, event_id and v, then the matches' other columns)
+    res.counts.indexRowsRead = await parquetRowsRead(conn, await lookupSql(conn, core, segments));
+    await conn.run(`CREATE OR REPLACE TEMP TABLE ${KNOWN} AS SELECT * FROM ${KNOWN} QUALIFY row_number() OVER (PARTITION BY event_id ORDER BY v DESC) = 1`);
     await conn.run(`CREATE OR REPLACE TEMP TABLE ${MATCHED} AS
       SELECT w.*, i.eff_id, i.seqn AS r_seqn, i.event_type AS r_type, i.event_ts AS r_ts, i.amount AS r_amount, i.currency AS r_currency, i.mrr_delta AS r_mrr
       FROM (${w}) w JOIN ${KNOWN} i USING (event_id)`);
@@ -223,6 +222,33 @@ export async function resolveVersions(conn: DuckDBConnection, core: WarehouseCor
   await buildReversals(conn, core, state, source, res);
   return res;
 }
+
+/**
+ * The statement that fills KNOWN: the entries of the batch's ids (IDS) in the segments (every v of each). A
+ * sorted segment (IndexSegment.sorted) is probed with the ids as a constant IN list: DuckDB skips every row group
+ * whose event_id min/max holds none of them (its zone maps), so it reads at most one row group (INDEX_ROW_GROUP
+ * rows) per id and segment, whatever the segment's size. A segment the batch would read
+ * most of anyway (see PROBE_SKIP), a batch of more than MAX_PROBE_IDS ids and a segment of the old layout (unsorted,
+ * written before sorted segments) are matched by a semi-join that reads the segment whole, as before; the next merge
+ * that takes an old segment writes it sorted.
+ */
+async function lookupSql(conn: DuckDBConnection, core: WarehouseCore, segments: readonly IndexSegment[]): Promise<string> {
+  const [[count]] = (await queryAll(conn, `SELECT count(*)::BIGINT FROM ${IDS}`)) as [[bigint]];
+  const k = Number(count);
+  const probes = (s: IndexSegment) => s.sorted === true && k <= MAX_PROBE_IDS && k * INDEX_ROW_GROUP * PROBE_SKIP <= s.rows;
+  const probed = segments.filter(probes);
+  const scanned = segments.filter((s) => !probes(s));
+  const parts: string[] = [];
+  if (probed.length > 0) {
+    const ids = (await queryAll(conn, `SELECT event_id FROM ${IDS} ORDER BY event_id`)).map((r) => sqlString(String(r[0])));
+    if (ids.length > 0) parts.push(`SELECT ${INDEX_SELECT} FROM ${readParquetSql(await localFiles(core, probed))} WHERE event_id IN (${ids.join(', ')})`);
+  }
+  if (scanned.length > 0) parts.push(`SELECT ${INDEX_SELECT} FROM ${readParquetSql(await localFiles(core, scanned))} WHERE event_id IN (SELECT event_id FROM ${IDS})`);
+  const union = parts.length === 0 ? `SELECT ${INDEX_SELECT} FROM ${readParquetSql(await localFiles(core, segments))} WHERE false` : parts.map((p) => `(${p})`).join(' UNION ALL ');
+  return `CREATE OR REPLACE TEMP TABLE ${KNOWN} AS ${union}`;
+}
+
+const localFiles = (core: WarehouseCore, segments: readonly IndexSegment[]) => Promise.all(segments.map((s) => core.storage.localFile(s.blob)));
 
 function dayOfUs(us: bigint): string {
   return new Date(Number(us / 1000n)).toISOString().slice(0, 10);
@@ -290,22 +316,42 @@ export function reversalsSql(day: string): string {
 
 const INDEX_SELECT = 'event_id, eff_id, seqn, event_type, event_ts, amount, currency, mrr_delta, v';
 /**
- * How index segments are written. ZSTD level 1, not DuckDB's default 3: the segments are ours alone (read by the
- * next commits' matching), level 1 wrote them in ~55 % of the CPU at the same size (event ids are hex, ~2 MB a
- * (source, day) of 36 k rows), and the segment is written under the writer lock (docs/bench.md, session 6).
+ * Rows of a row group of an index segment: what a lookup reads at most per batch id and segment (a Parquet row
+ * group is the unit DuckDB skips by min/max). Not smaller: every lookup reads the segments' footers, one row
+ * group's statistics per INDEX_ROW_GROUP entries, and at 2048 they held ~400 MB of RSS for a 50 M-entry index
+ * (docs/bench.md, "The event-index lookup").
  */
-const INDEX_PARQUET = '(FORMAT PARQUET, COMPRESSION ZSTD, COMPRESSION_LEVEL 1)';
+export const INDEX_ROW_GROUP = 8192;
+/** The layout this build writes (IndexSegment.sorted); the bench names its synthetic indexes by it. */
+export const INDEX_LAYOUT = `sorted-${INDEX_ROW_GROUP}`;
+/**
+ * A sorted segment is probed (its row groups skipped by the IN list) when a batch of k ids reads at most 1/PROBE_SKIP
+ * of it (k × INDEX_ROW_GROUP × PROBE_SKIP ≤ rows), else semi-joined whole: a long IN list costs DuckDB CPU and
+ * memory per row group it checks (20 000 ids against 10 M entries: 2.2x the CPU and 2.6x the RSS of the semi-join,
+ * docs/bench.md), so it only pays where it skips most of the segment. Either way a lookup reads at most
+ * PROBE_SKIP × INDEX_ROW_GROUP rows per batch id and segment. At most MAX_PROBE_IDS ids
+ * are named in the SQL (~35 bytes each).
+ */
+export const PROBE_SKIP = 2;
+const MAX_PROBE_IDS = 5_000;
+/**
+ * How index segments are written: ordered by event_id, in row groups of INDEX_ROW_GROUP rows (the lookup skips
+ * the row groups holding none of the batch's ids). ZSTD level 1, not DuckDB's default 3: the segments are ours
+ * alone, level 1 wrote them in ~55 % of the CPU at the same size, and the segment is written under the writer lock
+ * (docs/bench.md, session 6).
+ */
+const INDEX_PARQUET = `(FORMAT PARQUET, COMPRESSION ZSTD, COMPRESSION_LEVEL 1, ROW_GROUP_SIZE ${INDEX_ROW_GROUP})`;
 
-/** Writes one index file (rows of INDEX_SELECT's columns) from `select` at the local path `local`; returns its row count. */
+/** Writes one index file (rows of INDEX_SELECT's columns) from `select` at the local path `local`, ordered by event_id; returns its row count. */
 export async function writeIndexFile(conn: DuckDBConnection, select: string, local: string): Promise<number> {
-  return copyCount(conn, `COPY (${select}) TO ${sqlString(local)} ${INDEX_PARQUET}`);
+  return copyCount(conn, `COPY (SELECT * FROM (${select}) ORDER BY event_id) TO ${sqlString(local)} ${INDEX_PARQUET}`);
 }
 
 /**
  * Writes this commit's index segment (entries for the ids it recorded or whose seqn/effective row changed),
  * merging trailing segments binary-counter style, and returns the source's new segment list (null: unchanged).
- * Segments are not sorted by event_id: ids are hashes, so a sorted segment's row-group min/max would not prune the
- * lookup (a hash semi-join) anyway, and the sort was the largest cost of a commit's publish after its day files.
+ * Every segment written is sorted by event_id (writeIndexFile): a merge that takes a segment of the old, unsorted
+ * layout writes its entries sorted.
  */
 export async function writeIndexSegment(conn: DuckDBConnection, core: WarehouseCore, tx: Tx, source: string, winners: string, res: Resolution): Promise<IndexChange | null> {
   const v = tx.version;
@@ -322,7 +368,7 @@ export async function writeIndexSegment(conn: DuckDBConnection, core: WarehouseC
   );
   const before = res.segments;
   if (n === 0) return tx.state.indexes.has(source) ? null : { source, segments: [...before] };
-  const segments = [...before, { blob, rows: n, version: v }];
+  const segments = [...before, { blob, rows: n, version: v, sorted: true }];
   const k = mergeCount(segments.map((s) => s.rows));
   if (k <= 1) {
     await core.storage.putFile(blob, local);
@@ -334,7 +380,7 @@ export async function writeIndexSegment(conn: DuckDBConnection, core: WarehouseC
   const inputs = await Promise.all(tail.map((s) => (s.blob === blob ? Promise.resolve(local) : core.storage.localFile(s.blob))));
   const rows = await writeIndexFile(conn, `SELECT ${INDEX_SELECT} FROM ${readParquetSql(inputs)} QUALIFY row_number() OVER (PARTITION BY event_id ORDER BY v DESC) = 1`, mergedLocal);
   await core.storage.putFile(merged, mergedLocal);
-  segments.push({ blob: merged, rows, version: v });
+  segments.push({ blob: merged, rows, version: v, sorted: true });
   return { source, segments };
 }
 
@@ -366,13 +412,13 @@ async function indexSegments(conn: DuckDBConnection, core: WarehouseCore, tx: Tx
   const dir = `${tx.blobDir}/${INDEX_DIR}/${encodeURIComponent(source)}`;
   const blob = `${dir}/bootstrap-${tx.commitId}.parquet`;
   const local = `${await core.storage.scratchDir(tx.tmpDir)}/index-bootstrap-${encodeURIComponent(source)}.parquet`;
-  const rows = await copyCount(
+  const rows = await writeIndexFile(
     conn,
-    `COPY (SELECT coalesce(corrects_event_id, event_id) AS event_id, event_id AS eff_id, seqn, event_type, epoch_us(event_ts) AS event_ts, amount, currency, mrr_delta, 0::BIGINT AS v
+    `SELECT coalesce(corrects_event_id, event_id) AS event_id, event_id AS eff_id, seqn, event_type, epoch_us(event_ts) AS event_ts, amount, currency, mrr_delta, 0::BIGINT AS v
       FROM read_parquet([${files.map(sqlString).join(', ')}], union_by_name = true, hive_partitioning = false) WHERE billing_source = ${sqlString(source)} AND coalesce(correction_kind, '') <> 'REVERSAL'
-      QUALIFY row_number() OVER (PARTITION BY coalesce(corrects_event_id, event_id) ORDER BY seqn DESC, event_id) = 1 ORDER BY event_id)
-      TO ${sqlString(local)} ${INDEX_PARQUET}`,
+      QUALIFY row_number() OVER (PARTITION BY coalesce(corrects_event_id, event_id) ORDER BY seqn DESC, event_id) = 1`,
+    local,
   );
   await core.storage.putFile(blob, local);
-  return [{ blob, rows, version: 0 }];
+  return [{ blob, rows, version: 0, sorted: true }];
 }
