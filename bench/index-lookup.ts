@@ -8,10 +8,11 @@
  * A measurement, never a test assertion.
  *
  *   npm run build && node dist/bench/index-lookup.js [--sizes 1000000,10000000,50000000] [--batches 200,20000]
- *     [--commit-rows 36000] [--reps 3] [--dir /tmp/index-lookup] [--dist <another build's dist/>]
+ *     [--commit-rows 36000] [--reps 3] [--dir /tmp/index-lookup] [--dist <another build's dist/>] [--duck-set name=value]
  *
  * `--dist` measures another build (e.g. main's, for before/after side by side) with this same script; the index
- * is built once per (layout, N) under --dir and reused.
+ * is built once per (layout, N) under --dir and reused. `--duck-set` applies a DuckDB setting before the lookups
+ * (e.g. `enable_external_file_cache=false`).
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
@@ -88,6 +89,8 @@ async function lookup(dir: string, k: number, reps: number): Promise<void> {
   const known = Math.floor(k / 2);
   const runs: { cpuMs: number; wallMs: number; rowsRead: number; counts: unknown }[] = [];
   await withDuck(dir, async (conn) => {
+    const set = arg('duck-set', '');
+    if (set) await conn.run(`SET ${set.slice(0, set.indexOf('='))} = ${set.slice(set.indexOf('=') + 1)}`);
     // known ids: spread over the whole index; by j % 4 the same version (DUPLICATE), an older one (STALE), a newer
     // one with the same values (NEWER_SAME), the same version with other money (CONFLICT); then k - known new ids
     await conn.run(`CREATE OR REPLACE TEMP TABLE bench_w AS
@@ -122,8 +125,8 @@ async function main(): Promise<void> {
   const versions = await load('warehouse/versions.js');
   const layout: string = versions.INDEX_LAYOUT ?? 'unsorted';
   const self = process.argv[1]!;
-  const common = ['--dist', dist, '--commit-rows', String(commitRows)];
-  console.log(`# index-lookup ${new Date().toISOString()} dist ${dist} layout ${layout} load ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+  const common = ['--dist', dist, '--commit-rows', String(commitRows), ...(arg('duck-set', '') ? ['--duck-set', arg('duck-set', '')] : [])];
+  console.log(`# index-lookup ${new Date().toISOString()} dist ${dist} layout ${layout}${arg('duck-set', '') ? ` SET ${arg('duck-set', '')}` : ''} load ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
   for (const N of sizes) {
     const at = path.join(base, `${layout}-${N}-${commitRows}`);
     if (!existsSync(path.join(at, 'index.json'))) {
