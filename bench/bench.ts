@@ -201,6 +201,19 @@ export function phaseLines(label: string, runs: readonly PhaseRun[]): string[] {
 /** 7 years of daily runs: 4 sources × 2 557 days (the unit of a backfill is one source-day). */
 const SEVEN_YEARS_DAYS = 7 * 365 + 2;
 
+/**
+ * The event-index rows the de-duplication of the first `k` runs and of the last `k` read, on average (a count: the
+ * part of a commit's lookup that could grow with the table's age, free of the machine's load).
+ */
+export function indexRowsLine(rows: readonly number[], k: number): string {
+  if (rows.length === 0 || k <= 0) return 'event-index rows read per run: no runs';
+  const mean = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  const first = mean(rows.slice(0, k));
+  const last = mean(rows.slice(-k));
+  const total = rows.reduce((a, b) => a + b, 0);
+  return `event-index rows read per run: first ${k} ${first.toFixed(0)}, last ${k} ${last.toFixed(0)} on average (${first > 0 ? `${(last / first).toFixed(2)}×` : 'first read none'}), ${total} in all`;
+}
+
 /** A long backfill of small days: does a commit cost more as the table ages? Projects 7 years from the fit. */
 async function longBackfill(days: number, perDay: number, parallel: number, out: string, seed: string, from: string): Promise<void> {
   const log = (s: string) => process.stderr.write(`bench: ${s}\n`);
@@ -212,7 +225,7 @@ async function longBackfill(days: number, perDay: number, parallel: number, out:
   log(`long backfill: ${days} days × ${perDay} events/day, --parallel ${parallel}`);
   const r = await runPhase('long', { landing: landing.dir, warehouse, from: landing.from, to: landing.to, parallel });
   rmSync(warehouse, { recursive: true, force: true });
-  const d = r.detail as { runs: number; sources: number; doneAt: number[]; loadEvery100: number[]; memEvery100: { rss: number; heap: number }[]; rssAfterCheck: number; checkSeconds: number; daysComplete: number; status10Seconds: number; statusAllSeconds: number; statusCli10Seconds: number; statusCliAllSeconds: number };
+  const d = r.detail as { runs: number; sources: number; doneAt: number[]; indexRowsRead: number[]; loadEvery100: number[]; memEvery100: { rss: number; heap: number }[]; rssAfterCheck: number; checkSeconds: number; daysComplete: number; status10Seconds: number; statusAllSeconds: number; statusCli10Seconds: number; statusCliAllSeconds: number };
   const totalRuns = SEVEN_YEARS_DAYS * d.sources;
   const p = projectBackfill(d.doneAt, totalRuns);
   const doc = { at: new Date().toISOString(), machine: m, loadAvgAtEnd: os.loadavg(), params: { days, perDay, parallel, seed, from }, run: r, projection: { totalRuns, ...p } };
@@ -224,6 +237,7 @@ async function longBackfill(days: number, perDay: number, parallel: number, out:
       `machine: ${m.cpus} × ${m.cpuModel}, node ${m.node}, load average at start ${m.loadAvgAtStart.map((x) => x.toFixed(2)).join(' ')}, at end ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`,
       `last ${k} runs / first ${k} runs: ${p.firstToLast.toFixed(2)}× (target ≤ 1.5); 1-minute load average every 100 runs: ${d.loadEvery100.map((x) => x.toFixed(0)).join(' ')}`,
       `per-run time fit: ${(p.a * 1000).toFixed(0)} ms + ${(p.b * 1000).toFixed(3)} ms × run number`,
+      indexRowsLine(d.indexRowsRead, k),
       `RSS / V8 heap in use every 100 runs (MB): ${d.memEvery100.map((x) => `${x.rss}/${x.heap}`).join(' ')}; after the completeness check ${d.rssAfterCheck}`,
       `check completeness of all ${days} days (no self-heal): ${d.checkSeconds.toFixed(1)} s, ${d.daysComplete}/${days} complete`,
       `status over 10 days: ${d.status10Seconds.toFixed(2)} s; over ${days} days: ${d.statusAllSeconds.toFixed(2)} s (${(d.statusAllSeconds / d.status10Seconds).toFixed(2)}×, target ≤ 3× at 150 days; in the backfill's process, medians of 3 interleaved)`,

@@ -164,6 +164,9 @@ export async function longPhase(a: PhaseArgs): Promise<PhaseOutput> {
   const s = await runBackfill(deps, plan, { parallel: a.parallel ?? 2, force: false, trigger: 'bench', progress });
   const seconds = (performance.now() - t0) / 1000;
   if (s.failed.length) throw new Error(`long backfill failed for ${s.failed.length} run(s), first: ${s.failed[0]!.source} ${s.failed[0]!.window}: ${s.failed[0]!.error}`);
+  // rows of the event index each run's de-duplication read, in the order the runs started: a count, not a time
+  const ingests = (await deps.runs.list({ job: 'ingest' })).filter((r) => r.status === 'succeeded').sort((x, y) => (x.startedAt < y.startedAt ? -1 : x.startedAt > y.startedAt ? 1 : 0));
+  const indexRowsRead = ingests.map((r) => r.indexRowsRead ?? 0);
   // the completeness check of every day (as the daily check leaves it: a history to read and a _SUCCESS per day)
   const tc = performance.now();
   const check = await checkCompleteness(deps, { days: dayRange(a.from, a.to), heal: false, trigger: 'bench' });
@@ -192,7 +195,7 @@ export async function longPhase(a: PhaseArgs): Promise<PhaseOutput> {
     cAll.push(await timeStatusCli(a, a.to));
   }
   const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
-  return { seconds, rows: s.rowsIn, detail: { runs: doneAt.length, days, sources: sources.length, doneAt, loadEvery100, memEvery100, rssAfterCheck, checkSeconds, daysComplete, status10Seconds: median(t10), statusAllSeconds: median(tAll), status10Runs: t10, statusAllRuns: tAll, statusCli10Seconds: median(c10), statusCliAllSeconds: median(cAll), statusCli10Runs: c10, statusCliAllRuns: cAll, rowsWritten: s.rowsWritten } };
+  return { seconds, rows: s.rowsIn, detail: { runs: doneAt.length, days, sources: sources.length, doneAt, indexRowsRead, loadEvery100, memEvery100, rssAfterCheck, checkSeconds, daysComplete, status10Seconds: median(t10), statusAllSeconds: median(tAll), status10Runs: t10, statusAllRuns: tAll, statusCli10Seconds: median(c10), statusCliAllSeconds: median(cAll), statusCli10Runs: c10, statusCliAllRuns: cAll, rowsWritten: s.rowsWritten } };
 }
 
 const CLI = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'billing-mart.js');

@@ -110,6 +110,7 @@ export async function runIngest(deps: JobDeps, req: IngestRequest): Promise<RunR
       ...(out.unrecognised?.length ? { unrecognised: out.unrecognised } : {}),
       ...(out.warnings?.length ? { warnings: out.warnings } : {}),
       ...(out.timing ? { timing: out.timing } : {}),
+      ...(out.res?.indexRowsRead !== undefined ? { indexRowsRead: out.res.indexRowsRead } : {}),
       note: out.skipped ?? (out.withdrawn.length ? `withdrew _SUCCESS of ${out.withdrawn.join(', ')}` : undefined),
     };
     rec = await deps.runs.finish(rec, out.skipped ? 'skipped' : 'succeeded', patch);

@@ -32,6 +32,11 @@ export interface CommitResult {
   partitions: string[];
   /** ms outside the writer lock (this call's part of the prepare), waiting for it, and holding it (the publish). */
   timing?: { prepareMs: number; lockWaitMs: number; publishMs: number };
+  /**
+   * Rows of the source's event index the de-duplication read (absent: the warehouse does not count them). The
+   * cost of a commit's lookup against the table's history: it must not grow with the table's age.
+   */
+  indexRowsRead?: number;
 }
 
 /** A control-total row (per source, event type and currency) as the warehouse's manifests keep it. */

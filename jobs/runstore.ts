@@ -77,6 +77,8 @@ export interface RunRecord {
    * waiting for the warehouse's writer lock, and the publish holding it (the serial part of a commit).
    */
   timing?: RunTiming;
+  /** Rows of the source's event index the last attempt's de-duplication read (CommitResult.indexRowsRead). */
+  indexRowsRead?: number;
 }
 
 export interface RunTiming {

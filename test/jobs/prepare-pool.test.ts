@@ -5,7 +5,7 @@
  * Runs the built worker (dist/jobs/prepare-worker.js): `npm test` builds first.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, watch, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, watch, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../config/index.js';
@@ -128,6 +128,37 @@ describe('backfill prepares in worker threads', () => {
     expect(again.failed).toEqual([]);
     expect(again.rowsWritten).toBe(0);
     expect((await app.table.manifest(DAY))?.totals).toEqual(first.manifest?.totals);
+  });
+
+  it.each([['in worker threads', true], ['in this thread', false]] as const)('records in each run how many event-index rows its de-duplication read (%s): none for a first load, at least one per event_id of a re-delivery', async (_how, workers) => {
+    requireBuilt('jobs/prepare-worker.js');
+    const l = landing();
+    const first = await backfill(l, workers);
+    expect(first.summary.failed).toEqual([]);
+    // the first load of each source: its index is empty, nothing to read
+    expect(first.runs.map((r) => [r.source, r.indexRowsRead])).toEqual(expect.arrayContaining(SOURCES.map((s) => [s, 0])));
+    // the same files delivered again an hour later: every event is found in the index
+    for (const s of SOURCES) {
+      const from = path.join(l, s, DAY, '00');
+      const to = path.join(l, s, DAY, '01');
+      mkdirSync(to, { recursive: true });
+      for (const f of readdirSync(from)) copyFileSync(path.join(from, f), path.join(to, f));
+    }
+    const clock = new ManualClock('2024-01-04T06:00:00Z');
+    const app = await openApp(loadConfig({ landing: l, warehouse: first.table.root, env: {} }), { clock, log: memoryLogger(clock) });
+    if (!workers) delete app.deps.prepares;
+    const plan = planBackfill({ from: DAY, to: DAY, sources: SOURCES, loaded: new Map(SOURCES.map((s) => [s, new Set<string>()])), force: true, nowMs: clock.now() });
+    const again = await runBackfill(app.deps, plan, { parallel: 2, force: true });
+    expect(again.failed).toEqual([]);
+    expect(again.rowsWritten).toBe(0);
+    const runs = (await app.deps.runs.list({ job: 'ingest' })).filter((r) => !first.runs.some((f) => f.runId === r.runId));
+    expect(runs.map((r) => r.source).sort()).toEqual([...SOURCES].sort());
+    // each event of the re-delivery is an event_id the table holds: its lookup read at least that one index row
+    const ids = new Map((await duckQuery(`SELECT billing_source, count(DISTINCT event_id) FROM read_parquet('${factGlob(first.table.root)}', hive_partitioning = true) GROUP BY 1`)).map((r) => [String(r[0]), Number(r[1])]));
+    for (const r of runs) {
+      expect(ids.get(r.source!)).toBeGreaterThan(5);
+      expect(r.indexRowsRead).toBeGreaterThanOrEqual(ids.get(r.source!)!);
+    }
   });
 
   it('SIGKILL while a worker is staging leaves no partial data; the same command again gives the clean table and removes the dead run\'s scratch', async () => {
