@@ -12,7 +12,7 @@ import { assertDay } from '../partitions/index.js';
 import { runPhase } from './child.js';
 import { ensureLanding } from './landing.js';
 import type { PhaseArgs, PhaseName } from './phases.js';
-import { checkTargets, compactVsCopy, formatMemorySlopes, formatTable, formatTargets, ingestRatio, memorySlopes, parallelSpeedup, projectBackfill, summarise, TARGETS, type MemoryRow, type PhaseRun } from './stats.js';
+import { checkTargets, compactVsCopy, formatMemorySlopes, formatTable, formatTargets, indexRowsLine, ingestRatio, memorySlopes, parallelSpeedup, projectBackfill, summarise, TARGETS, type MemoryRow, type PhaseRun } from './stats.js';
 
 interface Flags {
   events: string;
@@ -200,19 +200,6 @@ export function phaseLines(label: string, runs: readonly PhaseRun[]): string[] {
 
 /** 7 years of daily runs: 4 sources × 2 557 days (the unit of a backfill is one source-day). */
 const SEVEN_YEARS_DAYS = 7 * 365 + 2;
-
-/**
- * The event-index rows the de-duplication of the first `k` runs and of the last `k` read, on average (a count: the
- * part of a commit's lookup that could grow with the table's age, free of the machine's load).
- */
-export function indexRowsLine(rows: readonly number[], k: number): string {
-  if (rows.length === 0 || k <= 0) return 'event-index rows read per run: no runs';
-  const mean = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-  const first = mean(rows.slice(0, k));
-  const last = mean(rows.slice(-k));
-  const total = rows.reduce((a, b) => a + b, 0);
-  return `event-index rows read per run: first ${k} ${first.toFixed(0)}, last ${k} ${last.toFixed(0)} on average (${first > 0 ? `${(last / first).toFixed(2)}×` : 'first read none'}), ${total} in all`;
-}
 
 /** A long backfill of small days: does a commit cost more as the table ages? Projects 7 years from the fit. */
 async function longBackfill(days: number, perDay: number, parallel: number, out: string, seed: string, from: string): Promise<void> {

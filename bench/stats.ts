@@ -177,3 +177,16 @@ export function formatTable(rows: { phase: string; s: PhaseSummary; unit: string
 export function formatTargets(checks: readonly TargetCheck[]): string {
   return checks.map((c) => `${c.met ? 'MET    ' : 'NOT MET'}  ${c.name}: ${c.actual} (target ${c.target})`).join('\n');
 }
+
+/**
+ * The event-index rows the de-duplication of the first `k` runs and of the last `k` read, on average (a count: the
+ * part of a commit's lookup that could grow with the table's age, free of the machine's load).
+ */
+export function indexRowsLine(rows: readonly number[], k: number): string {
+  if (rows.length === 0 || k <= 0) return 'event-index rows read per run: no runs';
+  const mean = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  const first = mean(rows.slice(0, k));
+  const last = mean(rows.slice(-k));
+  const total = rows.reduce((a, b) => a + b, 0);
+  return `event-index rows read per run: first ${k} ${first.toFixed(0)}, last ${k} ${last.toFixed(0)} on average (${first > 0 ? `${(last / first).toFixed(2)}×` : 'first read none'}), ${total} in all`;
+}

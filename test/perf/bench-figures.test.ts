@@ -7,7 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { landingKey, lastDay } from '../../bench/landing.js';
 import { runReference, referenceInputs } from '../../bench/reference.js';
 import { fileMatches, REFERENCE_OBJECTS, referenceCopySql } from '../../bench/reference-sql.js';
-import { checkTargets, formatMemorySlopes, formatTable, ingestRatio, median, memorySlopes, parallelSpeedup, projectBackfill, summarise, type PhaseRun } from '../../bench/stats.js';
+import { checkTargets, formatMemorySlopes, formatTable, indexRowsLine, ingestRatio, median, memorySlopes, parallelSpeedup, projectBackfill, summarise, type PhaseRun } from '../../bench/stats.js';
 import { runNode } from '../helpers/cli.js';
 
 const run = (seconds: number, rows: number, rssMb: number): PhaseRun => ({ seconds, rows, maxRssBytes: rssMb * 2 ** 20, detail: {} });
@@ -69,6 +69,12 @@ describe('bench figures', () => {
     expect(falling.b).toBe(0); // noise, never a negative projection
     expect(falling.seconds).toBeCloseTo(1000 * (u / 100), 6);
     expect(() => projectBackfill([1], 10)).toThrow(/at least 2/);
+  });
+
+  it('prints the event-index rows read by the first and last runs, and their ratio', () => {
+    expect(indexRowsLine([0, 0, 10, 20, 30, 40], 2)).toBe('event-index rows read per run: first 2 0, last 2 35 on average (first read none), 100 in all');
+    expect(indexRowsLine([10, 30, 5, 5, 20, 20], 2)).toBe('event-index rows read per run: first 2 20, last 2 20 on average (1.00×), 90 in all');
+    expect(indexRowsLine([], 100)).toBe('event-index rows read per run: no runs');
   });
 
   it('names the landing cache by every parameter', () => {
