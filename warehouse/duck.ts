@@ -14,6 +14,15 @@ export interface DuckOptions {
   threads?: number;
 }
 
+/**
+ * Settings of every instance we start. DuckDB (1.3+) keeps, by default, an external file cache: blocks it read
+ * from files (each Parquet file's footer and metadata, ~16 KB a file here) stay in its buffer pool, keyed by path,
+ * after the file is gone, until memory_limit forces them out. Every commit reads files no earlier commit read (its
+ * index segment, its day files), so a backfill's process grew by ~0.5 MB a run (300 days of small runs: 144 MB
+ * at the start, 782 MB after 1 200 runs; docs/bench.md). Our files are read once each, so the cache saves nothing.
+ */
+export const INSTANCE_SETTINGS = { enable_external_file_cache: 'false' } as const;
+
 /** Runs `fn` on a fresh in-memory DuckDB (closed afterwards), with `opts` (default: 512MB, 2 threads). */
 export async function withDuck<T>(fn: (conn: DuckDBConnection) => Promise<T>): Promise<T>;
 export async function withDuck<T>(opts: DuckOptions, fn: (conn: DuckDBConnection) => Promise<T>): Promise<T>;
@@ -45,15 +54,6 @@ const shared = new Map<string, Promise<DuckDBInstance>>();
  * prepares at once").
  */
 export const SHARED_ALLOCATOR = { allocator_flush_threshold: '16MB', allocator_background_threads: 'true' } as const;
-
-/**
- * Settings of every instance we start. DuckDB (1.3+) keeps, by default, an external file cache: blocks it read
- * from files (each Parquet file's footer and metadata, ~16 KB a file here) stay in its buffer pool, keyed by path,
- * after the file is gone, until memory_limit forces them out. Every commit reads files no earlier commit read (its
- * index segment, its day files), so a backfill's process grew by ~0.5 MB a run (300 days of small runs: 144 MB
- * at the start, 782 MB after 1 200 runs; docs/bench.md). Our files are read once each, so the cache saves nothing.
- */
-export const INSTANCE_SETTINGS = { enable_external_file_cache: 'false' } as const;
 
 /**
  * Runs `fn` on a new connection to a DuckDB instance shared by this process for the same spill base and

@@ -102,7 +102,7 @@ const KNOWN = 'ingest_known';
  * Runs `statement` under DuckDB's profiler and returns the rows its Parquet scans produced: what the lookup read,
  * counted by the engine that read it (a scan skipping a row group by its min/max does not count its rows).
  */
-export async function parquetRowsRead(conn: DuckDBConnection, statement: string): Promise<number> {
+async function parquetRowsRead(conn: DuckDBConnection, statement: string): Promise<number> {
   const rows = await queryAll(conn, `EXPLAIN (ANALYZE, FORMAT JSON) ${statement}`);
   const plan = JSON.parse(String(rows[0]?.[1])) as ProfiledOp;
   let n = 0;
